@@ -1,0 +1,146 @@
+//! A tiny length-prefixed binary codec with a trailing BLAKE3 checksum, for the runner's own
+//! state files (stat cache, cache index): fast to read, and a torn or flipped file is detected.
+
+use std::io;
+use std::path::Path;
+
+/// Appends fields to a buffer.
+#[derive(Default)]
+pub struct Writer {
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    #[must_use]
+    pub fn new(magic: &[u8]) -> Self {
+        Writer { buf: magic.to_vec() }
+    }
+
+    pub fn u32(&mut self, v: u32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn u64(&mut self, v: u64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn i64(&mut self, v: i64) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.u32(u32::try_from(v.len()).unwrap_or(u32::MAX));
+        self.buf.extend_from_slice(v);
+    }
+
+    pub fn raw(&mut self, v: &[u8]) {
+        self.buf.extend_from_slice(v);
+    }
+
+    /// The encoded file: everything written, then the BLAKE3 of it.
+    #[must_use]
+    pub fn finish(mut self) -> Vec<u8> {
+        let sum = blake3::hash(&self.buf);
+        self.buf.extend_from_slice(sum.as_bytes());
+        self.buf
+    }
+}
+
+/// Reads fields back; every read is bounds-checked.
+pub struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+/// Why a state file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("not a file of this kind (bad magic)")]
+    Magic,
+    #[error("checksum mismatch (the file is corrupt or truncated)")]
+    Checksum,
+    #[error("truncated")]
+    Truncated,
+}
+
+impl<'a> Reader<'a> {
+    /// Check magic and checksum; returns a reader over the body.
+    pub fn open(data: &'a [u8], magic: &[u8]) -> Result<Self, DecodeError> {
+        if data.len() < magic.len() + 32 || !data.starts_with(magic) {
+            return Err(if data.starts_with(magic) { DecodeError::Truncated } else { DecodeError::Magic });
+        }
+        let (body, sum) = data.split_at(data.len() - 32);
+        if blake3::hash(body).as_bytes() != sum {
+            return Err(DecodeError::Checksum);
+        }
+        Ok(Reader { buf: &body[magic.len()..] })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.buf.len() < n {
+            return Err(DecodeError::Truncated);
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+
+    pub fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| DecodeError::Truncated)?))
+    }
+
+    pub fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| DecodeError::Truncated)?))
+    }
+
+    pub fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().map_err(|_| DecodeError::Truncated)?))
+    }
+
+    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    pub fn raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        self.take(n)
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+}
+
+/// Write `data` to `path` atomically: a unique temporary name in the same folder, then rename.
+pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tmp.write_all(data)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_corruption() {
+        let mut w = Writer::new(b"TEST1");
+        w.u32(7);
+        w.bytes(b"hello");
+        w.i64(-3);
+        let mut data = w.finish();
+        let mut r = Reader::open(&data, b"TEST1").unwrap();
+        assert_eq!(r.u32().unwrap(), 7);
+        assert_eq!(r.bytes().unwrap(), b"hello");
+        assert_eq!(r.i64().unwrap(), -3);
+        assert!(r.is_empty());
+        data[6] ^= 1;
+        assert!(matches!(Reader::open(&data, b"TEST1"), Err(DecodeError::Checksum)));
+        assert!(Reader::open(&data[..10], b"TEST1").is_err());
+        assert!(matches!(Reader::open(b"nope", b"TEST1"), Err(DecodeError::Magic)));
+    }
+}

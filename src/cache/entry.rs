@@ -1,0 +1,203 @@
+//! A cache entry: one self-verifying archive of a gate's artifacts and captured output.
+//!
+//! Layout (see `bincodec`): magic, the manifest as JSON, each file's bytes, the log's bytes,
+//! then a BLAKE3 of all of it. Every file also carries its own hash in the manifest.
+
+use std::path::{Component, Path};
+
+use serde::{Deserialize, Serialize};
+
+use crate::bincodec::{Reader, Writer};
+use crate::fingerprint::{CacheKey, KeyMaterial, hex};
+
+const MAGIC: &[u8] = b"RUNNER-ENTRY-1\n";
+
+/// Largest entry the runner writes or accepts (bigger artifacts are not cached).
+pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
+/// One artifact in an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Relative to the config folder, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    pub executable: bool,
+    /// BLAKE3 of the content, hex.
+    pub hash: String,
+}
+
+/// What an entry holds besides the bytes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The key the entry was stored under; checked on read (an entry copied under another key
+    /// is rejected).
+    pub key: String,
+    pub gate: String,
+    pub created_at: String,
+    pub files: Vec<FileRecord>,
+    pub log_bytes: u64,
+    /// What the key was made of, for `runner explain`.
+    pub material: KeyMaterial,
+    /// Dilithium2 signature over the key and the content hash (remote entries; SPEC 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Signature>,
+}
+
+/// A detached signature carried inside the entry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Signature {
+    /// Hex BLAKE3 of the signer's public key.
+    pub key_id: String,
+    /// Base64 of the detached signature.
+    pub sig: String,
+}
+
+/// A decoded, verified entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub manifest: Manifest,
+    /// File contents, in `manifest.files` order.
+    pub contents: Vec<Vec<u8>>,
+    pub log: Vec<u8>,
+}
+
+/// Why an entry was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("corrupt entry: {0}")]
+    Corrupt(String),
+    #[error("entry is for key {found}, not {expected} (copied under another key?)")]
+    WrongKey { expected: String, found: String },
+    #[error("unsafe path `{0}` in entry")]
+    UnsafePath(String),
+    #[error("entry too large ({0} bytes)")]
+    TooLarge(u64),
+}
+
+impl Entry {
+    /// Hash that signatures cover: everything but the signature itself.
+    #[must_use]
+    pub fn content_hash(&self) -> [u8; 32] {
+        let mut h = blake3::Hasher::new();
+        h.update(self.manifest.key.as_bytes());
+        for (rec, bytes) in self.manifest.files.iter().zip(&self.contents) {
+            h.update(rec.path.as_bytes());
+            h.update(&[0, u8::from(rec.executable)]);
+            h.update(blake3::hash(bytes).as_bytes());
+        }
+        h.update(blake3::hash(&self.log).as_bytes());
+        *h.finalize().as_bytes()
+    }
+
+    /// Serialize to the archive format.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new(MAGIC);
+        w.bytes(&serde_json::to_vec(&self.manifest).unwrap_or_default());
+        for c in &self.contents {
+            w.bytes(c);
+        }
+        w.bytes(&self.log);
+        w.finish()
+    }
+
+    /// Decode and verify an archive read for `expected` key: checksum, key, per-file hashes,
+    /// sizes and path safety. Nothing is written anywhere.
+    pub fn decode(data: &[u8], expected: &CacheKey) -> Result<Self, EntryError> {
+        if data.len() as u64 > MAX_ENTRY_BYTES + 1024 * 1024 {
+            return Err(EntryError::TooLarge(data.len() as u64));
+        }
+        let corrupt = |e: &dyn std::fmt::Display| EntryError::Corrupt(e.to_string());
+        let mut r = Reader::open(data, MAGIC).map_err(|e| corrupt(&e))?;
+        let manifest: Manifest = serde_json::from_slice(r.bytes().map_err(|e| corrupt(&e))?).map_err(|e| corrupt(&e))?;
+        if manifest.key != expected.hex() {
+            return Err(EntryError::WrongKey { expected: expected.hex(), found: manifest.key });
+        }
+        let mut contents = Vec::with_capacity(manifest.files.len());
+        for rec in &manifest.files {
+            check_path(&rec.path)?;
+            let bytes = r.bytes().map_err(|e| corrupt(&e))?;
+            if bytes.len() as u64 != rec.size || hex(blake3::hash(bytes).as_bytes()) != rec.hash {
+                return Err(EntryError::Corrupt(format!("content of {} does not match its hash", rec.path)));
+            }
+            contents.push(bytes.to_vec());
+        }
+        let log = r.bytes().map_err(|e| corrupt(&e))?.to_vec();
+        if log.len() as u64 != manifest.log_bytes || !r.is_empty() {
+            return Err(EntryError::Corrupt("trailing or missing bytes".to_owned()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if !manifest.files.iter().all(|f| seen.insert(&f.path)) {
+            return Err(EntryError::Corrupt("a path appears twice".to_owned()));
+        }
+        Ok(Entry { manifest, contents, log })
+    }
+}
+
+/// A path an entry may restore: relative, plain components only, no `..`, valid UTF-8.
+pub fn check_path(path: &str) -> Result<(), EntryError> {
+    let p = Path::new(path);
+    let ok = !path.is_empty()
+        && !path.contains('\0')
+        && !path.contains('\\')
+        && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if ok { Ok(()) } else { Err(EntryError::UnsafePath(path.to_owned())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &CacheKey, path: &str) -> Entry {
+        let content = b"hello".to_vec();
+        Entry {
+            manifest: Manifest {
+                key: key.hex(),
+                gate: "g".into(),
+                created_at: "now".into(),
+                files: vec![FileRecord {
+                    path: path.into(),
+                    size: 5,
+                    executable: false,
+                    hash: hex(blake3::hash(&content).as_bytes()),
+                }],
+                log_bytes: 3,
+                material: KeyMaterial::default(),
+                signature: None,
+            },
+            contents: vec![content],
+            log: b"log".to_vec(),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let key = CacheKey([7; 32]);
+        let data = entry(&key, "out/a.txt").encode();
+        let back = Entry::decode(&data, &key).unwrap();
+        assert_eq!(back.contents[0], b"hello");
+        assert_eq!(back.log, b"log");
+    }
+
+    #[test]
+    fn rejects_wrong_key_flips_and_truncation() {
+        let key = CacheKey([7; 32]);
+        let data = entry(&key, "out/a.txt").encode();
+        assert!(matches!(Entry::decode(&data, &CacheKey([8; 32])), Err(EntryError::WrongKey { .. })));
+        for i in [0, 20, data.len() / 2, data.len() - 1] {
+            let mut bad = data.clone();
+            bad[i] ^= 0x40;
+            assert!(Entry::decode(&bad, &key).is_err(), "flip at {i}");
+        }
+        assert!(Entry::decode(&data[..data.len() - 5], &key).is_err());
+    }
+
+    #[test]
+    fn rejects_hostile_paths() {
+        let key = CacheKey([7; 32]);
+        for p in ["/etc/passwd", "../x", "a/../../x", "", "./a", "a\\..\\b"] {
+            let data = entry(&key, p).encode();
+            assert!(matches!(Entry::decode(&data, &key), Err(EntryError::UnsafePath(_))), "{p}");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The cache index: gate -> the key and artifact hashes of its last stored or restored run.
+//!
+//! One file read once per run. It is only a fast path: when a gate's key and its artifacts on
+//! disk match the index, the hit needs no entry read at all. The entries stay the truth.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::bincodec::{self, Reader, Writer};
+use crate::fingerprint::CacheKey;
+
+const MAGIC: &[u8] = b"RUNNER-INDEX-1\n";
+
+/// What the index remembers of one gate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexRecord {
+    pub key: CacheKey,
+    /// Artifact path -> content hash.
+    pub files: Vec<(String, [u8; 32])>,
+}
+
+/// Gate name -> record.
+pub struct Index {
+    path: PathBuf,
+    records: HashMap<String, IndexRecord>,
+    dirty: bool,
+    /// Why the file on disk was ignored, if it was.
+    pub load_warning: Option<String>,
+}
+
+impl Index {
+    #[must_use]
+    pub fn load(path: &Path) -> Self {
+        let mut load_warning = None;
+        let records = match std::fs::read(path) {
+            Ok(data) => decode(&data).unwrap_or_else(|e| {
+                load_warning = Some(format!("{}: {e}; ignoring it", path.display()));
+                HashMap::new()
+            }),
+            Err(_) => HashMap::new(),
+        };
+        Index { path: path.to_path_buf(), records, dirty: false, load_warning }
+    }
+
+    #[must_use]
+    pub fn get(&self, gate: &str) -> Option<&IndexRecord> {
+        self.records.get(gate)
+    }
+
+    pub fn set(&mut self, gate: &str, record: IndexRecord) {
+        if self.records.get(gate) != Some(&record) {
+            self.records.insert(gate.to_owned(), record);
+            self.dirty = true;
+        }
+    }
+
+    pub fn remove(&mut self, gate: &str) {
+        if self.records.remove(gate).is_some() {
+            self.dirty = true;
+        }
+    }
+
+    /// Write back if changed.
+    pub fn save(&mut self) -> std::io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let mut w = Writer::new(MAGIC);
+        w.u64(self.records.len() as u64);
+        for (gate, rec) in &self.records {
+            w.bytes(gate.as_bytes());
+            w.raw(&rec.key.0);
+            w.u32(u32::try_from(rec.files.len()).unwrap_or(u32::MAX));
+            for (path, hash) in &rec.files {
+                w.bytes(path.as_bytes());
+                w.raw(hash);
+            }
+        }
+        bincodec::write_atomic(&self.path, &w.finish())?;
+        self.dirty = false;
+        Ok(())
+    }
+}
+
+fn decode(data: &[u8]) -> Result<HashMap<String, IndexRecord>, bincodec::DecodeError> {
+    use bincodec::DecodeError::Truncated;
+    let mut r = Reader::open(data, MAGIC)?;
+    let n = r.u64()?;
+    let mut out = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 20));
+    for _ in 0..n {
+        let gate = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Truncated)?;
+        let key = CacheKey(r.raw(32)?.try_into().map_err(|_| Truncated)?);
+        let count = r.u32()?;
+        let mut files = Vec::with_capacity(count.min(4096) as usize);
+        for _ in 0..count {
+            let path = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Truncated)?;
+            files.push((path, r.raw(32)?.try_into().map_err(|_| Truncated)?));
+        }
+        out.insert(gate, IndexRecord { key, files });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("index");
+        let mut i = Index::load(&p);
+        i.set("a", IndexRecord { key: CacheKey([1; 32]), files: vec![("out/a".into(), [2; 32])] });
+        i.save().unwrap();
+        let j = Index::load(&p);
+        assert_eq!(j.get("a").unwrap().files[0].0, "out/a");
+        assert!(j.load_warning.is_none());
+        std::fs::write(&p, b"junk").unwrap();
+        assert!(Index::load(&p).load_warning.is_some());
+    }
+}

@@ -1,0 +1,240 @@
+//! The content-addressed cache: entries, the local store, the index fast path, and restore.
+
+pub mod entry;
+mod index;
+mod local;
+pub mod restore;
+
+pub use entry::{Entry, EntryError, FileRecord, Manifest, MAX_ENTRY_BYTES};
+pub use index::{Index, IndexRecord};
+pub use local::LocalStore;
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::config::Gate;
+use crate::fingerprint::{CacheKey, Fingerprinter, KeyMaterial, hex};
+
+/// A place entries are kept: the local folder, or a remote server. Small and synchronous.
+pub trait Store: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// The entry's bytes, or None when absent.
+    fn get(&self, key: &CacheKey) -> io::Result<Option<Vec<u8>>>;
+    fn put(&self, key: &CacheKey, data: &[u8]) -> io::Result<()>;
+    /// Drop an entry found corrupt (best effort).
+    fn remove(&self, _key: &CacheKey) {}
+}
+
+/// The answer to a lookup.
+#[derive(Debug)]
+pub enum Lookup {
+    /// Replayed: artifacts are in place (`restored` of them were written back).
+    Hit { restored: usize },
+    Miss,
+}
+
+/// Largest log kept in an entry; longer logs keep their tail.
+const MAX_LOG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The cache as the scheduler sees it.
+pub struct Cache {
+    root: PathBuf,
+    log_dir: PathBuf,
+    local: LocalStore,
+    index: Mutex<Index>,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl Cache {
+    /// Open the cache under `cache_dir` for the repository at `root`.
+    #[must_use]
+    pub fn open(root: &Path, cache_dir: &Path) -> Self {
+        let index = Index::load(&cache_dir.join("index.bin"));
+        let cache = Cache {
+            root: root.to_path_buf(),
+            log_dir: cache_dir.join("logs"),
+            local: LocalStore::new(cache_dir),
+            warnings: Mutex::new(index.load_warning.iter().cloned().collect()),
+            index: Mutex::new(index),
+        };
+        cache.local.clean_stale_temporaries();
+        cache
+    }
+
+    /// Where gate logs live.
+    #[must_use]
+    pub fn log_path(&self, gate: &str) -> PathBuf {
+        self.log_dir.join(format!("{gate}.log"))
+    }
+
+    /// Record a warning for the end of the run.
+    pub fn warn(&self, w: String) {
+        if let Ok(mut ws) = self.warnings.lock() {
+            ws.push(w);
+        }
+    }
+
+    /// Warnings gathered so far (each once), emptied.
+    pub fn take_warnings(&self) -> Vec<String> {
+        self.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
+    }
+
+    /// The key and material of the gate's last stored run, for `explain`.
+    #[must_use]
+    pub fn last_material(&self, gate: &str) -> Option<(CacheKey, KeyMaterial)> {
+        let key = self.index.lock().ok()?.get(gate)?.key;
+        let data = self.local.get(&key).ok()??;
+        let entry = Entry::decode(&data, &key).ok()?;
+        Some((key, entry.manifest.material))
+    }
+
+    /// Is there an entry for `key` (without restoring it)? For `--dry-run`.
+    #[must_use]
+    pub fn contains(&self, gate: &Gate, key: &CacheKey) -> bool {
+        self.index.lock().is_ok_and(|i| i.get(&gate.name).is_some_and(|r| r.key == *key))
+            || self.local.get(key).ok().flatten().is_some_and(|d| Entry::decode(&d, key).is_ok())
+    }
+
+    /// Replay `gate` under `key` if possible: make its artifacts on disk equal the entry's.
+    pub fn lookup(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
+        let fast = self.index.lock().ok().and_then(|i| i.get(&gate.name).cloned()).filter(|r| r.key == *key);
+        if let Some(record) = &fast {
+            let intact = record.files.len() == gate.artifacts.len()
+                && record.files.iter().all(|(p, h)| fp.file(Path::new(p)).is_some_and(|(cur, _)| cur == *h));
+            if intact {
+                return Lookup::Hit { restored: 0 };
+            }
+        }
+        let data = match self.local.get(key) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Lookup::Miss,
+            Err(e) => {
+                self.warn(format!("cannot read the cache entry of gate `{}`: {e}; running it", gate.name));
+                return Lookup::Miss;
+            }
+        };
+        let entry = match Entry::decode(&data, key) {
+            Ok(e) => e,
+            Err(e) => {
+                self.warn(format!("cache entry {} of gate `{}` rejected: {e}; running the gate", key.hex(), gate.name));
+                self.local.remove(key);
+                return Lookup::Miss;
+            }
+        };
+        self.replay(gate, key, &entry, fp)
+    }
+
+    /// Restore a verified entry's artifacts and log, and remember it in the index.
+    fn replay(&self, gate: &Gate, key: &CacheKey, entry: &Entry, fp: &Fingerprinter) -> Lookup {
+        let declared: Vec<&str> = entry.manifest.files.iter().map(|f| f.path.as_str()).collect();
+        if declared.len() != gate.artifacts.len() || !gate.artifacts.iter().all(|a| declared.contains(&a.as_str())) {
+            return Lookup::Miss;
+        }
+        let differs = |path: &str| {
+            let want = entry.manifest.files.iter().find(|f| f.path == path).map(|f| f.hash.as_str());
+            fp.file(Path::new(path)).map(|(h, _)| hex(&h)).as_deref() != want
+        };
+        let restored = match restore::restore(&self.root, entry, differs) {
+            Ok(n) => n,
+            Err(e) => {
+                self.warn(format!("cache entry of gate `{}` not restored: {e}; running the gate", gate.name));
+                return Lookup::Miss;
+            }
+        };
+        if restored > 0 {
+            for f in &entry.manifest.files {
+                fp.invalidate(Path::new(&f.path));
+            }
+        }
+        let _ = std::fs::create_dir_all(&self.log_dir);
+        let _ = std::fs::write(self.log_path(&gate.name), &entry.log);
+        self.remember(gate, key, &entry.manifest.files);
+        Lookup::Hit { restored }
+    }
+
+    fn remember(&self, gate: &Gate, key: &CacheKey, files: &[FileRecord]) {
+        let files = files
+            .iter()
+            .filter_map(|f| blake3::Hash::from_hex(&f.hash).ok().map(|h| (f.path.clone(), *h.as_bytes())))
+            .collect();
+        if let Ok(mut i) = self.index.lock() {
+            i.set(&gate.name, IndexRecord { key: *key, files });
+        }
+    }
+
+    /// Store a successful run of `gate` under `key`: its artifacts (as on disk now) and log.
+    pub fn store(&self, gate: &Gate, key: &CacheKey, material: &KeyMaterial, fp: &Fingerprinter, now: &str) {
+        match self.build_entry(gate, key, material, fp, now) {
+            Ok(entry) => {
+                let data = entry.encode();
+                if let Err(e) = self.local.put(key, &data) {
+                    self.warn(format!("caching is off for this run: cannot write to the cache: {e}"));
+                    return;
+                }
+                self.remember(gate, key, &entry.manifest.files);
+            }
+            Err(e) => self.warn(format!("gate `{}` not cached: {e}", gate.name)),
+        }
+    }
+
+    fn build_entry(&self, gate: &Gate, key: &CacheKey, material: &KeyMaterial, fp: &Fingerprinter, now: &str) -> io::Result<Entry> {
+        let mut files = Vec::new();
+        let mut contents = Vec::new();
+        let mut total = 0u64;
+        for a in &gate.artifacts {
+            let path = self.root.join(a);
+            let meta = std::fs::metadata(&path)?;
+            total += meta.len();
+            if total > MAX_ENTRY_BYTES {
+                return Err(io::Error::other(format!("artifacts exceed {} MiB", MAX_ENTRY_BYTES >> 20)));
+            }
+            let bytes = std::fs::read(&path)?;
+            fp.invalidate(Path::new(a));
+            files.push(FileRecord {
+                path: a.clone(),
+                size: bytes.len() as u64,
+                executable: meta.permissions().mode() & 0o111 != 0,
+                hash: hex(blake3::hash(&bytes).as_bytes()),
+            });
+            contents.push(bytes);
+        }
+        let log = read_tail(&self.log_path(&gate.name), MAX_LOG_BYTES);
+        Ok(Entry {
+            manifest: Manifest {
+                key: key.hex(),
+                gate: gate.name.clone(),
+                created_at: now.to_owned(),
+                files,
+                log_bytes: log.len() as u64,
+                material: material.clone(),
+                signature: None,
+            },
+            contents,
+            log,
+        })
+    }
+
+    /// Persist the index.
+    pub fn save(&self) {
+        let result = self.index.lock().map(|mut i| i.save());
+        if let Ok(Err(e)) = result {
+            self.warn(format!("cannot save the cache index: {e}"));
+        }
+    }
+}
+
+/// The last `max` bytes of a file (all of it when shorter); empty when unreadable.
+#[must_use]
+pub fn read_tail(path: &Path, max: u64) -> Vec<u8> {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else { return Vec::new() };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > max {
+        let _ = f.seek(SeekFrom::Start(len - max));
+    }
+    let mut buf = Vec::new();
+    let _ = f.take(max).read_to_end(&mut buf);
+    buf
+}

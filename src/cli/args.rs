@@ -1,0 +1,81 @@
+//! Command-line arguments (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::graph::GraphFormat;
+
+/// Declarative quality gates: parallel, cached, judged.
+#[derive(Debug, Parser)]
+#[command(name = "runner", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The config file.
+    #[arg(short, long, global = true, default_value = "gates.toml", value_name = "PATH")]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run gates (all, or the named ones and what they need).
+    Run(RunArgs),
+    /// Validate the config and print the graph's size.
+    Check,
+    /// List gates with kind, modes, needs and tags.
+    List,
+    /// Print the DAG.
+    Graph {
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
+    /// Show a gate's cache key inputs and what changed since its last stored run.
+    Explain {
+        gate: String,
+    },
+    /// Dilithium2 sign/verify latency.
+    PqcBench {
+        /// Print the JSON artifact.
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 200)]
+        iterations: u32,
+        #[arg(long, default_value_t = 1024)]
+        message_bytes: usize,
+    },
+}
+
+/// `runner run` flags (SPEC 5).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Gates to run (default: all).
+    pub gates: Vec<String>,
+    /// Parallel gates (default: settings.jobs, else the number of CPUs).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Only gates with this tag (repeatable).
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Do not replay from the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Print the plan (hit or miss, and why) and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stream gate output while they run.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print only the summary line and warnings.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Fix the clock (RFC 3339) for history and graduation; also env RUNNER_NOW.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Where to write the JSON report (default: <cache_dir>/report.json).
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
+    #[arg(long, value_name = "N")]
+    pub skip_exit_code: Option<i32>,
+}

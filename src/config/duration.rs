@@ -1,0 +1,54 @@
+//! Durations as written in gates.toml: `"30s"`, `"5m"`, `"1h30m"`, `"250ms"`.
+
+use std::time::Duration;
+
+/// Parse a duration such as `5m`, `30s`, `1h30m` or `250ms`.
+pub fn parse(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("empty duration; write for example \"30s\", \"5m\" or \"1h\"".to_owned());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(digits);
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let value: f64 = number
+            .parse()
+            .map_err(|_| format!("`{text}` is not a duration; write for example \"30s\", \"5m\" or \"1h\""))?;
+        let seconds = match unit {
+            "ms" => value / 1000.0,
+            "s" => value,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            "" => return Err(format!("`{text}` has no unit; add one of ms, s, m, h (for example \"{number}s\")")),
+            other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h")),
+        };
+        total += Duration::from_secs_f64(seconds);
+        rest = next;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        assert_eq!(parse("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn rejects_bad() {
+        for t in ["", "5", "5x", "m", "abc"] {
+            assert!(parse(t).is_err(), "{t}");
+        }
+    }
+}

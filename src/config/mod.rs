@@ -1,0 +1,10 @@
+//! gates.toml: loading (with spans), validation, and the validated model.
+
+pub mod duration;
+mod fields;
+mod load;
+mod model;
+pub mod threshold_expr;
+
+pub use load::{LoadError, all_gate_keys, load, parse};
+pub use model::{Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold};

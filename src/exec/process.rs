@@ -1,0 +1,150 @@
+//! Spawning a command gate: `sh -c` in its own process group, output to the gate's log file,
+//! and a timeout that kills the whole group (TERM, then KILL after a grace period).
+
+use std::fs::File;
+use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::signals;
+
+/// How long a timed-out gate gets between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessEnd {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut(Duration),
+    SpawnFailed(String),
+}
+
+/// What to run.
+pub struct CommandSpec<'a> {
+    pub run: &'a str,
+    pub cwd: &'a Path,
+    pub gate: &'a str,
+    pub log: &'a Path,
+    pub timeout: Duration,
+    /// Stream the log to stderr, prefixed with the gate's name, while it runs.
+    pub verbose: bool,
+}
+
+/// Run a command gate to its end. Never reads its output into memory: stdout and stderr go
+/// straight to the log file, so output volume cannot grow the runner, and a daemon that keeps
+/// them open cannot make the runner wait.
+pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
+    if let Some(dir) = spec.log.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let log = match File::create(spec.log) {
+        Ok(f) => f,
+        Err(e) => return ProcessEnd::SpawnFailed(format!("cannot create log {}: {e}", spec.log.display())),
+    };
+    let stderr = match log.try_clone() {
+        Ok(f) => f,
+        Err(e) => return ProcessEnd::SpawnFailed(format!("cannot open log: {e}")),
+    };
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(spec.run)
+        .current_dir(spec.cwd)
+        .env("RUNNER_GATE", spec.gate)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(stderr)
+        .process_group(0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
+    };
+    let pgid = i32::try_from(child.id()).unwrap_or(0);
+    let _registration = signals::register(pgid);
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let timeout = spec.timeout;
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
+            signals::kill_group(pgid, libc::SIGTERM);
+            if done_rx.recv_timeout(KILL_GRACE) == Err(mpsc::RecvTimeoutError::Timeout) {
+                signals::kill_group(pgid, libc::SIGKILL);
+            }
+            return true;
+        }
+        false
+    });
+    let streamer = spec.verbose.then(|| stream_log(spec.log.to_path_buf(), spec.gate.to_owned()));
+    let status = child.wait();
+    let _ = done_tx.send(());
+    let timed_out = watchdog.join().unwrap_or(false);
+    if timed_out {
+        // Whatever the group left behind goes too.
+        signals::kill_group(pgid, libc::SIGKILL);
+    }
+    if let Some((handle, stop)) = streamer {
+        let _ = stop.send(());
+        let _ = handle.join();
+    }
+    match status {
+        _ if timed_out => ProcessEnd::TimedOut(timeout),
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => ProcessEnd::Exited(code),
+            (None, Some(sig)) => ProcessEnd::Signaled(sig),
+            (None, None) => ProcessEnd::Exited(-1),
+        },
+        Err(e) => ProcessEnd::SpawnFailed(format!("waiting for the command failed: {e}")),
+    }
+}
+
+/// Follow a growing log file, printing whole lines to stderr with a prefix, until told to stop.
+fn stream_log(path: std::path::PathBuf, gate: String) -> (std::thread::JoinHandle<()>, mpsc::Sender<()>) {
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let handle = std::thread::spawn(move || {
+        let Ok(mut file) = File::open(&path) else { return };
+        let mut pending = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let stopping = stop_rx.recv_timeout(Duration::from_millis(50)).is_ok();
+            loop {
+                match file.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                }
+                let mut cursor = std::io::Cursor::new(std::mem::take(&mut pending));
+                let mut line = Vec::new();
+                while cursor.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                    if line.ends_with(b"\n") {
+                        eprint!("[{gate}] {}", String::from_utf8_lossy(&line));
+                    } else {
+                        pending.extend_from_slice(&line);
+                    }
+                    line.clear();
+                }
+            }
+            if stopping {
+                if !pending.is_empty() {
+                    eprintln!("[{gate}] {}", String::from_utf8_lossy(&pending));
+                }
+                return;
+            }
+        }
+    });
+    (handle, stop_tx)
+}
+
+/// The last `lines` lines of a log, for failure messages.
+#[must_use]
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let Ok(mut f) = File::open(path) else { return String::new() };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(16 * 1024);
+    let _ = f.seek(SeekFrom::Start(start));
+    let mut buf = Vec::new();
+    let _ = f.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

@@ -1,0 +1,340 @@
+//! The scheduler: walks the DAG, replays cache hits in place, runs misses on `-j` workers, and
+//! judges every gate. A gate starts only when all its needs have passed or skipped.
+
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::cmp::Reverse;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use super::event::Event;
+use super::process::{self, CommandSpec, ProcessEnd};
+use crate::cache::{Cache, Lookup};
+use crate::config::{Config, Gate};
+use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
+use crate::gate::{self, BuiltinContext, BuiltinError, GateKind};
+use crate::graph::GateGraph;
+use crate::judge::{self, Execution, Status, ThresholdResult};
+
+/// Knobs of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Parallel gates (at least 1).
+    pub jobs: usize,
+    /// Do not read the cache (results are still stored).
+    pub no_cache: bool,
+    /// Stream gate output while it runs.
+    pub verbose: bool,
+    /// RFC 3339 time of the run, recorded in cache entries.
+    pub now: String,
+}
+
+/// One gate's result in a run.
+#[derive(Debug, Clone)]
+pub struct GateRun {
+    pub index: usize,
+    pub status: Status,
+    pub reason: Option<String>,
+    pub cached: bool,
+    pub duration: Duration,
+    pub key: Option<CacheKey>,
+    pub thresholds: Vec<ThresholdResult>,
+    pub metrics: Option<serde_json::Value>,
+    /// The gate's log, when it has one.
+    pub log: Option<PathBuf>,
+}
+
+/// Everything a run works with; borrowed for the duration of `run`.
+pub struct Scheduler<'a> {
+    pub config: &'a Config,
+    pub graph: &'a GateGraph,
+    pub inputs: &'a ExpandedInputs,
+    pub fp: &'a Fingerprinter,
+    pub cache: &'a Cache,
+    pub opts: &'a RunOptions,
+    pub observer: &'a (dyn Fn(Event<'_>) + Sync),
+}
+
+struct Job {
+    index: usize,
+    key: CacheKey,
+    material: KeyMaterial,
+}
+
+enum Prepared {
+    Done(GateRun),
+    Run(Job),
+}
+
+impl Scheduler<'_> {
+    /// Run the `selected` gates (which must include everything they need). Results come back
+    /// in declaration order.
+    pub fn run(&self, selected: &BTreeSet<usize>) -> Vec<GateRun> {
+        let mut waiting: HashMap<usize, usize> =
+            selected.iter().map(|&g| (g, self.graph.needs(g).filter(|n| selected.contains(n)).count())).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            waiting.iter().filter(|(_, n)| **n == 0).map(|(g, _)| Reverse(*g)).collect();
+        let mut results: BTreeMap<usize, GateRun> = BTreeMap::new();
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let job_rx = Mutex::new(job_rx);
+        let (done_tx, done_rx) = mpsc::channel::<GateRun>();
+        let workers = self.opts.jobs.max(1).min(selected.len().max(1));
+
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                let done_tx = done_tx.clone();
+                let job_rx = &job_rx;
+                s.spawn(move || {
+                    loop {
+                        let job = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(job) = job else { return };
+                        if done_tx.send(self.execute(job)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            let mut in_flight = 0usize;
+            loop {
+                while let Some(Reverse(g)) = ready.pop() {
+                    match self.prepare(g, &results) {
+                        Prepared::Done(run) => self.complete(run, selected, &mut waiting, &mut ready, &mut results),
+                        Prepared::Run(job) => {
+                            (self.observer)(Event::Started { gate: &self.config.gates[g].name });
+                            if job_tx.send(job).is_ok() {
+                                in_flight += 1;
+                            }
+                        }
+                    }
+                }
+                if in_flight == 0 {
+                    break;
+                }
+                let Ok(run) = done_rx.recv() else { break };
+                in_flight -= 1;
+                self.complete(run, selected, &mut waiting, &mut ready, &mut results);
+            }
+            drop(job_tx);
+        });
+        results.into_values().collect()
+    }
+
+    fn complete(
+        &self,
+        run: GateRun,
+        selected: &BTreeSet<usize>,
+        waiting: &mut HashMap<usize, usize>,
+        ready: &mut BinaryHeap<Reverse<usize>>,
+        results: &mut BTreeMap<usize, GateRun>,
+    ) {
+        (self.observer)(Event::Finished {
+            gate: &self.config.gates[run.index].name,
+            status: run.status,
+            cached: run.cached,
+            duration: run.duration,
+            reason: run.reason.as_deref(),
+            log: run.log.as_deref(),
+        });
+        for d in self.graph.dependents(run.index).filter(|d| selected.contains(d)) {
+            if let Some(n) = waiting.get_mut(&d) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push(Reverse(d));
+                }
+            }
+        }
+        results.insert(run.index, run);
+    }
+
+    fn finished(&self, index: usize, status: Status, reason: String) -> GateRun {
+        GateRun {
+            index,
+            status,
+            reason: Some(reason),
+            cached: false,
+            duration: Duration::ZERO,
+            key: None,
+            thresholds: Vec::new(),
+            metrics: None,
+            log: None,
+        }
+    }
+
+    /// The key material of a gate whose needs are done.
+    #[must_use]
+    pub fn material(&self, g: usize) -> KeyMaterial {
+        let gate = &self.config.gates[g];
+        let upstream = gate
+            .needs
+            .iter()
+            .filter_map(|n| self.graph.index(n))
+            .map(|n| (self.config.gates[n].name.clone(), self.fp.artifact_hashes(&self.config.gates[n])))
+            .collect();
+        let inputs = self.inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
+        self.fp.material(gate, inputs, upstream)
+    }
+
+    /// Decide a ready gate: not_run, skip, cache hit, or a job to run.
+    fn prepare(&self, g: usize, results: &BTreeMap<usize, GateRun>) -> Prepared {
+        let gate = &self.config.gates[g];
+        let blocked: Vec<String> = gate
+            .needs
+            .iter()
+            .filter_map(|n| self.graph.index(n))
+            .filter_map(|n| results.get(&n))
+            .filter(|r| !r.status.satisfies_needs())
+            .map(|r| format!("`{}` ({})", self.config.gates[r.index].name, r.status.as_str()))
+            .collect();
+        if !blocked.is_empty() {
+            return Prepared::Done(self.finished(g, Status::NotRun, format!("not run: needs {} which did not pass", blocked.join(", "))));
+        }
+        let unmet: Vec<String> = gate
+            .skip_unless_env
+            .iter()
+            .filter(|(k, v)| std::env::var(k).ok().as_deref() != Some(v.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !unmet.is_empty() {
+            return Prepared::Done(self.finished(g, Status::Skip, format!("skipped: requires {}", unmet.join(", "))));
+        }
+        let started = Instant::now();
+        let material = self.material(g);
+        let key = material.key();
+        if gate.cacheable() && !self.opts.no_cache {
+            if let Lookup::Hit { .. } = self.cache.lookup(gate, &key, self.fp) {
+                let verdict = judge::judge(gate, &self.config.root, &Execution::Succeeded);
+                return Prepared::Done(GateRun {
+                    index: g,
+                    status: verdict.status,
+                    reason: verdict.reason,
+                    cached: true,
+                    duration: started.elapsed(),
+                    key: Some(key),
+                    thresholds: verdict.thresholds,
+                    metrics: verdict.metrics,
+                    log: Some(self.cache.log_path(&gate.name)),
+                });
+            }
+        }
+        Prepared::Run(Job { index: g, key, material })
+    }
+
+    /// Run one gate on a worker, store it if it succeeded, and judge it.
+    fn execute(&self, job: Job) -> GateRun {
+        let gate = &self.config.gates[job.index];
+        let inputs = self.inputs.files.get(&job.index).map_or(&[][..], Vec::as_slice);
+        let log = self.cache.log_path(&gate.name);
+        let started = Instant::now();
+        let before = self.fp.known_stats(inputs);
+        let execution = match &gate.kind {
+            GateKind::Command { run } => command_execution(&process::run(&CommandSpec {
+                run,
+                cwd: &self.config.root,
+                gate: &gate.name,
+                log: &log,
+                timeout: gate.timeout,
+                verbose: self.opts.verbose,
+            })),
+            kind => self.builtin(gate, kind, inputs, &log),
+        };
+        for a in &gate.artifacts {
+            self.fp.invalidate(Path::new(a));
+        }
+        let artifacts_present = gate.artifacts.iter().all(|a| self.config.root.join(a).is_file());
+        if matches!(execution, Execution::Succeeded) && gate.cacheable() && artifacts_present {
+            if self.fp.fresh_stats(inputs) == before {
+                self.cache.store(gate, &job.key, &job.material, self.fp, &self.opts.now);
+            } else {
+                self.cache.warn(format!(
+                    "an input of gate `{}` changed while it ran; its result is not cached",
+                    gate.name
+                ));
+            }
+        }
+        let verdict = judge::judge(gate, &self.config.root, &execution);
+        GateRun {
+            index: job.index,
+            status: verdict.status,
+            reason: verdict.reason,
+            cached: false,
+            duration: started.elapsed(),
+            key: Some(job.key),
+            thresholds: verdict.thresholds,
+            metrics: verdict.metrics,
+            log: Some(log),
+        }
+    }
+
+    /// Evaluate a built-in kind in process and write its JSON artifact.
+    fn builtin(&self, gate: &Gate, kind: &GateKind, inputs: &[PathBuf], log_path: &Path) -> Execution {
+        if let Some(dir) = log_path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let mut log = match std::fs::File::create(log_path) {
+            Ok(f) => std::io::BufWriter::new(f),
+            Err(e) => return Execution::Broken(format!("cannot create log {}: {e}", log_path.display())),
+        };
+        let mut ctx = BuiltinContext { root: &self.config.root, inputs, log: &mut log };
+        let result = gate::evaluate(kind, &mut ctx);
+        let execution = match result {
+            Ok(outcome) => {
+                let Some(artifact) = gate.metrics.as_deref() else {
+                    return Execution::Broken("built-in gate without an artifact path".to_owned());
+                };
+                let path = self.config.root.join(artifact);
+                let text = serde_json::to_vec_pretty(&outcome.artifact).unwrap_or_default();
+                if let Err(e) = crate::bincodec::write_atomic(&path, &text) {
+                    return Execution::Broken(format!("cannot write {artifact}: {e}"));
+                }
+                if outcome.passed {
+                    Execution::Succeeded
+                } else {
+                    Execution::Failed(outcome.reason.unwrap_or_else(|| format!("{} check failed", kind.name())))
+                }
+            }
+            Err(e @ BuiltinError::UserFile { .. }) => Execution::Broken(e.to_string()),
+            Err(BuiltinError::Other(why)) => Execution::Broken(why),
+        };
+        if let Execution::Failed(why) | Execution::Broken(why) = &execution {
+            let _ = writeln!(log, "{why}");
+        }
+        let _ = log.flush();
+        execution
+    }
+}
+
+/// What a command's end means for judging (SPEC 3).
+#[must_use]
+pub fn command_execution(end: &ProcessEnd) -> Execution {
+    match end {
+        ProcessEnd::Exited(0) => Execution::Succeeded,
+        ProcessEnd::Exited(78) => Execution::Skipped("command exited 78 (skip)".to_owned()),
+        ProcessEnd::Exited(code) => Execution::Failed(format!("command exited with code {code}")),
+        ProcessEnd::Signaled(sig) => Execution::Failed(format!("command was killed by signal {sig}")),
+        ProcessEnd::TimedOut(t) => Execution::Broken(format!("timed out after {}", humantime(*t))),
+        ProcessEnd::SpawnFailed(why) => Execution::Broken(why.clone()),
+    }
+}
+
+/// `1m30s`, `45s`, `250ms`.
+#[must_use]
+pub fn humantime(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 != 0 || ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s")
+    } else {
+        let s = d.as_secs();
+        match (s / 3600, (s % 3600) / 60, s % 60) {
+            (0, m, 0) => format!("{m}m"),
+            (0, m, sec) => format!("{m}m{sec}s"),
+            (h, 0, 0) => format!("{h}h"),
+            (h, m, sec) => format!("{h}h{m}m{sec}s"),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Process groups of running gates, so a timeout or the runner's own interruption (Ctrl-C,
+//! SIGTERM from CI) kills every gate's whole group instead of leaving orphans.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// Slots for the process groups currently running (more than any sane `-j`).
+const SLOTS: usize = 1024;
+static GROUPS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Send `signal` to the process group `pgid`.
+pub fn kill_group(pgid: i32, signal: i32) {
+    if pgid > 0 {
+        // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+/// While alive, the group is killed if the runner is interrupted.
+pub struct Registration(Option<usize>);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(i) = self.0 {
+            GROUPS[i].store(0, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Register a running process group.
+#[must_use]
+pub fn register(pgid: i32) -> Registration {
+    for (i, slot) in GROUPS.iter().enumerate() {
+        if slot.compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            return Registration(Some(i));
+        }
+    }
+    Registration(None)
+}
+
+extern "C" fn on_signal(signal: i32) {
+    for slot in &GROUPS {
+        let pgid = slot.load(Ordering::SeqCst);
+        if pgid > 0 {
+            // SAFETY: kill(2) is async-signal-safe.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+    // SAFETY: restoring the default action and re-raising are async-signal-safe; the runner
+    // then dies of the same signal, as the caller expects.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// Install SIGINT/SIGTERM/SIGHUP handlers that take the running gates down with the runner.
+pub fn install() {
+    if INSTALLED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only calls async-signal-safe functions and touches atomics.
+        unsafe {
+            libc::signal(sig, on_signal as extern "C" fn(i32) as libc::sighandler_t);
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! The one place that turns gate outcomes into the process exit code (SPEC 3).
+
+use crate::config::Mode;
+use crate::judge::Status;
+
+/// All gates passed or only observational ones failed.
+pub const SUCCESS: i32 = 0;
+/// A blocking gate ended fail, error or not_run.
+pub const GATES_FAILED: i32 = 1;
+/// Usage or config error; nothing ran.
+pub const USAGE: i32 = 2;
+/// Every selected gate was skipped (the phase plan's neutral code).
+pub const ALL_SKIPPED: i32 = 78;
+
+/// The exit code of a run from each gate's (effective mode, status).
+#[must_use]
+pub fn for_run(gates: impl IntoIterator<Item = (Mode, Status)>) -> i32 {
+    let mut any = false;
+    let mut all_skipped = true;
+    let mut blocked = false;
+    for (mode, status) in gates {
+        any = true;
+        all_skipped &= status == Status::Skip;
+        blocked |= mode == Mode::Blocking && matches!(status, Status::Fail | Status::Error | Status::NotRun);
+    }
+    if blocked {
+        GATES_FAILED
+    } else if any && all_skipped {
+        ALL_SKIPPED
+    } else {
+        SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Mode::{Blocking, Observational};
+    use Status::{Error, Fail, NotRun, Pass, Skip};
+
+    #[test]
+    fn table() {
+        let cases: &[(&[(Mode, Status)], i32)] = &[
+            (&[(Blocking, Pass), (Observational, Fail)], 0),
+            (&[(Blocking, Fail)], 1),
+            (&[(Blocking, Error)], 1),
+            (&[(Blocking, NotRun), (Observational, Fail)], 1),
+            (&[(Observational, NotRun)], 0),
+            (&[(Blocking, Skip), (Observational, Skip)], 78),
+            (&[(Blocking, Skip), (Blocking, Pass)], 0),
+            (&[], 0),
+        ];
+        for (gates, code) in cases {
+            assert_eq!(for_run(gates.iter().copied()), *code, "{gates:?}");
+        }
+    }
+}

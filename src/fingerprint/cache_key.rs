@@ -1,0 +1,157 @@
+//! The cache key (SPEC 4): a versioned struct of sorted maps, serialized and hashed with BLAKE3.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped whenever what enters the key or the entry format changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Everything a gate's result depends on. Stored in each cache entry so `explain` can say what
+/// changed since the gate's last stored run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct KeyMaterial {
+    pub format: u32,
+    /// The kind and its settings (`{"kind":"command","run":"..."}`).
+    pub kind: String,
+    /// Declared artifact paths: an entry must hold every artifact the gate now declares.
+    pub artifacts: Vec<String>,
+    /// Input path (relative to the config folder) -> BLAKE3 of its content, hex.
+    pub inputs: BTreeMap<String, String>,
+    /// Declared env variable -> its value (None when unset).
+    pub env: BTreeMap<String, Option<String>>,
+    /// Needed gate -> its artifacts' path -> content hash (None when absent).
+    pub upstream: BTreeMap<String, BTreeMap<String, Option<String>>>,
+}
+
+/// A BLAKE3 cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CacheKey(pub [u8; 32]);
+
+impl KeyMaterial {
+    /// The key: BLAKE3 over the canonical JSON of the material (maps are sorted).
+    #[must_use]
+    pub fn key(&self) -> CacheKey {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        CacheKey(*blake3::hash(&bytes).as_bytes())
+    }
+
+    /// Lines saying what differs from `old`, in words (empty when nothing does).
+    #[must_use]
+    pub fn diff(&self, old: &KeyMaterial) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.format != old.format {
+            out.push(format!("cache format changed ({} -> {})", old.format, self.format));
+        }
+        if self.kind != old.kind {
+            out.push(format!("gate settings changed: {} -> {}", old.kind, self.kind));
+        }
+        if self.artifacts != old.artifacts {
+            out.push(format!("declared artifacts changed: {:?} -> {:?}", old.artifacts, self.artifacts));
+        }
+        diff_maps(&mut out, "input", &old.inputs, &self.inputs, |v| short(v));
+        diff_maps(&mut out, "env", &old.env, &self.env, |v| v.as_deref().map_or_else(|| "(unset)".to_owned(), |s| format!("{s:?}")));
+        for (gate, arts) in &self.upstream {
+            match old.upstream.get(gate) {
+                None => out.push(format!("new need `{gate}`")),
+                Some(old_arts) => diff_maps(&mut out, &format!("artifact of `{gate}`"), old_arts, arts, |v| {
+                    v.as_deref().map_or_else(|| "(absent)".to_owned(), short)
+                }),
+            }
+        }
+        for gate in old.upstream.keys().filter(|g| !self.upstream.contains_key(*g)) {
+            out.push(format!("need `{gate}` removed"));
+        }
+        out
+    }
+}
+
+fn short(hex: &str) -> String {
+    hex.get(..12).unwrap_or(hex).to_owned()
+}
+
+fn diff_maps<V: PartialEq>(
+    out: &mut Vec<String>,
+    what: &str,
+    old: &BTreeMap<String, V>,
+    new: &BTreeMap<String, V>,
+    show: impl Fn(&V) -> String,
+) {
+    for (k, v) in new {
+        match old.get(k) {
+            None => out.push(format!("{what} added: {k}")),
+            Some(o) if o != v => out.push(format!("{what} changed: {k} ({} -> {})", show(o), show(v))),
+            Some(_) => {}
+        }
+    }
+    for k in old.keys().filter(|k| !new.contains_key(*k)) {
+        out.push(format!("{what} removed: {k}"));
+    }
+}
+
+impl CacheKey {
+    #[must_use]
+    pub fn hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// Parse 64 hex digits.
+    #[must_use]
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let bytes = blake3::Hash::from_hex(s).ok()?;
+        Some(CacheKey(*bytes.as_bytes()))
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hex())
+    }
+}
+
+/// Lower-case hex of bytes.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn material() -> KeyMaterial {
+        KeyMaterial {
+            format: FORMAT_VERSION,
+            kind: r#"{"kind":"command","run":"true"}"#.into(),
+            artifacts: vec!["out/a.txt".into()],
+            inputs: BTreeMap::from([("a.txt".into(), "aa".repeat(32)), ("b.txt".into(), "bb".repeat(32))]),
+            env: BTreeMap::from([("X".into(), Some("1".into()))]),
+            upstream: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn key_is_stable_and_sensitive() {
+        let m = material();
+        assert_eq!(m.key(), material().key());
+        let mut changed = material();
+        changed.env.insert("X".into(), Some("2".into()));
+        assert_ne!(m.key(), changed.key());
+        assert_eq!(changed.diff(&m), vec!["env changed: X (\"1\" -> \"2\")".to_owned()]);
+        let mut unset = material();
+        unset.env.insert("X".into(), None);
+        assert_ne!(unset.key(), m.key());
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let k = material().key();
+        assert_eq!(CacheKey::from_hex(&k.hex()), Some(k));
+    }
+}

@@ -1,0 +1,200 @@
+//! Expanding `inputs` globs into files: one walk per distinct base folder, shared by every gate
+//! whose globs start there, and a `GlobSet` per gate matching all its patterns at once.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+
+use crate::config::{Config, Gate};
+use crate::diag::Diagnostic;
+
+/// Folders never walked: VCS metadata and the runner's own state.
+const SKIP_DIRS: &[&str] = &[".git", ".runner"];
+
+/// How deep below its base a glob can match: `None` with `**`, else its remaining components.
+fn depth_of(pattern: &str) -> Option<usize> {
+    if pattern.contains("**") {
+        return None;
+    }
+    let parts: Vec<&str> = pattern.split('/').collect();
+    let first_wild = parts.iter().position(|p| p.contains(['*', '?', '[', '{'])).unwrap_or(parts.len());
+    Some(parts.len() - first_wild)
+}
+
+/// The literal folder a glob starts from (`src/**/*.rs` -> `src`), or the whole path for a
+/// glob without wildcards.
+fn base_of(pattern: &str) -> (PathBuf, bool) {
+    let mut base = PathBuf::new();
+    for part in pattern.split('/') {
+        if part.contains(['*', '?', '[', '{']) {
+            return (base, true);
+        }
+        base.push(part);
+    }
+    (base, false)
+}
+
+fn glob(pattern: &str) -> Option<Glob> {
+    GlobBuilder::new(pattern).literal_separator(true).backslash_escape(true).build().ok()
+}
+
+/// Every file under `base` (relative to `root`), sorted; folders in `skip` are not entered.
+/// Symlinked folders are not followed (no loops); symlinked files are listed.
+fn walk(root: &Path, base: &Path, depth: Option<usize>, skip: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if depth == Some(0) {
+        return out;
+    }
+    let mut stack = vec![(base.to_path_buf(), 1usize)];
+    while let Some((dir, level)) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(root.join(&dir)) else { continue };
+        for entry in read.flatten() {
+            let name = entry.file_name();
+            let rel = dir.join(&name);
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                let deeper = depth.is_none_or(|d| level < d);
+                if deeper && !SKIP_DIRS.iter().any(|s| name == *s) && !skip.contains(&rel) {
+                    stack.push((rel, level + 1));
+                }
+            } else if ft.is_file() || (ft.is_symlink() && root.join(&rel).is_file()) {
+                out.push(rel);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Expanded inputs of the gates asked for: `files[i]` are gate i's files, relative, sorted.
+pub struct ExpandedInputs {
+    pub files: HashMap<usize, Vec<PathBuf>>,
+}
+
+/// Expand the inputs of `gates` (indices into `config.gates`). A positive glob that matches no
+/// file is a config error unless the gate sets `allow_empty = true`.
+pub fn expand(config: &Config, gates: &BTreeSet<usize>) -> Result<ExpandedInputs, Vec<Diagnostic>> {
+    let root = &config.root;
+    let skip: Vec<PathBuf> = [&config.settings.cache_dir]
+        .iter()
+        .filter_map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .collect();
+    // Distinct walk bases across all gates, walked in parallel.
+    let mut bases: BTreeSet<(PathBuf, Option<usize>)> = BTreeSet::new();
+    for &g in gates {
+        for input in config.gates[g].inputs.iter().filter(|i| !i.exclude) {
+            bases.insert(walk_key(root, &input.pattern));
+        }
+    }
+    let listings: Listings = bases
+        .into_par_iter()
+        .map(|(b, d)| {
+            let files = walk(root, &b, d, &skip);
+            ((b, d), Arc::new(files))
+        })
+        .collect();
+
+    let results: Vec<(usize, Result<Vec<PathBuf>, Vec<Diagnostic>>)> = gates
+        .par_iter()
+        .map(|&g| (g, expand_gate(config, &config.gates[g], &listings)))
+        .collect();
+    let mut files = HashMap::with_capacity(results.len());
+    let mut diags = Vec::new();
+    for (g, r) in results {
+        match r {
+            Ok(f) => {
+                files.insert(g, f);
+            }
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.is_empty() { Ok(ExpandedInputs { files }) } else { Err(diags) }
+}
+
+type Listings = HashMap<(PathBuf, Option<usize>), Arc<Vec<PathBuf>>>;
+
+/// Which walk serves a pattern: its base folder and depth (a literal folder: everything under it).
+fn walk_key(root: &Path, pattern: &str) -> (PathBuf, Option<usize>) {
+    let (base, wild) = base_of(pattern);
+    if wild {
+        (base, depth_of(pattern))
+    } else if root.join(&base).is_dir() {
+        (base, None)
+    } else {
+        (base, Some(0))
+    }
+}
+
+fn expand_gate(config: &Config, gate: &Gate, listings: &Listings) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+    let mut excludes = GlobSetBuilder::new();
+    for input in gate.inputs.iter().filter(|i| i.exclude) {
+        if let Some(g) = glob(&input.pattern) {
+            excludes.add(g);
+        }
+    }
+    let excludes = excludes.build().unwrap_or_else(|_| GlobSet::empty());
+    let mut found: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut diags = Vec::new();
+    for input in gate.inputs.iter().filter(|i| !i.exclude) {
+        let (base, wild) = base_of(&input.pattern);
+        let mut matched_any = false;
+        if let Some(listing) = listings.get(&walk_key(&config.root, &input.pattern)).filter(|_| wild || config.root.join(&base).is_dir()) {
+            // A literal folder means everything under it.
+            let matcher = if wild { glob(&input.pattern) } else { glob(&format!("{}/**", input.pattern.trim_end_matches('/'))) };
+            if let Some(m) = matcher.map(|g| g.compile_matcher()) {
+                for f in listing.iter().filter(|f| m.is_match(f)) {
+                    matched_any = true;
+                    if !excludes.is_match(f) {
+                        found.insert(f.clone());
+                    }
+                }
+            }
+        } else if !wild && config.root.join(&base).is_file() {
+            matched_any = true;
+            if !excludes.is_match(&base) {
+                found.insert(base);
+            }
+        }
+        if !matched_any && !gate.allow_empty {
+            diags.push(
+                Diagnostic::new(
+                    &config.file_name,
+                    Some(input.span.clone()),
+                    format!("input `{}` of gate `{}` matches no file", input.pattern, gate.name),
+                )
+                .with_help("fix the glob, create the file, or set `allow_empty = true` on the gate"),
+            );
+        }
+    }
+    if diags.is_empty() { Ok(found.into_iter().collect()) } else { Err(diags) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bases() {
+        assert_eq!(base_of("src/**/*.rs"), (PathBuf::from("src"), true));
+        assert_eq!(base_of("*.md"), (PathBuf::new(), true));
+        assert_eq!(base_of("a/b/c.txt"), (PathBuf::from("a/b/c.txt"), false));
+        assert_eq!(base_of("in/g1/*.txt"), (PathBuf::from("in/g1"), true));
+        assert_eq!(depth_of("in/g1/*.txt"), Some(1));
+        assert_eq!(depth_of("*/x/*.txt"), Some(3));
+        assert_eq!(depth_of("src/**/*.rs"), None);
+    }
+
+    #[test]
+    fn star_does_not_cross_folders() {
+        let m = glob("src/*.rs").unwrap().compile_matcher();
+        assert!(m.is_match("src/a.rs"));
+        assert!(!m.is_match("src/x/a.rs"));
+        let m = glob("src/**/*.rs").unwrap().compile_matcher();
+        assert!(m.is_match("src/x/y/a.rs"));
+        assert!(m.is_match("src/a.rs"));
+    }
+}

@@ -1,0 +1,241 @@
+//! The stat cache: path -> (size, mtime, ctime, inode) -> content hash, as git's index does, so
+//! a no-op run re-reads no unchanged file.
+//!
+//! Racy-clean rule (git's): an entry is trusted only if the file's mtime is strictly older than
+//! the cache's reference time, the filesystem timestamp of a stamp file written when the run
+//! began. A file modified in the same timestamp tick as it was hashed is re-hashed next time.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::bincodec::{self, Reader, Writer};
+
+const MAGIC: &[u8] = b"RUNNER-STAT-1\n";
+
+/// What `stat` says about a file; equal stats mean an unchanged file (outside the racy window).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub size: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+    pub ino: u64,
+}
+
+impl FileStat {
+    #[must_use]
+    pub fn of(meta: &std::fs::Metadata) -> Self {
+        FileStat {
+            size: meta.size(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// A file's content hash.
+pub type Hash = [u8; 32];
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    stat: FileStat,
+    hash: Hash,
+}
+
+/// Path (absolute) -> stat and hash. Shared by the hashing threads.
+pub struct StatCache {
+    path: PathBuf,
+    entries: Mutex<HashMap<PathBuf, Entry>>,
+    /// Entries with an mtime at or after this are racily clean: not trusted.
+    reference: (i64, i64),
+    /// Reference time to save with: this run's stamp.
+    new_reference: (i64, i64),
+    dirty: std::sync::atomic::AtomicBool,
+    /// Set when the file on disk was unreadable; reported once by the caller.
+    pub load_warning: Option<String>,
+}
+
+impl StatCache {
+    /// Load from `path` (a missing file is an empty cache; a corrupt one is a warning) and take
+    /// this run's reference time from a stamp file next to it.
+    #[must_use]
+    pub fn load(path: &Path) -> Self {
+        let mut load_warning = None;
+        let (reference, entries) = match std::fs::read(path) {
+            Ok(data) => match decode(&data) {
+                Ok(v) => v,
+                Err(e) => {
+                    load_warning = Some(format!("{}: {e}; rebuilding it", path.display()));
+                    ((0, 0), HashMap::new())
+                }
+            },
+            Err(_) => ((0, 0), HashMap::new()),
+        };
+        let new_reference = stamp(path).unwrap_or((i64::MAX, 0));
+        StatCache {
+            path: path.to_path_buf(),
+            entries: Mutex::new(entries),
+            reference,
+            new_reference,
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            load_warning,
+        }
+    }
+
+    /// The content hash of `path` and its stat, reading the file only when the stat changed
+    /// or the entry is racily clean. Symlinks are followed.
+    pub fn hash(&self, path: &Path) -> io::Result<(Hash, FileStat)> {
+        let meta = std::fs::metadata(path)?;
+        if !meta.is_file() {
+            return Err(io::Error::other("not a regular file"));
+        }
+        let stat = FileStat::of(&meta);
+        let known = self.entries.lock().ok().and_then(|e| e.get(path).copied());
+        if let Some(entry) = known {
+            if entry.stat == stat && stat.mtime < self.reference {
+                return Ok((entry.hash, stat));
+            }
+        }
+        let hash = hash_file(path, stat.size)?;
+        // Re-stat: if the file changed while we read it, do not record a hash for the new stat.
+        let after = std::fs::metadata(path).map(|m| FileStat::of(&m))?;
+        if after == stat {
+            if let Ok(mut e) = self.entries.lock() {
+                e.insert(path.to_path_buf(), Entry { stat, hash });
+            }
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok((hash, stat))
+    }
+
+    /// Forget a path (it was found missing).
+    pub fn forget(&self, path: &Path) {
+        if let Ok(mut e) = self.entries.lock() {
+            if e.remove(path).is_some() {
+                self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Write the cache back if anything changed. Errors are returned for the caller to warn.
+    pub fn save(&self) -> io::Result<()> {
+        if !self.dirty.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        let entries = self.entries.lock().map_err(|_| io::Error::other("stat cache lock poisoned"))?;
+        let mut w = Writer::new(MAGIC);
+        w.i64(self.new_reference.0);
+        w.i64(self.new_reference.1);
+        w.u64(entries.len() as u64);
+        for (path, e) in entries.iter() {
+            w.bytes(path.as_os_str().as_bytes());
+            w.u64(e.stat.size);
+            w.i64(e.stat.mtime.0);
+            w.i64(e.stat.mtime.1);
+            w.i64(e.stat.ctime.0);
+            w.i64(e.stat.ctime.1);
+            w.u64(e.stat.ino);
+            w.raw(&e.hash);
+        }
+        bincodec::write_atomic(&self.path, &w.finish())
+    }
+}
+
+type Decoded = ((i64, i64), HashMap<PathBuf, Entry>);
+
+fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
+    use std::os::unix::ffi::OsStringExt;
+    let mut r = Reader::open(data, MAGIC)?;
+    let reference = (r.i64()?, r.i64()?);
+    let n = r.u64()?;
+    let mut entries = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+    for _ in 0..n {
+        let path = PathBuf::from(std::ffi::OsString::from_vec(r.bytes()?.to_vec()));
+        let stat = FileStat {
+            size: r.u64()?,
+            mtime: (r.i64()?, r.i64()?),
+            ctime: (r.i64()?, r.i64()?),
+            ino: r.u64()?,
+        };
+        let hash: Hash = r.raw(32)?.try_into().map_err(|_| bincodec::DecodeError::Truncated)?;
+        entries.insert(path, Entry { stat, hash });
+    }
+    Ok((reference, entries))
+}
+
+/// Touch a stamp file beside the cache and return its mtime: the filesystem's own clock.
+fn stamp(cache_path: &Path) -> io::Result<(i64, i64)> {
+    let stamp = cache_path.with_extension("stamp");
+    if let Some(dir) = stamp.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&stamp, b"")?;
+    let meta = std::fs::metadata(&stamp)?;
+    Ok((meta.mtime(), meta.mtime_nsec()))
+}
+
+/// BLAKE3 of a file's bytes.
+pub fn hash_file(path: &Path, size_hint: u64) -> io::Result<Hash> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = blake3::Hasher::new();
+    if size_hint <= 64 * 1024 {
+        let mut buf = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0) + 1);
+        file.read_to_end(&mut buf)?;
+        hasher.update(&buf);
+    } else {
+        hasher.update_reader(&mut file)?;
+    }
+    Ok(*hasher.finalize().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_survive_a_reload_and_changes_are_seen() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("cache/stat");
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "one").unwrap();
+        let c = StatCache::load(&cache_path);
+        let (h1, _) = c.hash(&file).unwrap();
+        assert_eq!(h1, *blake3::hash(b"one").as_bytes());
+        c.save().unwrap();
+        // Same size, new content: the stat changes (mtime/ctime), so it is re-read.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&file, "two").unwrap();
+        let c = StatCache::load(&cache_path);
+        assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"two").as_bytes());
+    }
+
+    #[test]
+    fn racily_clean_entries_are_not_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "one").unwrap();
+        let c = StatCache::load(&cache_path);
+        c.hash(&file).unwrap();
+        // Poison the recorded hash; a trusted entry would return it.
+        {
+            let mut e = c.entries.lock().unwrap();
+            e.get_mut(&file).unwrap().hash = [0; 32];
+        }
+        // The file's mtime is not older than this run's stamp: racy, so it is re-read.
+        assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"one").as_bytes());
+    }
+
+    #[test]
+    fn corrupt_file_is_a_warning_and_an_empty_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        std::fs::write(&cache_path, b"RUNNER-STAT-1\ngarbage").unwrap();
+        let c = StatCache::load(&cache_path);
+        assert!(c.load_warning.is_some());
+    }
+}

@@ -1,0 +1,583 @@
+//! The `http` kind: a latency smoke against a local URL, with an optional service around it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use ureq::Agent;
+
+use super::pqc::{millis, percentile};
+use super::{BuiltinContext, BuiltinError, BuiltinOutcome, HttpSpec, ServiceSpec};
+
+/// Limit of one request, connection to last body byte.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// Limit of one readiness probe (less when `ready_timeout` is nearer).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// How long a service has to exit after SIGTERM before its group gets SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// Bodies are read (their time is part of the latency) up to this size.
+const BODY_LIMIT: u64 = 10 * 1024 * 1024;
+/// How much of the service's output an error quotes.
+const TAIL_BYTES: u64 = 4096;
+const TAIL_LINES: usize = 20;
+
+/// Run the requests of an `http` gate, starting and stopping its service around them.
+///
+/// A request that fails (refused, timed out, wrong status, header or body) is a failure of the
+/// check, named in the reason; latencies cover every request, failed ones included.
+///
+/// # Errors
+///
+/// A URL that is not `http://` to loopback or an allowed host (checked before anything else),
+/// zero requests, or a service that cannot start, exits early or is not ready in time (the error
+/// quotes the end of its output).
+pub fn evaluate(spec: &HttpSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+    check_url(&spec.url, &spec.allow_hosts)?;
+    if let Some(service) = &spec.service {
+        check_url(&service.ready_url, &spec.allow_hosts)?;
+    }
+    if spec.requests == 0 {
+        return Err(BuiltinError::Other("http: requests must be at least 1".to_owned()));
+    }
+    let Some(service_spec) = &spec.service else {
+        return Ok(measure(spec, ctx.log));
+    };
+
+    // A failed log write must not fail the check; the same holds for every log line below.
+    let _ = writeln!(ctx.log, "http: starting service `{}` in {}", service_spec.run, ctx.root.display());
+    let mut service = Service::start(service_spec, ctx.root)?;
+    let result = service.wait_ready(service_spec, ctx.log).map(|()| measure(spec, ctx.log));
+    service.stop();
+    let _ = writeln!(ctx.log, "http: service stopped");
+    let tail = service.tail();
+    service.copy_output(ctx.log);
+    result.map_err(|reason| BuiltinError::Other(format!("http: {reason}{tail}")))
+}
+
+/// Send the requests one after the other and judge them.
+fn measure(spec: &HttpSpec, log: &mut dyn Write) -> BuiltinOutcome {
+    let agent = agent(REQUEST_TIMEOUT);
+    let mut latencies = Vec::with_capacity(usize::try_from(spec.requests).unwrap_or(0));
+    let mut ok = 0_u32;
+    let mut first_failure = None;
+    for number in 1..=spec.requests {
+        let start = Instant::now();
+        let verdict = request(&agent, spec);
+        let elapsed = millis(start.elapsed());
+        latencies.push(elapsed);
+        match verdict {
+            Ok(status) => {
+                ok += 1;
+                let _ = writeln!(log, "http: request {number}: {status} in {elapsed} ms");
+            }
+            Err(failure) => {
+                let _ = writeln!(log, "http: request {number}: {failure} ({elapsed} ms)");
+                first_failure.get_or_insert(format!("request {number}: {failure}"));
+            }
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let artifact = json!({
+        "requests": spec.requests,
+        "ok": ok,
+        "p50_ms": percentile(&latencies, 50.0),
+        "p95_ms": percentile(&latencies, 95.0),
+        "max_ms": latencies.last().copied().unwrap_or(0.0),
+    });
+    let _ = writeln!(log, "http: {artifact}");
+    let reason = first_failure.map(|first| format!("{} of {} requests failed; {first}", spec.requests - ok, spec.requests));
+    BuiltinOutcome { passed: ok == spec.requests, artifact, reason }
+}
+
+/// One GET, judged: its status, or what did not match.
+fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
+    let mut response = agent.get(&spec.url).call().map_err(|err| err.to_string())?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_vec()
+        .map_err(|err| format!("status {status}, cannot read the body: {err}"))?;
+    if status != spec.expect_status {
+        return Err(format!("status {status}, expected {}", spec.expect_status));
+    }
+    for (name, expected) in &spec.expect_headers {
+        // `get_all` compares names case-insensitively and finds nothing for an invalid name.
+        let values: Vec<String> = response
+            .headers()
+            .get_all(name.as_str())
+            .iter()
+            .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+            .collect();
+        if values.is_empty() {
+            return Err(format!("missing header {name}"));
+        }
+        if !values.iter().any(|value| value == expected) {
+            return Err(format!("header {name} is \"{}\", expected \"{expected}\"", values.join(", ")));
+        }
+    }
+    if let Some(expected) = &spec.expect_json {
+        let actual: Value = serde_json::from_slice(&body).map_err(|err| format!("body is not JSON ({err})"))?;
+        if let Some(lack) = missing(expected, &actual) {
+            return Err(format!("body lacks {lack}"));
+        }
+    }
+    Ok(status)
+}
+
+/// The part of `expected` that `actual` does not contain (objects match as subsets, recursively;
+/// arrays and scalars must be equal), shaped like `expected`; `None` when it is all there.
+fn missing(expected: &Value, actual: &Value) -> Option<Value> {
+    match (expected, actual) {
+        (Value::Object(wanted), Value::Object(found)) => wanted.iter().find_map(|(key, value)| {
+            let lack = match found.get(key) {
+                None => value.clone(),
+                Some(found) => missing(value, found)?,
+            };
+            Some(Value::Object(Map::from_iter([(key.clone(), lack)])))
+        }),
+        _ => (expected != actual).then(|| expected.clone()),
+    }
+}
+
+/// An agent that never follows redirects or proxies (they could leave loopback) and returns
+/// every status as a response.
+fn agent(timeout: Duration) -> Agent {
+    Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .proxy(None)
+        .build()
+        .new_agent()
+}
+
+/// Refuse a URL that is not plain `http://` to loopback or to one of `allow_hosts`.
+fn check_url(url: &str, allow_hosts: &[String]) -> Result<(), BuiltinError> {
+    let refuse = |why: String| Err(BuiltinError::Other(format!("http: refusing {url}: {why}")));
+    let Ok(uri) = url.parse::<ureq::http::Uri>() else {
+        return refuse("not a valid URL".to_owned());
+    };
+    let Some(host) = uri.host() else {
+        return refuse("it has no host".to_owned());
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback && !allow_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(host)) {
+        return refuse(format!("{host} is not loopback; add it to allow_hosts to contact it"));
+    }
+    match uri.scheme_str() {
+        Some("http") => Ok(()),
+        Some("https") => refuse("https is not supported: TLS is not built into runner".to_owned()),
+        _ => refuse("only http:// URLs are supported".to_owned()),
+    }
+}
+
+/// A service started in its own process group; stopped (TERM, then KILL) when dropped.
+struct Service {
+    child: Child,
+    /// The group id, which is the shell's pid.
+    pgid: libc::pid_t,
+    /// Where the service's stdout and stderr go: an unlinked temp file, read back at the end.
+    output: File,
+    stopped: bool,
+}
+
+impl Service {
+    fn start(spec: &ServiceSpec, root: &Path) -> Result<Self, BuiltinError> {
+        let fail = |what: &str, err: io::Error| BuiltinError::Other(format!("http: cannot {what}: {err}"));
+        let output = scratch_file().map_err(|err| fail("create the service's log", err))?;
+        let stdout = output.try_clone().map_err(|err| fail("create the service's log", err))?;
+        let stderr = output.try_clone().map_err(|err| fail("create the service's log", err))?;
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&spec.run)
+            .current_dir(root)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0)
+            .spawn()
+            .map_err(|err| fail(&format!("start service `{}`", spec.run), err))?;
+        // Signalling group 0 or 1 would hit the runner itself or everything: never do it.
+        match libc::pid_t::try_from(child.id()) {
+            Ok(pgid) if pgid > 1 => Ok(Service { child, pgid, output, stopped: false }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(BuiltinError::Other(format!("http: service `{}` got an unusable pid", spec.run)))
+            }
+        }
+    }
+
+    /// Poll `ready_url` until it answers below 500, the service exits, or `ready_timeout` passes.
+    fn wait_ready(&mut self, spec: &ServiceSpec, log: &mut dyn Write) -> Result<(), String> {
+        let start = Instant::now();
+        let deadline = start + spec.ready_timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!("service `{}` exited before it was ready ({status})", spec.run));
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let last = match agent(remaining.clamp(POLL_INTERVAL, PROBE_TIMEOUT)).get(&spec.ready_url).call() {
+                Ok(response) if response.status().as_u16() < 500 => {
+                    let _ = writeln!(log, "http: service ready after {} ms", millis(start.elapsed()));
+                    return Ok(());
+                }
+                Ok(response) => format!("status {}", response.status().as_u16()),
+                Err(err) => err.to_string(),
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(format!(
+                    "service `{}` not ready at {} after {} ms (last attempt: {last})",
+                    spec.run,
+                    spec.ready_url,
+                    spec.ready_timeout.as_millis()
+                ));
+            }
+            std::thread::sleep(POLL_INTERVAL.min(remaining));
+        }
+    }
+
+    /// SIGTERM the group, give it [`STOP_GRACE`], then SIGKILL it; reap the shell. Idempotent.
+    fn stop(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        while !self.group_gone() {
+            if Instant::now() >= deadline {
+                self.signal(libc::SIGKILL);
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.wait();
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        // SAFETY: kill(2) takes plain integers and touches no memory; a negative pid addresses
+        // the service's own group, and `start` made sure that pgid is above 1.
+        unsafe {
+            libc::kill(-self.pgid, signal);
+        }
+    }
+
+    /// Whether no process of the group is left (a zombie leader counts, so reap it first).
+    fn group_gone(&mut self) -> bool {
+        let _ = self.child.try_wait();
+        // SAFETY: as in `signal`; signal 0 only asks whether the group exists.
+        let result = unsafe { libc::kill(-self.pgid, 0) };
+        result == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+
+    /// The last lines of the service's output, ready to append to an error message.
+    fn tail(&mut self) -> String {
+        let len = self.output.metadata().map_or(0, |meta| meta.len());
+        let mut bytes = Vec::new();
+        let read = self.output.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES))).and_then(|_| {
+            (&mut self.output).take(TAIL_BYTES).read_to_end(&mut bytes)
+        });
+        if read.is_err() {
+            return String::new();
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        if lines.is_empty() {
+            return "\n(the service printed nothing)".to_owned();
+        }
+        let shown = &lines[lines.len().saturating_sub(TAIL_LINES)..];
+        format!("\nlast lines of the service's output:\n{}", shown.join("\n"))
+    }
+
+    /// Append everything the service printed to the gate's log.
+    fn copy_output(&mut self, log: &mut dyn Write) {
+        let _ = writeln!(log, "http: service output:");
+        if self.output.seek(SeekFrom::Start(0)).is_ok() {
+            let _ = io::copy(&mut self.output, log);
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A private temp file, already unlinked: nothing to clean up, whatever happens.
+fn scratch_file() -> io::Result<File> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut last_error = io::Error::other("no attempt");
+    for _ in 0..8 {
+        let name = format!("runner-service-{}-{}.log", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let path = std::env::temp_dir().join(name);
+        match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path) {
+            Ok(file) => {
+                let _ = std::fs::remove_file(&path);
+                return Ok(file);
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => last_error = err,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(last_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::net::TcpListener;
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// A response with `Connection: close`, so every request is one connection.
+    fn reply(status: &str, headers: &str, body: &str) -> String {
+        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}", body.len())
+    }
+
+    /// Serve `response` on 127.0.0.1 for 10 s at most (after `wait_for` exists, if given).
+    fn serve(response: String, wait_for: Option<PathBuf>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}/health", listener.local_addr().expect("addr"));
+        listener.set_nonblocking(true).expect("nonblocking");
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while wait_for.as_ref().is_some_and(|path| !path.exists()) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            while Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                        let mut head = Vec::new();
+                        let mut byte = [0_u8; 1];
+                        while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                            head.push(byte[0]);
+                        }
+                        let _ = stream.write_all(response.as_bytes());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        url
+    }
+
+    /// A URL on which nothing listens.
+    fn closed_url() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/health", listener.local_addr().expect("addr"))
+    }
+
+    fn spec(url: &str) -> HttpSpec {
+        HttpSpec {
+            url: url.to_owned(),
+            requests: 3,
+            expect_status: 200,
+            expect_headers: BTreeMap::from([("x-dev-stub".to_owned(), "active".to_owned())]),
+            expect_json: Some(json!({"mode": "dev-stub"})),
+            allow_hosts: Vec::new(),
+            service: None,
+        }
+    }
+
+    fn run(spec: &HttpSpec, root: &Path) -> (Result<BuiltinOutcome, BuiltinError>, String) {
+        let mut log = Vec::new();
+        let mut ctx = BuiltinContext { root, inputs: &[], log: &mut log };
+        let result = evaluate(spec, &mut ctx);
+        (result, String::from_utf8_lossy(&log).into_owned())
+    }
+
+    #[test]
+    fn responses_are_judged() {
+        let healthy = r#"{"status":"healthy","mode":"dev-stub"}"#;
+        // (response, ok, reason)
+        let cases = [
+            (reply("200 OK", "X-Dev-Stub: active\r\n", healthy), 3, None),
+            (reply("500 Oops", "X-Dev-Stub: active\r\n", healthy), 0, Some("3 of 3 requests failed; request 1: status 500, expected 200")),
+            (reply("200 OK", "", healthy), 0, Some("request 1: missing header x-dev-stub")),
+            (reply("200 OK", "X-Dev-Stub: off\r\n", healthy), 0, Some("request 1: header x-dev-stub is \"off\", expected \"active\"")),
+            (reply("200 OK", "X-Dev-Stub: active\r\n", r#"{"mode":"prod"}"#), 0, Some(r#"request 1: body lacks {"mode":"dev-stub"}"#)),
+            (reply("200 OK", "X-Dev-Stub: active\r\n", "<html>"), 0, Some("request 1: body is not JSON")),
+        ];
+        for (response, ok, reason) in cases {
+            let url = serve(response.clone(), None);
+            let (result, log) = run(&spec(&url), Path::new("."));
+            let outcome = result.expect("judged");
+            assert_eq!(outcome.artifact["requests"], 3);
+            assert_eq!(outcome.artifact["ok"], ok, "{response}: {log}");
+            assert_eq!(outcome.passed, ok == 3);
+            match reason {
+                Some(reason) => assert!(outcome.reason.as_deref().is_some_and(|r| r.contains(reason)), "{:?}", outcome.reason),
+                None => assert_eq!(outcome.reason, None),
+            }
+            let [p50, p95, max] = ["p50_ms", "p95_ms", "max_ms"].map(|key| outcome.artifact[key].as_f64().expect(key));
+            assert!(0.0 < p50 && p50 <= p95 && p95 <= max, "{}", outcome.artifact);
+            assert!(log.contains("http: request 3:"), "{log}");
+        }
+    }
+
+    #[test]
+    fn unreachable_url_fails_the_check() {
+        let (result, _) = run(&spec(&closed_url()), Path::new("."));
+        let outcome = result.expect("judged");
+        assert!(!outcome.passed);
+        assert_eq!(outcome.artifact["ok"], 0);
+        assert!(outcome.reason.is_some_and(|reason| reason.starts_with("3 of 3 requests failed; request 1: ")));
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        let allowed = vec!["Example.com".to_owned()];
+        // (url, allowed hosts, error contains; None = accepted)
+        let cases: &[(&str, &[String], Option<&str>)] = &[
+            ("http://127.0.0.1:1/x", &[], None),
+            ("http://127.8.9.10/", &[], None),
+            ("http://localhost:8080/", &[], None),
+            ("http://LocalHost/", &[], None),
+            ("http://[::1]:8080/", &[], None),
+            ("http://example.com/", &allowed, None),
+            ("http://example.com/", &[], Some("example.com is not loopback")),
+            ("http://10.0.0.1/", &[], Some("not loopback")),
+            ("http://[::2]/", &[], Some("not loopback")),
+            ("http://127.0.0.1.evil.test/", &[], Some("not loopback")),
+            ("http://127.0.0.1@evil.test/", &[], Some("evil.test is not loopback")),
+            ("https://127.0.0.1/", &[], Some("TLS is not built into runner")),
+            ("ftp://127.0.0.1/", &[], Some("only http://")),
+            ("/relative", &[], Some("no host")),
+            ("not a url at all", &[], Some("not a valid URL")),
+        ];
+        for (url, allow, expected) in cases {
+            match (check_url(url, allow), expected) {
+                (Ok(()), None) => {}
+                (Err(err), Some(expected)) => assert!(err.to_string().contains(expected), "{url}: {err}"),
+                (result, _) => panic!("{url}: unexpected {result:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn refused_host_is_an_error_before_anything_runs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut spec = spec("http://192.0.2.1/");
+        spec.service = Some(ServiceSpec {
+            run: "touch started".to_owned(),
+            ready_url: "http://127.0.0.1:1/".to_owned(),
+            ready_timeout: Duration::from_millis(100),
+        });
+        let (result, _) = run(&spec, dir.path());
+        assert!(matches!(result, Err(BuiltinError::Other(message)) if message.contains("not loopback")));
+        assert!(!dir.path().join("started").exists());
+    }
+
+    #[test]
+    fn subset_matching() {
+        let cases = [
+            (json!({"a": 1}), json!({"a": 1, "b": 2}), None),
+            (json!({"a": {"b": 1}}), json!({"a": {"b": 1, "c": 2}}), None),
+            (json!({"a": {"b": 1}}), json!({"a": {"b": 2}}), Some(json!({"a": {"b": 1}}))),
+            (json!({"a": 1, "z": 2}), json!({"a": 1}), Some(json!({"z": 2}))),
+            (json!({"a": [1, 2]}), json!({"a": [1, 2, 3]}), Some(json!({"a": [1, 2]}))),
+            (json!([1]), json!([1]), None),
+            (json!("x"), json!({"x": 1}), Some(json!("x"))),
+            (json!({}), json!(3), Some(json!({}))),
+        ];
+        for (expected, actual, lack) in cases {
+            assert_eq!(missing(&expected, &actual), lack, "{expected} in {actual}");
+        }
+    }
+
+    /// Whether no process is left in the group whose id the service wrote to `pid`.
+    fn group_gone(dir: &Path) -> bool {
+        let text = std::fs::read_to_string(dir.join("pid")).expect("the service wrote its pid");
+        let pgid: libc::pid_t = text.trim().parse().expect("a pid");
+        // SAFETY: signal 0 only checks for existence.
+        let result = unsafe { libc::kill(-pgid, 0) };
+        result == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+
+    fn with_service(url: &str, run: &str, ready_url: &str, ready_ms: u64) -> HttpSpec {
+        let mut spec = spec(url);
+        let service = ServiceSpec { run: run.to_owned(), ready_url: ready_url.to_owned(), ready_timeout: Duration::from_millis(ready_ms) };
+        spec.service = Some(service);
+        spec
+    }
+
+    #[test]
+    fn service_is_started_and_stopped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // The server answers only once the service has written its pid, so readiness depends on it.
+        let url = serve(reply("200 OK", "X-Dev-Stub: active\r\n", r#"{"mode":"dev-stub"}"#), Some(dir.path().join("pid")));
+        let spec = with_service(&url, "echo $$ > pid; echo service-up; exec sleep 30", &url, 5000);
+        let start = Instant::now();
+        let (result, log) = run(&spec, dir.path());
+        assert!(result.expect("judged").passed, "{log}");
+        assert!(log.contains("service ready") && log.contains("service-up"), "{log}");
+        assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+        assert!(group_gone(dir.path()));
+    }
+
+    #[test]
+    fn service_never_ready_is_killed_quickly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = closed_url();
+        let spec = with_service(&url, "echo $$ > pid; echo booting; exec sleep 30", &url, 500);
+        let start = Instant::now();
+        let (result, log) = run(&spec, dir.path());
+        let elapsed = start.elapsed();
+        match result {
+            Err(BuiltinError::Other(message)) => {
+                assert!(message.contains("not ready") && message.contains("after 500 ms"), "{message}");
+                assert!(message.ends_with("last lines of the service's output:\nbooting"), "{message}");
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+        assert!(log.contains("booting"), "{log}");
+        assert!(group_gone(dir.path()));
+    }
+
+    #[test]
+    fn service_ignoring_term_is_killed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = closed_url();
+        let spec = with_service(&url, "trap '' TERM; echo $$ > pid; sleep 30", &url, 300);
+        let start = Instant::now();
+        let (result, _) = run(&spec, dir.path());
+        let elapsed = start.elapsed();
+        assert!(matches!(result, Err(BuiltinError::Other(_))));
+        assert!(elapsed >= STOP_GRACE && elapsed < Duration::from_secs(8), "{elapsed:?}");
+        assert!(group_gone(dir.path()));
+    }
+
+    #[test]
+    fn service_exiting_early_is_an_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = closed_url();
+        let spec = with_service(&url, "echo oops >&2; exit 3", &url, 5000);
+        let start = Instant::now();
+        let (result, _) = run(&spec, dir.path());
+        match result {
+            Err(BuiltinError::Other(message)) => {
+                assert!(message.contains("exited before it was ready") && message.contains("oops"), "{message}");
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
+        assert!(start.elapsed() < Duration::from_secs(3));
+    }
+}

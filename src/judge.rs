@@ -1,0 +1,232 @@
+//! Judging a gate: its status from how it ended, its artifacts and its thresholds (SPEC 3).
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::config::{Gate, Threshold};
+use crate::config::threshold_expr::Op;
+
+/// The five outcomes of SPEC 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Skip,
+    Error,
+    NotRun,
+}
+
+impl Status {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Skip => "skip",
+            Status::Error => "error",
+            Status::NotRun => "not_run",
+        }
+    }
+
+    /// Did a dependent gate's `needs` get satisfied by this?
+    #[must_use]
+    pub fn satisfies_needs(self) -> bool {
+        matches!(self, Status::Pass | Status::Skip)
+    }
+}
+
+/// How the gate's work ended, before artifacts and thresholds are looked at.
+#[derive(Debug, Clone)]
+pub enum Execution {
+    /// Exit 0, or a built-in check that passed (from a fresh run or the cache).
+    Succeeded,
+    /// Non-zero exit (not 78), or a built-in check that failed; the words say which.
+    Failed(String),
+    /// Exit 78, or `skip_unless_env` not met.
+    Skipped(String),
+    /// Could not be judged: spawn failure, timeout, a built-in that could not run.
+    Broken(String),
+}
+
+/// One threshold as judged, in the report's shape.
+#[derive(Debug, Clone, Serialize)]
+pub struct ThresholdResult {
+    pub metric: String,
+    pub op: Op,
+    pub limit: f64,
+    /// None when the metric was absent or not a number.
+    pub value: Option<f64>,
+    pub pass: bool,
+}
+
+/// The verdict on one gate.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub status: Status,
+    pub reason: Option<String>,
+    pub thresholds: Vec<ThresholdResult>,
+    /// The metrics JSON when it was read (for exports and reports).
+    pub metrics: Option<Value>,
+}
+
+/// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
+#[must_use]
+pub fn judge(gate: &Gate, root: &Path, execution: &Execution) -> Verdict {
+    let verdict = |status, reason: String| Verdict { status, reason: Some(reason), thresholds: Vec::new(), metrics: None };
+    match execution {
+        Execution::Failed(why) => return verdict(Status::Fail, why.clone()),
+        Execution::Skipped(why) => return verdict(Status::Skip, why.clone()),
+        Execution::Broken(why) => return verdict(Status::Error, why.clone()),
+        Execution::Succeeded => {}
+    }
+    let missing: Vec<&str> =
+        gate.artifacts.iter().filter(|a| !root.join(a).is_file()).map(String::as_str).collect();
+    if !missing.is_empty() {
+        return verdict(Status::Error, format!("declared artifact missing: {}", missing.join(", ")));
+    }
+    if gate.thresholds.is_empty() {
+        return Verdict { status: Status::Pass, reason: None, thresholds: Vec::new(), metrics: None };
+    }
+    let Some(metrics_path) = &gate.metrics else {
+        return verdict(Status::Error, "thresholds set but no metrics file".to_owned());
+    };
+    let metrics = match read_metrics(&root.join(metrics_path)) {
+        Ok(v) => v,
+        Err(e) => return verdict(Status::Error, format!("metrics file {metrics_path}: {e}")),
+    };
+    let (results, problem) = check_thresholds(&gate.thresholds, &metrics, metrics_path);
+    let status;
+    let reason;
+    if let Some(problem) = problem {
+        status = Status::Error;
+        reason = Some(problem);
+    } else {
+        let failed: Vec<String> = results
+            .iter()
+            .filter(|r| !r.pass)
+            .map(|r| format!("threshold {} {} {} failed: value {}", r.metric, r.op, fmt_num(r.limit), r.value.map_or_else(|| "none".to_owned(), fmt_num)))
+            .collect();
+        status = if failed.is_empty() { Status::Pass } else { Status::Fail };
+        reason = (!failed.is_empty()).then(|| failed.join("; "));
+    }
+    Verdict { status, reason, thresholds: results, metrics: Some(metrics) }
+}
+
+/// A number as people write it: no trailing `.0`.
+#[must_use]
+pub fn fmt_num(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{n:.0}") } else { format!("{n}") }
+}
+
+fn read_metrics(path: &Path) -> Result<Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON: {e}"))
+}
+
+/// Evaluate thresholds against a metrics document. The second value names the first metric that
+/// was absent or not a number (which makes the gate an `error`, not a `fail`).
+#[must_use]
+pub fn check_thresholds(thresholds: &[Threshold], metrics: &Value, file: &str) -> (Vec<ThresholdResult>, Option<String>) {
+    let mut problem = None;
+    let results = thresholds
+        .iter()
+        .map(|t| {
+            let found = parse_metric_path(&t.metric).ok().and_then(|p| lookup(metrics, &p));
+            let value = found.and_then(Value::as_f64);
+            if value.is_none() && problem.is_none() {
+                problem = Some(match found {
+                    None => format!("metric `{}` is absent from {file}", t.metric),
+                    Some(v) => format!("metric `{}` in {file} is not a number: {v}", t.metric),
+                });
+            }
+            ThresholdResult {
+                metric: t.metric.clone(),
+                op: t.expr.op,
+                limit: t.expr.limit,
+                value,
+                pass: value.is_some_and(|v| t.expr.op.holds(v, t.expr.limit)),
+            }
+        })
+        .collect();
+    (results, problem)
+}
+
+/// One step of a metric path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+/// Parse `a.b[2].c` into steps.
+pub fn parse_metric_path(path: &str) -> Result<Vec<PathStep>, String> {
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (key, mut rest) = part.find('[').map_or((part, ""), |i| part.split_at(i));
+        if key.is_empty() && (rest.is_empty() || steps.is_empty() && !path.starts_with('[')) {
+            return Err(format!("empty segment in metric path `{path}`"));
+        }
+        if !key.is_empty() {
+            steps.push(PathStep::Key(key.to_owned()));
+        }
+        while !rest.is_empty() {
+            let close = rest.find(']').ok_or_else(|| format!("unclosed `[` in metric path `{path}`"))?;
+            let index = rest[1..close]
+                .parse()
+                .map_err(|_| format!("`[{}]` in metric path `{path}` is not an array index", &rest[1..close]))?;
+            steps.push(PathStep::Index(index));
+            rest = &rest[close + 1..];
+            if !rest.is_empty() && !rest.starts_with('[') {
+                return Err(format!("unexpected `{rest}` in metric path `{path}`"));
+            }
+        }
+    }
+    Ok(steps)
+}
+
+/// Follow a metric path into a JSON document.
+#[must_use]
+pub fn lookup<'a>(v: &'a Value, path: &[PathStep]) -> Option<&'a Value> {
+    path.iter().try_fold(v, |v, step| match step {
+        PathStep::Key(k) => v.get(k),
+        PathStep::Index(i) => v.get(i),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::threshold_expr::parse;
+    use serde_json::json;
+
+    fn t(metric: &str, expr: &str) -> Threshold {
+        Threshold { metric: metric.to_owned(), expr: parse(expr).unwrap() }
+    }
+
+    #[test]
+    fn metric_paths() {
+        use PathStep::{Index, Key};
+        assert_eq!(parse_metric_path("a.b[2].c").unwrap(), vec![Key("a".into()), Key("b".into()), Index(2), Key("c".into())]);
+        assert_eq!(parse_metric_path("x[0][1]").unwrap(), vec![Key("x".into()), Index(0), Index(1)]);
+        for bad in ["", "a..b", "a[", "a[x]", "a[0]b"] {
+            assert!(parse_metric_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn thresholds_judged() {
+        let m = json!({"sign_p95_ms": 0.5, "nested": {"list": [1, 2, 30]}, "s": "fast"});
+        let (r, problem) = check_thresholds(&[t("sign_p95_ms", "<= 50"), t("nested.list[2]", "< 10")], &m, "m.json");
+        assert!(problem.is_none());
+        assert!(r[0].pass);
+        assert!(!r[1].pass);
+        assert_eq!(r[1].value, Some(30.0));
+        let (_, problem) = check_thresholds(&[t("missing", "<= 1")], &m, "m.json");
+        assert_eq!(problem.unwrap(), "metric `missing` is absent from m.json");
+        let (_, problem) = check_thresholds(&[t("s", "<= 1")], &m, "m.json");
+        assert!(problem.unwrap().contains("not a number"));
+    }
+}

@@ -1,0 +1,7 @@
+//! Reports: the model every format derives from, and the writers.
+
+pub mod json;
+pub mod model;
+pub mod progress;
+
+pub use model::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};

@@ -1,0 +1,80 @@
+//! The versioned run report (SPEC 5): the public shape every format is derived from.
+
+use serde::{Deserialize, Serialize};
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Report {
+    pub version: u32,
+    pub exit_code: i32,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub summary: Summary,
+    pub labels: Vec<String>,
+    pub gates: Vec<GateReport>,
+}
+
+/// Counts by status, plus how many were replayed from the cache.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub skip: usize,
+    pub error: usize,
+    pub not_run: usize,
+    pub cached: usize,
+}
+
+/// One gate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GateReport {
+    pub name: String,
+    pub kind: String,
+    pub status: crate::judge::Status,
+    /// Effective mode (blocking once an observational gate graduated).
+    pub mode: crate::config::Mode,
+    pub configured_mode: crate::config::Mode,
+    pub cached: bool,
+    pub duration_ms: u64,
+    pub key: Option<String>,
+    pub reason: Option<String>,
+    pub artifacts: Vec<String>,
+    pub thresholds: Vec<ThresholdReport>,
+    /// `export` mappings resolved to values (SPEC 9).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exports: Vec<ExportedMetric>,
+}
+
+/// One judged threshold.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ThresholdReport {
+    pub metric: String,
+    pub op: String,
+    pub limit: f64,
+    pub value: Option<f64>,
+    pub pass: bool,
+}
+
+/// An exported metric: its Prometheus name and value.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportedMetric {
+    pub name: String,
+    pub value: f64,
+}
+
+impl Summary {
+    /// Count a gate.
+    pub fn add(&mut self, status: crate::judge::Status, cached: bool) {
+        use crate::judge::Status;
+        match status {
+            Status::Pass => self.pass += 1,
+            Status::Fail => self.fail += 1,
+            Status::Skip => self.skip += 1,
+            Status::Error => self.error += 1,
+            Status::NotRun => self.not_run += 1,
+        }
+        if cached {
+            self.cached += 1;
+        }
+    }
+}

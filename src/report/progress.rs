@@ -1,0 +1,102 @@
+//! Progress while a run goes on: an indicatif display on a terminal, one plain line per
+//! finished gate otherwise (CI logs).
+
+use std::io::{IsTerminal, Write as _};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::exec::Event;
+use crate::exec::process::log_tail;
+use crate::judge::Status;
+
+/// The display; feed it scheduler events.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+    running: Mutex<Vec<String>>,
+    quiet: bool,
+}
+
+impl Progress {
+    /// A terminal display when stderr is a terminal, else plain lines on stdout.
+    #[must_use]
+    pub fn new(total: usize, quiet: bool) -> Self {
+        let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(100));
+            bar
+        });
+        Progress { bar, running: Mutex::new(Vec::new()), quiet }
+    }
+
+    fn print(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+            }
+        }
+    }
+
+    fn refresh(&self) {
+        if let (Some(bar), Ok(running)) = (&self.bar, self.running.lock()) {
+            bar.set_message(format!("running: {}", running.join(", ")));
+        }
+    }
+
+    /// Handle one scheduler event.
+    pub fn on_event(&self, event: &Event<'_>) {
+        match event {
+            Event::Started { gate } => {
+                if let Ok(mut r) = self.running.lock() {
+                    r.push((*gate).to_owned());
+                }
+                self.refresh();
+            }
+            Event::Finished { gate, status, cached, duration, reason, log } => {
+                if let Ok(mut r) = self.running.lock() {
+                    r.retain(|g| g != gate);
+                }
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                self.refresh();
+                if self.quiet {
+                    return;
+                }
+                let mut line = format!(
+                    "{:<7} {gate} {:.2}s{}",
+                    status.as_str().to_uppercase(),
+                    duration.as_secs_f64(),
+                    if *cached { " (cached)" } else { "" }
+                );
+                if let Some(reason) = reason.filter(|_| *status != Status::Pass) {
+                    line.push_str(&format!(": {reason}"));
+                }
+                if matches!(status, Status::Fail | Status::Error) && !*cached {
+                    if let Some(tail) = log.map(|l| log_tail(l, 20)).filter(|t| !t.trim().is_empty()) {
+                        line.push_str("\n    | ");
+                        line.push_str(&tail.replace('\n', "\n    | "));
+                        if let Some(l) = log {
+                            line.push_str(&format!("\n    (full log: {})", l.display()));
+                        }
+                    }
+                }
+                self.print(&line);
+            }
+        }
+    }
+
+    /// Remove the terminal display.
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

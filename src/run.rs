@@ -1,0 +1,266 @@
+//! `runner run`: config -> graph -> selection -> fingerprint -> scheduler -> judge -> report.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cache::Cache;
+use crate::config::{Config, Mode};
+use crate::exec::{GateRun, RunOptions, Scheduler};
+use crate::fingerprint::{self, Fingerprinter, StatCache};
+use crate::graph::GateGraph;
+use crate::report::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};
+use crate::{exit_code, judge, report};
+
+/// What `runner run` was asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct RunRequest {
+    pub config: PathBuf,
+    pub gates: Vec<String>,
+    pub tags: Vec<String>,
+    pub jobs: Option<usize>,
+    pub no_cache: bool,
+    pub dry_run: bool,
+    pub verbose: bool,
+    pub quiet: bool,
+    pub now: Option<String>,
+    pub report: Option<PathBuf>,
+    pub skip_exit_code: Option<i32>,
+}
+
+/// A loaded config with its graph: what every subcommand starts from.
+pub struct Workspace {
+    pub config: Config,
+    pub graph: GateGraph,
+}
+
+/// Load and validate; on a config error, print every problem and return exit code 2.
+pub fn open(config: &Path) -> Result<Workspace, i32> {
+    let config = match crate::config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{}", e.render());
+            return Err(exit_code::USAGE);
+        }
+    };
+    match GateGraph::build(&config) {
+        Ok(graph) => Ok(Workspace { config, graph }),
+        Err(diags) => {
+            print_diagnostics(&config, &diags);
+            Err(exit_code::USAGE)
+        }
+    }
+}
+
+/// Print diagnostics against the config text, then the summary line.
+pub fn print_diagnostics(config: &Config, diags: &[crate::diag::Diagnostic]) {
+    for d in diags {
+        eprintln!("{}", d.render(&config.source));
+    }
+    let n = diags.len();
+    eprintln!("error: {n} problem{} in {}; nothing ran", if n == 1 { "" } else { "s" }, config.file_name);
+}
+
+/// The gates a run covers: named ones (or all), filtered by tags, plus everything they need.
+pub fn select(ws: &Workspace, names: &[String], tags: &[String]) -> Result<BTreeSet<usize>, String> {
+    let mut roots = Vec::new();
+    for name in names {
+        match ws.graph.index(name) {
+            Some(i) => roots.push(i),
+            None => {
+                let known: Vec<&str> = ws.config.gates.iter().map(|g| g.name.as_str()).collect();
+                return Err(format!("unknown gate `{name}`; {}", crate::diag::suggest(name, &known)));
+            }
+        }
+    }
+    if names.is_empty() {
+        roots = (0..ws.config.gates.len()).collect();
+    }
+    if !tags.is_empty() {
+        roots.retain(|&i| ws.config.gates[i].tags.iter().any(|t| tags.contains(t)));
+        if roots.is_empty() {
+            return Err(format!("no gate has tag {}", tags.join(" or ")));
+        }
+    }
+    Ok(ws.graph.with_needs(&roots))
+}
+
+/// The clock: `--now`, else `RUNNER_NOW`, else the system time.
+pub fn now(flag: Option<&str>) -> Result<time::OffsetDateTime, String> {
+    let text = flag.map(str::to_owned).or_else(|| std::env::var("RUNNER_NOW").ok());
+    match text {
+        Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+            .map_err(|e| format!("--now / RUNNER_NOW `{t}` is not an RFC 3339 time ({e}); write e.g. 2026-11-24T10:00:00Z")),
+        None => Ok(time::OffsetDateTime::now_utc()),
+    }
+}
+
+/// RFC 3339 text of a time.
+#[must_use]
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// Prepared state for running or planning.
+pub struct Prepared {
+    pub selected: BTreeSet<usize>,
+    pub inputs: fingerprint::ExpandedInputs,
+    pub fp: Fingerprinter,
+    pub cache: Cache,
+}
+
+/// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
+/// artifacts in parallel through the stat cache.
+pub fn prepare(ws: &Workspace, names: &[String], tags: &[String]) -> Result<Prepared, i32> {
+    let selected = select(ws, names, tags).map_err(|e| {
+        eprintln!("error: {e}");
+        exit_code::USAGE
+    })?;
+    let inputs = fingerprint::expand(&ws.config, &selected).map_err(|diags| {
+        print_diagnostics(&ws.config, &diags);
+        exit_code::USAGE
+    })?;
+    let settings = &ws.config.settings;
+    let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
+    let fp = Fingerprinter::new(&ws.config.root, stat);
+    let mut files: BTreeSet<&PathBuf> = inputs.files.values().flatten().collect();
+    let artifacts: Vec<PathBuf> =
+        selected.iter().flat_map(|&g| ws.config.gates[g].artifacts.iter().map(PathBuf::from)).collect();
+    files.extend(artifacts.iter());
+    fp.prehash(files.into_iter().collect::<Vec<_>>());
+    let cache = Cache::open(&ws.config.root, &settings.cache_dir);
+    if let Some(w) = fp.stat_warning() {
+        cache.warn(format!("stat cache {w}"));
+    }
+    Ok(Prepared { selected, inputs, fp, cache })
+}
+
+/// `runner run`.
+pub fn run(req: &RunRequest) -> i32 {
+    crate::exec::signals::install();
+    let started = Instant::now();
+    let clock = match now(req.now.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::USAGE;
+        }
+    };
+    let ws = match open(&req.config) {
+        Ok(ws) => ws,
+        Err(code) => return code,
+    };
+    let prepared = match prepare(&ws, &req.gates, &req.tags) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let jobs = req.jobs.filter(|j| *j > 0).unwrap_or(match ws.config.settings.jobs {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        j => j,
+    });
+    let opts = RunOptions { jobs, no_cache: req.no_cache, verbose: req.verbose, now: rfc3339(clock) };
+    if req.dry_run {
+        crate::plan::print(&ws, &prepared, &opts);
+        return exit_code::SUCCESS;
+    }
+    let progress = report::progress::Progress::new(prepared.selected.len(), req.quiet);
+    let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
+    let scheduler = Scheduler {
+        config: &ws.config,
+        graph: &ws.graph,
+        inputs: &prepared.inputs,
+        fp: &prepared.fp,
+        cache: &prepared.cache,
+        opts: &opts,
+        observer: &observer,
+    };
+    let runs = scheduler.run(&prepared.selected);
+    progress.finish();
+    if let Err(e) = prepared.fp.save() {
+        prepared.cache.warn(format!("cannot save the stat cache: {e}"));
+    }
+    prepared.cache.save();
+    let report = build_report(&ws.config, &runs, &rfc3339(clock), started.elapsed().as_millis());
+    for w in prepared.cache.take_warnings() {
+        eprintln!("warning: {w}");
+    }
+    for g in report.gates.iter().filter(|g| g.mode == Mode::Observational && matches!(g.status, judge::Status::Fail | judge::Status::Error)) {
+        eprintln!("warning: observational gate `{}` {}: {}", g.name, g.status.as_str(), g.reason.as_deref().unwrap_or(""));
+    }
+    let report_path = req.report.clone().unwrap_or_else(|| ws.config.settings.cache_dir.join("report.json"));
+    if let Err(e) = report::json::write(&report, &report_path) {
+        eprintln!("warning: cannot write the report {}: {e}", report_path.display());
+    }
+    let s = &report.summary;
+    println!(
+        "{} gates: {} pass, {} fail, {} skip, {} error, {} not run ({} cached) in {:.2}s -> exit {}",
+        report.gates.len(), s.pass, s.fail, s.skip, s.error, s.not_run, s.cached,
+        started.elapsed().as_secs_f64(), report.exit_code
+    );
+    match (report.exit_code, req.skip_exit_code) {
+        (exit_code::ALL_SKIPPED, Some(code)) => code,
+        (code, _) => code,
+    }
+}
+
+/// The effective mode of a gate (its configured mode until history says it graduated).
+#[must_use]
+pub fn effective_mode(gate: &crate::config::Gate) -> Mode {
+    gate.mode
+}
+
+/// Build the SPEC 5 report from the scheduler's results.
+#[must_use]
+pub fn build_report(config: &Config, runs: &[GateRun], started_at: &str, duration_ms: u128) -> Report {
+    let mut summary = Summary::default();
+    let mut labels = Vec::new();
+    let gates: Vec<GateReport> = runs
+        .iter()
+        .map(|r| {
+            let gate = &config.gates[r.index];
+            let mode = effective_mode(gate);
+            summary.add(r.status, r.cached);
+            if mode == Mode::Observational && matches!(r.status, judge::Status::Fail | judge::Status::Error) {
+                labels.push(format!("smoke-failed:{}", gate.name));
+            }
+            let exports = r.metrics.as_ref().map_or_else(Vec::new, |m| {
+                gate.export
+                    .iter()
+                    .filter_map(|(name, path)| {
+                        let steps = judge::parse_metric_path(path).ok()?;
+                        let value = judge::lookup(m, &steps)?.as_f64()?;
+                        Some(ExportedMetric { name: name.replace('.', "_"), value })
+                    })
+                    .collect()
+            });
+            GateReport {
+                name: gate.name.clone(),
+                kind: gate.kind.name().to_owned(),
+                status: r.status,
+                mode,
+                configured_mode: gate.mode,
+                cached: r.cached,
+                duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+                key: r.key.map(|k| k.hex()),
+                reason: r.reason.clone(),
+                artifacts: gate.artifacts.clone(),
+                thresholds: r
+                    .thresholds
+                    .iter()
+                    .map(|t| ThresholdReport { metric: t.metric.clone(), op: t.op.as_str().to_owned(), limit: t.limit, value: t.value, pass: t.pass })
+                    .collect(),
+                exports,
+            }
+        })
+        .collect();
+    let exit_code = exit_code::for_run(gates.iter().map(|g| (g.mode, g.status)));
+    Report {
+        version: 1,
+        exit_code,
+        started_at: started_at.to_owned(),
+        duration_ms: u64::try_from(duration_ms).unwrap_or(u64::MAX),
+        summary,
+        labels,
+        gates,
+    }
+}
