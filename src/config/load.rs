@@ -132,6 +132,7 @@ pub fn parse(file: &str, source: &str, root: &Path) -> Result<Config, Vec<Diagno
     if gates.is_empty() && sink.diags.is_empty() {
         sink.error_help(0..0, "no gates are defined", "add a gate: [gates.build] with run = \"...\"");
     }
+    sink.diags.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     if sink.diags.is_empty() {
         Ok(Config { file_name: file.to_owned(), root: root.to_path_buf(), source: source.to_owned(), settings, gates })
     } else {
@@ -229,19 +230,20 @@ fn read_gate(
     }
     let f = Fields::new(table, format!("gate `{name}`"));
     let kind_name = f.string(sink, "kind").unwrap_or_else(|| ("command".to_owned(), span.clone()));
-    let kind_keys = match KINDS.iter().find(|(k, _)| *k == kind_name.0) {
-        Some((_, keys)) => *keys,
-        None => {
-            let known: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
-            sink.error_help(
-                kind_name.1.clone(),
-                format!("unknown kind `{}` in gate `{name}`", kind_name.0),
-                suggest(&kind_name.0, &known),
-            );
-            return None;
-        }
+    let known_kind = KINDS.iter().find(|(k, _)| *k == kind_name.0);
+    if known_kind.is_none() {
+        let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
+        sink.error_help(
+            kind_name.1.clone(),
+            format!("unknown kind `{}` in gate `{name}`", kind_name.0),
+            suggest(&kind_name.0, &kinds),
+        );
+    }
+    // With an unknown kind, accept every kind's keys so the other checks still run.
+    let known: Vec<&str> = match known_kind {
+        Some((_, keys)) => COMMON_KEYS.iter().chain(*keys).copied().collect(),
+        None => all_gate_keys(),
     };
-    let known: Vec<&str> = COMMON_KEYS.iter().chain(kind_keys).copied().collect();
     f.reject_unknown(sink, &known, |key| {
         KINDS
             .iter()
@@ -249,7 +251,7 @@ fn read_gate(
             .map(|(k, _)| format!("it belongs to kind `{k}`, this gate is kind `{}`", kind_name.0))
     });
 
-    let kind = read_kind(sink, &f, &kind_name.0, name, &span)?;
+    let kind = if known_kind.is_some() { read_kind(sink, &f, &kind_name.0, name, &span) } else { None };
     let mode = match f.string(sink, "mode") {
         None => Mode::Blocking,
         Some((m, _)) if m == "blocking" => Mode::Blocking,
@@ -306,7 +308,10 @@ fn read_gate(
     }
     let metrics = f.string(sink, "metrics").and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
     let thresholds = read_thresholds(sink, &f, name);
-    let metrics = resolve_metrics(sink, &kind, name, &span, metrics, &mut artifacts, !thresholds.is_empty());
+    let metrics = match &kind {
+        Some(kind) => resolve_metrics(sink, kind, name, &span, metrics, &mut artifacts, !thresholds.is_empty()),
+        None => metrics,
+    };
     let timeout = read_duration(sink, &f, "timeout").unwrap_or(Duration::from_secs(30 * 60));
     let graduate_after_days = f.uint(sink, "graduate_after_days").map(|(d, s)| small_u32(sink, d, s));
     let export = f.string_map(sink, "export");
@@ -319,21 +324,26 @@ fn read_gate(
             );
         }
     }
+    let description = f.string(sink, "description").map(|(d, _)| d);
+    let allow_empty = f.bool(sink, "allow_empty").unwrap_or(false);
+    let cache = f.bool(sink, "cache").unwrap_or(true);
+    let tags = f.strings(sink, "tags").into_iter().map(|(t, _)| t).collect();
+    let skip_unless_env = f.string_map(sink, "skip_unless_env").into_iter().map(|(k, v, _)| (k, v)).collect();
     let gate = Gate {
         name: name.to_owned(),
-        description: f.string(sink, "description").map(|(d, _)| d),
-        kind,
+        description,
+        kind: kind?,
         mode,
         needs,
         inputs,
-        allow_empty: f.bool(sink, "allow_empty").unwrap_or(false),
+        allow_empty,
         env,
         artifacts,
         metrics,
         timeout,
-        cache: f.bool(sink, "cache").unwrap_or(true),
-        tags: f.strings(sink, "tags").into_iter().map(|(t, _)| t).collect(),
-        skip_unless_env: f.string_map(sink, "skip_unless_env").into_iter().map(|(k, v, _)| (k, v)).collect(),
+        cache,
+        tags,
+        skip_unless_env,
         graduate_after_days,
         thresholds,
         export: export.into_iter().map(|(k, v, _)| (k, v)).collect(),

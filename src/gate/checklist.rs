@@ -1,6 +1,5 @@
 //! The `checklist` kind: Markdown task-list items (`- [ ]`, `- [x]`) that must be ticked.
 
-
 use serde_json::json;
 
 use super::{BuiltinContext, BuiltinError, BuiltinOutcome, ChecklistSpec, Require};
@@ -24,14 +23,21 @@ struct Item {
 ///
 /// The file cannot be read, `require = "all"` on a file with no task item, or a required item
 /// that the file does not have (with a did-you-mean when a close one exists).
-pub fn evaluate(spec: &ChecklistSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+pub fn evaluate(
+    spec: &ChecklistSpec,
+    ctx: &mut BuiltinContext<'_>,
+) -> Result<BuiltinOutcome, BuiltinError> {
     let file = &spec.file;
     let markdown = std::fs::read_to_string(ctx.root.join(file))
         .map_err(|err| BuiltinError::Other(format!("checklist: cannot read {file}: {err}")))?;
     let items = parse(&markdown);
     let checked = items.iter().filter(|item| item.checked).count();
     // A failed log write must not fail the check; the same holds for every log line below.
-    let _ = writeln!(ctx.log, "checklist: {file}: {} items, {checked} checked", items.len());
+    let _ = writeln!(
+        ctx.log,
+        "checklist: {file}: {} items, {checked} checked",
+        items.len()
+    );
 
     let required: Vec<&Item> = match &spec.require {
         Require::All => {
@@ -44,9 +50,17 @@ pub fn evaluate(spec: &ChecklistSpec, ctx: &mut BuiltinContext<'_>) -> Result<Bu
         }
         Require::Items(names) => required_items(file, names, &items)?,
     };
-    let missing: Vec<&Item> = required.iter().copied().filter(|item| !item.checked).collect();
+    let missing: Vec<&Item> = required
+        .iter()
+        .copied()
+        .filter(|item| !item.checked)
+        .collect();
     for item in &missing {
-        let _ = writeln!(ctx.log, "checklist: {file}:{}: unchecked: {}", item.line, item.text);
+        let _ = writeln!(
+            ctx.log,
+            "checklist: {file}:{}: unchecked: {}",
+            item.line, item.text
+        );
     }
 
     let artifact = json!({
@@ -55,27 +69,47 @@ pub fn evaluate(spec: &ChecklistSpec, ctx: &mut BuiltinContext<'_>) -> Result<Bu
         "unchecked": items.iter().filter(|item| !item.checked).map(|item| item.text.as_str()).collect::<Vec<_>>(),
     });
     let reason = (!missing.is_empty()).then(|| {
-        let mut listed: Vec<String> =
-            missing.iter().take(REASON_ITEMS).map(|item| format!("{}:{}: {}", file, item.line, item.text)).collect();
+        let mut listed: Vec<String> = missing
+            .iter()
+            .take(REASON_ITEMS)
+            .map(|item| format!("{}:{}: {}", file, item.line, item.text))
+            .collect();
         if missing.len() > REASON_ITEMS {
             listed.push(format!("and {} more", missing.len() - REASON_ITEMS));
         }
-        format!("{} of {} required items unchecked: {}", missing.len(), required.len(), listed.join("; "))
+        format!(
+            "{} of {} required items unchecked: {}",
+            missing.len(),
+            required.len(),
+            listed.join("; ")
+        )
     });
-    Ok(BuiltinOutcome { passed: reason.is_none(), artifact, reason })
+    Ok(BuiltinOutcome {
+        passed: reason.is_none(),
+        artifact,
+        reason,
+    })
 }
 
 /// The items named by `require = [...]`; every name must exist (all its copies are required).
-fn required_items<'a>(file: &str, names: &[String], items: &'a [Item]) -> Result<Vec<&'a Item>, BuiltinError> {
+fn required_items<'a>(
+    file: &str,
+    names: &[String],
+    items: &'a [Item],
+) -> Result<Vec<&'a Item>, BuiltinError> {
     if names.is_empty() {
-        return Err(BuiltinError::Other(format!("checklist: {file}: `require` lists no item: nothing to check")));
+        return Err(BuiltinError::Other(format!(
+            "checklist: {file}: `require` lists no item: nothing to check"
+        )));
     }
     let mut problems = Vec::new();
     let mut required = Vec::new();
     for name in names {
         let found: Vec<&Item> = items.iter().filter(|item| item.text == *name).collect();
         if found.is_empty() {
-            let hint = suggest(name, items).map(|close| format!(" (did you mean \"{close}\"?)")).unwrap_or_default();
+            let hint = suggest(name, items)
+                .map(|close| format!(" (did you mean \"{close}\"?)"))
+                .unwrap_or_default();
             problems.push(format!("required item \"{name}\" is not in {file}{hint}"));
         }
         required.extend(found);
@@ -83,7 +117,10 @@ fn required_items<'a>(file: &str, names: &[String], items: &'a [Item]) -> Result
     if problems.is_empty() {
         Ok(required)
     } else {
-        Err(BuiltinError::Other(format!("checklist: {}", problems.join("; "))))
+        Err(BuiltinError::Other(format!(
+            "checklist: {}",
+            problems.join("; ")
+        )))
     }
 }
 
@@ -92,7 +129,12 @@ fn suggest<'a>(name: &str, items: &'a [Item]) -> Option<&'a str> {
     let wanted = name.to_lowercase();
     items
         .iter()
-        .map(|item| (strsim::normalized_levenshtein(&wanted, &item.text.to_lowercase()), item.text.as_str()))
+        .map(|item| {
+            (
+                strsim::normalized_levenshtein(&wanted, &item.text.to_lowercase()),
+                item.text.as_str(),
+            )
+        })
         .filter(|(score, _)| *score >= 0.6)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, text)| text)
@@ -119,7 +161,11 @@ fn parse(markdown: &str) -> Vec<Item> {
             continue;
         }
         if let Some((checked, text)) = task_item(line) {
-            items.push(Item { text: text.to_owned(), checked, line: index + 1 });
+            items.push(Item {
+                text: text.to_owned(),
+                checked,
+                line: index + 1,
+            });
         }
     }
     items
@@ -139,7 +185,10 @@ fn task_item(line: &str) -> Option<(bool, &str)> {
     let rest = strip_bullet(line.trim_start())?.trim_start();
     let (checked, after) = if let Some(after) = rest.strip_prefix("[ ]") {
         (false, after)
-    } else if let Some(after) = rest.strip_prefix("[x]").or_else(|| rest.strip_prefix("[X]")) {
+    } else if let Some(after) = rest
+        .strip_prefix("[x]")
+        .or_else(|| rest.strip_prefix("[X]"))
+    {
         (true, after)
     } else {
         return None;
@@ -214,18 +263,30 @@ mod tests {
 3. [X] three
 ";
         let items = parse(markdown);
-        let texts: Vec<(&str, bool, usize)> =
-            items.iter().map(|item| (item.text.as_str(), item.checked, item.line)).collect();
-        assert_eq!(texts, [("one", true, 1), ("two", false, 10), ("three", true, 15)]);
+        let texts: Vec<(&str, bool, usize)> = items
+            .iter()
+            .map(|item| (item.text.as_str(), item.checked, item.line))
+            .collect();
+        assert_eq!(
+            texts,
+            [("one", true, 1), ("two", false, 10), ("three", true, 15)]
+        );
     }
 
     /// Run the gate over `markdown`; the log is returned too.
     fn run(markdown: &str, require: Require) -> (Result<BuiltinOutcome, BuiltinError>, String) {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("list.md"), markdown).expect("write");
-        let spec = ChecklistSpec { file: "list.md".to_owned(), require };
+        let spec = ChecklistSpec {
+            file: "list.md".to_owned(),
+            require,
+        };
         let mut log = Vec::new();
-        let mut ctx = BuiltinContext { root: dir.path(), inputs: &[], log: &mut log };
+        let mut ctx = BuiltinContext {
+            root: dir.path(),
+            inputs: &[],
+            log: &mut log,
+        };
         let result = evaluate(&spec, &mut ctx);
         (result, String::from_utf8_lossy(&log).into_owned())
     }
@@ -239,9 +300,21 @@ mod tests {
         let doc = "# Phase\n- [x] Tests pass\n- [ ] Docs written\n  - [x] API docs\n1. [ ] Release notes\n";
         // (require, passed, unchecked in the artifact, text the reason contains)
         let cases = [
-            (Require::All, false, 2, Some("2 of 4 required items unchecked: list.md:3: Docs written; list.md:5: Release notes")),
+            (
+                Require::All,
+                false,
+                2,
+                Some(
+                    "2 of 4 required items unchecked: list.md:3: Docs written; list.md:5: Release notes",
+                ),
+            ),
             (items(&["Tests pass", "API docs"]), true, 2, None),
-            (items(&["Tests pass", "Docs written"]), false, 2, Some("1 of 2 required items unchecked: list.md:3: Docs written")),
+            (
+                items(&["Tests pass", "Docs written"]),
+                false,
+                2,
+                Some("1 of 2 required items unchecked: list.md:3: Docs written"),
+            ),
         ];
         for (require, passed, unchecked, reason) in cases {
             let (result, log) = run(doc, require.clone());
@@ -249,7 +322,10 @@ mod tests {
             assert_eq!(outcome.passed, passed, "{require:?}");
             assert_eq!(outcome.artifact["total"], 4);
             assert_eq!(outcome.artifact["checked"], 2);
-            assert_eq!(outcome.artifact["unchecked"].as_array().map(Vec::len), Some(unchecked));
+            assert_eq!(
+                outcome.artifact["unchecked"].as_array().map(Vec::len),
+                Some(unchecked)
+            );
             assert_eq!(outcome.reason.as_deref(), reason);
             assert!(log.contains("4 items, 2 checked"), "{log}");
         }
@@ -260,7 +336,10 @@ mod tests {
         let (result, _) = run("- [x] a\n- [X] b\n", Require::All);
         let outcome = result.expect("judged");
         assert!(outcome.passed);
-        assert_eq!(outcome.artifact, json!({"total": 2, "checked": 2, "unchecked": []}));
+        assert_eq!(
+            outcome.artifact,
+            json!({"total": 2, "checked": 2, "unchecked": []})
+        );
     }
 
     #[test]
@@ -268,27 +347,46 @@ mod tests {
         let cases = [
             ("no tasks here\n- plain\n", Require::All, "nothing to check"),
             ("```\n- [x] fenced\n```\n", Require::All, "nothing to check"),
-            ("- [x] Tests pass\n", items(&["tests passes"]), "\"tests passes\" is not in list.md (did you mean \"Tests pass\"?)"),
-            ("- [x] Tests pass\n", items(&["Deploy"]), "\"Deploy\" is not in list.md"),
+            (
+                "- [x] Tests pass\n",
+                items(&["tests passes"]),
+                "\"tests passes\" is not in list.md (did you mean \"Tests pass\"?)",
+            ),
+            (
+                "- [x] Tests pass\n",
+                items(&["Deploy"]),
+                "\"Deploy\" is not in list.md",
+            ),
             ("- [x] Tests pass\n", items(&[]), "lists no item"),
         ];
         for (markdown, require, expected) in cases {
             let (result, _) = run(markdown, require);
             match result {
-                Err(BuiltinError::Other(message)) => assert!(message.contains(expected), "{message}"),
+                Err(BuiltinError::Other(message)) => {
+                    assert!(message.contains(expected), "{message}")
+                }
                 other => panic!("expected an error containing {expected:?}, got {other:?}"),
             }
         }
         let (result, _) = run("- [x] Tests pass\n", items(&["Deploy"]));
-        assert!(matches!(result, Err(BuiltinError::Other(message)) if !message.contains("did you mean")));
+        assert!(
+            matches!(result, Err(BuiltinError::Other(message)) if !message.contains("did you mean"))
+        );
     }
 
     #[test]
     fn missing_file_is_an_error() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let spec = ChecklistSpec { file: "absent.md".to_owned(), require: Require::All };
+        let spec = ChecklistSpec {
+            file: "absent.md".to_owned(),
+            require: Require::All,
+        };
         let mut log = Vec::new();
-        let mut ctx = BuiltinContext { root: dir.path(), inputs: &[], log: &mut log };
+        let mut ctx = BuiltinContext {
+            root: dir.path(),
+            inputs: &[],
+            log: &mut log,
+        };
         let err = evaluate(&spec, &mut ctx).expect_err("missing file");
         assert!(err.to_string().contains("cannot read absent.md"), "{err}");
     }

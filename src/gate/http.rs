@@ -23,6 +23,8 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// How long a service has to exit after SIGTERM before its group gets SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long to wait for the group to vanish after SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(1);
 /// Bodies are read (their time is part of the latency) up to this size.
 const BODY_LIMIT: u64 = 10 * 1024 * 1024;
 /// How much of the service's output an error quotes.
@@ -39,22 +41,34 @@ const TAIL_LINES: usize = 20;
 /// A URL that is not `http://` to loopback or an allowed host (checked before anything else),
 /// zero requests, or a service that cannot start, exits early or is not ready in time (the error
 /// quotes the end of its output).
-pub fn evaluate(spec: &HttpSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+pub fn evaluate(
+    spec: &HttpSpec,
+    ctx: &mut BuiltinContext<'_>,
+) -> Result<BuiltinOutcome, BuiltinError> {
     check_url(&spec.url, &spec.allow_hosts)?;
     if let Some(service) = &spec.service {
         check_url(&service.ready_url, &spec.allow_hosts)?;
     }
     if spec.requests == 0 {
-        return Err(BuiltinError::Other("http: requests must be at least 1".to_owned()));
+        return Err(BuiltinError::Other(
+            "http: requests must be at least 1".to_owned(),
+        ));
     }
     let Some(service_spec) = &spec.service else {
         return Ok(measure(spec, ctx.log));
     };
 
     // A failed log write must not fail the check; the same holds for every log line below.
-    let _ = writeln!(ctx.log, "http: starting service `{}` in {}", service_spec.run, ctx.root.display());
+    let _ = writeln!(
+        ctx.log,
+        "http: starting service `{}` in {}",
+        service_spec.run,
+        ctx.root.display()
+    );
     let mut service = Service::start(service_spec, ctx.root)?;
-    let result = service.wait_ready(service_spec, ctx.log).map(|()| measure(spec, ctx.log));
+    let result = service
+        .wait_ready(service_spec, ctx.log)
+        .map(|()| measure(spec, ctx.log));
     service.stop();
     let _ = writeln!(ctx.log, "http: service stopped");
     let tail = service.tail();
@@ -93,8 +107,18 @@ fn measure(spec: &HttpSpec, log: &mut dyn Write) -> BuiltinOutcome {
         "max_ms": latencies.last().copied().unwrap_or(0.0),
     });
     let _ = writeln!(log, "http: {artifact}");
-    let reason = first_failure.map(|first| format!("{} of {} requests failed; {first}", spec.requests - ok, spec.requests));
-    BuiltinOutcome { passed: ok == spec.requests, artifact, reason }
+    let reason = first_failure.map(|first| {
+        format!(
+            "{} of {} requests failed; {first}",
+            spec.requests - ok,
+            spec.requests
+        )
+    });
+    BuiltinOutcome {
+        passed: ok == spec.requests,
+        artifact,
+        reason,
+    }
 }
 
 /// One GET, judged: its status, or what did not match.
@@ -122,11 +146,15 @@ fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
             return Err(format!("missing header {name}"));
         }
         if !values.iter().any(|value| value == expected) {
-            return Err(format!("header {name} is \"{}\", expected \"{expected}\"", values.join(", ")));
+            return Err(format!(
+                "header {name} is \"{}\", expected \"{expected}\"",
+                values.join(", ")
+            ));
         }
     }
     if let Some(expected) = &spec.expect_json {
-        let actual: Value = serde_json::from_slice(&body).map_err(|err| format!("body is not JSON ({err})"))?;
+        let actual: Value =
+            serde_json::from_slice(&body).map_err(|err| format!("body is not JSON ({err})"))?;
         if let Some(lack) = missing(expected, &actual) {
             return Err(format!("body lacks {lack}"));
         }
@@ -171,9 +199,16 @@ fn check_url(url: &str, allow_hosts: &[String]) -> Result<(), BuiltinError> {
         return refuse("it has no host".to_owned());
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    let loopback = host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    if !loopback && !allow_hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(host)) {
-        return refuse(format!("{host} is not loopback; add it to allow_hosts to contact it"));
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback
+        && !allow_hosts
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(host))
+    {
+        return refuse(format!(
+            "{host} is not loopback; add it to allow_hosts to contact it"
+        ));
     }
     match uri.scheme_str() {
         Some("http") => Ok(()),
@@ -194,10 +229,15 @@ struct Service {
 
 impl Service {
     fn start(spec: &ServiceSpec, root: &Path) -> Result<Self, BuiltinError> {
-        let fail = |what: &str, err: io::Error| BuiltinError::Other(format!("http: cannot {what}: {err}"));
+        let fail =
+            |what: &str, err: io::Error| BuiltinError::Other(format!("http: cannot {what}: {err}"));
         let output = scratch_file().map_err(|err| fail("create the service's log", err))?;
-        let stdout = output.try_clone().map_err(|err| fail("create the service's log", err))?;
-        let stderr = output.try_clone().map_err(|err| fail("create the service's log", err))?;
+        let stdout = output
+            .try_clone()
+            .map_err(|err| fail("create the service's log", err))?;
+        let stderr = output
+            .try_clone()
+            .map_err(|err| fail("create the service's log", err))?;
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&spec.run)
@@ -210,11 +250,19 @@ impl Service {
             .map_err(|err| fail(&format!("start service `{}`", spec.run), err))?;
         // Signalling group 0 or 1 would hit the runner itself or everything: never do it.
         match libc::pid_t::try_from(child.id()) {
-            Ok(pgid) if pgid > 1 => Ok(Service { child, pgid, output, stopped: false }),
+            Ok(pgid) if pgid > 1 => Ok(Service {
+                child,
+                pgid,
+                output,
+                stopped: false,
+            }),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
-                Err(BuiltinError::Other(format!("http: service `{}` got an unusable pid", spec.run)))
+                Err(BuiltinError::Other(format!(
+                    "http: service `{}` got an unusable pid",
+                    spec.run
+                )))
             }
         }
     }
@@ -225,12 +273,22 @@ impl Service {
         let deadline = start + spec.ready_timeout;
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("service `{}` exited before it was ready ({status})", spec.run));
+                return Err(format!(
+                    "service `{}` exited before it was ready ({status})",
+                    spec.run
+                ));
             }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let last = match agent(remaining.clamp(POLL_INTERVAL, PROBE_TIMEOUT)).get(&spec.ready_url).call() {
+            let last = match agent(remaining.clamp(POLL_INTERVAL, PROBE_TIMEOUT))
+                .get(&spec.ready_url)
+                .call()
+            {
                 Ok(response) if response.status().as_u16() < 500 => {
-                    let _ = writeln!(log, "http: service ready after {} ms", millis(start.elapsed()));
+                    let _ = writeln!(
+                        log,
+                        "http: service ready after {} ms",
+                        millis(start.elapsed())
+                    );
                     return Ok(());
                 }
                 Ok(response) => format!("status {}", response.status().as_u16()),
@@ -256,15 +314,28 @@ impl Service {
         }
         self.stopped = true;
         self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + STOP_GRACE;
-        while !self.group_gone() {
+        if !self.wait_gone(STOP_GRACE) {
+            self.signal(libc::SIGKILL);
+            // Killed members linger as zombies until their reaper (init, for orphans) gets to them.
+            self.wait_gone(KILL_GRACE);
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Wait up to `limit` for every process of the group to be gone; whether they are.
+    fn wait_gone(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            // Reap the shell as soon as it exits, or it lingers in the group as a zombie.
+            let _ = self.child.try_wait();
+            if !group_alive(self.pgid) {
+                return true;
+            }
             if Instant::now() >= deadline {
-                self.signal(libc::SIGKILL);
-                break;
+                return false;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = self.child.wait();
     }
 
     fn signal(&self, signal: libc::c_int) {
@@ -275,21 +346,14 @@ impl Service {
         }
     }
 
-    /// Whether no process of the group is left (a zombie leader counts, so reap it first).
-    fn group_gone(&mut self) -> bool {
-        let _ = self.child.try_wait();
-        // SAFETY: as in `signal`; signal 0 only asks whether the group exists.
-        let result = unsafe { libc::kill(-self.pgid, 0) };
-        result == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-    }
-
     /// The last lines of the service's output, ready to append to an error message.
     fn tail(&mut self) -> String {
         let len = self.output.metadata().map_or(0, |meta| meta.len());
         let mut bytes = Vec::new();
-        let read = self.output.seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES))).and_then(|_| {
-            (&mut self.output).take(TAIL_BYTES).read_to_end(&mut bytes)
-        });
+        let read = self
+            .output
+            .seek(SeekFrom::Start(len.saturating_sub(TAIL_BYTES)))
+            .and_then(|_| (&mut self.output).take(TAIL_BYTES).read_to_end(&mut bytes));
         if read.is_err() {
             return String::new();
         }
@@ -299,7 +363,10 @@ impl Service {
             return "\n(the service printed nothing)".to_owned();
         }
         let shown = &lines[lines.len().saturating_sub(TAIL_LINES)..];
-        format!("\nlast lines of the service's output:\n{}", shown.join("\n"))
+        format!(
+            "\nlast lines of the service's output:\n{}",
+            shown.join("\n")
+        )
     }
 
     /// Append everything the service printed to the gate's log.
@@ -317,14 +384,53 @@ impl Drop for Service {
     }
 }
 
+/// Whether a process of group `pgid` still runs.
+///
+/// Exited members stay in the group as zombies until reaped, and orphans are reaped by init,
+/// which may take its time; on Linux, /proc tells zombies apart, elsewhere any member counts.
+fn group_alive(pgid: libc::pid_t) -> bool {
+    // SAFETY: kill(2) with signal 0 only asks whether the group exists; it touches no memory.
+    if unsafe { libc::kill(-pgid, 0) } == -1 {
+        return io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    }
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    entries.flatten().any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        // After the command, which may hold spaces and parentheses: state, ppid, process group.
+        let mut fields = stat
+            .rsplit_once(") ")
+            .map_or("", |(_, rest)| rest)
+            .split(' ');
+        let state = fields.next().unwrap_or("Z");
+        let group = fields
+            .nth(1)
+            .and_then(|group| group.parse::<libc::pid_t>().ok());
+        group == Some(pgid) && !matches!(state, "Z" | "X")
+    })
+}
+
 /// A private temp file, already unlinked: nothing to clean up, whatever happens.
 fn scratch_file() -> io::Result<File> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let mut last_error = io::Error::other("no attempt");
     for _ in 0..8 {
-        let name = format!("runner-service-{}-{}.log", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let name = format!(
+            "runner-service-{}-{}.log",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
         let path = std::env::temp_dir().join(name);
-        match OpenOptions::new().read(true).write(true).create_new(true).mode(0o600).open(&path) {
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+        {
             Ok(file) => {
                 let _ = std::fs::remove_file(&path);
                 return Ok(file);
@@ -346,7 +452,10 @@ mod tests {
 
     /// A response with `Connection: close`, so every request is one connection.
     fn reply(status: &str, headers: &str, body: &str) -> String {
-        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}", body.len())
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{headers}\r\n{body}",
+            body.len()
+        )
     }
 
     /// Serve `response` on 127.0.0.1 for 10 s at most (after `wait_for` exists, if given).
@@ -356,7 +465,8 @@ mod tests {
         listener.set_nonblocking(true).expect("nonblocking");
         std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(10);
-            while wait_for.as_ref().is_some_and(|path| !path.exists()) && Instant::now() < deadline {
+            while wait_for.as_ref().is_some_and(|path| !path.exists()) && Instant::now() < deadline
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
             while Instant::now() < deadline {
@@ -366,7 +476,9 @@ mod tests {
                         let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
                         let mut head = Vec::new();
                         let mut byte = [0_u8; 1];
-                        while !head.ends_with(b"\r\n\r\n") && matches!(stream.read(&mut byte), Ok(1)) {
+                        while !head.ends_with(b"\r\n\r\n")
+                            && matches!(stream.read(&mut byte), Ok(1))
+                        {
                             head.push(byte[0]);
                         }
                         let _ = stream.write_all(response.as_bytes());
@@ -398,7 +510,11 @@ mod tests {
 
     fn run(spec: &HttpSpec, root: &Path) -> (Result<BuiltinOutcome, BuiltinError>, String) {
         let mut log = Vec::new();
-        let mut ctx = BuiltinContext { root, inputs: &[], log: &mut log };
+        let mut ctx = BuiltinContext {
+            root,
+            inputs: &[],
+            log: &mut log,
+        };
         let result = evaluate(spec, &mut ctx);
         (result, String::from_utf8_lossy(&log).into_owned())
     }
@@ -409,11 +525,31 @@ mod tests {
         // (response, ok, reason)
         let cases = [
             (reply("200 OK", "X-Dev-Stub: active\r\n", healthy), 3, None),
-            (reply("500 Oops", "X-Dev-Stub: active\r\n", healthy), 0, Some("3 of 3 requests failed; request 1: status 500, expected 200")),
-            (reply("200 OK", "", healthy), 0, Some("request 1: missing header x-dev-stub")),
-            (reply("200 OK", "X-Dev-Stub: off\r\n", healthy), 0, Some("request 1: header x-dev-stub is \"off\", expected \"active\"")),
-            (reply("200 OK", "X-Dev-Stub: active\r\n", r#"{"mode":"prod"}"#), 0, Some(r#"request 1: body lacks {"mode":"dev-stub"}"#)),
-            (reply("200 OK", "X-Dev-Stub: active\r\n", "<html>"), 0, Some("request 1: body is not JSON")),
+            (
+                reply("500 Oops", "X-Dev-Stub: active\r\n", healthy),
+                0,
+                Some("3 of 3 requests failed; request 1: status 500, expected 200"),
+            ),
+            (
+                reply("200 OK", "", healthy),
+                0,
+                Some("request 1: missing header x-dev-stub"),
+            ),
+            (
+                reply("200 OK", "X-Dev-Stub: off\r\n", healthy),
+                0,
+                Some("request 1: header x-dev-stub is \"off\", expected \"active\""),
+            ),
+            (
+                reply("200 OK", "X-Dev-Stub: active\r\n", r#"{"mode":"prod"}"#),
+                0,
+                Some(r#"request 1: body lacks {"mode":"dev-stub"}"#),
+            ),
+            (
+                reply("200 OK", "X-Dev-Stub: active\r\n", "<html>"),
+                0,
+                Some("request 1: body is not JSON"),
+            ),
         ];
         for (response, ok, reason) in cases {
             let url = serve(response.clone(), None);
@@ -423,11 +559,23 @@ mod tests {
             assert_eq!(outcome.artifact["ok"], ok, "{response}: {log}");
             assert_eq!(outcome.passed, ok == 3);
             match reason {
-                Some(reason) => assert!(outcome.reason.as_deref().is_some_and(|r| r.contains(reason)), "{:?}", outcome.reason),
+                Some(reason) => assert!(
+                    outcome
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.contains(reason)),
+                    "{:?}",
+                    outcome.reason
+                ),
                 None => assert_eq!(outcome.reason, None),
             }
-            let [p50, p95, max] = ["p50_ms", "p95_ms", "max_ms"].map(|key| outcome.artifact[key].as_f64().expect(key));
-            assert!(0.0 < p50 && p50 <= p95 && p95 <= max, "{}", outcome.artifact);
+            let [p50, p95, max] = ["p50_ms", "p95_ms", "max_ms"]
+                .map(|key| outcome.artifact[key].as_f64().expect(key));
+            assert!(
+                0.0 < p50 && p50 <= p95 && p95 <= max,
+                "{}",
+                outcome.artifact
+            );
             assert!(log.contains("http: request 3:"), "{log}");
         }
     }
@@ -438,7 +586,11 @@ mod tests {
         let outcome = result.expect("judged");
         assert!(!outcome.passed);
         assert_eq!(outcome.artifact["ok"], 0);
-        assert!(outcome.reason.is_some_and(|reason| reason.starts_with("3 of 3 requests failed; request 1: ")));
+        assert!(
+            outcome
+                .reason
+                .is_some_and(|reason| reason.starts_with("3 of 3 requests failed; request 1: "))
+        );
     }
 
     #[test]
@@ -452,12 +604,24 @@ mod tests {
             ("http://LocalHost/", &[], None),
             ("http://[::1]:8080/", &[], None),
             ("http://example.com/", &allowed, None),
-            ("http://example.com/", &[], Some("example.com is not loopback")),
+            (
+                "http://example.com/",
+                &[],
+                Some("example.com is not loopback"),
+            ),
             ("http://10.0.0.1/", &[], Some("not loopback")),
             ("http://[::2]/", &[], Some("not loopback")),
             ("http://127.0.0.1.evil.test/", &[], Some("not loopback")),
-            ("http://127.0.0.1@evil.test/", &[], Some("evil.test is not loopback")),
-            ("https://127.0.0.1/", &[], Some("TLS is not built into runner")),
+            (
+                "http://127.0.0.1@evil.test/",
+                &[],
+                Some("evil.test is not loopback"),
+            ),
+            (
+                "https://127.0.0.1/",
+                &[],
+                Some("TLS is not built into runner"),
+            ),
             ("ftp://127.0.0.1/", &[], Some("only http://")),
             ("/relative", &[], Some("no host")),
             ("not a url at all", &[], Some("not a valid URL")),
@@ -465,7 +629,9 @@ mod tests {
         for (url, allow, expected) in cases {
             match (check_url(url, allow), expected) {
                 (Ok(()), None) => {}
-                (Err(err), Some(expected)) => assert!(err.to_string().contains(expected), "{url}: {err}"),
+                (Err(err), Some(expected)) => {
+                    assert!(err.to_string().contains(expected), "{url}: {err}")
+                }
                 (result, _) => panic!("{url}: unexpected {result:?}"),
             }
         }
@@ -481,7 +647,9 @@ mod tests {
             ready_timeout: Duration::from_millis(100),
         });
         let (result, _) = run(&spec, dir.path());
-        assert!(matches!(result, Err(BuiltinError::Other(message)) if message.contains("not loopback")));
+        assert!(
+            matches!(result, Err(BuiltinError::Other(message)) if message.contains("not loopback"))
+        );
         assert!(!dir.path().join("started").exists());
     }
 
@@ -490,9 +658,21 @@ mod tests {
         let cases = [
             (json!({"a": 1}), json!({"a": 1, "b": 2}), None),
             (json!({"a": {"b": 1}}), json!({"a": {"b": 1, "c": 2}}), None),
-            (json!({"a": {"b": 1}}), json!({"a": {"b": 2}}), Some(json!({"a": {"b": 1}}))),
-            (json!({"a": 1, "z": 2}), json!({"a": 1}), Some(json!({"z": 2}))),
-            (json!({"a": [1, 2]}), json!({"a": [1, 2, 3]}), Some(json!({"a": [1, 2]}))),
+            (
+                json!({"a": {"b": 1}}),
+                json!({"a": {"b": 2}}),
+                Some(json!({"a": {"b": 1}})),
+            ),
+            (
+                json!({"a": 1, "z": 2}),
+                json!({"a": 1}),
+                Some(json!({"z": 2})),
+            ),
+            (
+                json!({"a": [1, 2]}),
+                json!({"a": [1, 2, 3]}),
+                Some(json!({"a": [1, 2]})),
+            ),
             (json!([1]), json!([1]), None),
             (json!("x"), json!({"x": 1}), Some(json!("x"))),
             (json!({}), json!(3), Some(json!({}))),
@@ -505,15 +685,16 @@ mod tests {
     /// Whether no process is left in the group whose id the service wrote to `pid`.
     fn group_gone(dir: &Path) -> bool {
         let text = std::fs::read_to_string(dir.join("pid")).expect("the service wrote its pid");
-        let pgid: libc::pid_t = text.trim().parse().expect("a pid");
-        // SAFETY: signal 0 only checks for existence.
-        let result = unsafe { libc::kill(-pgid, 0) };
-        result == -1 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        !group_alive(text.trim().parse().expect("a pid"))
     }
 
     fn with_service(url: &str, run: &str, ready_url: &str, ready_ms: u64) -> HttpSpec {
         let mut spec = spec(url);
-        let service = ServiceSpec { run: run.to_owned(), ready_url: ready_url.to_owned(), ready_timeout: Duration::from_millis(ready_ms) };
+        let service = ServiceSpec {
+            run: run.to_owned(),
+            ready_url: ready_url.to_owned(),
+            ready_timeout: Duration::from_millis(ready_ms),
+        };
         spec.service = Some(service);
         spec
     }
@@ -522,34 +703,64 @@ mod tests {
     fn service_is_started_and_stopped() {
         let dir = tempfile::tempdir().expect("tempdir");
         // The server answers only once the service has written its pid, so readiness depends on it.
-        let url = serve(reply("200 OK", "X-Dev-Stub: active\r\n", r#"{"mode":"dev-stub"}"#), Some(dir.path().join("pid")));
-        let spec = with_service(&url, "echo $$ > pid; echo service-up; exec sleep 30", &url, 5000);
+        let url = serve(
+            reply("200 OK", "X-Dev-Stub: active\r\n", r#"{"mode":"dev-stub"}"#),
+            Some(dir.path().join("pid")),
+        );
+        let spec = with_service(
+            &url,
+            "echo $$ > pid; echo service-up; exec sleep 30",
+            &url,
+            5000,
+        );
         let start = Instant::now();
         let (result, log) = run(&spec, dir.path());
         assert!(result.expect("judged").passed, "{log}");
-        assert!(log.contains("service ready") && log.contains("service-up"), "{log}");
-        assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+        assert!(
+            log.contains("service ready") && log.contains("service-up"),
+            "{log}"
+        );
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
         assert!(group_gone(dir.path()));
     }
 
     #[test]
     fn service_never_ready_is_killed_quickly() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let url = closed_url();
-        let spec = with_service(&url, "echo $$ > pid; echo booting; exec sleep 30", &url, 500);
-        let start = Instant::now();
-        let (result, log) = run(&spec, dir.path());
-        let elapsed = start.elapsed();
-        match result {
-            Err(BuiltinError::Other(message)) => {
-                assert!(message.contains("not ready") && message.contains("after 500 ms"), "{message}");
-                assert!(message.ends_with("last lines of the service's output:\nbooting"), "{message}");
+        // With `exec` the shell becomes `sleep`; without it, `sleep` is a second member of the group.
+        for run_line in [
+            "echo $$ > pid; echo booting; exec sleep 30",
+            "echo $$ > pid; echo booting; sleep 30; true",
+        ] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = closed_url();
+            let spec = with_service(&url, run_line, &url, 500);
+            let start = Instant::now();
+            let (result, log) = run(&spec, dir.path());
+            let elapsed = start.elapsed();
+            match result {
+                Err(BuiltinError::Other(message)) => {
+                    assert!(
+                        message.contains("not ready") && message.contains("after 500 ms"),
+                        "{message}"
+                    );
+                    assert!(
+                        message.ends_with("last lines of the service's output:\nbooting"),
+                        "{message}"
+                    );
+                }
+                other => panic!("expected an error, got {other:?}"),
             }
-            other => panic!("expected an error, got {other:?}"),
+            assert!(
+                elapsed < Duration::from_millis(2500),
+                "{run_line}: {elapsed:?}"
+            );
+            assert!(log.contains("booting"), "{log}");
+            assert!(group_gone(dir.path()));
         }
-        assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
-        assert!(log.contains("booting"), "{log}");
-        assert!(group_gone(dir.path()));
     }
 
     #[test]
@@ -561,7 +772,10 @@ mod tests {
         let (result, _) = run(&spec, dir.path());
         let elapsed = start.elapsed();
         assert!(matches!(result, Err(BuiltinError::Other(_))));
-        assert!(elapsed >= STOP_GRACE && elapsed < Duration::from_secs(8), "{elapsed:?}");
+        assert!(
+            elapsed >= STOP_GRACE && elapsed < Duration::from_secs(8),
+            "{elapsed:?}"
+        );
         assert!(group_gone(dir.path()));
     }
 
@@ -574,7 +788,10 @@ mod tests {
         let (result, _) = run(&spec, dir.path());
         match result {
             Err(BuiltinError::Other(message)) => {
-                assert!(message.contains("exited before it was ready") && message.contains("oops"), "{message}");
+                assert!(
+                    message.contains("exited before it was ready") && message.contains("oops"),
+                    "{message}"
+                );
             }
             other => panic!("expected an error, got {other:?}"),
         }

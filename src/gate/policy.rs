@@ -17,11 +17,16 @@ use super::{BuiltinContext, BuiltinError, BuiltinOutcome, PolicySpec};
 ///
 /// A file cannot be read, a policy or a JSON file has a mistake ([`BuiltinError::UserFile`] with
 /// its position), or the query cannot be evaluated.
-pub fn evaluate(spec: &PolicySpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+pub fn evaluate(
+    spec: &PolicySpec,
+    ctx: &mut BuiltinContext<'_>,
+) -> Result<BuiltinOutcome, BuiltinError> {
     let mut engine = Engine::new();
     for file in &spec.policy {
         let rego = read(ctx, file)?;
-        engine.add_policy(file.clone(), rego).map_err(|err| rego_error(&format!("{err:#}"), &spec.policy))?;
+        engine
+            .add_policy(file.clone(), rego)
+            .map_err(|err| rego_error(&format!("{err:#}"), &spec.policy))?;
         // A failed log write must not fail the check; the same holds for every log line below.
         let _ = writeln!(ctx.log, "policy: loaded {file}");
     }
@@ -31,17 +36,24 @@ pub fn evaluate(spec: &PolicySpec, ctx: &mut BuiltinContext<'_>) -> Result<Built
         let data = read_json(ctx, file)?;
         if !data.is_object() {
             let message = "a data document must be a JSON object".to_owned();
-            return Err(BuiltinError::UserFile { file: file.clone(), line: 1, col: 1, message });
+            return Err(BuiltinError::UserFile {
+                file: file.clone(),
+                line: 1,
+                col: 1,
+                message,
+            });
         }
-        engine
-            .add_data(regorus::Value::from(data))
-            .map_err(|err| BuiltinError::Other(format!("policy: cannot merge {file} into data: {err:#}")))?;
+        engine.add_data(regorus::Value::from(data)).map_err(|err| {
+            BuiltinError::Other(format!("policy: cannot merge {file} into data: {err:#}"))
+        })?;
         let _ = writeln!(ctx.log, "policy: data {file}");
     }
 
     let result = query(&mut engine, &spec.query, &spec.policy)?;
     let deny = deny_messages(&mut engine, &spec.query, ctx.log);
-    let shown = result.as_ref().map_or_else(|| "undefined".to_owned(), Value::to_string);
+    let shown = result
+        .as_ref()
+        .map_or_else(|| "undefined".to_owned(), Value::to_string);
     let _ = writeln!(ctx.log, "policy: {} = {shown}", spec.query);
     for message in &deny {
         let _ = writeln!(ctx.log, "policy: deny: {message}");
@@ -56,20 +68,37 @@ pub fn evaluate(spec: &PolicySpec, ctx: &mut BuiltinContext<'_>) -> Result<Built
         }
         reason
     });
-    let artifact = json!({"query": spec.query, "result": result.unwrap_or(Value::Null), "deny": deny});
-    Ok(BuiltinOutcome { passed, artifact, reason })
+    let artifact =
+        json!({"query": spec.query, "result": result.unwrap_or(Value::Null), "deny": deny});
+    Ok(BuiltinOutcome {
+        passed,
+        artifact,
+        reason,
+    })
 }
 
 /// Evaluate `query`: `None` when it is undefined.
-fn query(engine: &mut Engine, query: &str, policies: &[String]) -> Result<Option<Value>, BuiltinError> {
+fn query(
+    engine: &mut Engine,
+    query: &str,
+    policies: &[String],
+) -> Result<Option<Value>, BuiltinError> {
     let value = if is_rule_path(query) {
-        engine.eval_rule(query.to_owned()).map_err(|err| query_error(query, &format!("{err:#}"), policies))?
+        engine
+            .eval_rule(query.to_owned())
+            .map_err(|err| query_error(query, &format!("{err:#}"), policies))?
     } else {
-        let results =
-            engine.eval_query(query.to_owned(), false).map_err(|err| query_error(query, &format!("{err:#}"), policies))?;
+        let results = engine
+            .eval_query(query.to_owned(), false)
+            .map_err(|err| query_error(query, &format!("{err:#}"), policies))?;
         match results.result.as_slice() {
             [] => regorus::Value::Undefined,
-            [only] => only.expressions.last().map_or(regorus::Value::Undefined, |expression| expression.value.clone()),
+            [only] => only
+                .expressions
+                .last()
+                .map_or(regorus::Value::Undefined, |expression| {
+                    expression.value.clone()
+                }),
             many => {
                 return Err(BuiltinError::Other(format!(
                     "policy: query {query} has {} results; query a rule that gathers them",
@@ -83,13 +112,19 @@ fn query(engine: &mut Engine, query: &str, policies: &[String]) -> Result<Option
 
 /// The `deny` messages of the query's package; empty when it has none or on any error (logged).
 fn deny_messages(engine: &mut Engine, query: &str, log: &mut dyn Write) -> Vec<String> {
-    let Some((package, _)) = query.rsplit_once('.').filter(|(package, _)| is_rule_path(query) && *package != "data")
+    let Some((package, _)) = query
+        .rsplit_once('.')
+        .filter(|(package, _)| is_rule_path(query) && *package != "data")
     else {
         return Vec::new();
     };
     let deny = format!("{package}.deny");
     let value = match engine.eval_query(deny.clone(), false) {
-        Ok(results) => results.result.first().and_then(|result| result.expressions.last()).map(|e| e.value.clone()),
+        Ok(results) => results
+            .result
+            .first()
+            .and_then(|result| result.expressions.last())
+            .map(|e| e.value.clone()),
         Err(err) => {
             let _ = writeln!(log, "policy: cannot evaluate {deny}: {err:#}");
             None
@@ -133,7 +168,9 @@ fn is_rule_path(query: &str) -> bool {
 
 fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    chars.next().is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+    chars
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -146,15 +183,23 @@ fn read_json(ctx: &BuiltinContext<'_>, file: &str) -> Result<Value, BuiltinError
     serde_json::from_str(&read(ctx, file)?).map_err(|err| {
         let message = err.to_string();
         let suffix = format!(" at line {} column {}", err.line(), err.column());
-        let message = format!("not valid JSON: {}", message.strip_suffix(&suffix).unwrap_or(&message));
-        BuiltinError::UserFile { file: file.to_owned(), line: err.line(), col: err.column(), message }
+        let message = format!(
+            "not valid JSON: {}",
+            message.strip_suffix(&suffix).unwrap_or(&message)
+        );
+        BuiltinError::UserFile {
+            file: file.to_owned(),
+            line: err.line(),
+            col: err.column(),
+            message,
+        }
     })
 }
 
 /// A query failure: a user error when regorus points into one of the policies.
 fn query_error(query: &str, text: &str, policies: &[String]) -> BuiltinError {
     match locate(text) {
-        Some((file, ..)) if policies.iter().any(|policy| *policy == file) => rego_error(text, policies),
+        Some((file, ..)) if policies.contains(&file) => rego_error(text, policies),
         _ => BuiltinError::Other(format!("policy: query {query}: {}", error_message(text))),
     }
 }
@@ -162,8 +207,17 @@ fn query_error(query: &str, text: &str, policies: &[String]) -> BuiltinError {
 /// A parse or compile error of a policy, located when regorus says where.
 fn rego_error(text: &str, policies: &[String]) -> BuiltinError {
     match locate(text) {
-        Some((file, line, col)) => BuiltinError::UserFile { file, line, col, message: error_message(text) },
-        None => BuiltinError::Other(format!("policy: {} in {}", error_message(text), policies.join(", "))),
+        Some((file, line, col)) => BuiltinError::UserFile {
+            file,
+            line,
+            col,
+            message: error_message(text),
+        },
+        None => BuiltinError::Other(format!(
+            "policy: {} in {}",
+            error_message(text),
+            policies.join(", ")
+        )),
     }
 }
 
@@ -217,7 +271,12 @@ level := input.event.level
 "#;
 
     /// Run the gate with one policy, an input and a data file.
-    fn run(policy: &str, input: &str, query: &str, expect: Value) -> (Result<BuiltinOutcome, BuiltinError>, String) {
+    fn run(
+        policy: &str,
+        input: &str,
+        query: &str,
+        expect: Value,
+    ) -> (Result<BuiltinOutcome, BuiltinError>, String) {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("p.rego"), policy).expect("write");
         std::fs::write(dir.path().join("input.json"), input).expect("write");
@@ -230,7 +289,11 @@ level := input.event.level
             expect,
         };
         let mut log = Vec::new();
-        let mut ctx = BuiltinContext { root: dir.path(), inputs: &[], log: &mut log };
+        let mut ctx = BuiltinContext {
+            root: dir.path(),
+            inputs: &[],
+            log: &mut log,
+        };
         let result = evaluate(&spec, &mut ctx);
         (result, String::from_utf8_lossy(&log).into_owned())
     }
@@ -241,24 +304,81 @@ level := input.event.level
         let sensitive = r#"{"event": {"id": "e2", "sensitive": true, "source": "spam"}}"#;
         // (input, query, expect, passed, result, deny, reason)
         let cases = [
-            (benign, "data.matriz.governance.allow", json!(true), true, json!(true), json!([]), None),
-            (sensitive, "data.matriz.governance.allow", json!(true), false, json!(false),
-                json!(["blocked source", "sensitive event e2 without consent"]),
-                Some("data.matriz.governance.allow is false, expected true; deny: blocked source; sensitive event e2 without consent")),
-            (benign, "data.matriz.governance.level", json!(2), true, json!(2), json!([]), None),
-            (sensitive, "data.matriz.governance.level", json!(2), false, Value::Null,
-                json!(["blocked source", "sensitive event e2 without consent"]),
-                Some("data.matriz.governance.level is undefined, expected 2; deny: ")),
-            (sensitive, "count(data.matriz.governance.deny)", json!(2), true, json!(2), json!([]), None),
-            (benign, "data.matriz.governance.allow == false", json!(false), true, json!(false), json!([]), None),
+            (
+                benign,
+                "data.matriz.governance.allow",
+                json!(true),
+                true,
+                json!(true),
+                json!([]),
+                None,
+            ),
+            (
+                sensitive,
+                "data.matriz.governance.allow",
+                json!(true),
+                false,
+                json!(false),
+                json!(["sensitive event e2 without consent", "blocked source"]),
+                Some(
+                    "data.matriz.governance.allow is false, expected true; deny: sensitive event e2 without consent; blocked source",
+                ),
+            ),
+            (
+                benign,
+                "data.matriz.governance.level",
+                json!(2),
+                true,
+                json!(2),
+                json!([]),
+                None,
+            ),
+            (
+                sensitive,
+                "data.matriz.governance.level",
+                json!(2),
+                false,
+                Value::Null,
+                json!(["sensitive event e2 without consent", "blocked source"]),
+                Some("data.matriz.governance.level is undefined, expected 2; deny: "),
+            ),
+            (
+                sensitive,
+                "count(data.matriz.governance.deny)",
+                json!(2),
+                true,
+                json!(2),
+                json!([]),
+                None,
+            ),
+            (
+                benign,
+                "data.matriz.governance.allow == false",
+                json!(false),
+                true,
+                json!(false),
+                json!([]),
+                None,
+            ),
         ];
         for (input, query, expect, passed, result, deny, reason) in cases {
             let (outcome, log) = run(POLICY, input, query, expect);
             let outcome = outcome.expect("judged");
             assert_eq!(outcome.passed, passed, "{query}: {log}");
-            assert_eq!(outcome.artifact, json!({"query": query, "result": result, "deny": deny}), "{query}");
+            assert_eq!(
+                outcome.artifact,
+                json!({"query": query, "result": result, "deny": deny}),
+                "{query}"
+            );
             match reason {
-                Some(reason) => assert!(outcome.reason.as_deref().is_some_and(|r| r.starts_with(reason)), "{:?}", outcome.reason),
+                Some(reason) => assert!(
+                    outcome
+                        .reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with(reason)),
+                    "{:?}",
+                    outcome.reason
+                ),
                 None => assert_eq!(outcome.reason, None),
             }
             assert!(log.contains("policy: loaded p.rego"), "{log}");
@@ -269,15 +389,41 @@ level := input.event.level
     fn user_errors_carry_positions() {
         // (policy, input, file, line, col, message contains)
         let cases = [
-            ("package p\n\nallow if {\n  input.x ==\n}\n", "{}", "p.rego", 5, 1, ""),
+            (
+                "package p\n\nallow if {\n  input.x ==\n}\n",
+                "{}",
+                "p.rego",
+                5,
+                1,
+                "",
+            ),
             ("package p\n\nallow if x\n", "{}", "p.rego", 3, 10, ""),
-            ("package p\n\nallow if {\n  y := 1\n  z == 2\n}\n", "{}", "p.rego", 5, 3, "z"),
-            (POLICY, "{\n  \"event\": ,\n}", "input.json", 2, 12, "not valid JSON: expected value"),
+            (
+                "package p\n\nallow if {\n  y := 1\n  z == 2\n}\n",
+                "{}",
+                "p.rego",
+                5,
+                3,
+                "z",
+            ),
+            (
+                POLICY,
+                "{\n  \"event\": ,\n}",
+                "input.json",
+                2,
+                12,
+                "not valid JSON: expected value",
+            ),
         ];
         for (policy, input, file, line, col, contains) in cases {
             let (result, _) = run(policy, input, "data.p.allow", json!(true));
             match result {
-                Err(BuiltinError::UserFile { file: f, line: l, col: c, message }) => {
+                Err(BuiltinError::UserFile {
+                    file: f,
+                    line: l,
+                    col: c,
+                    message,
+                }) => {
                     assert_eq!((f.as_str(), l, c), (file, line, col), "{policy}: {message}");
                     assert!(message.contains(contains), "{message}");
                     assert!(!message.contains('\n'), "{message}");
@@ -290,14 +436,19 @@ level := input.event.level
     #[test]
     fn other_errors() {
         let cases = [
-            ("data.matriz.governance.alow", "query data.matriz.governance.alow"),
+            (
+                "data.matriz.governance.alow",
+                "query data.matriz.governance.alow",
+            ),
             ("data.nothere.allow", "query data.nothere.allow"),
             ("[1, 2][_]", "has 2 results"),
         ];
         for (query, contains) in cases {
             let (result, _) = run(POLICY, "{}", query, json!(true));
             match result {
-                Err(BuiltinError::Other(message)) => assert!(message.contains(contains), "{query}: {message}"),
+                Err(BuiltinError::Other(message)) => {
+                    assert!(message.contains(contains), "{query}: {message}")
+                }
                 other => panic!("{query}: expected an error, got {other:?}"),
             }
         }
@@ -305,11 +456,20 @@ level := input.event.level
 
     #[test]
     fn helpers() {
-        let rule_paths = [("data.a.b", true), ("data.a", true), ("data", false), ("data.a[0]", false), ("x.a", false), ("data.a.", false), ("data._x.y1", true)];
+        let rule_paths = [
+            ("data.a.b", true),
+            ("data.a", true),
+            ("data", false),
+            ("data.a[0]", false),
+            ("x.a", false),
+            ("data.a.", false),
+            ("data._x.y1", true),
+        ];
         for (query, expected) in rule_paths {
             assert_eq!(is_rule_path(query), expected, "{query}");
         }
-        let text = "\n--> dir/p.rego:3:10\n  |\n3 | allow if x\n  |          ^\nerror: var x is unsafe";
+        let text =
+            "\n--> dir/p.rego:3:10\n  |\n3 | allow if x\n  |          ^\nerror: var x is unsafe";
         assert_eq!(locate(text), Some(("dir/p.rego".to_owned(), 3, 10)));
         assert_eq!(error_message(text), "var x is unsafe");
         assert_eq!(locate("no location"), None);

@@ -18,7 +18,10 @@ const WARM_UP: u32 = 10;
 /// # Errors
 ///
 /// An algorithm other than `dilithium2`, zero iterations, or a signature that does not verify.
-pub fn evaluate(spec: &PqcSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+pub fn evaluate(
+    spec: &PqcSpec,
+    ctx: &mut BuiltinContext<'_>,
+) -> Result<BuiltinOutcome, BuiltinError> {
     if !spec.algorithm.eq_ignore_ascii_case("dilithium2") {
         return Err(BuiltinError::Other(format!(
             "pqc-bench: unsupported algorithm \"{}\"; only \"dilithium2\" is built in",
@@ -33,7 +36,11 @@ pub fn evaluate(spec: &PqcSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinO
     );
     let artifact = bench(spec.iterations, spec.message_bytes)?;
     let _ = writeln!(ctx.log, "pqc-bench: {artifact}");
-    Ok(BuiltinOutcome { passed: true, artifact, reason: None })
+    Ok(BuiltinOutcome {
+        passed: true,
+        artifact,
+        reason: None,
+    })
 }
 
 /// Time Dilithium2: one keygen, [`WARM_UP`] untimed rounds, then `iterations` detached signs and
@@ -45,7 +52,9 @@ pub fn evaluate(spec: &PqcSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinO
 /// Zero iterations (no percentile to report), or a signature that does not verify.
 pub fn bench(iterations: u32, message_bytes: usize) -> Result<serde_json::Value, BuiltinError> {
     if iterations == 0 {
-        return Err(BuiltinError::Other("pqc-bench: iterations must be at least 1".to_owned()));
+        return Err(BuiltinError::Other(
+            "pqc-bench: iterations must be at least 1".to_owned(),
+        ));
     }
     let message = message(message_bytes);
 
@@ -95,7 +104,9 @@ pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     // Multiply before dividing so whole ranks (95 * 20 / 100 = 19) stay exact in floating point.
     let target = p * f64::from(count) / 100.0;
-    let rank = (1..=count).find(|&rank| f64::from(rank) >= target).unwrap_or(count);
+    let rank = (1..=count)
+        .find(|&rank| f64::from(rank) >= target)
+        .unwrap_or(count);
     let index = usize::try_from(rank).map_or(0, |rank| rank.saturating_sub(1));
     sorted.get(index).copied().unwrap_or(0.0)
 }
@@ -123,8 +134,11 @@ fn verify(
     message: &[u8],
     public: &dilithium2::PublicKey,
 ) -> Result<(), BuiltinError> {
-    dilithium2::verify_detached_signature(signature, message, public)
-        .map_err(|err| BuiltinError::Other(format!("pqc-bench: a Dilithium2 signature did not verify: {err}")))
+    dilithium2::verify_detached_signature(signature, message, public).map_err(|err| {
+        BuiltinError::Other(format!(
+            "pqc-bench: a Dilithium2 signature did not verify: {err}"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -147,14 +161,30 @@ mod tests {
             (&twenty, 96.0, 20.0),
         ];
         for (samples, p, expected) in cases {
-            assert_eq!(percentile(samples, *p), *expected, "p{p} of {samples:?}");
+            let got = percentile(samples, *p);
+            // Nearest rank returns one of the samples, bit for bit.
+            assert_eq!(
+                got.to_bits(),
+                expected.to_bits(),
+                "p{p} of {samples:?} = {got}, expected {expected}"
+            );
         }
     }
 
     #[test]
     fn millis_rounds_to_microseconds() {
-        assert_eq!(millis(Duration::from_nanos(1_234_567)), 1.235);
-        assert_eq!(millis(Duration::from_secs(2)), 2000.0);
+        let cases = [
+            (Duration::from_nanos(1_234_567), 1.235),
+            (Duration::from_nanos(1_234_499), 1.234),
+            (Duration::from_secs(2), 2000.0),
+        ];
+        for (elapsed, expected) in cases {
+            assert!(
+                (millis(elapsed) - expected).abs() < 1e-9,
+                "{elapsed:?} = {}",
+                millis(elapsed)
+            );
+        }
     }
 
     #[test]
@@ -168,7 +198,12 @@ mod tests {
     #[test]
     fn bench_reports_exactly_the_spec_keys() {
         let artifact = bench(5, 32).expect("bench runs");
-        let keys: Vec<&str> = artifact.as_object().expect("object").keys().map(String::as_str).collect();
+        let keys: Vec<&str> = artifact
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
         let mut expected = vec![
             "algorithm",
             "iterations",
@@ -184,7 +219,13 @@ mod tests {
         assert_eq!(sorted_keys, expected);
         assert_eq!(artifact["algorithm"], "Dilithium2");
         assert_eq!(artifact["iterations"], 5);
-        for key in ["sign_p50_ms", "sign_p95_ms", "verify_p50_ms", "verify_p95_ms", "keygen_ms"] {
+        for key in [
+            "sign_p50_ms",
+            "sign_p95_ms",
+            "verify_p50_ms",
+            "verify_p95_ms",
+            "keygen_ms",
+        ] {
             let value = artifact[key].as_f64().expect("number");
             assert!(value > 0.0, "{key} = {value}");
         }
@@ -198,12 +239,26 @@ mod tests {
 
     #[test]
     fn evaluate_accepts_any_case_and_refuses_other_algorithms() {
-        let cases = [("dilithium2", true), ("Dilithium2", true), ("DILITHIUM2", true), ("dilithium3", false), ("", false)];
+        let cases = [
+            ("dilithium2", true),
+            ("Dilithium2", true),
+            ("DILITHIUM2", true),
+            ("dilithium3", false),
+            ("", false),
+        ];
         for (algorithm, ok) in cases {
-            let spec = PqcSpec { algorithm: algorithm.to_owned(), iterations: 2, message_bytes: 16 };
+            let spec = PqcSpec {
+                algorithm: algorithm.to_owned(),
+                iterations: 2,
+                message_bytes: 16,
+            };
             let mut log = Vec::new();
             let root = std::path::Path::new(".");
-            let mut ctx = BuiltinContext { root, inputs: &[], log: &mut log };
+            let mut ctx = BuiltinContext {
+                root,
+                inputs: &[],
+                log: &mut log,
+            };
             match evaluate(&spec, &mut ctx) {
                 Ok(outcome) => {
                     assert!(ok, "{algorithm} should be refused");

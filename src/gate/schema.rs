@@ -1,5 +1,6 @@
 //! The `schema` kind: validate JSON, TOML and YAML documents against one JSON Schema.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use jsonschema::{Draft, Retrieve, Uri, Validator};
@@ -19,10 +20,19 @@ const REASON_ERRORS: usize = 3;
 ///
 /// The schema or a document cannot be read, or the schema itself is not valid (a
 /// [`BuiltinError::UserFile`] naming the schema file).
-pub fn evaluate(spec: &SchemaSpec, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+pub fn evaluate(
+    spec: &SchemaSpec,
+    ctx: &mut BuiltinContext<'_>,
+) -> Result<BuiltinOutcome, BuiltinError> {
     let (validator, draft) = compile(&spec.schema, &ctx.root.join(&spec.schema))?;
     // A failed log write must not fail the check; the same holds for every log line below.
-    let _ = writeln!(ctx.log, "schema: {} ({}), {} documents", spec.schema, draft_name(draft), ctx.inputs.len());
+    let _ = writeln!(
+        ctx.log,
+        "schema: {} ({}), {} documents",
+        spec.schema,
+        draft_name(draft),
+        ctx.inputs.len()
+    );
 
     let mut errors = Vec::new();
     let mut invalid = 0_usize;
@@ -34,7 +44,11 @@ pub fn evaluate(spec: &SchemaSpec, ctx: &mut BuiltinContext<'_>) -> Result<Built
                 .map(|err| format!("{name}: {}: {err}", pointer(err.instance_path().as_str())))
                 .collect(),
             Err(Load::Parse(parse)) => vec![format!("{name}: parse error{parse}")],
-            Err(Load::Io(err)) => return Err(BuiltinError::Other(format!("schema: cannot read {name}: {err}"))),
+            Err(Load::Io(err)) => {
+                return Err(BuiltinError::Other(format!(
+                    "schema: cannot read {name}: {err}"
+                )));
+            }
         };
         if found.is_empty() {
             let _ = writeln!(ctx.log, "schema: {name}: valid");
@@ -49,23 +63,52 @@ pub fn evaluate(spec: &SchemaSpec, ctx: &mut BuiltinContext<'_>) -> Result<Built
 
     let artifact = json!({"validated": ctx.inputs.len(), "invalid": invalid, "errors": errors});
     let reason = (invalid > 0).then(|| {
-        let mut quoted: Vec<&str> = errors.iter().take(REASON_ERRORS).map(String::as_str).collect();
+        let mut quoted: Vec<&str> = errors
+            .iter()
+            .take(REASON_ERRORS)
+            .map(String::as_str)
+            .collect();
         let more = errors.len().saturating_sub(REASON_ERRORS);
-        let tail = if more > 0 { format!("\n(and {more} more errors)") } else { String::new() };
+        let tail = if more > 0 {
+            format!("\n(and {more} more errors)")
+        } else {
+            String::new()
+        };
         quoted.insert(0, "");
-        format!("{invalid} of {} documents invalid:{}{tail}", ctx.inputs.len(), quoted.join("\n  "))
+        format!(
+            "{invalid} of {} documents invalid:{}{tail}",
+            ctx.inputs.len(),
+            quoted.join("\n  ")
+        )
     });
-    Ok(BuiltinOutcome { passed: invalid == 0, artifact, reason })
+    Ok(BuiltinOutcome {
+        passed: invalid == 0,
+        artifact,
+        reason,
+    })
 }
 
 /// Read the schema, check it against its draft's meta-schema and build its validator.
 fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> {
-    let user_error = |line, col, message| BuiltinError::UserFile { file: name.to_owned(), line, col, message };
+    let user_error = |line, col, message| BuiltinError::UserFile {
+        file: name.to_owned(),
+        line,
+        col,
+        message,
+    };
     let schema = match load(path) {
         Ok(schema) => schema,
-        Err(Load::Io(err)) => return Err(BuiltinError::Other(format!("schema: cannot read {name}: {err}"))),
+        Err(Load::Io(err)) => {
+            return Err(BuiltinError::Other(format!(
+                "schema: cannot read {name}: {err}"
+            )));
+        }
         Err(Load::Parse(parse)) => {
-            return Err(user_error(parse.line, parse.col, format!("schema does not parse: {}", parse.message)));
+            return Err(user_error(
+                parse.line,
+                parse.col,
+                format!("schema does not parse: {}", parse.message),
+            ));
         }
     };
     let draft = match schema.get("$schema") {
@@ -75,12 +118,20 @@ fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> 
                 return Err(user_error(
                     0,
                     0,
-                    format!("unsupported $schema \"{uri}\": use draft 2020-12 (the default) or draft-07"),
+                    format!(
+                        "unsupported $schema \"{uri}\": use draft 2020-12 (the default) or draft-07"
+                    ),
                 ));
             }
             draft => draft,
         },
-        Some(other) => return Err(user_error(0, 0, format!("$schema must be a string, not {other}"))),
+        Some(other) => {
+            return Err(user_error(
+                0,
+                0,
+                format!("$schema must be a string, not {other}"),
+            ));
+        }
     };
     let meta = match draft {
         Draft::Draft4 => jsonschema::draft4::meta::validator(),
@@ -95,13 +146,20 @@ fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> 
         .map(|err| format!("{}: {err}", pointer(err.instance_path().as_str())))
         .collect();
     if !problems.is_empty() {
-        let message = format!("not a valid {} schema: {}", draft_name(draft), problems.join("; "));
+        let message = format!(
+            "not a valid {} schema: {}",
+            draft_name(draft),
+            problems.join("; ")
+        );
         return Err(user_error(0, 0, message));
     }
-    let base = std::path::absolute(path).map_or_else(|_| path.to_path_buf(), |absolute| absolute);
+    let base = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let validator = jsonschema::options()
         .with_draft(draft)
-        .with_base_uri(format!("file://{}", percent_encode(&base.to_string_lossy())))
+        .with_base_uri(format!(
+            "file://{}",
+            percent_encode(&base.to_string_lossy())
+        ))
         .with_retriever(LocalFiles)
         .build(&schema)
         .map_err(|err| user_error(0, 0, format!("cannot build the schema: {err}")))?;
@@ -151,27 +209,45 @@ impl std::fmt::Display for ParseError {
 /// Read and parse a JSON, TOML or YAML file (by extension) into a JSON value.
 fn load(path: &Path) -> Result<Value, Load> {
     let text = std::fs::read_to_string(path).map_err(Load::Io)?;
-    parse(&text, path.extension().and_then(|ext| ext.to_str()).unwrap_or("")).map_err(Load::Parse)
+    parse(
+        &text,
+        path.extension().and_then(|ext| ext.to_str()).unwrap_or(""),
+    )
+    .map_err(Load::Parse)
 }
 
 fn parse(text: &str, extension: &str) -> Result<Value, ParseError> {
     match extension.to_ascii_lowercase().as_str() {
-        "toml" => toml::from_str::<toml::Table>(text).map(|table| from_toml(toml::Value::Table(table))).map_err(|err| {
-            let (line, col) = err.span().map_or((0, 0), |span| line_col(text, span.start));
-            ParseError { line, col, message: err.message().trim().to_owned() }
-        }),
+        "toml" => toml::from_str::<toml::Table>(text)
+            .map(|table| from_toml(toml::Value::Table(table)))
+            .map_err(|err| {
+                let (line, col) = err.span().map_or((0, 0), |span| line_col(text, span.start));
+                ParseError {
+                    line,
+                    col,
+                    message: err.message().trim().to_owned(),
+                }
+            }),
         "yaml" | "yml" => serde_yaml::from_str(text).map_err(|err| {
             let (line, col) = err.location().map_or((0, 0), |at| (at.line(), at.column()));
             let message = err.to_string();
             // serde_yaml appends the position it also returns; say it once.
             let suffix = format!(" at line {line} column {col}");
-            ParseError { line, col, message: message.strip_suffix(&suffix).unwrap_or(&message).to_owned() }
+            ParseError {
+                line,
+                col,
+                message: message.strip_suffix(&suffix).unwrap_or(&message).to_owned(),
+            }
         }),
         _ => serde_json::from_str(text).map_err(|err| {
             let message = err.to_string();
             let suffix = format!(" at line {} column {}", err.line(), err.column());
             let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
-            ParseError { line: err.line(), col: err.column(), message }
+            ParseError {
+                line: err.line(),
+                col: err.column(),
+                message,
+            }
         }),
     }
 }
@@ -180,7 +256,11 @@ fn parse(text: &str, extension: &str) -> Result<Value, ParseError> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |last| last.chars().count()) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
     (line, col)
 }
 
@@ -189,11 +269,18 @@ fn from_toml(value: toml::Value) -> Value {
     match value {
         toml::Value::String(text) => Value::String(text),
         toml::Value::Integer(int) => Value::from(int),
-        toml::Value::Float(float) => serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number),
+        toml::Value::Float(float) => {
+            serde_json::Number::from_f64(float).map_or(Value::Null, Value::Number)
+        }
         toml::Value::Boolean(bool) => Value::Bool(bool),
         toml::Value::Datetime(datetime) => Value::String(datetime.to_string()),
         toml::Value::Array(items) => Value::Array(items.into_iter().map(from_toml).collect()),
-        toml::Value::Table(table) => Value::Object(table.into_iter().map(|(key, value)| (key, from_toml(value))).collect()),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(key, value)| (key, from_toml(value)))
+                .collect(),
+        ),
     }
 }
 
@@ -201,7 +288,10 @@ fn from_toml(value: toml::Value) -> Value {
 struct LocalFiles;
 
 impl Retrieve for LocalFiles {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         if uri.scheme().as_str() != "file" {
             return Err(format!("{uri}: only local files are resolved (no network)").into());
         }
@@ -221,7 +311,8 @@ fn percent_encode(path: &str) -> String {
         if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
             encoded.push(char::from(byte));
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            // Writing to a String cannot fail.
+            let _ = write!(encoded, "%{byte:02X}");
         }
     }
     encoded
@@ -270,12 +361,21 @@ mod tests {
         for (name, text) in files {
             std::fs::write(dir.path().join(name), text).expect("write");
         }
-        let mut inputs: Vec<PathBuf> =
-            files.iter().filter(|(name, _)| !name.starts_with("schema")).map(|(name, _)| PathBuf::from(name)).collect();
+        let mut inputs: Vec<PathBuf> = files
+            .iter()
+            .filter(|(name, _)| !name.starts_with("schema"))
+            .map(|(name, _)| PathBuf::from(name))
+            .collect();
         inputs.sort();
-        let spec = SchemaSpec { schema: files[0].0.to_owned() };
+        let spec = SchemaSpec {
+            schema: files[0].0.to_owned(),
+        };
         let mut log = Vec::new();
-        let mut ctx = BuiltinContext { root: dir.path(), inputs: &inputs, log: &mut log };
+        let mut ctx = BuiltinContext {
+            root: dir.path(),
+            inputs: &inputs,
+            log: &mut log,
+        };
         let result = evaluate(&spec, &mut ctx);
         (result, String::from_utf8_lossy(&log).into_owned())
     }
@@ -285,33 +385,67 @@ mod tests {
         // (document file, text, expected errors)
         let cases: &[(&str, &str, &[&str])] = &[
             ("a.json", r#"{"name": "a", "port": 80}"#, &[]),
-            ("b.toml", "name = \"b\"\nport = 80\nwhen = 1979-05-27T07:32:00Z\n", &[]),
+            (
+                "b.toml",
+                "name = \"b\"\nport = 80\nwhen = 1979-05-27T07:32:00Z\n",
+                &[],
+            ),
             ("c.yaml", "name: c\nport: 80\ntags: [x, y]\n", &[]),
-            ("d.yml", "name: d\nport: 70000\n", &["d.yml: /port: 70000 is greater than the maximum of 65535"]),
-            ("e.json", r#"{"port": "x", "tags": [1]}"#, &[
-                "e.json: /: \"name\" is a required property",
-                "e.json: /port: \"x\" is not of type \"integer\"",
-                "e.json: /tags/0: 1 is not of type \"string\"",
-            ]),
-            ("f.json", "{\"name\": \"f\",\n  \"port\": }", &["f.json: parse error at line 2, column 12: expected value"]),
-            ("g.toml", "name = \"g\"\nport = = 3\n", &["g.toml: parse error at line 2, column 8: "]),
-            ("h.yaml", "name: [unclosed\n", &["h.yaml: parse error at line "]),
+            (
+                "d.yml",
+                "name: d\nport: 70000\n",
+                &["d.yml: /port: 70000 is greater than the maximum of 65535"],
+            ),
+            (
+                "e.json",
+                r#"{"port": "x", "tags": [1]}"#,
+                &[
+                    "e.json: /: \"name\" is a required property",
+                    "e.json: /port: \"x\" is not of type \"integer\"",
+                    "e.json: /tags/0: 1 is not of type \"string\"",
+                ],
+            ),
+            (
+                "f.json",
+                "{\"name\": \"f\",\n  \"port\": }",
+                &["f.json: parse error at line 2, column 11: expected value"],
+            ),
+            (
+                "g.toml",
+                "name = \"g\"\nport = = 3\n",
+                &["g.toml: parse error at line 2, column 8: "],
+            ),
+            (
+                "h.yaml",
+                "name: [unclosed\n",
+                &["h.yaml: parse error at line "],
+            ),
         ];
         for (file, text, expected) in cases {
             let (result, log) = run(&[("schema.json", SCHEMA), (file, text)]);
             let outcome = result.expect("judged");
-            let errors: Vec<&str> =
-                outcome.artifact["errors"].as_array().expect("errors").iter().filter_map(Value::as_str).collect();
+            let errors: Vec<&str> = outcome.artifact["errors"]
+                .as_array()
+                .expect("errors")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
             assert_eq!(errors.len(), expected.len(), "{file}: {errors:?}");
             let mut sorted = errors.clone();
             sorted.sort_unstable();
             for (error, wanted) in sorted.iter().zip(expected.iter()) {
-                assert!(error.starts_with(wanted), "{file}: {error:?} should start with {wanted:?}");
+                assert!(
+                    error.starts_with(wanted),
+                    "{file}: {error:?} should start with {wanted:?}"
+                );
                 assert!(log.contains(error), "{log}");
             }
             assert_eq!(outcome.passed, expected.is_empty(), "{file}");
             assert_eq!(outcome.artifact["validated"], 1);
-            assert_eq!(outcome.artifact["invalid"], usize::from(!expected.is_empty()));
+            assert_eq!(
+                outcome.artifact["invalid"],
+                usize::from(!expected.is_empty())
+            );
             assert_eq!(outcome.reason.is_some(), !expected.is_empty());
         }
     }
@@ -329,32 +463,68 @@ mod tests {
         assert_eq!(outcome.artifact["validated"], 3);
         assert_eq!(outcome.artifact["invalid"], 2);
         let reason = outcome.reason.expect("reason");
-        assert!(reason.starts_with("2 of 3 documents invalid:\n  b.json: /name: 2 is not of type \"string\""), "{reason}");
+        assert!(
+            reason.starts_with(
+                "2 of 3 documents invalid:\n  b.json: /name: 2 is not of type \"string\""
+            ),
+            "{reason}"
+        );
         assert!(!reason.contains("a.json"), "{reason}");
     }
 
     #[test]
     fn drafts_are_detected() {
-        // Draft 7 ignores `dependentRequired` (2019-09+) but honours `dependencies`.
-        let draft7 = r#"{"$schema": "http://json-schema.org/draft-07/schema#",
-            "dependencies": {"a": ["b"]}, "dependentRequired": {"c": ["d"]}}"#;
-        let draft2020 = r#"{"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "dependencies": {"a": ["b"]}, "dependentRequired": {"c": ["d"]}}"#;
-        let cases = [(draft7, r#"{"a": 1}"#, false), (draft7, r#"{"c": 1}"#, true), (draft2020, r#"{"a": 1}"#, true), (draft2020, r#"{"c": 1}"#, false)];
+        // Draft 7 ignores the 2019-09+ keywords `prefixItems` and `dependentRequired`.
+        let keywords = r#""prefixItems": [{"type": "string"}], "dependentRequired": {"c": ["d"]}}"#;
+        let draft7 =
+            format!(r#"{{"$schema": "http://json-schema.org/draft-07/schema#", {keywords}"#);
+        let draft2020 =
+            format!(r#"{{"$schema": "https://json-schema.org/draft/2020-12/schema", {keywords}"#);
+        let unnamed = format!("{{{keywords}");
+        let cases = [
+            (&draft7, "[1]", true),
+            (&draft7, r#"{"c": 1}"#, true),
+            (&draft2020, "[1]", false),
+            (&draft2020, r#"{"c": 1}"#, false),
+            (&unnamed, "[1]", false),
+            (&unnamed, r#"["x", 1]"#, true),
+        ];
         for (schema, document, passed) in cases {
-            let (result, _) = run(&[("schema.json", schema), ("doc.json", document)]);
-            assert_eq!(result.expect("judged").passed, passed, "{schema} on {document}");
+            let (result, log) = run(&[("schema.json", schema), ("doc.json", document)]);
+            assert_eq!(
+                result.expect("judged").passed,
+                passed,
+                "{schema} on {document}"
+            );
+            let draft = if schema.contains("draft-07") {
+                "draft-07"
+            } else {
+                "draft 2020-12"
+            };
+            assert!(log.contains(draft), "{log}");
         }
     }
 
     #[test]
     fn invalid_schemas_are_user_errors() {
         let cases = [
-            (r#"{"type": "strin"}"#, "not a valid draft 2020-12 schema: /type: "),
-            (r#"{"$schema": "http://json-schema.org/draft-07/schema#", "minimum": "1"}"#, "not a valid draft-07 schema: /minimum: "),
-            (r#"{"$schema": "https://example.com/my-meta"}"#, "unsupported $schema"),
+            (
+                r#"{"type": "strin"}"#,
+                "not a valid draft 2020-12 schema: /type: ",
+            ),
+            (
+                r#"{"$schema": "http://json-schema.org/draft-07/schema#", "minimum": "1"}"#,
+                "not a valid draft-07 schema: /minimum: ",
+            ),
+            (
+                r#"{"$schema": "https://example.com/my-meta"}"#,
+                "unsupported $schema",
+            ),
             (r#"{"$ref": "missing.json"}"#, "cannot build the schema"),
-            (r#"{"$ref": "https://example.com/remote.json"}"#, "no network"),
+            (
+                r#"{"$ref": "https://example.com/remote.json"}"#,
+                "no network",
+            ),
             ("{\n  \"type\": }", "schema does not parse"),
         ];
         for (schema, expected) in cases {
@@ -368,32 +538,66 @@ mod tests {
             }
         }
         let (result, _) = run(&[("schema.json", "{\n  \"type\": }"), ("doc.json", "{}")]);
-        assert!(matches!(result, Err(BuiltinError::UserFile { line: 2, col: 11, .. })), "{result:?}");
+        assert!(
+            matches!(
+                result,
+                Err(BuiltinError::UserFile {
+                    line: 2,
+                    col: 11,
+                    ..
+                })
+            ),
+            "{result:?}"
+        );
     }
 
     #[test]
     fn local_refs_resolve_next_to_the_schema() {
         let (result, _) = run(&[
-            ("schema.json", r#"{"properties": {"port": {"$ref": "defs dir.json#/$defs/port"}}}"#),
-            ("defs dir.json", r#"{"$defs": {"port": {"type": "integer"}}}"#),
+            (
+                "schema.json",
+                r#"{"properties": {"port": {"$ref": "defs%20dir.json#/$defs/port"}}}"#,
+            ),
+            (
+                "defs dir.json",
+                r#"{"$defs": {"port": {"type": "integer"}}}"#,
+            ),
             ("doc.json", r#"{"port": "x"}"#),
         ]);
         let outcome = result.expect("judged");
-        assert_eq!(outcome.artifact["validated"], 2, "defs dir.json is an input here too");
-        assert_eq!(outcome.artifact["errors"], json!(["doc.json: /port: \"x\" is not of type \"integer\""]));
+        assert_eq!(
+            outcome.artifact["validated"], 2,
+            "defs dir.json is an input here too"
+        );
+        assert_eq!(
+            outcome.artifact["errors"],
+            json!(["doc.json: /port: \"x\" is not of type \"integer\""])
+        );
     }
 
     #[test]
     fn missing_files_are_errors() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("schema.json"), SCHEMA).expect("write");
-        let cases = [("absent.json", vec![]), ("schema.json", vec![PathBuf::from("absent.json")])];
+        let cases = [
+            ("absent.json", vec![]),
+            ("schema.json", vec![PathBuf::from("absent.json")]),
+        ];
         for (schema, inputs) in cases {
-            let spec = SchemaSpec { schema: schema.to_owned() };
+            let spec = SchemaSpec {
+                schema: schema.to_owned(),
+            };
             let mut log = Vec::new();
-            let mut ctx = BuiltinContext { root: dir.path(), inputs: &inputs, log: &mut log };
+            let mut ctx = BuiltinContext {
+                root: dir.path(),
+                inputs: &inputs,
+                log: &mut log,
+            };
             let err = evaluate(&spec, &mut ctx).expect_err("missing file");
-            assert!(matches!(&err, BuiltinError::Other(message) if message.contains("cannot read absent.json")), "{err}");
+            assert!(
+                matches!(&err, BuiltinError::Other(message) if message.contains("cannot read absent.json")),
+                "{err}"
+            );
         }
     }
 
@@ -403,7 +607,10 @@ mod tests {
         assert_eq!(pointer("/a/0"), "/a/0");
         assert_eq!(line_col("ab\ncd\nef", 4), (2, 2));
         assert_eq!(line_col("ab", 0), (1, 1));
-        assert_eq!(percent_decode(&percent_encode("/tmp/a b#%é.json")), "/tmp/a b#%é.json");
+        assert_eq!(
+            percent_decode(&percent_encode("/tmp/a b#%é.json")),
+            "/tmp/a b#%é.json"
+        );
         assert_eq!(percent_encode("/a b"), "/a%20b");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }
