@@ -1,6 +1,7 @@
 //! `runner`: a declarative quality-gate runner. Data flows one way:
 //! config -> graph -> fingerprint -> cache -> exec -> judge -> report (see ARCHITECTURE.md).
 
+pub mod audit;
 pub mod bincodec;
 pub mod cache;
 pub mod cli;
@@ -11,7 +12,11 @@ pub mod exit_code;
 pub mod fingerprint;
 pub mod gate;
 pub mod graph;
+pub mod history;
+pub mod init;
 pub mod judge;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod shard;
+pub mod signing;

@@ -25,6 +25,11 @@ pub struct RunRequest {
     pub quiet: bool,
     pub now: Option<String>,
     pub report: Option<PathBuf>,
+    pub junit: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+    pub metrics: Option<PathBuf>,
+    /// `K/N` as typed.
+    pub shard: Option<String>,
     pub skip_exit_code: Option<i32>,
 }
 
@@ -61,8 +66,9 @@ pub fn print_diagnostics(config: &Config, diags: &[crate::diag::Diagnostic]) {
     eprintln!("error: {n} problem{} in {}; nothing ran", if n == 1 { "" } else { "s" }, config.file_name);
 }
 
-/// The gates a run covers: named ones (or all), filtered by tags, plus everything they need.
-pub fn select(ws: &Workspace, names: &[String], tags: &[String]) -> Result<BTreeSet<usize>, String> {
+/// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
+/// they need.
+pub fn select(ws: &Workspace, names: &[String], tags: &[String], shard: Option<&str>) -> Result<BTreeSet<usize>, String> {
     let mut roots = Vec::new();
     for name in names {
         match ws.graph.index(name) {
@@ -81,6 +87,10 @@ pub fn select(ws: &Workspace, names: &[String], tags: &[String]) -> Result<BTree
         if roots.is_empty() {
             return Err(format!("no gate has tag {}", tags.join(" or ")));
         }
+    }
+    if let Some(spec) = shard {
+        let shard = crate::shard::Shard::parse(spec)?;
+        roots.retain(|&i| shard.owns(&ws.config.gates[i].name));
     }
     Ok(ws.graph.with_needs(&roots))
 }
@@ -111,8 +121,8 @@ pub struct Prepared {
 
 /// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
 /// artifacts in parallel through the stat cache.
-pub fn prepare(ws: &Workspace, names: &[String], tags: &[String]) -> Result<Prepared, i32> {
-    let selected = select(ws, names, tags).map_err(|e| {
+pub fn prepare(ws: &Workspace, names: &[String], tags: &[String], shard: Option<&str>) -> Result<Prepared, i32> {
+    let selected = select(ws, names, tags, shard).map_err(|e| {
         eprintln!("error: {e}");
         exit_code::USAGE
     })?;
@@ -150,7 +160,7 @@ pub fn run(req: &RunRequest) -> i32 {
         Ok(ws) => ws,
         Err(code) => return code,
     };
-    let prepared = match prepare(&ws, &req.gates, &req.tags) {
+    let prepared = match prepare(&ws, &req.gates, &req.tags, req.shard.as_deref()) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -180,17 +190,16 @@ pub fn run(req: &RunRequest) -> i32 {
         prepared.cache.warn(format!("cannot save the stat cache: {e}"));
     }
     prepared.cache.save();
-    let report = build_report(&ws.config, &runs, &rfc3339(clock), started.elapsed().as_millis());
-    for w in prepared.cache.take_warnings() {
+    let history = crate::history::History::load(&ws.config.settings.history);
+    let effective = |g: &crate::config::Gate| history.effective_mode(g, &ws.config.settings, clock);
+    let report = build_report(&ws.config, &runs, &effective, &rfc3339(clock), started.elapsed().as_millis());
+    for w in prepared.cache.take_warnings().into_iter().chain(history.warnings()) {
         eprintln!("warning: {w}");
     }
     for g in report.gates.iter().filter(|g| g.mode == Mode::Observational && matches!(g.status, judge::Status::Fail | judge::Status::Error)) {
         eprintln!("warning: observational gate `{}` {}: {}", g.name, g.status.as_str(), g.reason.as_deref().unwrap_or(""));
     }
-    let report_path = req.report.clone().unwrap_or_else(|| ws.config.settings.cache_dir.join("report.json"));
-    if let Err(e) = report::json::write(&report, &report_path) {
-        eprintln!("warning: cannot write the report {}: {e}", report_path.display());
-    }
+    finish(&ws, req, &report, &history, clock);
     let s = &report.summary;
     println!(
         "{} gates: {} pass, {} fail, {} skip, {} error, {} not run ({} cached) in {:.2}s -> exit {}",
@@ -203,15 +212,38 @@ pub fn run(req: &RunRequest) -> i32 {
     }
 }
 
-/// The effective mode of a gate (its configured mode until history says it graduated).
-#[must_use]
-pub fn effective_mode(gate: &crate::config::Gate) -> Mode {
-    gate.mode
+/// After judging: history, the report files, and the report's signature. Each failure to write
+/// is a warning: the gates were judged, and the exit code stands.
+fn finish(ws: &Workspace, req: &RunRequest, report: &Report, history: &crate::history::History, clock: time::OffsetDateTime) {
+    if let Err(e) = history.append_run(report, clock) {
+        eprintln!("warning: cannot append to the history {}: {e}", ws.config.settings.history.display());
+    }
+    let report_path = req.report.clone().unwrap_or_else(|| ws.config.settings.cache_dir.join("report.json"));
+    if let Err(e) = report::json::write(report, &report_path) {
+        eprintln!("warning: cannot write the report {}: {e}", report_path.display());
+    }
+    let formats = report::formats::Requested {
+        junit: req.junit.clone(),
+        summary: req.summary.clone(),
+        metrics: req.metrics.clone(),
+    };
+    for w in report::formats::write_requested(report, &ws.config, &formats) {
+        eprintln!("warning: {w}");
+    }
+    if let Some(w) = crate::signing::sign_report_if_configured(&ws.config, &report_path) {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// Build the SPEC 5 report from the scheduler's results.
 #[must_use]
-pub fn build_report(config: &Config, runs: &[GateRun], started_at: &str, duration_ms: u128) -> Report {
+pub fn build_report(
+    config: &Config,
+    runs: &[GateRun],
+    effective_mode: &dyn Fn(&crate::config::Gate) -> Mode,
+    started_at: &str,
+    duration_ms: u128,
+) -> Report {
     let mut summary = Summary::default();
     let mut labels = Vec::new();
     let gates: Vec<GateReport> = runs

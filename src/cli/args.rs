@@ -34,6 +34,43 @@ pub enum Command {
     Explain {
         gate: String,
     },
+    /// Per gate: effective mode, green-day streak, graduation state, last result.
+    Status {
+        /// Fix the clock (RFC 3339); also env RUNNER_NOW.
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
+    /// List observational gates due to graduate; --write flips them to blocking in gates.toml.
+    Graduate {
+        /// Rewrite gates.toml (comments and layout kept).
+        #[arg(long)]
+        write: bool,
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
+    /// Write a commented starter gates.toml (never overwrites).
+    Init,
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Work with run reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Write a Dilithium2 key pair for signing cache entries and reports.
+    Keygen {
+        /// Path prefix: writes PREFIX.key and PREFIX.pub.
+        #[arg(long, value_name = "PREFIX")]
+        out: PathBuf,
+    },
+    /// Check a signed report (<report>.sig) against the trusted keys; exit 0 or 1.
+    Verify {
+        report: PathBuf,
+    },
+    /// Audit outputs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Dilithium2 sign/verify latency.
     PqcBench {
         /// Print the JSON artifact.
@@ -43,6 +80,30 @@ pub enum Command {
         iterations: u32,
         #[arg(long, default_value_t = 1024)]
         message_bytes: usize,
+    },
+}
+
+/// `runner report ...`.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Combine shard reports and recompute the exit code.
+    Merge {
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+    },
+}
+
+/// `runner audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Normalize structural-gap, failure-mode and fact-check outputs into one audit report.
+    Normalize {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_name = "PATH", default_value = "audit_report.json")]
+        out: PathBuf,
     },
 }
 
@@ -75,6 +136,18 @@ pub struct RunArgs {
     /// Where to write the JSON report (default: <cache_dir>/report.json).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Also write JUnit XML here.
+    #[arg(long, value_name = "PATH")]
+    pub junit: Option<PathBuf>,
+    /// Also write a Markdown summary here (and append to $GITHUB_STEP_SUMMARY when set).
+    #[arg(long, value_name = "PATH")]
+    pub summary: Option<PathBuf>,
+    /// Also write Prometheus text exposition here.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
+    /// Run only shard K of N (1-based), plus what its gates need.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use super::args::{Cli, Command, RunArgs};
+use super::args::{AuditCommand, Cli, Command, ReportCommand, RunArgs};
 use crate::exit_code;
 use crate::run::{self, RunRequest, Workspace};
 
@@ -32,6 +32,20 @@ fn dispatch(cli: Cli) -> i32 {
             exit_code::SUCCESS
         }),
         Command::Explain { gate } => with_workspace(&cli.config, |ws| explain(ws, &gate)),
+        Command::Status { now } => with_workspace(&cli.config, |ws| crate::history::status_command(ws, now.as_deref())),
+        Command::Graduate { write, now } => {
+            with_workspace(&cli.config, |ws| crate::history::graduate_command(ws, now.as_deref(), write))
+        }
+        Command::Init => crate::init::init_command(&cli.config),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "runner", &mut std::io::stdout());
+            exit_code::SUCCESS
+        }
+        Command::Report(ReportCommand::Merge { reports, out }) => crate::report::merge::merge_command(&reports, &out),
+        Command::Keygen { out } => crate::signing::keygen_command(&out),
+        Command::Verify { report } => with_workspace(&cli.config, |ws| crate::signing::verify_command(ws, &report)),
+        Command::Audit(AuditCommand::Normalize { files, out }) => crate::audit::normalize_command(&files, &out),
         Command::PqcBench { json, iterations, message_bytes } => pqc_bench(json, iterations, message_bytes),
     }
 }
@@ -48,6 +62,10 @@ fn request(config: &std::path::Path, a: RunArgs) -> RunRequest {
         quiet: a.quiet,
         now: a.now,
         report: a.report,
+        junit: a.junit,
+        summary: a.summary,
+        metrics: a.metrics,
+        shard: a.shard,
         skip_exit_code: a.skip_exit_code,
     }
 }
@@ -61,7 +79,7 @@ fn with_workspace(config: &std::path::Path, f: impl FnOnce(&Workspace) -> i32) -
 
 fn check(ws: &Workspace) -> i32 {
     let all: Vec<String> = Vec::new();
-    if let Err(code) = run::prepare(ws, &all, &[]) {
+    if let Err(code) = run::prepare(ws, &all, &[], None) {
         return code;
     }
     println!(
@@ -74,6 +92,8 @@ fn check(ws: &Workspace) -> i32 {
 }
 
 fn list(ws: &Workspace) -> i32 {
+    let history = crate::history::History::load(&ws.config.settings.history);
+    let now = time::OffsetDateTime::now_utc();
     println!("{:<24} {:<10} {:<14} {:<14} {:<24} TAGS", "GATE", "KIND", "MODE", "EFFECTIVE", "NEEDS");
     for g in &ws.config.gates {
         println!(
@@ -81,7 +101,7 @@ fn list(ws: &Workspace) -> i32 {
             g.name,
             g.kind.name(),
             g.mode.as_str(),
-            run::effective_mode(g).as_str(),
+            history.effective_mode(g, &ws.config.settings, now).as_str(),
             if g.needs.is_empty() { "-".to_owned() } else { g.needs.join(",") },
             if g.tags.is_empty() { "-".to_owned() } else { g.tags.join(",") }
         );
@@ -91,7 +111,7 @@ fn list(ws: &Workspace) -> i32 {
 
 fn explain(ws: &Workspace, gate: &str) -> i32 {
     let names = vec![gate.to_owned()];
-    let prepared = match run::prepare(ws, &names, &[]) {
+    let prepared = match run::prepare(ws, &names, &[], None) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -363,7 +363,7 @@ mod tests {
             let (result, _) = run(markdown, require);
             match result {
                 Err(BuiltinError::Other(message)) => {
-                    assert!(message.contains(expected), "{message}")
+                    assert!(message.contains(expected), "{message}");
                 }
                 other => panic!("expected an error containing {expected:?}, got {other:?}"),
             }

@@ -200,7 +200,16 @@ fn read_json(ctx: &BuiltinContext<'_>, file: &str) -> Result<Value, BuiltinError
 fn query_error(query: &str, text: &str, policies: &[String]) -> BuiltinError {
     match locate(text) {
         Some((file, ..)) if policies.contains(&file) => rego_error(text, policies),
-        _ => BuiltinError::Other(format!("policy: query {query}: {}", error_message(text))),
+        _ => {
+            let message = error_message(text);
+            // regorus says only "not a valid rule path" for a rule that no policy defines.
+            let hint = if is_rule_path(query) && message.contains("rule path") {
+                format!(" (no rule {query} in {})", policies.join(", "))
+            } else {
+                String::new()
+            };
+            BuiltinError::Other(format!("policy: query {query}: {message}{hint}"))
+        }
     }
 }
 
@@ -438,7 +447,7 @@ level := input.event.level
         let cases = [
             (
                 "data.matriz.governance.alow",
-                "query data.matriz.governance.alow",
+                "(no rule data.matriz.governance.alow in p.rego)",
             ),
             ("data.nothere.allow", "query data.nothere.allow"),
             ("[1, 2][_]", "has 2 results"),
@@ -447,7 +456,7 @@ level := input.event.level
             let (result, _) = run(POLICY, "{}", query, json!(true));
             match result {
                 Err(BuiltinError::Other(message)) => {
-                    assert!(message.contains(contains), "{query}: {message}")
+                    assert!(message.contains(contains), "{query}: {message}");
                 }
                 other => panic!("{query}: expected an error, got {other:?}"),
             }
