@@ -1,0 +1,17 @@
+//! Programs that `runner`'s own gate suite runs: the registry dev stub, the
+//! dream drift harness and the memoria compression smoke test.
+//!
+//! Each binary in `src/bin/` only parses its arguments and calls into these
+//! modules, so the behaviour is unit-tested here.
+
+pub mod args;
+pub mod atomic_write;
+pub mod dream;
+pub mod failure;
+pub mod memoria;
+pub mod prng;
+pub mod registry;
+
+pub use args::{Args, Opt};
+pub use atomic_write::write_json_atomic;
+pub use failure::Failure;
