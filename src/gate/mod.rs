@@ -44,6 +44,20 @@ impl GateKind {
         }
     }
 
+    /// Files the kind reads besides `inputs` (schema, policy, checklist...), relative to the
+    /// config folder. Their content enters the cache key like inputs do.
+    #[must_use]
+    pub fn referenced_files(&self) -> Vec<&str> {
+        match self {
+            GateKind::Command { .. } | GateKind::Http(_) | GateKind::PqcBench(_) => Vec::new(),
+            GateKind::Schema(s) => vec![s.schema.as_str()],
+            GateKind::Policy(p) => {
+                p.policy.iter().chain(std::iter::once(&p.input)).chain(&p.data).map(String::as_str).collect()
+            }
+            GateKind::Checklist(c) => vec![c.file.as_str()],
+        }
+    }
+
     /// Built-in kinds are evaluated in process and write one JSON artifact.
     #[must_use]
     pub fn is_builtin(&self) -> bool {

@@ -43,7 +43,7 @@ pub fn evaluate(
     })
 }
 
-/// Time Dilithium2: one keygen, [`WARM_UP`] untimed rounds, then `iterations` detached signs and
+/// Time Dilithium2: one keygen, 10 untimed warm-up rounds, then `iterations` detached signs and
 /// verifies of a `message_bytes` message. Returns the artifact of SPEC section 7, latencies in
 /// milliseconds rounded to the microsecond, percentiles by nearest rank.
 ///

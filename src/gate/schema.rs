@@ -63,22 +63,20 @@ pub fn evaluate(
 
     let artifact = json!({"validated": ctx.inputs.len(), "invalid": invalid, "errors": errors});
     let reason = (invalid > 0).then(|| {
-        let mut quoted: Vec<&str> = errors
-            .iter()
-            .take(REASON_ERRORS)
-            .map(String::as_str)
-            .collect();
+        let mut quoted = String::new();
+        for error in errors.iter().take(REASON_ERRORS) {
+            // Writing to a String cannot fail.
+            let _ = write!(quoted, "\n  {error}");
+        }
         let more = errors.len().saturating_sub(REASON_ERRORS);
         let tail = if more > 0 {
             format!("\n(and {more} more errors)")
         } else {
             String::new()
         };
-        quoted.insert(0, "");
         format!(
-            "{invalid} of {} documents invalid:{}{tail}",
-            ctx.inputs.len(),
-            quoted.join("\n  ")
+            "{invalid} of {} documents invalid:{quoted}{tail}",
+            ctx.inputs.len()
         )
     });
     Ok(BuiltinOutcome {
