@@ -134,8 +134,13 @@ pub fn prepare(ws: &Workspace, names: &[String], tags: &[String], shard: Option<
     let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
     let fp = Fingerprinter::new(&ws.config.root, stat);
     let mut files: BTreeSet<&PathBuf> = inputs.files.values().flatten().collect();
-    let artifacts: Vec<PathBuf> =
-        selected.iter().flat_map(|&g| ws.config.gates[g].artifacts.iter().map(PathBuf::from)).collect();
+    let artifacts: Vec<PathBuf> = selected
+        .iter()
+        .flat_map(|&g| {
+            let gate = &ws.config.gates[g];
+            gate.artifacts.iter().map(String::as_str).chain(gate.kind.referenced_files()).map(PathBuf::from)
+        })
+        .collect();
     files.extend(artifacts.iter());
     fp.prehash(files.into_iter().collect::<Vec<_>>());
     let cache = Cache::open(&ws.config.root, &settings.cache_dir);

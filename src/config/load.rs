@@ -57,7 +57,7 @@ const KINDS: &[(&str, &[&str])] = &[
     ("schema", &["schema"]),
     ("policy", &["policy", "input", "data", "query", "expect"]),
     ("checklist", &["file", "require"]),
-    ("http", &["url", "requests", "expect_status", "expect_headers", "expect_json", "allow_hosts", "service"]),
+    ("http", &["url", "method", "body", "requests", "expect_status", "expect_headers", "expect_json", "allow_hosts", "service"]),
     ("pqc-bench", &["algorithm", "iterations", "message_bytes"]),
 ];
 const SERVICE_KEYS: &[&str] = &["run", "ready_url", "ready_timeout"];
@@ -535,8 +535,20 @@ fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: 
                     200
                 })
             });
+            let method = match f.string(sink, "method") {
+                None => "GET".to_owned(),
+                Some((m, span)) => {
+                    let upper = m.to_ascii_uppercase();
+                    if !["GET", "POST", "PUT", "DELETE", "HEAD"].contains(&upper.as_str()) {
+                        sink.error_help(span, format!("unsupported method `{m}` in gate `{name}`"), "use GET, POST, PUT, DELETE or HEAD");
+                    }
+                    upper
+                }
+            };
             GateKind::Http(HttpSpec {
                 url,
+                method,
+                body: f.string(sink, "body").map(|(b, _)| b),
                 requests: f.uint(sink, "requests").map_or(20, |(n, s)| small_u32(sink, n, s)).max(1),
                 expect_status: status,
                 expect_headers: f.string_map(sink, "expect_headers").into_iter().map(|(k, v, _)| (k, v)).collect(),

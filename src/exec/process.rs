@@ -54,6 +54,7 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         .arg(spec.run)
         .current_dir(spec.cwd)
         .env("RUNNER_GATE", spec.gate)
+        .envs(std::env::current_exe().ok().map(|exe| ("RUNNER_BIN", exe)))
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(stderr)

@@ -175,7 +175,15 @@ impl Scheduler<'_> {
             .map(|n| (self.config.gates[n].name.clone(), self.fp.artifact_hashes(&self.config.gates[n])))
             .collect();
         let inputs = self.inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
-        self.fp.material(gate, inputs, upstream)
+        let referenced = gate.kind.referenced_files();
+        if referenced.is_empty() {
+            return self.fp.material(gate, inputs, upstream);
+        }
+        let mut all: Vec<PathBuf> = inputs.to_vec();
+        all.extend(referenced.iter().map(PathBuf::from));
+        all.sort();
+        all.dedup();
+        self.fp.material(gate, &all, upstream)
     }
 
     /// Decide a ready gate: not_run, skip, cache hit, or a job to run.

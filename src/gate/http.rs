@@ -121,9 +121,18 @@ fn measure(spec: &HttpSpec, log: &mut dyn Write) -> BuiltinOutcome {
     }
 }
 
-/// One GET, judged: its status, or what did not match.
+/// One request (GET by default), judged: its status, or what did not match.
 fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
-    let mut response = agent.get(&spec.url).call().map_err(|err| err.to_string())?;
+    let body = spec.body.as_deref().unwrap_or("");
+    let content_type = if serde_json::from_str::<Value>(body).is_ok() { "application/json" } else { "text/plain" };
+    let sent = match spec.method.as_str() {
+        "POST" => agent.post(&spec.url).header("content-type", content_type).send(body.as_bytes()),
+        "PUT" => agent.put(&spec.url).header("content-type", content_type).send(body.as_bytes()),
+        "DELETE" => agent.delete(&spec.url).call(),
+        "HEAD" => agent.head(&spec.url).call(),
+        _ => agent.get(&spec.url).call(),
+    };
+    let mut response = sent.map_err(|err| err.to_string())?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
@@ -499,6 +508,8 @@ mod tests {
     fn spec(url: &str) -> HttpSpec {
         HttpSpec {
             url: url.to_owned(),
+            method: "GET".to_owned(),
+            body: None,
             requests: 3,
             expect_status: 200,
             expect_headers: BTreeMap::from([("x-dev-stub".to_owned(), "active".to_owned())]),

@@ -108,6 +108,10 @@ pub enum Require {
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpSpec {
     pub url: String,
+    /// GET (default), POST, PUT, DELETE or HEAD.
+    pub method: String,
+    /// Request body for POST and PUT (sent as JSON when it parses as JSON, else text).
+    pub body: Option<String>,
     /// Number of requests (default 20).
     pub requests: u32,
     /// Expected status of every request (default 200).

@@ -5,4 +5,6 @@ mod harness;
 mod cache;
 mod config_errors;
 mod exec;
+mod kinds;
 mod statuses;
+mod suite;
