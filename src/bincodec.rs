@@ -13,7 +13,9 @@ pub struct Writer {
 impl Writer {
     #[must_use]
     pub fn new(magic: &[u8]) -> Self {
-        Writer { buf: magic.to_vec() }
+        Writer {
+            buf: magic.to_vec(),
+        }
     }
 
     pub fn u32(&mut self, v: u32) {
@@ -66,13 +68,19 @@ impl<'a> Reader<'a> {
     /// Check magic and checksum; returns a reader over the body.
     pub fn open(data: &'a [u8], magic: &[u8]) -> Result<Self, DecodeError> {
         if data.len() < magic.len() + 32 || !data.starts_with(magic) {
-            return Err(if data.starts_with(magic) { DecodeError::Truncated } else { DecodeError::Magic });
+            return Err(if data.starts_with(magic) {
+                DecodeError::Truncated
+            } else {
+                DecodeError::Magic
+            });
         }
         let (body, sum) = data.split_at(data.len() - 32);
         if blake3::hash(body).as_bytes() != sum {
             return Err(DecodeError::Checksum);
         }
-        Ok(Reader { buf: &body[magic.len()..] })
+        Ok(Reader {
+            buf: &body[magic.len()..],
+        })
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
@@ -85,15 +93,27 @@ impl<'a> Reader<'a> {
     }
 
     pub fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| DecodeError::Truncated)?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?
+                .try_into()
+                .map_err(|_| DecodeError::Truncated)?,
+        ))
     }
 
     pub fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| DecodeError::Truncated)?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?
+                .try_into()
+                .map_err(|_| DecodeError::Truncated)?,
+        ))
     }
 
     pub fn i64(&mut self) -> Result<i64, DecodeError> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().map_err(|_| DecodeError::Truncated)?))
+        Ok(i64::from_le_bytes(
+            self.take(8)?
+                .try_into()
+                .map_err(|_| DecodeError::Truncated)?,
+        ))
     }
 
     pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
@@ -139,8 +159,14 @@ mod tests {
         assert_eq!(r.i64().unwrap(), -3);
         assert!(r.is_empty());
         data[6] ^= 1;
-        assert!(matches!(Reader::open(&data, b"TEST1"), Err(DecodeError::Checksum)));
+        assert!(matches!(
+            Reader::open(&data, b"TEST1"),
+            Err(DecodeError::Checksum)
+        ));
         assert!(Reader::open(&data[..10], b"TEST1").is_err());
-        assert!(matches!(Reader::open(b"nope", b"TEST1"), Err(DecodeError::Magic)));
+        assert!(matches!(
+            Reader::open(b"nope", b"TEST1"),
+            Err(DecodeError::Magic)
+        ));
     }
 }

@@ -21,7 +21,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     #[must_use]
     pub fn new(file: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
-        Diagnostic { file: file.to_owned(), span, message: message.into(), help: None }
+        Diagnostic {
+            file: file.to_owned(),
+            span,
+            message: message.into(),
+            help: None,
+        }
     }
 
     #[must_use]
@@ -54,11 +59,21 @@ impl Diagnostic {
         let line_start = span.start - (col_bytes(source, span.start));
         let line_end = line_start + text.len();
         let end = span.end.clamp(span.start, line_end);
-        let caret_at = text.get(..span.start - line_start).map_or(0, |s| s.chars().count());
-        let width = source.get(span.start..end).map_or(1, |s| s.chars().count()).max(1);
+        let caret_at = text
+            .get(..span.start - line_start)
+            .map_or(0, |s| s.chars().count());
+        let width = source
+            .get(span.start..end)
+            .map_or(1, |s| s.chars().count())
+            .max(1);
         let _ = writeln!(out, "{gutter} |");
         let _ = writeln!(out, "{line} | {text}");
-        let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(caret_at), "^".repeat(width));
+        let _ = writeln!(
+            out,
+            "{gutter} | {}{}",
+            " ".repeat(caret_at),
+            "^".repeat(width)
+        );
         if let Some(help) = &self.help {
             let _ = writeln!(out, "{gutter} = help: {help}");
         }
@@ -90,7 +105,10 @@ pub fn line_col(source: &str, pos: usize) -> (usize, usize) {
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
 #[must_use]
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(word, c), c))
@@ -106,7 +124,11 @@ pub fn suggest(word: &str, known: &[&str]) -> String {
         Some(s) => format!("did you mean `{s}`?"),
         None if known.is_empty() => "nothing of that kind is defined".to_owned(),
         None if known.len() <= 12 => format!("expected one of: {}", known.join(", ")),
-        None => format!("expected one of: {}, ... ({} in all)", known[..12].join(", "), known.len()),
+        None => format!(
+            "expected one of: {}, ... ({} in all)",
+            known[..12].join(", "),
+            known.len()
+        ),
     }
 }
 

@@ -21,7 +21,8 @@ pub fn for_run(gates: impl IntoIterator<Item = (Mode, Status)>) -> i32 {
     for (mode, status) in gates {
         any = true;
         all_skipped &= status == Status::Skip;
-        blocked |= mode == Mode::Blocking && matches!(status, Status::Fail | Status::Error | Status::NotRun);
+        blocked |= mode == Mode::Blocking
+            && matches!(status, Status::Fail | Status::Error | Status::NotRun);
     }
     if blocked {
         GATES_FAILED

@@ -20,8 +20,12 @@ impl GateGraph {
     /// Build the graph; a cycle is a config error naming its path (`a -> b -> a`, "a needs b").
     pub fn build(config: &Config) -> Result<Self, Vec<Diagnostic>> {
         let mut graph = DiGraph::with_capacity(config.gates.len(), config.gates.len() * 2);
-        let by_name: HashMap<String, usize> =
-            config.gates.iter().enumerate().map(|(i, g)| (g.name.clone(), i)).collect();
+        let by_name: HashMap<String, usize> = config
+            .gates
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.clone(), i))
+            .collect();
         for i in 0..config.gates.len() {
             graph.add_node(i);
         }
@@ -41,9 +45,17 @@ impl GateGraph {
             .into_iter()
             .map(|cycle| {
                 let first = &config.gates[cycle[0]];
-                let path: Vec<&str> = cycle.iter().chain(std::iter::once(&cycle[0])).map(|&i| config.gates[i].name.as_str()).collect();
-                Diagnostic::new(&config.file_name, Some(first.span.clone()), format!("dependency cycle: {}", path.join(" -> ")))
-                    .with_help("`needs` must form a DAG; remove one of these needs")
+                let path: Vec<&str> = cycle
+                    .iter()
+                    .chain(std::iter::once(&cycle[0]))
+                    .map(|&i| config.gates[i].name.as_str())
+                    .collect();
+                Diagnostic::new(
+                    &config.file_name,
+                    Some(first.span.clone()),
+                    format!("dependency cycle: {}", path.join(" -> ")),
+                )
+                .with_help("`needs` must form a DAG; remove one of these needs")
             })
             .collect())
     }
@@ -92,12 +104,16 @@ impl GateGraph {
 
     /// Gates that `gate` needs directly.
     pub fn needs(&self, gate: usize) -> impl Iterator<Item = usize> + '_ {
-        self.graph.neighbors_directed(NodeIndex::new(gate), Direction::Incoming).map(|n| self.graph[n])
+        self.graph
+            .neighbors_directed(NodeIndex::new(gate), Direction::Incoming)
+            .map(|n| self.graph[n])
     }
 
     /// Gates that need `gate` directly.
     pub fn dependents(&self, gate: usize) -> impl Iterator<Item = usize> + '_ {
-        self.graph.neighbors_directed(NodeIndex::new(gate), Direction::Outgoing).map(|n| self.graph[n])
+        self.graph
+            .neighbors_directed(NodeIndex::new(gate), Direction::Outgoing)
+            .map(|n| self.graph[n])
     }
 
     /// `roots` plus everything they need, transitively.
@@ -118,8 +134,10 @@ impl GateGraph {
     pub fn topo_order(&self) -> Vec<usize> {
         let n = self.graph.node_count();
         let mut indegree: Vec<usize> = (0..n).map(|i| self.needs(i).count()).collect();
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
-            (0..n).filter(|&i| indegree[i] == 0).map(std::cmp::Reverse).collect();
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+            .filter(|&i| indegree[i] == 0)
+            .map(std::cmp::Reverse)
+            .collect();
         let mut order = Vec::with_capacity(n);
         while let Some(std::cmp::Reverse(g)) = ready.pop() {
             order.push(g);
@@ -156,8 +174,18 @@ pub fn render(config: &Config, format: GraphFormat) -> String {
         GraphFormat::Dot => {
             out.push_str("digraph gates {\n  rankdir=LR;\n");
             for g in &config.gates {
-                let style = if g.mode == crate::config::Mode::Observational { ", style=dashed" } else { "" };
-                let _ = writeln!(out, "  \"{}\" [label=\"{}\\n({})\"{style}];", g.name, g.name, g.kind.name());
+                let style = if g.mode == crate::config::Mode::Observational {
+                    ", style=dashed"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "  \"{}\" [label=\"{}\\n({})\"{style}];",
+                    g.name,
+                    g.name,
+                    g.kind.name()
+                );
             }
             for g in &config.gates {
                 for n in &g.needs {
@@ -187,9 +215,15 @@ pub fn render(config: &Config, format: GraphFormat) -> String {
             let edges: Vec<serde_json::Value> = config
                 .gates
                 .iter()
-                .flat_map(|g| g.needs.iter().map(move |n| serde_json::json!({"from": n, "to": g.name})))
+                .flat_map(|g| {
+                    g.needs
+                        .iter()
+                        .map(move |n| serde_json::json!({"from": n, "to": g.name}))
+                })
                 .collect();
-            out = serde_json::to_string_pretty(&serde_json::json!({"gates": nodes, "edges": edges})).unwrap_or_default();
+            out =
+                serde_json::to_string_pretty(&serde_json::json!({"gates": nodes, "edges": edges}))
+                    .unwrap_or_default();
             out.push('\n');
         }
     }

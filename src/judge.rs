@@ -5,8 +5,8 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{Gate, Threshold};
 use crate::config::threshold_expr::Op;
+use crate::config::{Gate, Threshold};
 
 /// The five outcomes of SPEC 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
@@ -75,23 +75,54 @@ pub struct Verdict {
 /// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
 #[must_use]
 pub fn judge(gate: &Gate, root: &Path, execution: &Execution) -> Verdict {
-    let verdict = |status, reason: String| Verdict { status, reason: Some(reason), thresholds: Vec::new(), metrics: None };
+    judge_with(gate, root, execution, |a| root.join(a).is_file())
+}
+
+/// `judge`, with the caller saying which artifacts exist (a cache hit has just verified them).
+#[must_use]
+pub fn judge_with(
+    gate: &Gate,
+    root: &Path,
+    execution: &Execution,
+    exists: impl Fn(&str) -> bool,
+) -> Verdict {
+    let verdict = |status, reason: String| Verdict {
+        status,
+        reason: Some(reason),
+        thresholds: Vec::new(),
+        metrics: None,
+    };
     match execution {
         Execution::Failed(why) => return verdict(Status::Fail, why.clone()),
         Execution::Skipped(why) => return verdict(Status::Skip, why.clone()),
         Execution::Broken(why) => return verdict(Status::Error, why.clone()),
         Execution::Succeeded => {}
     }
-    let missing: Vec<&str> =
-        gate.artifacts.iter().filter(|a| !root.join(a).is_file()).map(String::as_str).collect();
+    let missing: Vec<&str> = gate
+        .artifacts
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !exists(a))
+        .collect();
     if !missing.is_empty() {
-        return verdict(Status::Error, format!("declared artifact missing: {}", missing.join(", ")));
+        return verdict(
+            Status::Error,
+            format!("declared artifact missing: {}", missing.join(", ")),
+        );
     }
     if gate.thresholds.is_empty() {
-        return Verdict { status: Status::Pass, reason: None, thresholds: Vec::new(), metrics: None };
+        return Verdict {
+            status: Status::Pass,
+            reason: None,
+            thresholds: Vec::new(),
+            metrics: None,
+        };
     }
     let Some(metrics_path) = &gate.metrics else {
-        return verdict(Status::Error, "thresholds set but no metrics file".to_owned());
+        return verdict(
+            Status::Error,
+            "thresholds set but no metrics file".to_owned(),
+        );
     };
     let metrics = match read_metrics(&root.join(metrics_path)) {
         Ok(v) => v,
@@ -107,18 +138,39 @@ pub fn judge(gate: &Gate, root: &Path, execution: &Execution) -> Verdict {
         let failed: Vec<String> = results
             .iter()
             .filter(|r| !r.pass)
-            .map(|r| format!("threshold {} {} {} failed: value {}", r.metric, r.op, fmt_num(r.limit), r.value.map_or_else(|| "none".to_owned(), fmt_num)))
+            .map(|r| {
+                format!(
+                    "threshold {} {} {} failed: value {}",
+                    r.metric,
+                    r.op,
+                    fmt_num(r.limit),
+                    r.value.map_or_else(|| "none".to_owned(), fmt_num)
+                )
+            })
             .collect();
-        status = if failed.is_empty() { Status::Pass } else { Status::Fail };
+        status = if failed.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        };
         reason = (!failed.is_empty()).then(|| failed.join("; "));
     }
-    Verdict { status, reason, thresholds: results, metrics: Some(metrics) }
+    Verdict {
+        status,
+        reason,
+        thresholds: results,
+        metrics: Some(metrics),
+    }
 }
 
 /// A number as people write it: no trailing `.0`.
 #[must_use]
 pub fn fmt_num(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{n:.0}") } else { format!("{n}") }
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{n:.0}")
+    } else {
+        format!("{n}")
+    }
 }
 
 fn read_metrics(path: &Path) -> Result<Value, String> {
@@ -129,12 +181,18 @@ fn read_metrics(path: &Path) -> Result<Value, String> {
 /// Evaluate thresholds against a metrics document. The second value names the first metric that
 /// was absent or not a number (which makes the gate an `error`, not a `fail`).
 #[must_use]
-pub fn check_thresholds(thresholds: &[Threshold], metrics: &Value, file: &str) -> (Vec<ThresholdResult>, Option<String>) {
+pub fn check_thresholds(
+    thresholds: &[Threshold],
+    metrics: &Value,
+    file: &str,
+) -> (Vec<ThresholdResult>, Option<String>) {
     let mut problem = None;
     let results = thresholds
         .iter()
         .map(|t| {
-            let found = parse_metric_path(&t.metric).ok().and_then(|p| lookup(metrics, &p));
+            let found = parse_metric_path(&t.metric)
+                .ok()
+                .and_then(|p| lookup(metrics, &p));
             let value = found.and_then(Value::as_f64);
             if value.is_none() && problem.is_none() {
                 problem = Some(match found {
@@ -173,10 +231,15 @@ pub fn parse_metric_path(path: &str) -> Result<Vec<PathStep>, String> {
             steps.push(PathStep::Key(key.to_owned()));
         }
         while !rest.is_empty() {
-            let close = rest.find(']').ok_or_else(|| format!("unclosed `[` in metric path `{path}`"))?;
-            let index = rest[1..close]
-                .parse()
-                .map_err(|_| format!("`[{}]` in metric path `{path}` is not an array index", &rest[1..close]))?;
+            let close = rest
+                .find(']')
+                .ok_or_else(|| format!("unclosed `[` in metric path `{path}`"))?;
+            let index = rest[1..close].parse().map_err(|_| {
+                format!(
+                    "`[{}]` in metric path `{path}` is not an array index",
+                    &rest[1..close]
+                )
+            })?;
             steps.push(PathStep::Index(index));
             rest = &rest[close + 1..];
             if !rest.is_empty() && !rest.starts_with('[') {
@@ -203,14 +266,23 @@ mod tests {
     use serde_json::json;
 
     fn t(metric: &str, expr: &str) -> Threshold {
-        Threshold { metric: metric.to_owned(), expr: parse(expr).unwrap() }
+        Threshold {
+            metric: metric.to_owned(),
+            expr: parse(expr).unwrap(),
+        }
     }
 
     #[test]
     fn metric_paths() {
         use PathStep::{Index, Key};
-        assert_eq!(parse_metric_path("a.b[2].c").unwrap(), vec![Key("a".into()), Key("b".into()), Index(2), Key("c".into())]);
-        assert_eq!(parse_metric_path("x[0][1]").unwrap(), vec![Key("x".into()), Index(0), Index(1)]);
+        assert_eq!(
+            parse_metric_path("a.b[2].c").unwrap(),
+            vec![Key("a".into()), Key("b".into()), Index(2), Key("c".into())]
+        );
+        assert_eq!(
+            parse_metric_path("x[0][1]").unwrap(),
+            vec![Key("x".into()), Index(0), Index(1)]
+        );
         for bad in ["", "a..b", "a[", "a[x]", "a[0]b"] {
             assert!(parse_metric_path(bad).is_err(), "{bad}");
         }
@@ -219,7 +291,11 @@ mod tests {
     #[test]
     fn thresholds_judged() {
         let m = json!({"sign_p95_ms": 0.5, "nested": {"list": [1, 2, 30]}, "s": "fast"});
-        let (r, problem) = check_thresholds(&[t("sign_p95_ms", "<= 50"), t("nested.list[2]", "< 10")], &m, "m.json");
+        let (r, problem) = check_thresholds(
+            &[t("sign_p95_ms", "<= 50"), t("nested.list[2]", "< 10")],
+            &m,
+            "m.json",
+        );
         assert!(problem.is_none());
         assert!(r[0].pass);
         assert!(!r[1].pass);

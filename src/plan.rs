@@ -18,12 +18,27 @@ pub fn print(ws: &Workspace, p: &Prepared, opts: &RunOptions) {
         observer: &noop,
     };
     let mut will_run: BTreeMap<usize, bool> = BTreeMap::new();
-    for g in ws.graph.topo_order().into_iter().filter(|g| p.selected.contains(g)) {
+    for g in ws
+        .graph
+        .topo_order()
+        .into_iter()
+        .filter(|g| p.selected.contains(g))
+    {
         let gate = &ws.config.gates[g];
-        let upstream_runs: Vec<&str> =
-            ws.graph.needs(g).filter(|n| will_run.get(n) == Some(&true)).map(|n| ws.config.gates[n].name.as_str()).collect();
+        let upstream_runs: Vec<&str> = ws
+            .graph
+            .needs(g)
+            .filter(|n| will_run.get(n) == Some(&true))
+            .map(|n| ws.config.gates[n].name.as_str())
+            .collect();
         let (runs, why) = if !upstream_runs.is_empty() {
-            (true, format!("after {} (hit if their artifacts come out the same)", upstream_runs.join(", ")))
+            (
+                true,
+                format!(
+                    "after {} (hit if their artifacts come out the same)",
+                    upstream_runs.join(", ")
+                ),
+            )
         } else if !gate.cacheable() {
             (true, "never cached".to_owned())
         } else if opts.no_cache {
@@ -37,7 +52,11 @@ pub fn print(ws: &Workspace, p: &Prepared, opts: &RunOptions) {
                 let why = match p.cache.last_material(&gate.name) {
                     Some((_, old)) => {
                         let d = material.diff(&old);
-                        if d.is_empty() { "entry missing".to_owned() } else { d.join("; ") }
+                        if d.is_empty() {
+                            "entry missing".to_owned()
+                        } else {
+                            d.join("; ")
+                        }
                     }
                     None => "never stored".to_owned(),
                 };
@@ -45,7 +64,11 @@ pub fn print(ws: &Workspace, p: &Prepared, opts: &RunOptions) {
             }
         };
         will_run.insert(g, runs);
-        println!("{:<6} {}  {why}", if runs { "run" } else { "cached" }, gate.name);
+        println!(
+            "{:<6} {}  {why}",
+            if runs { "run" } else { "cached" },
+            gate.name
+        );
     }
 }
 
@@ -66,9 +89,23 @@ pub fn explain(ws: &Workspace, p: &Prepared, gate_index: usize, opts: &RunOption
     let key = material.key();
     println!("gate {} ({})", gate.name, gate.kind.name());
     println!("key  {}", key.hex());
-    println!("cacheable: {}", if gate.cacheable() { "yes" } else { "no (cache = false or http)" });
+    println!(
+        "cacheable: {}",
+        if gate.cacheable() {
+            "yes"
+        } else {
+            "no (cache = false or http)"
+        }
+    );
     println!("settings: {}", material.kind);
-    println!("artifacts: {}", if material.artifacts.is_empty() { "(none)".to_owned() } else { material.artifacts.join(", ") });
+    println!(
+        "artifacts: {}",
+        if material.artifacts.is_empty() {
+            "(none)".to_owned()
+        } else {
+            material.artifacts.join(", ")
+        }
+    );
     println!("inputs ({}):", material.inputs.len());
     for (path, hash) in &material.inputs {
         println!("  {path}  {}", &hash[..hash.len().min(16)]);
@@ -80,7 +117,10 @@ pub fn explain(ws: &Workspace, p: &Prepared, gate_index: usize, opts: &RunOption
     println!("needs ({}):", material.upstream.len());
     for (need, arts) in &material.upstream {
         for (path, hash) in arts {
-            println!("  {need}: {path}  {}", hash.as_deref().map_or("(absent)", |h| &h[..16]));
+            println!(
+                "  {need}: {path}  {}",
+                hash.as_deref().map_or("(absent)", |h| &h[..16])
+            );
         }
         if arts.is_empty() {
             println!("  {need}: (no artifacts)");
@@ -88,7 +128,9 @@ pub fn explain(ws: &Workspace, p: &Prepared, gate_index: usize, opts: &RunOption
     }
     match p.cache.last_material(&gate.name) {
         None => println!("last stored run: none (the gate has not been cached yet)"),
-        Some((old_key, _)) if old_key == key => println!("last stored run: same key, the next run is a cache hit"),
+        Some((old_key, _)) if old_key == key => {
+            println!("last stored run: same key, the next run is a cache hit")
+        }
         Some((old_key, old)) => {
             println!("last stored run: key {} differs:", &old_key.hex()[..16]);
             for line in material.diff(&old) {

@@ -1,6 +1,7 @@
 //! `runner run`: config -> graph -> selection -> fingerprint -> scheduler -> judge -> report.
 
 use std::collections::BTreeSet;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -63,19 +64,31 @@ pub fn print_diagnostics(config: &Config, diags: &[crate::diag::Diagnostic]) {
         eprintln!("{}", d.render(&config.source));
     }
     let n = diags.len();
-    eprintln!("error: {n} problem{} in {}; nothing ran", if n == 1 { "" } else { "s" }, config.file_name);
+    eprintln!(
+        "error: {n} problem{} in {}; nothing ran",
+        if n == 1 { "" } else { "s" },
+        config.file_name
+    );
 }
 
 /// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
 /// they need.
-pub fn select(ws: &Workspace, names: &[String], tags: &[String], shard: Option<&str>) -> Result<BTreeSet<usize>, String> {
+pub fn select(
+    ws: &Workspace,
+    names: &[String],
+    tags: &[String],
+    shard: Option<&str>,
+) -> Result<BTreeSet<usize>, String> {
     let mut roots = Vec::new();
     for name in names {
         match ws.graph.index(name) {
             Some(i) => roots.push(i),
             None => {
                 let known: Vec<&str> = ws.config.gates.iter().map(|g| g.name.as_str()).collect();
-                return Err(format!("unknown gate `{name}`; {}", crate::diag::suggest(name, &known)));
+                return Err(format!(
+                    "unknown gate `{name}`; {}",
+                    crate::diag::suggest(name, &known)
+                ));
             }
         }
     }
@@ -97,7 +110,9 @@ pub fn select(ws: &Workspace, names: &[String], tags: &[String], shard: Option<&
 
 /// The clock: `--now`, else `RUNNER_NOW`, else the system time.
 pub fn now(flag: Option<&str>) -> Result<time::OffsetDateTime, String> {
-    let text = flag.map(str::to_owned).or_else(|| std::env::var("RUNNER_NOW").ok());
+    let text = flag
+        .map(str::to_owned)
+        .or_else(|| std::env::var("RUNNER_NOW").ok());
     match text {
         Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
             .map_err(|e| format!("--now / RUNNER_NOW `{t}` is not an RFC 3339 time ({e}); write e.g. 2026-11-24T10:00:00Z")),
@@ -108,7 +123,8 @@ pub fn now(flag: Option<&str>) -> Result<time::OffsetDateTime, String> {
 /// RFC 3339 text of a time.
 #[must_use]
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Prepared state for running or planning.
@@ -121,37 +137,101 @@ pub struct Prepared {
 
 /// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
 /// artifacts in parallel through the stat cache.
-pub fn prepare(ws: &Workspace, names: &[String], tags: &[String], shard: Option<&str>) -> Result<Prepared, i32> {
+pub fn prepare(
+    ws: &Workspace,
+    names: &[String],
+    tags: &[String],
+    shard: Option<&str>,
+) -> Result<Prepared, i32> {
     let selected = select(ws, names, tags, shard).map_err(|e| {
         eprintln!("error: {e}");
         exit_code::USAGE
     })?;
+    let t = Instant::now();
     let inputs = fingerprint::expand(&ws.config, &selected).map_err(|diags| {
         print_diagnostics(&ws.config, &diags);
         exit_code::USAGE
     })?;
+    let trace = std::env::var_os("RUNNER_TIMINGS").is_some();
+    if trace {
+        eprintln!("timing:   expand {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
+    }
+    let t = Instant::now();
     let settings = &ws.config.settings;
     let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
     let fp = Fingerprinter::new(&ws.config.root, stat);
+    if trace {
+        eprintln!(
+            "timing:   stat cache load {:.2} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let t = Instant::now();
     let mut files: BTreeSet<&PathBuf> = inputs.files.values().flatten().collect();
     let artifacts: Vec<PathBuf> = selected
         .iter()
         .flat_map(|&g| {
             let gate = &ws.config.gates[g];
-            gate.artifacts.iter().map(String::as_str).chain(gate.kind.referenced_files()).map(PathBuf::from)
+            gate.artifacts
+                .iter()
+                .map(String::as_str)
+                .chain(gate.kind.referenced_files())
+                .map(PathBuf::from)
         })
         .collect();
     files.extend(artifacts.iter());
     fp.prehash(files.into_iter().collect::<Vec<_>>());
-    let cache = Cache::open(&ws.config.root, &settings.cache_dir);
+    if trace {
+        eprintln!(
+            "timing:   prehash {:.2} ms",
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let cache = Cache::open(&ws.config.root, &settings.cache_dir).with_remote(&ws.config);
     if let Some(w) = fp.stat_warning() {
         cache.warn(format!("stat cache {w}"));
     }
-    Ok(Prepared { selected, inputs, fp, cache })
+    Ok(Prepared {
+        selected,
+        inputs,
+        fp,
+        cache,
+    })
+}
+
+/// Phase timings on stderr when `RUNNER_TIMINGS` is set (for benchmarks and profiling).
+struct Timings {
+    on: bool,
+    start: Instant,
+    last: std::cell::Cell<Instant>,
+}
+
+impl Timings {
+    fn new() -> Self {
+        let now = Instant::now();
+        Timings {
+            on: std::env::var_os("RUNNER_TIMINGS").is_some(),
+            start: now,
+            last: std::cell::Cell::new(now),
+        }
+    }
+
+    fn mark(&self, phase: &str) {
+        if self.on {
+            let now = Instant::now();
+            eprintln!(
+                "timing: {phase:<12} {:>8.2} ms (total {:>8.2} ms)",
+                (now - self.last.get()).as_secs_f64() * 1e3,
+                (now - self.start).as_secs_f64() * 1e3
+            );
+            self.last.set(now);
+        }
+    }
 }
 
 /// `runner run`.
 pub fn run(req: &RunRequest) -> i32 {
+    let timings = Timings::new();
     crate::exec::signals::install();
     let started = Instant::now();
     let clock = match now(req.now.as_deref()) {
@@ -165,18 +245,38 @@ pub fn run(req: &RunRequest) -> i32 {
         Ok(ws) => ws,
         Err(code) => return code,
     };
+    timings.mark("config");
     let prepared = match prepare(&ws, &req.gates, &req.tags, req.shard.as_deref()) {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let jobs = req.jobs.filter(|j| *j > 0).unwrap_or(match ws.config.settings.jobs {
-        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-        j => j,
-    });
-    let opts = RunOptions { jobs, no_cache: req.no_cache, verbose: req.verbose, now: rfc3339(clock) };
+    timings.mark("fingerprint");
+    let jobs = req
+        .jobs
+        .filter(|j| *j > 0)
+        .unwrap_or(match ws.config.settings.jobs {
+            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            j => j,
+        });
+    let opts = RunOptions {
+        jobs,
+        no_cache: req.no_cache,
+        verbose: req.verbose,
+        now: rfc3339(clock),
+    };
     if req.dry_run {
         crate::plan::print(&ws, &prepared, &opts);
         return exit_code::SUCCESS;
+    }
+    if !req.no_cache {
+        // Download, in parallel, the remote entries of gates whose keys are known up front.
+        prepared.cache.prefetch(
+            &ws.config,
+            &ws.graph,
+            &prepared.selected,
+            &prepared.inputs,
+            &prepared.fp,
+        );
     }
     let progress = report::progress::Progress::new(prepared.selected.len(), req.quiet);
     let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
@@ -191,25 +291,58 @@ pub fn run(req: &RunRequest) -> i32 {
     };
     let runs = scheduler.run(&prepared.selected);
     progress.finish();
+    timings.mark("schedule");
     if let Err(e) = prepared.fp.save() {
-        prepared.cache.warn(format!("cannot save the stat cache: {e}"));
+        prepared
+            .cache
+            .warn(format!("cannot save the stat cache: {e}"));
     }
     prepared.cache.save();
+    timings.mark("save state");
     let history = crate::history::History::load(&ws.config.settings.history);
     let effective = |g: &crate::config::Gate| history.effective_mode(g, &ws.config.settings, clock);
-    let report = build_report(&ws.config, &runs, &effective, &rfc3339(clock), started.elapsed().as_millis());
-    for w in prepared.cache.take_warnings().into_iter().chain(history.warnings()) {
+    let report = build_report(
+        &ws.config,
+        &runs,
+        &effective,
+        &rfc3339(clock),
+        started.elapsed().as_millis(),
+    );
+    for w in prepared
+        .cache
+        .take_warnings()
+        .into_iter()
+        .chain(history.warnings())
+    {
         eprintln!("warning: {w}");
     }
-    for g in report.gates.iter().filter(|g| g.mode == Mode::Observational && matches!(g.status, judge::Status::Fail | judge::Status::Error)) {
-        eprintln!("warning: observational gate `{}` {}: {}", g.name, g.status.as_str(), g.reason.as_deref().unwrap_or(""));
+    for g in report.gates.iter().filter(|g| {
+        g.mode == Mode::Observational
+            && matches!(g.status, judge::Status::Fail | judge::Status::Error)
+    }) {
+        eprintln!(
+            "warning: observational gate `{}` {}: {}",
+            g.name,
+            g.status.as_str(),
+            g.reason.as_deref().unwrap_or("")
+        );
     }
+    timings.mark("judge");
     finish(&ws, req, &report, &history, clock);
+    timings.mark("reports");
     let s = &report.summary;
-    println!(
+    let _ = writeln!(
+        std::io::stdout(),
         "{} gates: {} pass, {} fail, {} skip, {} error, {} not run ({} cached) in {:.2}s -> exit {}",
-        report.gates.len(), s.pass, s.fail, s.skip, s.error, s.not_run, s.cached,
-        started.elapsed().as_secs_f64(), report.exit_code
+        report.gates.len(),
+        s.pass,
+        s.fail,
+        s.skip,
+        s.error,
+        s.not_run,
+        s.cached,
+        started.elapsed().as_secs_f64(),
+        report.exit_code
     );
     match (report.exit_code, req.skip_exit_code) {
         (exit_code::ALL_SKIPPED, Some(code)) => code,
@@ -219,13 +352,28 @@ pub fn run(req: &RunRequest) -> i32 {
 
 /// After judging: history, the report files, and the report's signature. Each failure to write
 /// is a warning: the gates were judged, and the exit code stands.
-fn finish(ws: &Workspace, req: &RunRequest, report: &Report, history: &crate::history::History, clock: time::OffsetDateTime) {
+fn finish(
+    ws: &Workspace,
+    req: &RunRequest,
+    report: &Report,
+    history: &crate::history::History,
+    clock: time::OffsetDateTime,
+) {
     if let Err(e) = history.append_run(report, clock) {
-        eprintln!("warning: cannot append to the history {}: {e}", ws.config.settings.history.display());
+        eprintln!(
+            "warning: cannot append to the history {}: {e}",
+            ws.config.settings.history.display()
+        );
     }
-    let report_path = req.report.clone().unwrap_or_else(|| ws.config.settings.cache_dir.join("report.json"));
+    let report_path = req
+        .report
+        .clone()
+        .unwrap_or_else(|| ws.config.settings.cache_dir.join("report.json"));
     if let Err(e) = report::json::write(report, &report_path) {
-        eprintln!("warning: cannot write the report {}: {e}", report_path.display());
+        eprintln!(
+            "warning: cannot write the report {}: {e}",
+            report_path.display()
+        );
     }
     let formats = report::formats::Requested {
         junit: req.junit.clone(),
@@ -257,7 +405,9 @@ pub fn build_report(
             let gate = &config.gates[r.index];
             let mode = effective_mode(gate);
             summary.add(r.status, r.cached);
-            if mode == Mode::Observational && matches!(r.status, judge::Status::Fail | judge::Status::Error) {
+            if mode == Mode::Observational
+                && matches!(r.status, judge::Status::Fail | judge::Status::Error)
+            {
                 labels.push(format!("smoke-failed:{}", gate.name));
             }
             let exports = r.metrics.as_ref().map_or_else(Vec::new, |m| {
@@ -266,7 +416,10 @@ pub fn build_report(
                     .filter_map(|(name, path)| {
                         let steps = judge::parse_metric_path(path).ok()?;
                         let value = judge::lookup(m, &steps)?.as_f64()?;
-                        Some(ExportedMetric { name: name.replace('.', "_"), value })
+                        Some(ExportedMetric {
+                            name: name.replace('.', "_"),
+                            value,
+                        })
                     })
                     .collect()
             });
@@ -284,7 +437,13 @@ pub fn build_report(
                 thresholds: r
                     .thresholds
                     .iter()
-                    .map(|t| ThresholdReport { metric: t.metric.clone(), op: t.op.as_str().to_owned(), limit: t.limit, value: t.value, pass: t.pass })
+                    .map(|t| ThresholdReport {
+                        metric: t.metric.clone(),
+                        op: t.op.as_str().to_owned(),
+                        limit: t.limit,
+                        value: t.value,
+                        pass: t.pass,
+                    })
                     .collect(),
                 exports,
             }

@@ -109,16 +109,23 @@ impl Entry {
         }
         let corrupt = |e: &dyn std::fmt::Display| EntryError::Corrupt(e.to_string());
         let mut r = Reader::open(data, MAGIC).map_err(|e| corrupt(&e))?;
-        let manifest: Manifest = serde_json::from_slice(r.bytes().map_err(|e| corrupt(&e))?).map_err(|e| corrupt(&e))?;
+        let manifest: Manifest =
+            serde_json::from_slice(r.bytes().map_err(|e| corrupt(&e))?).map_err(|e| corrupt(&e))?;
         if manifest.key != expected.hex() {
-            return Err(EntryError::WrongKey { expected: expected.hex(), found: manifest.key });
+            return Err(EntryError::WrongKey {
+                expected: expected.hex(),
+                found: manifest.key,
+            });
         }
         let mut contents = Vec::with_capacity(manifest.files.len());
         for rec in &manifest.files {
             check_path(&rec.path)?;
             let bytes = r.bytes().map_err(|e| corrupt(&e))?;
             if bytes.len() as u64 != rec.size || hex(blake3::hash(bytes).as_bytes()) != rec.hash {
-                return Err(EntryError::Corrupt(format!("content of {} does not match its hash", rec.path)));
+                return Err(EntryError::Corrupt(format!(
+                    "content of {} does not match its hash",
+                    rec.path
+                )));
             }
             contents.push(bytes.to_vec());
         }
@@ -130,7 +137,11 @@ impl Entry {
         if !manifest.files.iter().all(|f| seen.insert(&f.path)) {
             return Err(EntryError::Corrupt("a path appears twice".to_owned()));
         }
-        Ok(Entry { manifest, contents, log })
+        Ok(Entry {
+            manifest,
+            contents,
+            log,
+        })
     }
 }
 
@@ -141,7 +152,11 @@ pub fn check_path(path: &str) -> Result<(), EntryError> {
         && !path.contains('\0')
         && !path.contains('\\')
         && p.components().all(|c| matches!(c, Component::Normal(_)));
-    if ok { Ok(()) } else { Err(EntryError::UnsafePath(path.to_owned())) }
+    if ok {
+        Ok(())
+    } else {
+        Err(EntryError::UnsafePath(path.to_owned()))
+    }
 }
 
 #[cfg(test)]
@@ -183,7 +198,10 @@ mod tests {
     fn rejects_wrong_key_flips_and_truncation() {
         let key = CacheKey([7; 32]);
         let data = entry(&key, "out/a.txt").encode();
-        assert!(matches!(Entry::decode(&data, &CacheKey([8; 32])), Err(EntryError::WrongKey { .. })));
+        assert!(matches!(
+            Entry::decode(&data, &CacheKey([8; 32])),
+            Err(EntryError::WrongKey { .. })
+        ));
         for i in [0, 20, data.len() / 2, data.len() - 1] {
             let mut bad = data.clone();
             bad[i] ^= 0x40;
@@ -197,7 +215,10 @@ mod tests {
         let key = CacheKey([7; 32]);
         for p in ["/etc/passwd", "../x", "a/../../x", "", "./a", "a\\..\\b"] {
             let data = entry(&key, p).encode();
-            assert!(matches!(Entry::decode(&data, &key), Err(EntryError::UnsafePath(_))), "{p}");
+            assert!(
+                matches!(Entry::decode(&data, &key), Err(EntryError::UnsafePath(_))),
+                "{p}"
+            );
         }
     }
 }

@@ -39,7 +39,12 @@ impl Index {
             }),
             Err(_) => HashMap::new(),
         };
-        Index { path: path.to_path_buf(), records, dirty: false, load_warning }
+        Index {
+            path: path.to_path_buf(),
+            records,
+            dirty: false,
+            load_warning,
+        }
     }
 
     #[must_use]
@@ -110,7 +115,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("index");
         let mut i = Index::load(&p);
-        i.set("a", IndexRecord { key: CacheKey([1; 32]), files: vec![("out/a".into(), [2; 32])] });
+        i.set(
+            "a",
+            IndexRecord {
+                key: CacheKey([1; 32]),
+                files: vec![("out/a".into(), [2; 32])],
+            },
+        );
         i.save().unwrap();
         let j = Index::load(&p);
         assert_eq!(j.get("a").unwrap().files[0].0, "out/a");

@@ -16,7 +16,10 @@ pub struct LocalStore {
 impl LocalStore {
     #[must_use]
     pub fn new(cache_dir: &Path) -> Self {
-        LocalStore { dir: cache_dir.join("entries"), tmp: cache_dir.join("tmp") }
+        LocalStore {
+            dir: cache_dir.join("entries"),
+            tmp: cache_dir.join("tmp"),
+        }
     }
 
     fn path(&self, key: &CacheKey) -> PathBuf {
@@ -27,7 +30,9 @@ impl LocalStore {
     /// Remove temporary files older than an hour (left by a killed runner); younger ones may
     /// belong to a runner still writing.
     pub fn clean_stale_temporaries(&self) {
-        let Ok(read) = std::fs::read_dir(&self.tmp) else { return };
+        let Ok(read) = std::fs::read_dir(&self.tmp) else {
+            return;
+        };
         for e in read.flatten() {
             let old = e
                 .metadata()
@@ -62,7 +67,9 @@ impl Store for LocalStore {
             std::fs::create_dir_all(parent)?;
         }
         std::fs::create_dir_all(&self.tmp)?;
-        let mut tmp = tempfile::Builder::new().prefix("entry-").tempfile_in(&self.tmp)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix("entry-")
+            .tempfile_in(&self.tmp)?;
         tmp.write_all(data)?;
         tmp.persist(&dest).map_err(|e| e.error)?;
         Ok(())

@@ -1,21 +1,25 @@
-//! The content-addressed cache: entries, the local store, the index fast path, and restore.
+//! The content-addressed cache: entries, the local store, the remote tier, the index fast
+//! path, and restore.
 
 pub mod entry;
 mod index;
 mod local;
+pub mod remote;
 pub mod restore;
 
-pub use entry::{Entry, EntryError, FileRecord, Manifest, MAX_ENTRY_BYTES};
+pub use entry::{Entry, EntryError, FileRecord, MAX_ENTRY_BYTES, Manifest};
 pub use index::{Index, IndexRecord};
 pub use local::LocalStore;
+pub use remote::{HttpStore, Remote};
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::config::Gate;
+use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, Fingerprinter, KeyMaterial, hex};
+use crate::signing::{Signer, TrustedKeys};
 
 /// A place entries are kept: the local folder, or a remote server. Small and synchronous.
 pub trait Store: Send + Sync {
@@ -23,6 +27,10 @@ pub trait Store: Send + Sync {
     /// The entry's bytes, or None when absent.
     fn get(&self, key: &CacheKey) -> io::Result<Option<Vec<u8>>>;
     fn put(&self, key: &CacheKey, data: &[u8]) -> io::Result<()>;
+    /// Is there an entry (unverified)? The default reads it.
+    fn contains(&self, key: &CacheKey) -> io::Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
     /// Drop an entry found corrupt (best effort).
     fn remove(&self, _key: &CacheKey) {}
 }
@@ -31,7 +39,9 @@ pub trait Store: Send + Sync {
 #[derive(Debug)]
 pub enum Lookup {
     /// Replayed: artifacts are in place (`restored` of them were written back).
-    Hit { restored: usize },
+    Hit {
+        restored: usize,
+    },
     Miss,
 }
 
@@ -45,6 +55,12 @@ pub struct Cache {
     local: LocalStore,
     index: Mutex<Index>,
     warnings: Mutex<Vec<String>>,
+    /// The remote tier, when configured (`with_remote`).
+    remote: Option<Remote>,
+    /// Signs what this run writes to the remote; None without the signing key.
+    signer: Option<Signer>,
+    /// With `[settings.signing]`: remote entries must be signed by one of these.
+    trusted: Option<TrustedKeys>,
 }
 
 impl Cache {
@@ -58,9 +74,98 @@ impl Cache {
             local: LocalStore::new(cache_dir),
             warnings: Mutex::new(index.load_warning.iter().cloned().collect()),
             index: Mutex::new(index),
+            remote: None,
+            signer: None,
+            trusted: None,
         };
         cache.local.clean_stale_temporaries();
         cache
+    }
+
+    /// Add the remote tier of `[settings.remote_cache]` (SPEC 10), with the signing policy of
+    /// `[settings.signing]`. Without a URL (in the config or `RUNNER_REMOTE_CACHE_URL`) the
+    /// cache stays local. Remote writes need `write = true` and the signing key; with
+    /// `[settings.signing]`, remote reads need a signature by a trusted key.
+    #[must_use]
+    pub fn with_remote(mut self, config: &Config) -> Self {
+        let Some(settings) = &config.settings.remote_cache else {
+            return self;
+        };
+        let Some(url) = remote::url(settings.url.as_deref()) else {
+            return self;
+        };
+        let mut read = settings.read;
+        let mut write = settings.write;
+        if let Some(signing) = &config.settings.signing {
+            if crate::signing::available() {
+                let (trusted, warnings) = TrustedKeys::load(signing, &config.root);
+                warnings.into_iter().for_each(|w| self.warn(w));
+                if trusted.is_empty() && read {
+                    self.warn(
+                        "remote cache reads are off: no key of [settings.signing] trusted_keys could be loaded, \
+                         so no remote entry could be trusted"
+                            .to_owned(),
+                    );
+                    read = false;
+                }
+                match Signer::from_env(signing, &config.root) {
+                    Ok(Some(signer)) => {
+                        if !trusted.contains(signer.id()) {
+                            self.warn(format!(
+                                "the signing key in ${} is not among trusted_keys: runs that read the remote \
+                                 cache will reject what this run writes",
+                                signing.key_env
+                            ));
+                        }
+                        self.signer = Some(signer);
+                    }
+                    // No key (a pull-request build): read only, by design.
+                    Ok(None) => {}
+                    Err(e) if write => self.warn(format!("not writing to the remote cache: {e}")),
+                    Err(_) => {}
+                }
+                self.trusted = Some(trusted);
+            } else {
+                self.warn(format!(
+                    "remote cache off: [settings.signing] requires signed entries, but {}",
+                    crate::signing::unavailable_reason()
+                ));
+                return self;
+            }
+        } else if write {
+            self.warn(
+                "not writing to the remote cache: writes are signed, and gates.toml has no [settings.signing]".to_owned(),
+            );
+        }
+        write &= self.signer.is_some();
+        if !read && !write {
+            return self;
+        }
+        let token = std::env::var(&settings.token_env).ok();
+        let store = HttpStore::new(
+            &url,
+            &settings.team,
+            token,
+            &settings.token_env,
+            settings.timeout,
+        );
+        self.remote = Some(Remote::new(Box::new(store), &url, read, write));
+        self
+    }
+
+    /// Use `remote` as the remote tier, trusting `trusted` (None: unsigned entries are
+    /// accepted) and signing with `signer`. For tests of the tier itself.
+    #[must_use]
+    pub fn with_remote_store(
+        mut self,
+        remote: Remote,
+        trusted: Option<TrustedKeys>,
+        signer: Option<Signer>,
+    ) -> Self {
+        self.remote = Some(remote);
+        self.trusted = trusted;
+        self.signer = signer;
+        self
     }
 
     /// Where gate logs live.
@@ -78,7 +183,10 @@ impl Cache {
 
     /// Warnings gathered so far (each once), emptied.
     pub fn take_warnings(&self) -> Vec<String> {
-        self.warnings.lock().map(|mut w| std::mem::take(&mut *w)).unwrap_or_default()
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
     }
 
     /// The key and material of the gate's last stored run, for `explain`.
@@ -90,35 +198,55 @@ impl Cache {
         Some((key, entry.manifest.material))
     }
 
-    /// Is there an entry for `key` (without restoring it)? For `--dry-run`.
+    /// Is there an entry for `key` (without restoring it)? Local, else the remote's word
+    /// (unverified). For `--dry-run`.
     #[must_use]
     pub fn contains(&self, gate: &Gate, key: &CacheKey) -> bool {
-        self.index.lock().is_ok_and(|i| i.get(&gate.name).is_some_and(|r| r.key == *key))
-            || self.local.get(key).ok().flatten().is_some_and(|d| Entry::decode(&d, key).is_ok())
+        self.index
+            .lock()
+            .is_ok_and(|i| i.get(&gate.name).is_some_and(|r| r.key == *key))
+            || self
+                .local
+                .get(key)
+                .ok()
+                .flatten()
+                .is_some_and(|d| Entry::decode(&d, key).is_ok())
+            || self.remote_contains(key)
     }
 
     /// Replay `gate` under `key` if possible: make its artifacts on disk equal the entry's.
     pub fn lookup(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
-        let fast = self.index.lock().ok().and_then(|i| i.get(&gate.name).cloned()).filter(|r| r.key == *key);
-        if let Some(record) = &fast {
-            let intact = record.files.len() == gate.artifacts.len()
-                && record.files.iter().all(|(p, h)| fp.file(Path::new(p)).is_some_and(|(cur, _)| cur == *h));
-            if intact {
-                return Lookup::Hit { restored: 0 };
-            }
+        let intact = self.index.lock().ok().is_some_and(|i| {
+            i.get(&gate.name).is_some_and(|r| {
+                r.key == *key
+                    && r.files.len() == gate.artifacts.len()
+                    && r.files
+                        .iter()
+                        .all(|(p, h)| fp.file(Path::new(p)).is_some_and(|(cur, _)| cur == *h))
+            })
+        });
+        if intact {
+            return Lookup::Hit { restored: 0 };
         }
         let data = match self.local.get(key) {
             Ok(Some(d)) => d,
-            Ok(None) => return Lookup::Miss,
+            Ok(None) => return self.lookup_remote(gate, key, fp),
             Err(e) => {
-                self.warn(format!("cannot read the cache entry of gate `{}`: {e}; running it", gate.name));
+                self.warn(format!(
+                    "cannot read the cache entry of gate `{}`: {e}; running it",
+                    gate.name
+                ));
                 return Lookup::Miss;
             }
         };
         let entry = match Entry::decode(&data, key) {
             Ok(e) => e,
             Err(e) => {
-                self.warn(format!("cache entry {} of gate `{}` rejected: {e}; running the gate", key.hex(), gate.name));
+                self.warn(format!(
+                    "cache entry {} of gate `{}` rejected: {e}; running the gate",
+                    key.hex(),
+                    gate.name
+                ));
                 self.local.remove(key);
                 return Lookup::Miss;
             }
@@ -126,20 +254,55 @@ impl Cache {
         self.replay(gate, key, &entry, fp)
     }
 
+    /// The remote step of a lookup: a verified entry is restored, then kept locally.
+    fn lookup_remote(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
+        let Some((entry, data)) = self.remote_fetch(&gate.name, key) else {
+            return Lookup::Miss;
+        };
+        let found = self.replay(gate, key, &entry, fp);
+        if matches!(found, Lookup::Hit { .. })
+            && let Err(e) = self.local.put(key, &data)
+        {
+            self.warn(format!(
+                "cannot keep the remote cache entry of gate `{}` locally: {e}",
+                gate.name
+            ));
+        }
+        found
+    }
+
     /// Restore a verified entry's artifacts and log, and remember it in the index.
     fn replay(&self, gate: &Gate, key: &CacheKey, entry: &Entry, fp: &Fingerprinter) -> Lookup {
-        let declared: Vec<&str> = entry.manifest.files.iter().map(|f| f.path.as_str()).collect();
-        if declared.len() != gate.artifacts.len() || !gate.artifacts.iter().all(|a| declared.contains(&a.as_str())) {
+        let declared: Vec<&str> = entry
+            .manifest
+            .files
+            .iter()
+            .map(|f| f.path.as_str())
+            .collect();
+        if declared.len() != gate.artifacts.len()
+            || !gate
+                .artifacts
+                .iter()
+                .all(|a| declared.contains(&a.as_str()))
+        {
             return Lookup::Miss;
         }
         let differs = |path: &str| {
-            let want = entry.manifest.files.iter().find(|f| f.path == path).map(|f| f.hash.as_str());
+            let want = entry
+                .manifest
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| f.hash.as_str());
             fp.file(Path::new(path)).map(|(h, _)| hex(&h)).as_deref() != want
         };
         let restored = match restore::restore(&self.root, entry, differs) {
             Ok(n) => n,
             Err(e) => {
-                self.warn(format!("cache entry of gate `{}` not restored: {e}; running the gate", gate.name));
+                self.warn(format!(
+                    "cache entry of gate `{}` not restored: {e}; running the gate",
+                    gate.name
+                ));
                 return Lookup::Miss;
             }
         };
@@ -157,7 +320,11 @@ impl Cache {
     fn remember(&self, gate: &Gate, key: &CacheKey, files: &[FileRecord]) {
         let files = files
             .iter()
-            .filter_map(|f| blake3::Hash::from_hex(&f.hash).ok().map(|h| (f.path.clone(), *h.as_bytes())))
+            .filter_map(|f| {
+                blake3::Hash::from_hex(&f.hash)
+                    .ok()
+                    .map(|h| (f.path.clone(), *h.as_bytes()))
+            })
             .collect();
         if let Ok(mut i) = self.index.lock() {
             i.set(&gate.name, IndexRecord { key: *key, files });
@@ -165,21 +332,38 @@ impl Cache {
     }
 
     /// Store a successful run of `gate` under `key`: its artifacts (as on disk now) and log.
-    pub fn store(&self, gate: &Gate, key: &CacheKey, material: &KeyMaterial, fp: &Fingerprinter, now: &str) {
+    pub fn store(
+        &self,
+        gate: &Gate,
+        key: &CacheKey,
+        material: &KeyMaterial,
+        fp: &Fingerprinter,
+        now: &str,
+    ) {
         match self.build_entry(gate, key, material, fp, now) {
             Ok(entry) => {
                 let data = entry.encode();
                 if let Err(e) = self.local.put(key, &data) {
-                    self.warn(format!("caching is off for this run: cannot write to the cache: {e}"));
-                    return;
+                    self.warn(format!(
+                        "caching is off for this run: cannot write to the cache: {e}"
+                    ));
+                } else {
+                    self.remember(gate, key, &entry.manifest.files);
                 }
-                self.remember(gate, key, &entry.manifest.files);
+                self.publish(&gate.name, key, &entry);
             }
             Err(e) => self.warn(format!("gate `{}` not cached: {e}", gate.name)),
         }
     }
 
-    fn build_entry(&self, gate: &Gate, key: &CacheKey, material: &KeyMaterial, fp: &Fingerprinter, now: &str) -> io::Result<Entry> {
+    fn build_entry(
+        &self,
+        gate: &Gate,
+        key: &CacheKey,
+        material: &KeyMaterial,
+        fp: &Fingerprinter,
+        now: &str,
+    ) -> io::Result<Entry> {
         let mut files = Vec::new();
         let mut contents = Vec::new();
         let mut total = 0u64;
@@ -188,7 +372,10 @@ impl Cache {
             let meta = std::fs::metadata(&path)?;
             total += meta.len();
             if total > MAX_ENTRY_BYTES {
-                return Err(io::Error::other(format!("artifacts exceed {} MiB", MAX_ENTRY_BYTES >> 20)));
+                return Err(io::Error::other(format!(
+                    "artifacts exceed {} MiB",
+                    MAX_ENTRY_BYTES >> 20
+                )));
             }
             let bytes = std::fs::read(&path)?;
             fp.invalidate(Path::new(a));
@@ -229,7 +416,9 @@ impl Cache {
 #[must_use]
 pub fn read_tail(path: &Path, max: u64) -> Vec<u8> {
     use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else { return Vec::new() };
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     if len > max {
         let _ = f.seek(SeekFrom::Start(len - max));

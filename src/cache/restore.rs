@@ -26,12 +26,20 @@ fn check_target(root: &Path, rel: &str) -> Result<(), RestoreError> {
     for (i, part) in parts.iter().enumerate() {
         at.push(part);
         match std::fs::symlink_metadata(&at) {
-            Ok(m) if m.file_type().is_symlink() => return Err(RestoreError::Symlink(rel.to_owned())),
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(RestoreError::Symlink(rel.to_owned()));
+            }
             Ok(m) if i + 1 < parts.len() && !m.is_dir() => {
-                return Err(RestoreError::Unsafe(rel.to_owned(), format!("{} is not a folder", at.display())));
+                return Err(RestoreError::Unsafe(
+                    rel.to_owned(),
+                    format!("{} is not a folder", at.display()),
+                ));
             }
             Ok(m) if i + 1 == parts.len() && m.is_dir() => {
-                return Err(RestoreError::Unsafe(rel.to_owned(), "a folder is in the way".to_owned()));
+                return Err(RestoreError::Unsafe(
+                    rel.to_owned(),
+                    "a folder is in the way".to_owned(),
+                ));
             }
             // Nothing below a missing component can be a symlink.
             Err(_) => return Ok(()),
@@ -43,8 +51,14 @@ fn check_target(root: &Path, rel: &str) -> Result<(), RestoreError> {
 
 /// Restore the files of `entry` for which `needs_write(path)` is true. All targets are checked
 /// first; if any is unsafe nothing is written.
-pub fn restore(root: &Path, entry: &Entry, needs_write: impl Fn(&str) -> bool) -> Result<usize, RestoreError> {
-    let todo: Vec<usize> = (0..entry.manifest.files.len()).filter(|&i| needs_write(&entry.manifest.files[i].path)).collect();
+pub fn restore(
+    root: &Path,
+    entry: &Entry,
+    needs_write: impl Fn(&str) -> bool,
+) -> Result<usize, RestoreError> {
+    let todo: Vec<usize> = (0..entry.manifest.files.len())
+        .filter(|&i| needs_write(&entry.manifest.files[i].path))
+        .collect();
     for &i in &todo {
         check_target(root, &entry.manifest.files[i].path)?;
     }
@@ -56,10 +70,15 @@ pub fn restore(root: &Path, entry: &Entry, needs_write: impl Fn(&str) -> bool) -
         std::fs::create_dir_all(dir).map_err(io)?;
         // Re-check after creating folders: a racing process could have planted a symlink.
         check_target(root, &rec.path)?;
-        let mut tmp = tempfile::Builder::new().prefix(".runner-restore-").tempfile_in(dir).map_err(io)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".runner-restore-")
+            .tempfile_in(dir)
+            .map_err(io)?;
         tmp.write_all(&entry.contents[i]).map_err(io)?;
         let mode = if rec.executable { 0o755 } else { 0o644 };
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(io)?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(io)?;
         tmp.persist(&dest).map_err(|e| io(e.error))?;
     }
     Ok(todo.len())
@@ -79,7 +98,12 @@ mod tests {
                 created_at: String::new(),
                 files: paths
                     .iter()
-                    .map(|p| FileRecord { path: (*p).into(), size: 1, executable: false, hash: hex(blake3::hash(b"x").as_bytes()) })
+                    .map(|p| FileRecord {
+                        path: (*p).into(),
+                        size: 1,
+                        executable: false,
+                        hash: hex(blake3::hash(b"x").as_bytes()),
+                    })
                     .collect(),
                 log_bytes: 0,
                 material: KeyMaterial::default(),
@@ -93,7 +117,10 @@ mod tests {
     #[test]
     fn restores_into_new_folders() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(restore(dir.path(), &entry(&["out/a/b.txt"]), |_| true).unwrap(), 1);
+        assert_eq!(
+            restore(dir.path(), &entry(&["out/a/b.txt"]), |_| true).unwrap(),
+            1
+        );
         assert_eq!(std::fs::read(dir.path().join("out/a/b.txt")).unwrap(), b"x");
     }
 
@@ -103,8 +130,14 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
         let e = entry(&["ok.txt", "out/evil.txt"]);
-        assert!(matches!(restore(dir.path(), &e, |_| true), Err(RestoreError::Symlink(_))));
-        assert!(!dir.path().join("ok.txt").exists(), "nothing is half-applied");
+        assert!(matches!(
+            restore(dir.path(), &e, |_| true),
+            Err(RestoreError::Symlink(_))
+        ));
+        assert!(
+            !dir.path().join("ok.txt").exists(),
+            "nothing is half-applied"
+        );
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
     }
 

@@ -11,7 +11,13 @@ use crate::graph::GraphFormat;
 #[command(name = "runner", version, about, propagate_version = true)]
 pub struct Cli {
     /// The config file.
-    #[arg(short, long, global = true, default_value = "gates.toml", value_name = "PATH")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        default_value = "gates.toml",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,
@@ -31,9 +37,7 @@ pub enum Command {
         format: GraphFormat,
     },
     /// Show a gate's cache key inputs and what changed since its last stored run.
-    Explain {
-        gate: String,
-    },
+    Explain { gate: String },
     /// Per gate: effective mode, green-day streak, graduation state, last result.
     Status {
         /// Fix the clock (RFC 3339); also env RUNNER_NOW.
@@ -64,10 +68,8 @@ pub enum Command {
         #[arg(long, value_name = "PREFIX")]
         out: PathBuf,
     },
-    /// Check a signed report (<report>.sig) against the trusted keys; exit 0 or 1.
-    Verify {
-        report: PathBuf,
-    },
+    /// Check a signed report (`<report>.sig`) against the trusted keys; exit 0 or 1.
+    Verify { report: PathBuf },
     /// Audit outputs.
     #[command(subcommand)]
     Audit(AuditCommand),

@@ -15,7 +15,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit_code::USAGE as u8 } else { 0 });
+            return ExitCode::from(if e.use_stderr() {
+                exit_code::USAGE as u8
+            } else {
+                0
+            });
         }
     };
     let code = dispatch(cli);
@@ -23,6 +27,14 @@ pub fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> i32 {
+    if !matches!(cli.command, Command::Run(_)) {
+        // Listing commands piped into `head` end quietly, as Unix tools do. `run` keeps
+        // SIGPIPE ignored: a closed stdout must not kill it while gates are running.
+        // SAFETY: setting a signal disposition to its default touches no memory.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         Command::Run(args) => run::run(&request(&cli.config, args)),
         Command::Check => with_workspace(&cli.config, check),
@@ -32,21 +44,33 @@ fn dispatch(cli: Cli) -> i32 {
             exit_code::SUCCESS
         }),
         Command::Explain { gate } => with_workspace(&cli.config, |ws| explain(ws, &gate)),
-        Command::Status { now } => with_workspace(&cli.config, |ws| crate::history::status_command(ws, now.as_deref())),
-        Command::Graduate { write, now } => {
-            with_workspace(&cli.config, |ws| crate::history::graduate_command(ws, now.as_deref(), write))
-        }
+        Command::Status { now } => with_workspace(&cli.config, |ws| {
+            crate::history::status_command(ws, now.as_deref())
+        }),
+        Command::Graduate { write, now } => with_workspace(&cli.config, |ws| {
+            crate::history::graduate_command(ws, now.as_deref(), write)
+        }),
         Command::Init => crate::init::init_command(&cli.config),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "runner", &mut std::io::stdout());
             exit_code::SUCCESS
         }
-        Command::Report(ReportCommand::Merge { reports, out }) => crate::report::merge::merge_command(&reports, &out),
+        Command::Report(ReportCommand::Merge { reports, out }) => {
+            crate::report::merge::merge_command(&reports, &out)
+        }
         Command::Keygen { out } => crate::signing::keygen_command(&out),
-        Command::Verify { report } => with_workspace(&cli.config, |ws| crate::signing::verify_command(ws, &report)),
-        Command::Audit(AuditCommand::Normalize { files, out }) => crate::audit::normalize_command(&files, &out),
-        Command::PqcBench { json, iterations, message_bytes } => pqc_bench(json, iterations, message_bytes),
+        Command::Verify { report } => with_workspace(&cli.config, |ws| {
+            crate::signing::verify_command(ws, &report)
+        }),
+        Command::Audit(AuditCommand::Normalize { files, out }) => {
+            crate::audit::normalize_command(&files, &out)
+        }
+        Command::PqcBench {
+            json,
+            iterations,
+            message_bytes,
+        } => pqc_bench(json, iterations, message_bytes),
     }
 }
 
@@ -93,8 +117,17 @@ fn check(ws: &Workspace) -> i32 {
 
 fn list(ws: &Workspace) -> i32 {
     let history = crate::history::History::load(&ws.config.settings.history);
-    let now = time::OffsetDateTime::now_utc();
-    println!("{:<24} {:<10} {:<14} {:<14} {:<24} TAGS", "GATE", "KIND", "MODE", "EFFECTIVE", "NEEDS");
+    let now = match run::now(None) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit_code::USAGE;
+        }
+    };
+    println!(
+        "{:<24} {:<10} {:<14} {:<14} {:<24} TAGS",
+        "GATE", "KIND", "MODE", "EFFECTIVE", "NEEDS"
+    );
     for g in &ws.config.gates {
         println!(
             "{:<24} {:<10} {:<14} {:<14} {:<24} {}",
@@ -102,8 +135,16 @@ fn list(ws: &Workspace) -> i32 {
             g.kind.name(),
             g.mode.as_str(),
             history.effective_mode(g, &ws.config.settings, now).as_str(),
-            if g.needs.is_empty() { "-".to_owned() } else { g.needs.join(",") },
-            if g.tags.is_empty() { "-".to_owned() } else { g.tags.join(",") }
+            if g.needs.is_empty() {
+                "-".to_owned()
+            } else {
+                g.needs.join(",")
+            },
+            if g.tags.is_empty() {
+                "-".to_owned()
+            } else {
+                g.tags.join(",")
+            }
         );
     }
     exit_code::SUCCESS
@@ -115,8 +156,15 @@ fn explain(ws: &Workspace, gate: &str) -> i32 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let Some(index) = ws.graph.index(gate) else { return exit_code::USAGE };
-    let opts = crate::exec::RunOptions { jobs: 1, no_cache: false, verbose: false, now: String::new() };
+    let Some(index) = ws.graph.index(gate) else {
+        return exit_code::USAGE;
+    };
+    let opts = crate::exec::RunOptions {
+        jobs: 1,
+        no_cache: false,
+        verbose: false,
+        now: String::new(),
+    };
     crate::plan::explain(ws, &prepared, index, &opts);
     exit_code::SUCCESS
 }
@@ -130,10 +178,24 @@ fn pqc_bench(json: bool, iterations: u32, message_bytes: usize) -> i32 {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&artifact).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&artifact).unwrap_or_default()
+        );
     } else {
-        for key in ["keygen_ms", "sign_p50_ms", "sign_p95_ms", "verify_p50_ms", "verify_p95_ms"] {
-            println!("{key:<14} {}", artifact.get(key).map_or_else(String::new, ToString::to_string));
+        for key in [
+            "keygen_ms",
+            "sign_p50_ms",
+            "sign_p95_ms",
+            "verify_p50_ms",
+            "verify_p95_ms",
+        ] {
+            println!(
+                "{key:<14} {}",
+                artifact
+                    .get(key)
+                    .map_or_else(String::new, ToString::to_string)
+            );
         }
     }
     exit_code::SUCCESS

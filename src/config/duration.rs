@@ -11,20 +11,32 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = t;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(rest.len());
         let (number, tail) = rest.split_at(digits);
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
         let (unit, next) = tail.split_at(unit_len);
-        let value: f64 = number
-            .parse()
-            .map_err(|_| format!("`{text}` is not a duration; write for example \"30s\", \"5m\" or \"1h\""))?;
+        let value: f64 = number.parse().map_err(|_| {
+            format!("`{text}` is not a duration; write for example \"30s\", \"5m\" or \"1h\"")
+        })?;
         let seconds = match unit {
             "ms" => value / 1000.0,
             "s" => value,
             "m" => value * 60.0,
             "h" => value * 3600.0,
-            "" => return Err(format!("`{text}` has no unit; add one of ms, s, m, h (for example \"{number}s\")")),
-            other => return Err(format!("unknown unit `{other}` in `{text}`; use ms, s, m or h")),
+            "" => {
+                return Err(format!(
+                    "`{text}` has no unit; add one of ms, s, m, h (for example \"{number}s\")"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{text}`; use ms, s, m or h"
+                ));
+            }
         };
         total += Duration::from_secs_f64(seconds);
         rest = next;

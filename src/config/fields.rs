@@ -15,11 +15,18 @@ pub(crate) struct Sink {
 
 impl Sink {
     pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
-        self.diags.push(Diagnostic::new(&self.file, Some(span), message));
+        self.diags
+            .push(Diagnostic::new(&self.file, Some(span), message));
     }
 
-    pub(crate) fn error_help(&mut self, span: Range<usize>, message: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::new(&self.file, Some(span), message).with_help(help));
+    pub(crate) fn error_help(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::new(&self.file, Some(span), message).with_help(help));
     }
 }
 
@@ -31,21 +38,36 @@ pub(crate) struct Fields<'a, 'i> {
 
 impl<'a, 'i> Fields<'a, 'i> {
     pub(crate) fn new(table: &'a DeTable<'i>, place: impl Into<String>) -> Self {
-        Fields { table, place: place.into() }
+        Fields {
+            table,
+            place: place.into(),
+        }
     }
 
     /// Report every key not in `known` (with a suggestion); `elsewhere` explains keys that
     /// exist but do not belong here (e.g. `run` on a schema gate).
-    pub(crate) fn reject_unknown(&self, sink: &mut Sink, known: &[&str], elsewhere: impl Fn(&str) -> Option<String>) {
+    pub(crate) fn reject_unknown(
+        &self,
+        sink: &mut Sink,
+        known: &[&str],
+        elsewhere: impl Fn(&str) -> Option<String>,
+    ) {
         for (key, _) in self.table {
             let name = key.get_ref().as_ref();
             if known.contains(&name) {
                 continue;
             }
             if let Some(why) = elsewhere(name) {
-                sink.error(key.span(), format!("key `{name}` does not apply here: {why} ({})", self.place));
+                sink.error(
+                    key.span(),
+                    format!("key `{name}` does not apply here: {why} ({})", self.place),
+                );
             } else {
-                sink.error_help(key.span(), format!("unknown key `{name}` in {}", self.place), suggest(name, known));
+                sink.error_help(
+                    key.span(),
+                    format!("unknown key `{name}` in {}", self.place),
+                    suggest(name, known),
+                );
             }
         }
     }
@@ -57,7 +79,11 @@ impl<'a, 'i> Fields<'a, 'i> {
     fn type_error(&self, sink: &mut Sink, key: &str, v: &Spanned<DeValue<'_>>, expected: &str) {
         sink.error(
             v.span(),
-            format!("`{key}` in {} must be {expected}, found {}", self.place, v.get_ref().type_str()),
+            format!(
+                "`{key}` in {} must be {expected}, found {}",
+                self.place,
+                v.get_ref().type_str()
+            ),
         );
     }
 
@@ -84,11 +110,17 @@ impl<'a, 'i> Fields<'a, 'i> {
     /// A non-negative integer that fits `u64`.
     pub(crate) fn uint(&self, sink: &mut Sink, key: &str) -> Option<(u64, Range<usize>)> {
         let v = self.value(key)?;
-        let parsed = v.get_ref().as_integer().and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
+        let parsed = v
+            .get_ref()
+            .as_integer()
+            .and_then(|i| i64::from_str_radix(i.as_str(), i.radix()).ok());
         match parsed {
             Some(n) if n >= 0 => Some((n.unsigned_abs(), v.span())),
             Some(_) => {
-                sink.error(v.span(), format!("`{key}` in {} must not be negative", self.place));
+                sink.error(
+                    v.span(),
+                    format!("`{key}` in {} must not be negative", self.place),
+                );
                 None
             }
             None => {
@@ -100,7 +132,9 @@ impl<'a, 'i> Fields<'a, 'i> {
 
     /// An array of strings, each with its span.
     pub(crate) fn strings(&self, sink: &mut Sink, key: &str) -> Vec<(String, Range<usize>)> {
-        let Some(v) = self.value(key) else { return Vec::new() };
+        let Some(v) = self.value(key) else {
+            return Vec::new();
+        };
         let Some(items) = v.get_ref().as_array() else {
             self.type_error(sink, key, v, "an array of strings");
             return Vec::new();
@@ -125,7 +159,11 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     /// A string or an array of strings (`policy = "p.rego"` or `policy = ["a.rego", "b.rego"]`).
-    pub(crate) fn string_or_strings(&self, sink: &mut Sink, key: &str) -> Vec<(String, Range<usize>)> {
+    pub(crate) fn string_or_strings(
+        &self,
+        sink: &mut Sink,
+        key: &str,
+    ) -> Vec<(String, Range<usize>)> {
         match self.value(key) {
             Some(v) if v.get_ref().is_str() => self.string(sink, key).into_iter().collect(),
             _ => self.strings(sink, key),
@@ -133,7 +171,11 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     /// A sub-table, or an error if the key holds something else.
-    pub(crate) fn table(&self, sink: &mut Sink, key: &str) -> Option<(&'a DeTable<'i>, Range<usize>)> {
+    pub(crate) fn table(
+        &self,
+        sink: &mut Sink,
+        key: &str,
+    ) -> Option<(&'a DeTable<'i>, Range<usize>)> {
         let v = self.value(key)?;
         match v.get_ref().as_table() {
             Some(t) => Some((t, v.span())),
@@ -145,8 +187,14 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     /// A table of string values, in order, each with its key's span.
-    pub(crate) fn string_map(&self, sink: &mut Sink, key: &str) -> Vec<(String, String, Range<usize>)> {
-        let Some((t, _)) = self.table(sink, key) else { return Vec::new() };
+    pub(crate) fn string_map(
+        &self,
+        sink: &mut Sink,
+        key: &str,
+    ) -> Vec<(String, String, Range<usize>)> {
+        let Some((t, _)) = self.table(sink, key) else {
+            return Vec::new();
+        };
         t.iter()
             .filter_map(|(k, v)| match v.get_ref().as_str() {
                 Some(s) => Some((k.get_ref().to_string(), s.to_owned(), k.span())),
@@ -172,17 +220,21 @@ pub(crate) fn to_json(v: &DeValue<'_>) -> serde_json::Value {
     use serde_json::Value;
     match v {
         DeValue::String(s) => Value::String(s.to_string()),
-        DeValue::Integer(i) => {
-            i64::from_str_radix(i.as_str(), i.radix()).map_or_else(|_| Value::String(i.to_string()), Value::from)
-        }
-        DeValue::Float(f) => {
-            f.as_str().replace('_', "").parse::<f64>().ok().map_or(Value::Null, Value::from)
-        }
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .map_or_else(|_| Value::String(i.to_string()), Value::from),
+        DeValue::Float(f) => f
+            .as_str()
+            .replace('_', "")
+            .parse::<f64>()
+            .ok()
+            .map_or(Value::Null, Value::from),
         DeValue::Boolean(b) => Value::Bool(*b),
         DeValue::Datetime(d) => Value::String(d.to_string()),
         DeValue::Array(a) => Value::Array(a.iter().map(|x| to_json(x.get_ref())).collect()),
-        DeValue::Table(t) => {
-            Value::Object(t.iter().map(|(k, x)| (k.get_ref().to_string(), to_json(x.get_ref()))).collect())
-        }
+        DeValue::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, x)| (k.get_ref().to_string(), to_json(x.get_ref())))
+                .collect(),
+        ),
     }
 }

@@ -7,10 +7,14 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use super::fields::{Fields, Sink, to_json};
-use super::model::{Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold};
+use super::model::{
+    Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+};
 use super::{duration, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
-use crate::gate::{ChecklistSpec, GateKind, HttpSpec, PolicySpec, PqcSpec, Require, SchemaSpec, ServiceSpec};
+use crate::gate::{
+    ChecklistSpec, GateKind, HttpSpec, PolicySpec, PqcSpec, Require, SchemaSpec, ServiceSpec,
+};
 
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -19,7 +23,11 @@ pub enum LoadError {
     Read { file: String, error: std::io::Error },
     /// Every problem found, with the text to render them against.
     #[error("{} problem(s) in {file}", diagnostics.len())]
-    Invalid { file: String, source_text: String, diagnostics: Vec<Diagnostic> },
+    Invalid {
+        file: String,
+        source_text: String,
+        diagnostics: Vec<Diagnostic>,
+    },
 }
 
 impl LoadError {
@@ -28,10 +36,19 @@ impl LoadError {
     pub fn render(&self) -> String {
         match self {
             LoadError::Read { file, error } => {
-                format!("{file}: cannot read the config: {error}\n  = help: pass another file with -c PATH, or run `runner init` to write a starter gates.toml\n")
+                format!(
+                    "{file}: cannot read the config: {error}\n  = help: pass another file with -c PATH, or run `runner init` to write a starter gates.toml\n"
+                )
             }
-            LoadError::Invalid { file, source_text, diagnostics } => {
-                let mut out: String = diagnostics.iter().map(|d| d.render(source_text) + "\n").collect();
+            LoadError::Invalid {
+                file,
+                source_text,
+                diagnostics,
+            } => {
+                let mut out: String = diagnostics
+                    .iter()
+                    .map(|d| d.render(source_text) + "\n")
+                    .collect();
                 let n = diagnostics.len();
                 out.push_str(&format!(
                     "error: {n} problem{} in {file}; nothing ran\n",
@@ -44,20 +61,53 @@ impl LoadError {
 }
 
 const TOP_KEYS: &[&str] = &["version", "settings", "gates"];
-const SETTINGS_KEYS: &[&str] =
-    &["cache_dir", "history", "jobs", "graduate_after_days", "remote_cache", "signing"];
+const SETTINGS_KEYS: &[&str] = &[
+    "cache_dir",
+    "history",
+    "jobs",
+    "graduate_after_days",
+    "remote_cache",
+    "signing",
+];
 const REMOTE_KEYS: &[&str] = &["url", "team", "token_env", "read", "write", "timeout"];
 const SIGNING_KEYS: &[&str] = &["key_env", "trusted_keys"];
 const COMMON_KEYS: &[&str] = &[
-    "description", "kind", "mode", "needs", "inputs", "allow_empty", "env", "artifacts", "metrics",
-    "timeout", "cache", "tags", "skip_unless_env", "graduate_after_days", "thresholds", "export",
+    "description",
+    "kind",
+    "mode",
+    "needs",
+    "inputs",
+    "allow_empty",
+    "env",
+    "artifacts",
+    "metrics",
+    "timeout",
+    "cache",
+    "tags",
+    "skip_unless_env",
+    "graduate_after_days",
+    "thresholds",
+    "export",
 ];
 const KINDS: &[(&str, &[&str])] = &[
     ("command", &["run"]),
     ("schema", &["schema"]),
     ("policy", &["policy", "input", "data", "query", "expect"]),
     ("checklist", &["file", "require"]),
-    ("http", &["url", "method", "body", "requests", "expect_status", "expect_headers", "expect_json", "allow_hosts", "service"]),
+    (
+        "http",
+        &[
+            "url",
+            "method",
+            "body",
+            "requests",
+            "expect_status",
+            "expect_headers",
+            "expect_json",
+            "allow_hosts",
+            "service",
+        ],
+    ),
     ("pqc-bench", &["algorithm", "iterations", "message_bytes"]),
 ];
 const SERVICE_KEYS: &[&str] = &["run", "ready_url", "ready_timeout"];
@@ -76,24 +126,40 @@ pub fn all_gate_keys() -> Vec<&'static str> {
 
 /// Load and validate the config at `path` (SPEC 2).
 pub fn load(path: &Path) -> Result<Config, LoadError> {
-    let file = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-    let file = if path.parent().is_some_and(|p| !p.as_os_str().is_empty() && p != Path::new(".")) {
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let file = if path
+        .parent()
+        .is_some_and(|p| !p.as_os_str().is_empty() && p != Path::new("."))
+    {
         path.display().to_string()
     } else {
         file
     };
-    let source = std::fs::read_to_string(path).map_err(|error| LoadError::Read { file: file.clone(), error })?;
+    let source = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+        file: file.clone(),
+        error,
+    })?;
     let root = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let root = std::fs::canonicalize(&root).unwrap_or(root);
-    parse(&file, &source, &root).map_err(|diagnostics| LoadError::Invalid { file, source_text: source.clone(), diagnostics })
+    parse(&file, &source, &root).map_err(|diagnostics| LoadError::Invalid {
+        file,
+        source_text: source.clone(),
+        diagnostics,
+    })
 }
 
 /// Validate config text. `root` is the folder relative paths resolve against.
 pub fn parse(file: &str, source: &str, root: &Path) -> Result<Config, Vec<Diagnostic>> {
-    let mut sink = Sink { file: file.to_owned(), diags: Vec::new() };
+    let mut sink = Sink {
+        file: file.to_owned(),
+        diags: Vec::new(),
+    };
     let doc = match DeTable::parse(source) {
         Ok(doc) => doc,
         Err(e) => {
@@ -108,33 +174,62 @@ pub fn parse(file: &str, source: &str, root: &Path) -> Result<Config, Vec<Diagno
     match top.uint(&mut sink, "version") {
         Some((1, _)) => {}
         Some((v, span)) => {
-            sink.error_help(span, format!("unsupported config version {v}"), "this runner reads `version = 1`");
+            sink.error_help(
+                span,
+                format!("unsupported config version {v}"),
+                "this runner reads `version = 1`",
+            );
         }
         None if top.value("version").is_none() => {
-            sink.error_help(0..0, "missing `version`", "add `version = 1` as the first line");
+            sink.error_help(
+                0..0,
+                "missing `version`",
+                "add `version = 1` as the first line",
+            );
         }
         None => {}
     }
     let settings = read_settings(&mut sink, &top, root);
     let mut gates = Vec::new();
     if let Some((table, _)) = top.table(&mut sink, "gates") {
-        let names: Vec<&str> = table.keys().map(|k| k.get_ref().as_ref()).collect();
+        let names: std::collections::HashSet<&str> =
+            table.keys().map(|k| k.get_ref().as_ref()).collect();
         for (name, value) in table {
             let Some(gate_table) = value.get_ref().as_table() else {
-                sink.error(value.span(), format!("gate `{}` must be a table ([gates.{}])", name.get_ref(), name.get_ref()));
+                sink.error(
+                    value.span(),
+                    format!(
+                        "gate `{}` must be a table ([gates.{}])",
+                        name.get_ref(),
+                        name.get_ref()
+                    ),
+                );
                 continue;
             };
-            if let Some(gate) = read_gate(&mut sink, name.get_ref(), name.span(), gate_table, &names) {
+            if let Some(gate) =
+                read_gate(&mut sink, name.get_ref(), name.span(), gate_table, &names)
+            {
                 gates.push(gate);
             }
         }
     }
     if gates.is_empty() && sink.diags.is_empty() {
-        sink.error_help(0..0, "no gates are defined", "add a gate: [gates.build] with run = \"...\"");
+        sink.error_help(
+            0..0,
+            "no gates are defined",
+            "add a gate: [gates.build] with run = \"...\"",
+        );
     }
-    sink.diags.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
+    sink.diags
+        .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
     if sink.diags.is_empty() {
-        Ok(Config { file_name: file.to_owned(), root: root.to_path_buf(), source: source.to_owned(), settings, gates })
+        Ok(Config {
+            file_name: file.to_owned(),
+            root: root.to_path_buf(),
+            source: source.to_owned(),
+            settings,
+            gates,
+        })
     } else {
         Err(sink.diags)
     }
@@ -149,7 +244,9 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         remote_cache: None,
         signing: None,
     };
-    let Some((table, _)) = top.table(sink, "settings") else { return settings };
+    let Some((table, _)) = top.table(sink, "settings") else {
+        return settings;
+    };
     let f = Fields::new(table, "[settings]");
     f.reject_unknown(sink, SETTINGS_KEYS, |_| None);
     if let Some((dir, _)) = f.string(sink, "cache_dir") {
@@ -169,7 +266,9 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         r.reject_unknown(sink, REMOTE_KEYS, |_| None);
         settings.remote_cache = Some(RemoteCacheSettings {
             url: r.string(sink, "url").map(|(u, _)| u),
-            team: r.string(sink, "team").map_or_else(|| "runner".to_owned(), |(t, _)| t),
+            team: r
+                .string(sink, "team")
+                .map_or_else(|| "runner".to_owned(), |(t, _)| t),
             token_env: r
                 .string(sink, "token_env")
                 .map_or_else(|| "RUNNER_REMOTE_CACHE_TOKEN".to_owned(), |(t, _)| t),
@@ -182,8 +281,14 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         let s = Fields::new(t, "[settings.signing]");
         s.reject_unknown(sink, SIGNING_KEYS, |_| None);
         settings.signing = Some(SigningSettings {
-            key_env: s.string(sink, "key_env").map_or_else(|| "RUNNER_SIGNING_KEY".to_owned(), |(k, _)| k),
-            trusted_keys: s.strings(sink, "trusted_keys").into_iter().map(|(k, _)| k).collect(),
+            key_env: s
+                .string(sink, "key_env")
+                .map_or_else(|| "RUNNER_SIGNING_KEY".to_owned(), |(k, _)| k),
+            trusted_keys: s
+                .strings(sink, "trusted_keys")
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect(),
         });
     }
     settings
@@ -210,7 +315,9 @@ fn read_duration(sink: &mut Sink, f: &Fields<'_, '_>, key: &str) -> Option<Durat
 fn valid_gate_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 fn read_gate(
@@ -218,7 +325,7 @@ fn read_gate(
     name: &str,
     span: Range<usize>,
     table: &DeTable<'_>,
-    all_names: &[&str],
+    all_names: &std::collections::HashSet<&str>,
 ) -> Option<Gate> {
     let errors_before = sink.diags.len();
     if !valid_gate_name(name) {
@@ -229,7 +336,9 @@ fn read_gate(
         );
     }
     let f = Fields::new(table, format!("gate `{name}`"));
-    let kind_name = f.string(sink, "kind").unwrap_or_else(|| ("command".to_owned(), span.clone()));
+    let kind_name = f
+        .string(sink, "kind")
+        .unwrap_or_else(|| ("command".to_owned(), span.clone()));
     let known_kind = KINDS.iter().find(|(k, _)| *k == kind_name.0);
     if known_kind.is_none() {
         let kinds: Vec<&str> = KINDS.iter().map(|(k, _)| *k).collect();
@@ -248,10 +357,19 @@ fn read_gate(
         KINDS
             .iter()
             .find(|(_, keys)| keys.contains(&key))
-            .map(|(k, _)| format!("it belongs to kind `{k}`, this gate is kind `{}`", kind_name.0))
+            .map(|(k, _)| {
+                format!(
+                    "it belongs to kind `{k}`, this gate is kind `{}`",
+                    kind_name.0
+                )
+            })
     });
 
-    let kind = if known_kind.is_some() { read_kind(sink, &f, &kind_name.0, name, &span) } else { None };
+    let kind = if known_kind.is_some() {
+        read_kind(sink, &f, &kind_name.0, name, &span)
+    } else {
+        None
+    };
     let mode = match f.string(sink, "mode") {
         None => Mode::Blocking,
         Some((m, _)) if m == "blocking" => Mode::Blocking,
@@ -267,9 +385,14 @@ fn read_gate(
     };
     let mut needs = Vec::new();
     for (need, s) in f.strings(sink, "needs") {
-        if !all_names.contains(&need.as_str()) {
-            let others: Vec<&str> = all_names.iter().copied().filter(|n| *n != name).collect();
-            sink.error_help(s, format!("gate `{name}` needs unknown gate `{need}`"), suggest(&need, &others));
+        if !all_names.contains(need.as_str()) {
+            let mut others: Vec<&str> = all_names.iter().copied().filter(|n| *n != name).collect();
+            others.sort_unstable();
+            sink.error_help(
+                s,
+                format!("gate `{name}` needs unknown gate `{need}`"),
+                suggest(&need, &others),
+            );
         } else if !needs.contains(&need) {
             needs.push(need);
         }
@@ -283,7 +406,10 @@ fn read_gate(
                 None => (false, pattern),
             };
             if let Err(e) = globset::Glob::new(&pattern) {
-                sink.error(s, format!("invalid glob `{pattern}` in gate `{name}`: {}", e.kind()));
+                sink.error(
+                    s,
+                    format!("invalid glob `{pattern}` in gate `{name}`: {}", e.kind()),
+                );
                 return None;
             }
             if Path::new(&pattern).is_absolute() || pattern.split('/').any(|c| c == "..") {
@@ -294,7 +420,11 @@ fn read_gate(
                 );
                 return None;
             }
-            Some(InputGlob { pattern, exclude, span: s })
+            Some(InputGlob {
+                pattern,
+                exclude,
+                span: s,
+            })
         })
         .collect();
     let mut env: Vec<String> = f.strings(sink, "env").into_iter().map(|(e, _)| e).collect();
@@ -306,20 +436,38 @@ fn read_gate(
             artifacts.push(p);
         }
     }
-    let metrics = f.string(sink, "metrics").and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
+    let metrics = f
+        .string(sink, "metrics")
+        .and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
     let thresholds = read_thresholds(sink, &f, name);
     let metrics = match &kind {
-        Some(kind) => resolve_metrics(sink, kind, name, &span, metrics, &mut artifacts, !thresholds.is_empty()),
+        Some(kind) => resolve_metrics(
+            sink,
+            kind,
+            name,
+            &span,
+            metrics,
+            &mut artifacts,
+            !thresholds.is_empty(),
+        ),
         None => metrics,
     };
     let timeout = read_duration(sink, &f, "timeout").unwrap_or(Duration::from_secs(30 * 60));
-    let graduate_after_days = f.uint(sink, "graduate_after_days").map(|(d, s)| small_u32(sink, d, s));
+    let graduate_after_days = f
+        .uint(sink, "graduate_after_days")
+        .map(|(d, s)| small_u32(sink, d, s));
     let export = f.string_map(sink, "export");
     for (exported, _, s) in &export {
-        if exported.is_empty() || !exported.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':')) {
+        if exported.is_empty()
+            || !exported
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':'))
+        {
             sink.error_help(
                 s.clone(),
-                format!("exported metric name `{exported}` in gate `{name}` is not a valid metric name"),
+                format!(
+                    "exported metric name `{exported}` in gate `{name}` is not a valid metric name"
+                ),
                 "use letters, digits, `_` and `.` (dots become `_`)",
             );
         }
@@ -327,8 +475,16 @@ fn read_gate(
     let description = f.string(sink, "description").map(|(d, _)| d);
     let allow_empty = f.bool(sink, "allow_empty").unwrap_or(false);
     let cache = f.bool(sink, "cache").unwrap_or(true);
-    let tags = f.strings(sink, "tags").into_iter().map(|(t, _)| t).collect();
-    let skip_unless_env = f.string_map(sink, "skip_unless_env").into_iter().map(|(k, v, _)| (k, v)).collect();
+    let tags = f
+        .strings(sink, "tags")
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    let skip_unless_env = f
+        .string_map(sink, "skip_unless_env")
+        .into_iter()
+        .map(|(k, v, _)| (k, v))
+        .collect();
     let gate = Gate {
         name: name.to_owned(),
         description,
@@ -389,24 +545,38 @@ fn resolve_metrics(
 }
 
 fn read_thresholds(sink: &mut Sink, f: &Fields<'_, '_>, name: &str) -> Vec<Threshold> {
-    let Some((t, _)) = f.table(sink, "thresholds") else { return Vec::new() };
+    let Some((t, _)) = f.table(sink, "thresholds") else {
+        return Vec::new();
+    };
     let mut out = Vec::new();
     for (metric, value) in t {
         let metric_name = metric.get_ref().to_string();
         let Some(text) = value.get_ref().as_str() else {
             sink.error_help(
                 value.span(),
-                format!("threshold `{metric_name}` of gate `{name}` must be a string, found {}", value.get_ref().type_str()),
-                format!("write it as `{metric_name} = \"<= {}\"`", toml_scalar(value.get_ref())),
+                format!(
+                    "threshold `{metric_name}` of gate `{name}` must be a string, found {}",
+                    value.get_ref().type_str()
+                ),
+                format!(
+                    "write it as `{metric_name} = \"<= {}\"`",
+                    toml_scalar(value.get_ref())
+                ),
             );
             continue;
         };
         if let Err(e) = crate::judge::parse_metric_path(&metric_name) {
-            sink.error(metric.span(), format!("threshold key `{metric_name}` of gate `{name}`: {e}"));
+            sink.error(
+                metric.span(),
+                format!("threshold key `{metric_name}` of gate `{name}`: {e}"),
+            );
             continue;
         }
         match threshold_expr::parse(text) {
-            Ok(expr) => out.push(Threshold { metric: metric_name, expr }),
+            Ok(expr) => out.push(Threshold {
+                metric: metric_name,
+                expr,
+            }),
             Err(e) => sink.error_help(
                 value.span(),
                 format!("bad threshold for `{metric_name}` in gate `{name}`: {e}"),
@@ -426,10 +596,20 @@ fn toml_scalar(v: &DeValue<'_>) -> String {
 }
 
 /// Normalise a path the gate writes or reads: relative, inside the repository.
-fn repo_relative(sink: &mut Sink, path: &str, span: Range<usize>, gate: &str, what: &str) -> Option<String> {
+fn repo_relative(
+    sink: &mut Sink,
+    path: &str,
+    span: Range<usize>,
+    gate: &str,
+    what: &str,
+) -> Option<String> {
     let p = Path::new(path);
     if p.is_absolute() {
-        sink.error_help(span, format!("{what} `{path}` of gate `{gate}` is absolute"), "write it relative to the config file's folder");
+        sink.error_help(
+            span,
+            format!("{what} `{path}` of gate `{gate}` is absolute"),
+            "write it relative to the config file's folder",
+        );
         return None;
     }
     let mut parts: Vec<&str> = Vec::new();
@@ -451,13 +631,22 @@ fn repo_relative(sink: &mut Sink, path: &str, span: Range<usize>, gate: &str, wh
         }
     }
     if parts.is_empty() {
-        sink.error(span, format!("{what} `{path}` of gate `{gate}` names no file"));
+        sink.error(
+            span,
+            format!("{what} `{path}` of gate `{gate}` names no file"),
+        );
         return None;
     }
     Some(parts.join("/"))
 }
 
-fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: &Range<usize>) -> Option<GateKind> {
+fn read_kind(
+    sink: &mut Sink,
+    f: &Fields<'_, '_>,
+    kind: &str,
+    name: &str,
+    span: &Range<usize>,
+) -> Option<GateKind> {
     let required = |key: &str, sink: &mut Sink| -> Option<String> {
         match f.string(sink, key) {
             Some((v, _)) => Some(v),
@@ -474,10 +663,18 @@ fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: 
         }
     };
     Some(match kind {
-        "command" => GateKind::Command { run: required("run", sink)? },
-        "schema" => GateKind::Schema(SchemaSpec { schema: required("schema", sink)? }),
+        "command" => GateKind::Command {
+            run: required("run", sink)?,
+        },
+        "schema" => GateKind::Schema(SchemaSpec {
+            schema: required("schema", sink)?,
+        }),
         "policy" => {
-            let policy: Vec<String> = f.string_or_strings(sink, "policy").into_iter().map(|(p, _)| p).collect();
+            let policy: Vec<String> = f
+                .string_or_strings(sink, "policy")
+                .into_iter()
+                .map(|(p, _)| p)
+                .collect();
             if policy.is_empty() && f.value("policy").is_none() {
                 required("policy", sink);
             }
@@ -486,9 +683,15 @@ fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: 
             GateKind::Policy(PolicySpec {
                 policy,
                 input: input?,
-                data: f.string_or_strings(sink, "data").into_iter().map(|(d, _)| d).collect(),
+                data: f
+                    .string_or_strings(sink, "data")
+                    .into_iter()
+                    .map(|(d, _)| d)
+                    .collect(),
                 query: query?,
-                expect: f.value("expect").map_or(serde_json::Value::Bool(true), |v| to_json(v.get_ref())),
+                expect: f
+                    .value("expect")
+                    .map_or(serde_json::Value::Bool(true), |v| to_json(v.get_ref())),
             })
         }
         "checklist" => {
@@ -496,13 +699,18 @@ fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: 
             let require = match f.value("require") {
                 None => Require::All,
                 Some(v) if v.get_ref().as_str() == Some("all") => Require::All,
-                Some(v) if v.get_ref().is_array() => {
-                    Require::Items(f.strings(sink, "require").into_iter().map(|(s, _)| s).collect())
-                }
+                Some(v) if v.get_ref().is_array() => Require::Items(
+                    f.strings(sink, "require")
+                        .into_iter()
+                        .map(|(s, _)| s)
+                        .collect(),
+                ),
                 Some(v) => {
                     sink.error_help(
                         v.span(),
-                        format!("`require` in gate `{name}` must be \"all\" or a list of item texts"),
+                        format!(
+                            "`require` in gate `{name}` must be \"all\" or a list of item texts"
+                        ),
                         "for example require = [\"Schema reviewed\", \"Docs updated\"]",
                     );
                     return None;
@@ -517,30 +725,46 @@ fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: 
                     let sf = Fields::new(t, format!("the service of gate `{name}`"));
                     sf.reject_unknown(sink, SERVICE_KEYS, |_| None);
                     let run = sf.string(sink, "run");
-                    let ready_url = sf.string(sink, "ready_url").map(|(u, _)| u).or_else(|| Some(url.clone()));
+                    let ready_url = sf
+                        .string(sink, "ready_url")
+                        .map(|(u, _)| u)
+                        .or_else(|| Some(url.clone()));
                     if run.is_none() {
                         sink.error(s, format!("the service of gate `{name}` lacks `run`"));
                     }
                     Some(ServiceSpec {
                         run: run?.0,
                         ready_url: ready_url?,
-                        ready_timeout: read_duration(sink, &sf, "ready_timeout").unwrap_or(Duration::from_secs(30)),
+                        ready_timeout: read_duration(sink, &sf, "ready_timeout")
+                            .unwrap_or(Duration::from_secs(30)),
                     })
                 }
                 None => None,
             };
             let status = f.uint(sink, "expect_status").map_or(200, |(s, span)| {
-                u16::try_from(s).ok().filter(|s| (100..600).contains(s)).unwrap_or_else(|| {
-                    sink.error(span, format!("`expect_status` in gate `{name}` must be an HTTP status (100-599)"));
-                    200
-                })
+                u16::try_from(s)
+                    .ok()
+                    .filter(|s| (100..600).contains(s))
+                    .unwrap_or_else(|| {
+                        sink.error(
+                            span,
+                            format!(
+                                "`expect_status` in gate `{name}` must be an HTTP status (100-599)"
+                            ),
+                        );
+                        200
+                    })
             });
             let method = match f.string(sink, "method") {
                 None => "GET".to_owned(),
                 Some((m, span)) => {
                     let upper = m.to_ascii_uppercase();
                     if !["GET", "POST", "PUT", "DELETE", "HEAD"].contains(&upper.as_str()) {
-                        sink.error_help(span, format!("unsupported method `{m}` in gate `{name}`"), "use GET, POST, PUT, DELETE or HEAD");
+                        sink.error_help(
+                            span,
+                            format!("unsupported method `{m}` in gate `{name}`"),
+                            "use GET, POST, PUT, DELETE or HEAD",
+                        );
                     }
                     upper
                 }
@@ -549,25 +773,47 @@ fn read_kind(sink: &mut Sink, f: &Fields<'_, '_>, kind: &str, name: &str, span: 
                 url,
                 method,
                 body: f.string(sink, "body").map(|(b, _)| b),
-                requests: f.uint(sink, "requests").map_or(20, |(n, s)| small_u32(sink, n, s)).max(1),
+                requests: f
+                    .uint(sink, "requests")
+                    .map_or(20, |(n, s)| small_u32(sink, n, s))
+                    .max(1),
                 expect_status: status,
-                expect_headers: f.string_map(sink, "expect_headers").into_iter().map(|(k, v, _)| (k, v)).collect(),
+                expect_headers: f
+                    .string_map(sink, "expect_headers")
+                    .into_iter()
+                    .map(|(k, v, _)| (k, v))
+                    .collect(),
                 expect_json: f.value("expect_json").map(|v| to_json(v.get_ref())),
-                allow_hosts: f.strings(sink, "allow_hosts").into_iter().map(|(h, _)| h).collect(),
+                allow_hosts: f
+                    .strings(sink, "allow_hosts")
+                    .into_iter()
+                    .map(|(h, _)| h)
+                    .collect(),
                 service,
             })
         }
         "pqc-bench" => {
-            let algorithm = f.string(sink, "algorithm").map_or_else(|| "dilithium2".to_owned(), |(a, _)| a);
-            if !algorithm.eq_ignore_ascii_case("dilithium2") {
-                if let Some(v) = f.value("algorithm") {
-                    sink.error_help(v.span(), format!("unsupported algorithm `{algorithm}` in gate `{name}`"), "use \"dilithium2\"");
-                }
+            let algorithm = f
+                .string(sink, "algorithm")
+                .map_or_else(|| "dilithium2".to_owned(), |(a, _)| a);
+            if !algorithm.eq_ignore_ascii_case("dilithium2")
+                && let Some(v) = f.value("algorithm")
+            {
+                sink.error_help(
+                    v.span(),
+                    format!("unsupported algorithm `{algorithm}` in gate `{name}`"),
+                    "use \"dilithium2\"",
+                );
             }
             GateKind::PqcBench(PqcSpec {
                 algorithm,
-                iterations: f.uint(sink, "iterations").map_or(200, |(n, s)| small_u32(sink, n, s)).max(1),
-                message_bytes: f.uint(sink, "message_bytes").map_or(1024, |(n, _)| usize::try_from(n).unwrap_or(1024)),
+                iterations: f
+                    .uint(sink, "iterations")
+                    .map_or(200, |(n, s)| small_u32(sink, n, s))
+                    .max(1),
+                message_bytes: f
+                    .uint(sink, "message_bytes")
+                    .map_or(1024, |(n, _)| usize::try_from(n).unwrap_or(1024)),
             })
         }
         _ => return None,

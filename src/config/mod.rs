@@ -7,4 +7,6 @@ mod model;
 pub mod threshold_expr;
 
 pub use load::{LoadError, all_gate_keys, load, parse};
-pub use model::{Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold};
+pub use model::{
+    Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+};

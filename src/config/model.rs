@@ -132,6 +132,7 @@ impl Gate {
     /// Days of green streak after which this (observational) gate graduates; 0 = never.
     #[must_use]
     pub fn graduate_after(&self, settings: &Settings) -> u32 {
-        self.graduate_after_days.unwrap_or(settings.graduate_after_days)
+        self.graduate_after_days
+            .unwrap_or(settings.graduate_after_days)
     }
 }

@@ -37,7 +37,10 @@ impl Op {
 
     /// Does `value <op> limit` hold? NaN never holds.
     #[must_use]
-    #[expect(clippy::float_cmp, reason = "== and != in thresholds mean exact comparison")]
+    #[expect(
+        clippy::float_cmp,
+        reason = "== and != in thresholds mean exact comparison"
+    )]
     pub fn holds(self, value: f64, limit: f64) -> bool {
         match self {
             Op::Lt => value < limit,
@@ -66,10 +69,17 @@ pub struct ThresholdExpr {
 /// Parse `"<= 50"`, `">=0.7"`, `"== 0"`. The error says what was expected.
 pub fn parse(text: &str) -> Result<ThresholdExpr, String> {
     let t = text.trim();
-    let (op, rest) = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)]
-        .into_iter()
-        .find_map(|(s, op)| t.strip_prefix(s).map(|rest| (op, rest)))
-        .ok_or_else(|| format!("threshold `{text}` must start with one of < <= > >= == !="))?;
+    let (op, rest) = [
+        ("<=", Op::Le),
+        (">=", Op::Ge),
+        ("==", Op::Eq),
+        ("!=", Op::Ne),
+        ("<", Op::Lt),
+        (">", Op::Gt),
+    ]
+    .into_iter()
+    .find_map(|(s, op)| t.strip_prefix(s).map(|rest| (op, rest)))
+    .ok_or_else(|| format!("threshold `{text}` must start with one of < <= > >= == !="))?;
     let number = rest.trim();
     if number.is_empty() {
         return Err(format!("threshold `{text}` has no number after `{op}`"));
@@ -79,7 +89,9 @@ pub fn parse(text: &str) -> Result<ThresholdExpr, String> {
         .parse()
         .map_err(|_| format!("threshold `{text}`: `{number}` is not a number"))?;
     if !limit.is_finite() {
-        return Err(format!("threshold `{text}`: the limit must be a finite number"));
+        return Err(format!(
+            "threshold `{text}`: the limit must be a finite number"
+        ));
     }
     Ok(ThresholdExpr { op, limit })
 }

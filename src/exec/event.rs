@@ -10,5 +10,12 @@ pub enum Event<'a> {
     /// A gate began executing (cache hits never start).
     Started { gate: &'a str },
     /// A gate has its final status.
-    Finished { gate: &'a str, status: Status, cached: bool, duration: Duration, reason: Option<&'a str>, log: Option<&'a std::path::Path> },
+    Finished {
+        gate: &'a str,
+        status: Status,
+        cached: bool,
+        duration: Duration,
+        reason: Option<&'a str>,
+        log: Option<&'a std::path::Path>,
+    },
 }

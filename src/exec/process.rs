@@ -43,7 +43,12 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
     }
     let log = match File::create(spec.log) {
         Ok(f) => f,
-        Err(e) => return ProcessEnd::SpawnFailed(format!("cannot create log {}: {e}", spec.log.display())),
+        Err(e) => {
+            return ProcessEnd::SpawnFailed(format!(
+                "cannot create log {}: {e}",
+                spec.log.display()
+            ));
+        }
     };
     let stderr = match log.try_clone() {
         Ok(f) => f,
@@ -77,7 +82,9 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         }
         false
     });
-    let streamer = spec.verbose.then(|| stream_log(spec.log.to_path_buf(), spec.gate.to_owned()));
+    let streamer = spec
+        .verbose
+        .then(|| stream_log(spec.log.to_path_buf(), spec.gate.to_owned()));
     let status = child.wait();
     let _ = done_tx.send(());
     let timed_out = watchdog.join().unwrap_or(false);
@@ -101,10 +108,15 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
 }
 
 /// Follow a growing log file, printing whole lines to stderr with a prefix, until told to stop.
-fn stream_log(path: std::path::PathBuf, gate: String) -> (std::thread::JoinHandle<()>, mpsc::Sender<()>) {
+fn stream_log(
+    path: std::path::PathBuf,
+    gate: String,
+) -> (std::thread::JoinHandle<()>, mpsc::Sender<()>) {
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
     let handle = std::thread::spawn(move || {
-        let Ok(mut file) = File::open(&path) else { return };
+        let Ok(mut file) = File::open(&path) else {
+            return;
+        };
         let mut pending = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -139,7 +151,9 @@ fn stream_log(path: std::path::PathBuf, gate: String) -> (std::thread::JoinHandl
 /// The last `lines` lines of a log, for failure messages.
 #[must_use]
 pub fn log_tail(path: &Path, lines: usize) -> String {
-    let Ok(mut f) = File::open(path) else { return String::new() };
+    let Ok(mut f) = File::open(path) else {
+        return String::new();
+    };
     let len = f.metadata().map(|m| m.len()).unwrap_or(0);
     let start = len.saturating_sub(16 * 1024);
     let _ = f.seek(SeekFrom::Start(start));

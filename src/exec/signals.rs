@@ -33,7 +33,10 @@ impl Drop for Registration {
 #[must_use]
 pub fn register(pgid: i32) -> Registration {
     for (i, slot) in GROUPS.iter().enumerate() {
-        if slot.compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+        if slot
+            .compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
             return Registration(Some(i));
         }
     }

@@ -30,11 +30,48 @@ pub struct KeyMaterial {
 pub struct CacheKey(pub [u8; 32]);
 
 impl KeyMaterial {
-    /// The key: BLAKE3 over the canonical JSON of the material (maps are sorted).
+    /// The key: BLAKE3 over a canonical, length-prefixed encoding of every field (maps are
+    /// sorted, so hash-map order and file order cannot change it).
     #[must_use]
     pub fn key(&self) -> CacheKey {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        CacheKey(*blake3::hash(&bytes).as_bytes())
+        let mut h = blake3::Hasher::new();
+        let mut field = |bytes: &[u8]| {
+            h.update(&(bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        field(b"runner-key");
+        field(&self.format.to_le_bytes());
+        field(self.kind.as_bytes());
+        field(&(self.artifacts.len() as u64).to_le_bytes());
+        for a in &self.artifacts {
+            field(a.as_bytes());
+        }
+        field(&(self.inputs.len() as u64).to_le_bytes());
+        for (path, hash) in &self.inputs {
+            field(path.as_bytes());
+            field(hash.as_bytes());
+        }
+        field(&(self.env.len() as u64).to_le_bytes());
+        for (name, value) in &self.env {
+            field(name.as_bytes());
+            match value {
+                Some(v) => {
+                    field(b"set");
+                    field(v.as_bytes());
+                }
+                None => field(b"unset"),
+            }
+        }
+        field(&(self.upstream.len() as u64).to_le_bytes());
+        for (gate, arts) in &self.upstream {
+            field(gate.as_bytes());
+            field(&(arts.len() as u64).to_le_bytes());
+            for (path, hash) in arts {
+                field(path.as_bytes());
+                field(hash.as_deref().unwrap_or("absent").as_bytes());
+            }
+        }
+        CacheKey(*h.finalize().as_bytes())
     }
 
     /// Lines saying what differs from `old`, in words (empty when nothing does).
@@ -42,25 +79,45 @@ impl KeyMaterial {
     pub fn diff(&self, old: &KeyMaterial) -> Vec<String> {
         let mut out = Vec::new();
         if self.format != old.format {
-            out.push(format!("cache format changed ({} -> {})", old.format, self.format));
+            out.push(format!(
+                "cache format changed ({} -> {})",
+                old.format, self.format
+            ));
         }
         if self.kind != old.kind {
-            out.push(format!("gate settings changed: {} -> {}", old.kind, self.kind));
+            out.push(format!(
+                "gate settings changed: {} -> {}",
+                old.kind, self.kind
+            ));
         }
         if self.artifacts != old.artifacts {
-            out.push(format!("declared artifacts changed: {:?} -> {:?}", old.artifacts, self.artifacts));
+            out.push(format!(
+                "declared artifacts changed: {:?} -> {:?}",
+                old.artifacts, self.artifacts
+            ));
         }
         diff_maps(&mut out, "input", &old.inputs, &self.inputs, |v| short(v));
-        diff_maps(&mut out, "env", &old.env, &self.env, |v| v.as_deref().map_or_else(|| "(unset)".to_owned(), |s| format!("{s:?}")));
+        diff_maps(&mut out, "env", &old.env, &self.env, |v| {
+            v.as_deref()
+                .map_or_else(|| "(unset)".to_owned(), |s| format!("{s:?}"))
+        });
         for (gate, arts) in &self.upstream {
             match old.upstream.get(gate) {
                 None => out.push(format!("new need `{gate}`")),
-                Some(old_arts) => diff_maps(&mut out, &format!("artifact of `{gate}`"), old_arts, arts, |v| {
-                    v.as_deref().map_or_else(|| "(absent)".to_owned(), short)
-                }),
+                Some(old_arts) => diff_maps(
+                    &mut out,
+                    &format!("artifact of `{gate}`"),
+                    old_arts,
+                    arts,
+                    |v| v.as_deref().map_or_else(|| "(absent)".to_owned(), short),
+                ),
             }
         }
-        for gate in old.upstream.keys().filter(|g| !self.upstream.contains_key(*g)) {
+        for gate in old
+            .upstream
+            .keys()
+            .filter(|g| !self.upstream.contains_key(*g))
+        {
             out.push(format!("need `{gate}` removed"));
         }
         out
@@ -81,7 +138,9 @@ fn diff_maps<V: PartialEq>(
     for (k, v) in new {
         match old.get(k) {
             None => out.push(format!("{what} added: {k}")),
-            Some(o) if o != v => out.push(format!("{what} changed: {k} ({} -> {})", show(o), show(v))),
+            Some(o) if o != v => {
+                out.push(format!("{what} changed: {k} ({} -> {})", show(o), show(v)))
+            }
             Some(_) => {}
         }
     }
@@ -113,10 +172,11 @@ impl fmt::Display for CacheKey {
 /// Lower-case hex of bytes.
 #[must_use]
 pub fn hex(bytes: &[u8]) -> String {
-    use fmt::Write as _;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     s
 }
@@ -130,7 +190,10 @@ mod tests {
             format: FORMAT_VERSION,
             kind: r#"{"kind":"command","run":"true"}"#.into(),
             artifacts: vec!["out/a.txt".into()],
-            inputs: BTreeMap::from([("a.txt".into(), "aa".repeat(32)), ("b.txt".into(), "bb".repeat(32))]),
+            inputs: BTreeMap::from([
+                ("a.txt".into(), "aa".repeat(32)),
+                ("b.txt".into(), "bb".repeat(32)),
+            ]),
             env: BTreeMap::from([("X".into(), Some("1".into()))]),
             upstream: BTreeMap::new(),
         }
@@ -143,7 +206,10 @@ mod tests {
         let mut changed = material();
         changed.env.insert("X".into(), Some("2".into()));
         assert_ne!(m.key(), changed.key());
-        assert_eq!(changed.diff(&m), vec!["env changed: X (\"1\" -> \"2\")".to_owned()]);
+        assert_eq!(
+            changed.diff(&m),
+            vec!["env changed: X (\"1\" -> \"2\")".to_owned()]
+        );
         let mut unset = material();
         unset.env.insert("X".into(), None);
         assert_ne!(unset.key(), m.key());

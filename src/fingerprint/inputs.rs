@@ -20,7 +20,10 @@ fn depth_of(pattern: &str) -> Option<usize> {
         return None;
     }
     let parts: Vec<&str> = pattern.split('/').collect();
-    let first_wild = parts.iter().position(|p| p.contains(['*', '?', '[', '{'])).unwrap_or(parts.len());
+    let first_wild = parts
+        .iter()
+        .position(|p| p.contains(['*', '?', '[', '{']))
+        .unwrap_or(parts.len());
     Some(parts.len() - first_wild)
 }
 
@@ -37,8 +40,73 @@ fn base_of(pattern: &str) -> (PathBuf, bool) {
     (base, false)
 }
 
+/// Matches a path against one input pattern. Patterns of the common shape `dir/*.ext` (one
+/// last component with only `*` wildcards) match by name without compiling a regex: with
+/// thousands of gates, regex compilation would dominate a no-op run.
+enum PathMatcher {
+    /// Files directly in `dir` whose name matches the `*`-only component.
+    Simple {
+        dir: PathBuf,
+        component: String,
+    },
+    Glob(globset::GlobMatcher),
+}
+
+impl PathMatcher {
+    fn new(pattern: &str) -> Option<Self> {
+        let (dir, last) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+        let simple = !dir.contains(['*', '?', '[', '{', '\\'])
+            && !last.contains(['?', '[', '{', '\\'])
+            && !last.is_empty();
+        if simple {
+            return Some(PathMatcher::Simple {
+                dir: PathBuf::from(dir),
+                component: last.to_owned(),
+            });
+        }
+        glob(pattern).map(|g| PathMatcher::Glob(g.compile_matcher()))
+    }
+
+    fn is_match(&self, path: &Path) -> bool {
+        match self {
+            PathMatcher::Simple { dir, component } => {
+                path.parent() == Some(dir.as_path())
+                    && path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| star_match(component, n))
+            }
+            PathMatcher::Glob(m) => m.is_match(path),
+        }
+    }
+}
+
+/// Does `name` match `pattern`, where `*` matches any run of characters (no other wildcards)?
+fn star_match(pattern: &str, name: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    let pieces: Vec<&str> = parts.collect();
+    let Some((last, middle)) = pieces.split_last() else {
+        return rest.is_empty();
+    };
+    for piece in middle {
+        match rest.find(piece) {
+            Some(i) => rest = &rest[i + piece.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
 fn glob(pattern: &str) -> Option<Glob> {
-    GlobBuilder::new(pattern).literal_separator(true).backslash_escape(true).build().ok()
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+        .ok()
 }
 
 /// Every file under `base` (relative to `root`), sorted; folders in `skip` are not entered.
@@ -50,7 +118,9 @@ fn walk(root: &Path, base: &Path, depth: Option<usize>, skip: &[PathBuf]) -> Vec
     }
     let mut stack = vec![(base.to_path_buf(), 1usize)];
     while let Some((dir, level)) = stack.pop() {
-        let Ok(read) = std::fs::read_dir(root.join(&dir)) else { continue };
+        let Ok(read) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
         for entry in read.flatten() {
             let name = entry.file_name();
             let rel = dir.join(&name);
@@ -98,7 +168,8 @@ pub fn expand(config: &Config, gates: &BTreeSet<usize>) -> Result<ExpandedInputs
         })
         .collect();
 
-    let results: Vec<(usize, Result<Vec<PathBuf>, Vec<Diagnostic>>)> = gates
+    type Expanded = (usize, Result<Vec<PathBuf>, Vec<Diagnostic>>);
+    let results: Vec<Expanded> = gates
         .par_iter()
         .map(|&g| (g, expand_gate(config, &config.gates[g], &listings)))
         .collect();
@@ -112,7 +183,11 @@ pub fn expand(config: &Config, gates: &BTreeSet<usize>) -> Result<ExpandedInputs
             Err(d) => diags.extend(d),
         }
     }
-    if diags.is_empty() { Ok(ExpandedInputs { files }) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(ExpandedInputs { files })
+    } else {
+        Err(diags)
+    }
 }
 
 type Listings = HashMap<(PathBuf, Option<usize>), Arc<Vec<PathBuf>>>;
@@ -129,23 +204,39 @@ fn walk_key(root: &Path, pattern: &str) -> (PathBuf, Option<usize>) {
     }
 }
 
-fn expand_gate(config: &Config, gate: &Gate, listings: &Listings) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+fn expand_gate(
+    config: &Config,
+    gate: &Gate,
+    listings: &Listings,
+) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     let mut excludes = GlobSetBuilder::new();
     for input in gate.inputs.iter().filter(|i| i.exclude) {
         if let Some(g) = glob(&input.pattern) {
             excludes.add(g);
         }
     }
-    let excludes = excludes.build().unwrap_or_else(|_| GlobSet::empty());
+    let excludes = if gate.inputs.iter().any(|i| i.exclude) {
+        excludes.build().unwrap_or_else(|_| GlobSet::empty())
+    } else {
+        GlobSet::empty()
+    };
     let mut found: BTreeSet<PathBuf> = BTreeSet::new();
     let mut diags = Vec::new();
     for input in gate.inputs.iter().filter(|i| !i.exclude) {
         let (base, wild) = base_of(&input.pattern);
         let mut matched_any = false;
-        if let Some(listing) = listings.get(&walk_key(&config.root, &input.pattern)).filter(|_| wild || config.root.join(&base).is_dir()) {
+        if let Some(listing) = listings
+            .get(&walk_key(&config.root, &input.pattern))
+            .filter(|_| wild || config.root.join(&base).is_dir())
+        {
             // A literal folder means everything under it.
-            let matcher = if wild { glob(&input.pattern) } else { glob(&format!("{}/**", input.pattern.trim_end_matches('/'))) };
-            if let Some(m) = matcher.map(|g| g.compile_matcher()) {
+            let matcher = if wild {
+                PathMatcher::new(&input.pattern)
+            } else {
+                glob(&format!("{}/**", input.pattern.trim_end_matches('/')))
+                    .map(|g| PathMatcher::Glob(g.compile_matcher()))
+            };
+            if let Some(m) = matcher {
                 for f in listing.iter().filter(|f| m.is_match(f)) {
                     matched_any = true;
                     if !excludes.is_match(f) {
@@ -164,13 +255,22 @@ fn expand_gate(config: &Config, gate: &Gate, listings: &Listings) -> Result<Vec<
                 Diagnostic::new(
                     &config.file_name,
                     Some(input.span.clone()),
-                    format!("input `{}` of gate `{}` matches no file", input.pattern, gate.name),
+                    format!(
+                        "input `{}` of gate `{}` matches no file",
+                        input.pattern, gate.name
+                    ),
                 )
-                .with_help("fix the glob, create the file, or set `allow_empty = true` on the gate"),
+                .with_help(
+                    "fix the glob, create the file, or set `allow_empty = true` on the gate",
+                ),
             );
         }
     }
-    if diags.is_empty() { Ok(found.into_iter().collect()) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(found.into_iter().collect())
+    } else {
+        Err(diags)
+    }
 }
 
 #[cfg(test)]
@@ -186,6 +286,31 @@ mod tests {
         assert_eq!(depth_of("in/g1/*.txt"), Some(1));
         assert_eq!(depth_of("*/x/*.txt"), Some(3));
         assert_eq!(depth_of("src/**/*.rs"), None);
+    }
+
+    #[test]
+    fn simple_patterns_match_like_globs() {
+        for (pattern, path, want) in [
+            ("in/g1/*.txt", "in/g1/f0.txt", true),
+            ("in/g1/*.txt", "in/g1/sub/f0.txt", false),
+            ("in/g1/*.txt", "in/g1/f0.txtx", false),
+            ("*.md", "README.md", true),
+            ("*.md", "docs/README.md", false),
+            ("a/*", "a/x", true),
+            ("a/f*o*.rs", "a/foo.rs", true),
+            ("a/f*o*.rs", "a/fxx.rs", false),
+            ("a/*.*", "a/noext", false),
+            ("a/**/b.rs", "a/x/y/b.rs", true),
+        ] {
+            let m = PathMatcher::new(pattern).unwrap();
+            assert_eq!(m.is_match(Path::new(path)), want, "{pattern} vs {path}");
+            let g = glob(pattern).unwrap().compile_matcher();
+            assert_eq!(
+                g.is_match(path),
+                want,
+                "globset agrees: {pattern} vs {path}"
+            );
+        }
     }
 
     #[test]

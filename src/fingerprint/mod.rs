@@ -32,13 +32,17 @@ pub struct Fingerprinter {
     root: PathBuf,
     stat: StatCache,
     /// Relative path -> hash and stat, or None when the file is missing/unreadable.
-    memo: Mutex<HashMap<PathBuf, Option<(Hash, FileStat)>>>,
+    memo: Mutex<HashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
 }
 
 impl Fingerprinter {
     #[must_use]
     pub fn new(root: &Path, stat: StatCache) -> Self {
-        Fingerprinter { root: root.to_path_buf(), stat, memo: Mutex::new(HashMap::new()) }
+        Fingerprinter {
+            root: root.to_path_buf(),
+            stat,
+            memo: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The stat cache's own load warning, if any.
@@ -60,8 +64,10 @@ impl Fingerprinter {
 
     /// Hash many files in parallel and remember the results.
     pub fn prehash<'a>(&self, paths: impl IntoParallelIterator<Item = &'a PathBuf>) {
-        let results: Vec<(PathBuf, Option<(Hash, FileStat)>)> =
-            paths.into_par_iter().map(|p| (p.clone(), self.compute(p))).collect();
+        let results: Vec<(std::ffi::OsString, Option<(Hash, FileStat)>)> = paths
+            .into_par_iter()
+            .map(|p| (p.as_os_str().to_owned(), self.compute(p)))
+            .collect();
         if let Ok(mut memo) = self.memo.lock() {
             memo.extend(results);
         }
@@ -69,12 +75,17 @@ impl Fingerprinter {
 
     /// The hash and stat of one file (None when missing), memoised.
     pub fn file(&self, rel: &Path) -> Option<(Hash, FileStat)> {
-        if let Some(v) = self.memo.lock().ok().and_then(|m| m.get(rel).copied()) {
+        if let Some(v) = self
+            .memo
+            .lock()
+            .ok()
+            .and_then(|m| m.get(rel.as_os_str()).copied())
+        {
             return v;
         }
         let v = self.compute(rel);
         if let Ok(mut memo) = self.memo.lock() {
-            memo.insert(rel.to_path_buf(), v);
+            memo.insert(rel.as_os_str().to_owned(), v);
         }
         v
     }
@@ -82,7 +93,7 @@ impl Fingerprinter {
     /// Forget what we know of a file (a gate just wrote it).
     pub fn invalidate(&self, rel: &Path) {
         if let Ok(mut memo) = self.memo.lock() {
-            memo.remove(rel);
+            memo.remove(rel.as_os_str());
         }
     }
 
@@ -95,7 +106,10 @@ impl Fingerprinter {
     /// Artifacts of a gate as path -> hex hash (None when absent).
     #[must_use]
     pub fn artifact_hashes(&self, gate: &Gate) -> BTreeMap<String, Option<String>> {
-        gate.artifacts.iter().map(|a| (a.clone(), self.file(Path::new(a)).map(|(h, _)| hex(&h)))).collect()
+        gate.artifacts
+            .iter()
+            .map(|a| (a.clone(), self.file(Path::new(a)).map(|(h, _)| hex(&h))))
+            .collect()
     }
 
     /// The key material of `gate` given its expanded inputs and its needs' artifact hashes.
@@ -112,9 +126,19 @@ impl Fingerprinter {
             artifacts: gate.artifacts.clone(),
             inputs: inputs
                 .iter()
-                .map(|p| (path_string(p), self.file(p).map_or_else(|| "missing".to_owned(), |(h, _)| hex(&h))))
+                .map(|p| {
+                    (
+                        path_string(p),
+                        self.file(p)
+                            .map_or_else(|| "missing".to_owned(), |(h, _)| hex(&h)),
+                    )
+                })
                 .collect(),
-            env: gate.env.iter().map(|name| (name.clone(), std::env::var(name).ok())).collect(),
+            env: gate
+                .env
+                .iter()
+                .map(|name| (name.clone(), std::env::var(name).ok()))
+                .collect(),
             upstream,
         }
     }
@@ -122,13 +146,23 @@ impl Fingerprinter {
     /// Stats of `inputs` now, read fresh from disk (to detect files edited while a gate ran).
     #[must_use]
     pub fn fresh_stats(&self, inputs: &[PathBuf]) -> Vec<Option<FileStat>> {
-        inputs.iter().map(|p| std::fs::metadata(self.root.join(p)).ok().map(|m| FileStat::of(&m))).collect()
+        inputs
+            .iter()
+            .map(|p| {
+                std::fs::metadata(self.root.join(p))
+                    .ok()
+                    .map(|m| FileStat::of(&m))
+            })
+            .collect()
     }
 
     /// Stats recorded when the inputs were hashed.
     #[must_use]
     pub fn known_stats(&self, inputs: &[PathBuf]) -> Vec<Option<FileStat>> {
-        inputs.iter().map(|p| self.file(p).map(|(_, s)| s)).collect()
+        inputs
+            .iter()
+            .map(|p| self.file(p).map(|(_, s)| s))
+            .collect()
     }
 
     /// Persist the stat cache.

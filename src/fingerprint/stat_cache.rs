@@ -6,6 +6,7 @@
 //! began. A file modified in the same timestamp tick as it was hashed is re-hashed next time.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -46,10 +47,15 @@ struct Entry {
     hash: Hash,
 }
 
-/// Path (absolute) -> stat and hash. Shared by the hashing threads.
+/// Path (absolute) -> stat and hash. Shared by the hashing threads: what was loaded is read
+/// without locking; what this run learns goes to `fresh`.
 pub struct StatCache {
     path: PathBuf,
-    entries: Mutex<HashMap<PathBuf, Entry>>,
+    /// Keyed by the path's bytes: hashing `PathBuf` walks its components, which showed in
+    /// no-op profiles.
+    loaded: HashMap<OsString, Entry>,
+    /// Entries recorded this run (`None`: the file was found missing).
+    fresh: Mutex<HashMap<OsString, Option<Entry>>>,
     /// Entries with an mtime at or after this are racily clean: not trusted.
     reference: (i64, i64),
     /// Reference time to save with: this run's stamp.
@@ -78,7 +84,8 @@ impl StatCache {
         let new_reference = stamp(path).unwrap_or((i64::MAX, 0));
         StatCache {
             path: path.to_path_buf(),
-            entries: Mutex::new(entries),
+            loaded: entries,
+            fresh: Mutex::new(HashMap::new()),
             reference,
             new_reference,
             dirty: std::sync::atomic::AtomicBool::new(false),
@@ -94,18 +101,18 @@ impl StatCache {
             return Err(io::Error::other("not a regular file"));
         }
         let stat = FileStat::of(&meta);
-        let known = self.entries.lock().ok().and_then(|e| e.get(path).copied());
-        if let Some(entry) = known {
-            if entry.stat == stat && stat.mtime < self.reference {
-                return Ok((entry.hash, stat));
-            }
+        if let Some(entry) = self.loaded.get(path.as_os_str())
+            && entry.stat == stat
+            && stat.mtime < self.reference
+        {
+            return Ok((entry.hash, stat));
         }
         let hash = hash_file(path, stat.size)?;
         // Re-stat: if the file changed while we read it, do not record a hash for the new stat.
         let after = std::fs::metadata(path).map(|m| FileStat::of(&m))?;
         if after == stat {
-            if let Ok(mut e) = self.entries.lock() {
-                e.insert(path.to_path_buf(), Entry { stat, hash });
+            if let Ok(mut e) = self.fresh.lock() {
+                e.insert(path.as_os_str().to_owned(), Some(Entry { stat, hash }));
             }
             self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
@@ -114,10 +121,11 @@ impl StatCache {
 
     /// Forget a path (it was found missing).
     pub fn forget(&self, path: &Path) {
-        if let Ok(mut e) = self.entries.lock() {
-            if e.remove(path).is_some() {
-                self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+        if self.loaded.contains_key(path.as_os_str()) {
+            if let Ok(mut e) = self.fresh.lock() {
+                e.insert(path.as_os_str().to_owned(), None);
             }
+            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
@@ -126,13 +134,20 @@ impl StatCache {
         if !self.dirty.load(std::sync::atomic::Ordering::Relaxed) {
             return Ok(());
         }
-        let entries = self.entries.lock().map_err(|_| io::Error::other("stat cache lock poisoned"))?;
+        let fresh = self
+            .fresh
+            .lock()
+            .map_err(|_| io::Error::other("stat cache lock poisoned"))?;
+        let kept = self.loaded.iter().filter(|(p, _)| !fresh.contains_key(*p));
+        let entries: Vec<(&OsString, &Entry)> = kept
+            .chain(fresh.iter().filter_map(|(p, e)| e.as_ref().map(|e| (p, e))))
+            .collect();
         let mut w = Writer::new(MAGIC);
         w.i64(self.new_reference.0);
         w.i64(self.new_reference.1);
         w.u64(entries.len() as u64);
-        for (path, e) in entries.iter() {
-            w.bytes(path.as_os_str().as_bytes());
+        for (path, e) in entries {
+            w.bytes(path.as_bytes());
             w.u64(e.stat.size);
             w.i64(e.stat.mtime.0);
             w.i64(e.stat.mtime.1);
@@ -145,7 +160,7 @@ impl StatCache {
     }
 }
 
-type Decoded = ((i64, i64), HashMap<PathBuf, Entry>);
+type Decoded = ((i64, i64), HashMap<OsString, Entry>);
 
 fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
     use std::os::unix::ffi::OsStringExt;
@@ -154,14 +169,17 @@ fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
     let n = r.u64()?;
     let mut entries = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
     for _ in 0..n {
-        let path = PathBuf::from(std::ffi::OsString::from_vec(r.bytes()?.to_vec()));
+        let path = OsString::from_vec(r.bytes()?.to_vec());
         let stat = FileStat {
             size: r.u64()?,
             mtime: (r.i64()?, r.i64()?),
             ctime: (r.i64()?, r.i64()?),
             ino: r.u64()?,
         };
-        let hash: Hash = r.raw(32)?.try_into().map_err(|_| bincodec::DecodeError::Truncated)?;
+        let hash: Hash = r
+            .raw(32)?
+            .try_into()
+            .map_err(|_| bincodec::DecodeError::Truncated)?;
         entries.insert(path, Entry { stat, hash });
     }
     Ok((reference, entries))
@@ -221,12 +239,12 @@ mod tests {
         std::fs::write(&file, "one").unwrap();
         let c = StatCache::load(&cache_path);
         c.hash(&file).unwrap();
-        // Poison the recorded hash; a trusted entry would return it.
-        {
-            let mut e = c.entries.lock().unwrap();
-            e.get_mut(&file).unwrap().hash = [0; 32];
-        }
-        // The file's mtime is not older than this run's stamp: racy, so it is re-read.
+        c.save().unwrap();
+        // Poison the recorded hash on disk; a trusted entry would return it.
+        let mut c = StatCache::load(&cache_path);
+        c.loaded.get_mut(file.as_os_str()).unwrap().hash = [0; 32];
+        // The file's mtime is not older than the stamp of the run that recorded it: racy, so
+        // it is re-read.
         assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"one").as_bytes());
     }
 

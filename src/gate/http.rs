@@ -124,10 +124,20 @@ fn measure(spec: &HttpSpec, log: &mut dyn Write) -> BuiltinOutcome {
 /// One request (GET by default), judged: its status, or what did not match.
 fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
     let body = spec.body.as_deref().unwrap_or("");
-    let content_type = if serde_json::from_str::<Value>(body).is_ok() { "application/json" } else { "text/plain" };
+    let content_type = if serde_json::from_str::<Value>(body).is_ok() {
+        "application/json"
+    } else {
+        "text/plain"
+    };
     let sent = match spec.method.as_str() {
-        "POST" => agent.post(&spec.url).header("content-type", content_type).send(body.as_bytes()),
-        "PUT" => agent.put(&spec.url).header("content-type", content_type).send(body.as_bytes()),
+        "POST" => agent
+            .post(&spec.url)
+            .header("content-type", content_type)
+            .send(body.as_bytes()),
+        "PUT" => agent
+            .put(&spec.url)
+            .header("content-type", content_type)
+            .send(body.as_bytes()),
         "DELETE" => agent.delete(&spec.url).call(),
         "HEAD" => agent.head(&spec.url).call(),
         _ => agent.get(&spec.url).call(),

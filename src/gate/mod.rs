@@ -6,8 +6,8 @@
 
 pub mod checklist;
 pub mod http;
-pub mod pqc;
 pub mod policy;
+pub mod pqc;
 pub mod schema;
 
 use std::collections::BTreeMap;
@@ -22,7 +22,9 @@ use serde::Serialize;
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum GateKind {
     /// `sh -c run` from the config folder.
-    Command { run: String },
+    Command {
+        run: String,
+    },
     Schema(SchemaSpec),
     Policy(PolicySpec),
     Checklist(ChecklistSpec),
@@ -51,9 +53,13 @@ impl GateKind {
         match self {
             GateKind::Command { .. } | GateKind::Http(_) | GateKind::PqcBench(_) => Vec::new(),
             GateKind::Schema(s) => vec![s.schema.as_str()],
-            GateKind::Policy(p) => {
-                p.policy.iter().chain(std::iter::once(&p.input)).chain(&p.data).map(String::as_str).collect()
-            }
+            GateKind::Policy(p) => p
+                .policy
+                .iter()
+                .chain(std::iter::once(&p.input))
+                .chain(&p.data)
+                .map(String::as_str)
+                .collect(),
             GateKind::Checklist(c) => vec![c.file.as_str()],
         }
     }
@@ -175,14 +181,22 @@ pub enum BuiltinError {
     /// A mistake in a file the user wrote (a schema that is not valid, a Rego syntax error):
     /// rendered like a config error, with file, line and column (1-based; 0 when unknown).
     #[error("{file}:{line}:{col}: {message}")]
-    UserFile { file: String, line: usize, col: usize, message: String },
+    UserFile {
+        file: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
     /// Anything else: a missing file, a service that did not start, a refused host.
     #[error("{0}")]
     Other(String),
 }
 
 /// Run a built-in kind. Panics if given a command gate (the scheduler never does).
-pub fn evaluate(kind: &GateKind, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+pub fn evaluate(
+    kind: &GateKind,
+    ctx: &mut BuiltinContext<'_>,
+) -> Result<BuiltinOutcome, BuiltinError> {
     match kind {
         GateKind::Command { .. } => unreachable!("command gates are spawned, not evaluated"),
         GateKind::Schema(spec) => schema::evaluate(spec, ctx),

@@ -1,9 +1,14 @@
-//! The optional report files of a run (JUnit, Markdown, Prometheus) and CI annotations.
-//! Being built: see issue "History, graduation, reports".
+//! The optional report files of a run (JUnit, Markdown, Prometheus) and the CI side effects:
+//! the GitHub step summary and the workflow-command annotations.
+//!
+//! Every format is rendered by its own module from the same [`Report`]; this file only decides
+//! which ones a run asked for and where the text goes. Failing to write one is a warning: the
+//! gates were judged, and the exit code stands.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use super::Report;
+use super::{Report, annotations, junit, markdown, metrics};
 use crate::config::Config;
 
 /// Which extra files a run was asked for.
@@ -14,8 +19,210 @@ pub struct Requested {
     pub metrics: Option<PathBuf>,
 }
 
+/// What the CI environment asks for, read once so that the writer itself stays testable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiEnv {
+    /// `$GITHUB_STEP_SUMMARY`: a file the Markdown summary is appended to.
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_ACTIONS=true`: print `::error` / `::warning` workflow commands.
+    pub github_actions: bool,
+}
+
+impl CiEnv {
+    /// Read `GITHUB_STEP_SUMMARY` (ignored when empty) and `GITHUB_ACTIONS`.
+    #[must_use]
+    pub fn from_env() -> Self {
+        CiEnv {
+            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        }
+    }
+}
+
 /// Write every requested format; returns warnings for those that could not be written.
+///
+/// Also appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when that is set, and prints
+/// annotations to stdout under `GITHUB_ACTIONS=true`.
 #[must_use]
-pub fn write_requested(_report: &Report, _config: &Config, _requested: &Requested) -> Vec<String> {
-    Vec::new()
+pub fn write_requested(report: &Report, config: &Config, requested: &Requested) -> Vec<String> {
+    let ci = CiEnv::from_env();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write_with(report, config, requested, &ci, &mut out)
+}
+
+/// [`write_requested`] with the CI environment and the annotation stream passed in.
+#[must_use]
+pub fn write_with(
+    report: &Report,
+    config: &Config,
+    requested: &Requested,
+    ci: &CiEnv,
+    annotations_out: &mut dyn Write,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Some(path) = &requested.junit {
+        match junit::render(report, config) {
+            Ok(xml) => write_file(path, xml.as_bytes(), "JUnit report", &mut warnings),
+            Err(e) => warnings.push(format!("cannot render the JUnit report: {e}")),
+        }
+    }
+    let summary = (requested.summary.is_some() || ci.step_summary.is_some())
+        .then(|| markdown::render(report));
+    if let (Some(path), Some(text)) = (&requested.summary, &summary) {
+        write_file(path, text.as_bytes(), "Markdown summary", &mut warnings);
+    }
+    if let Some(path) = &requested.metrics {
+        write_file(
+            path,
+            metrics::render(report, config).as_bytes(),
+            "metrics file",
+            &mut warnings,
+        );
+    }
+    if let (Some(path), Some(text)) = (&ci.step_summary, &summary)
+        && let Err(e) = append(path, text.as_bytes())
+    {
+        warnings.push(format!(
+            "cannot append the summary to GITHUB_STEP_SUMMARY {}: {e}",
+            path.display()
+        ));
+    }
+    if ci.github_actions {
+        let text = annotations::render(report);
+        if let Err(e) = annotations_out
+            .write_all(text.as_bytes())
+            .and_then(|()| annotations_out.flush())
+        {
+            warnings.push(format!("cannot print the GitHub annotations: {e}"));
+        }
+    }
+    warnings
+}
+
+fn write_file(path: &Path, data: &[u8], what: &str, warnings: &mut Vec<String>) {
+    if let Err(e) = crate::bincodec::write_atomic(path, data) {
+        warnings.push(format!("cannot write the {what} {}: {e}", path.display()));
+    }
+}
+
+/// Append with one `write` call, so that other steps appending to the same file do not
+/// interleave with it. The file is created if missing, never truncated.
+fn append(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Mode;
+    use crate::judge::Status;
+    use crate::report::{GateReport, Summary};
+
+    fn report() -> Report {
+        let gate = |name: &str, status, mode| GateReport {
+            name: name.to_owned(),
+            kind: "command".to_owned(),
+            status,
+            mode,
+            configured_mode: mode,
+            cached: false,
+            duration_ms: 5,
+            key: None,
+            reason: Some(format!("{name} broke")),
+            artifacts: Vec::new(),
+            thresholds: Vec::new(),
+            exports: Vec::new(),
+        };
+        Report {
+            version: 1,
+            exit_code: 1,
+            started_at: "2026-11-24T10:00:00Z".to_owned(),
+            duration_ms: 10,
+            summary: Summary {
+                fail: 2,
+                ..Summary::default()
+            },
+            labels: vec!["smoke-failed:smoke".to_owned()],
+            gates: vec![
+                gate("build", Status::Fail, Mode::Blocking),
+                gate("smoke", Status::Fail, Mode::Observational),
+            ],
+        }
+    }
+
+    fn config(dir: &Path) -> Config {
+        crate::config::parse(
+            "gates.toml",
+            "version = 1\n[gates.build]\nrun = \"true\"\n",
+            dir,
+        )
+        .expect("config")
+    }
+
+    #[test]
+    fn writes_requested_files_appends_the_step_summary_and_annotates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config(dir.path());
+        let step = dir.path().join("step.md");
+        std::fs::write(&step, "earlier step\n").expect("write");
+        let requested = Requested {
+            junit: Some(dir.path().join("out/junit.xml")),
+            summary: Some(dir.path().join("out/summary.md")),
+            metrics: Some(dir.path().join("out/metrics.prom")),
+        };
+        let ci = CiEnv {
+            step_summary: Some(step.clone()),
+            github_actions: true,
+        };
+        let mut out = Vec::new();
+        let warnings = write_with(&report(), &config, &requested, &ci, &mut out);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        for p in [&requested.junit, &requested.summary, &requested.metrics] {
+            assert!(p.as_ref().is_some_and(|p| p.is_file()), "{p:?}");
+        }
+        let summary =
+            std::fs::read_to_string(requested.summary.as_ref().expect("summary")).expect("read");
+        assert_eq!(
+            std::fs::read_to_string(&step).expect("read"),
+            format!("earlier step\n{summary}")
+        );
+        let lines: Vec<String> = String::from_utf8(out)
+            .expect("utf8")
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "::error title=build::build broke",
+                "::warning title=smoke::smoke broke"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unwritable_file_is_a_warning_and_nothing_is_printed_outside_ci() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = config(dir.path());
+        std::fs::write(dir.path().join("file"), "").expect("write");
+        let requested = Requested {
+            junit: Some(dir.path().join("file/junit.xml")),
+            ..Requested::default()
+        };
+        let mut out = Vec::new();
+        let warnings = write_with(&report(), &config, &requested, &CiEnv::default(), &mut out);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("cannot write the JUnit report"),
+            "{warnings:?}"
+        );
+        assert!(out.is_empty());
+    }
 }

@@ -14,5 +14,6 @@ pub fn write(report: &Report, path: &Path) -> std::io::Result<()> {
 /// Read a report back (for `report merge` and `verify`).
 pub fn read(path: &Path) -> Result<Report, String> {
     let data = std::fs::read(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    serde_json::from_slice(&data).map_err(|e| format!("{}: not a runner report: {e}", path.display()))
+    serde_json::from_slice(&data)
+        .map_err(|e| format!("{}: not a runner report: {e}", path.display()))
 }

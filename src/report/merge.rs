@@ -1,7 +1,256 @@
-//! `runner report merge`: combine shard reports. Being built.
+//! `runner report merge`: combine the reports of `--shard K/N` runs into one report.
+//!
+//! A gate can appear in several shard reports: its owner ran it, and other shards replayed it
+//! from the cache because a gate of theirs needs it. The merged report keeps, per gate, the
+//! entry that actually ran (executed before cached before not run or skipped) and, between
+//! equals, the worse status. Summary, labels and exit code are recomputed from that.
 
-/// Merge `reports` into `out`.
-pub fn merge_command(_reports: &[std::path::PathBuf], _out: &std::path::Path) -> i32 {
-    eprintln!("error: `runner report merge` is not available in this build yet");
-    crate::exit_code::USAGE
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::{GateReport, Report, Summary, json};
+use crate::config::Mode;
+use crate::exit_code;
+use crate::judge::Status;
+
+/// Label prefix `run::build_report` gives observational gates that failed.
+const SMOKE_FAILED: &str = "smoke-failed:";
+
+/// `runner report merge A.json B.json ... --out merged.json`. Exits with the merged report's
+/// exit code (so a final CI job fails when a shard's blocking gate failed); 2 when a report
+/// cannot be read or written.
+pub fn merge_command(reports: &[PathBuf], out: &Path) -> i32 {
+    let mut read = Vec::with_capacity(reports.len());
+    for path in reports {
+        match json::read(path) {
+            Ok(r) if r.version == 1 => read.push(r),
+            Ok(r) => {
+                eprintln!(
+                    "error: {}: report version {} is not supported (expected 1)",
+                    path.display(),
+                    r.version
+                );
+                return exit_code::USAGE;
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit_code::USAGE;
+            }
+        }
+    }
+    let Some(merged) = merge(&read) else {
+        eprintln!("error: no reports to merge");
+        return exit_code::USAGE;
+    };
+    if let Err(e) = json::write(&merged, out) {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return exit_code::USAGE;
+    }
+    let s = &merged.summary;
+    println!(
+        "merged {} reports: {} gates: {} pass, {} fail, {} skip, {} error, {} not run ({} cached) -> exit {}",
+        read.len(),
+        merged.gates.len(),
+        s.pass,
+        s.fail,
+        s.skip,
+        s.error,
+        s.not_run,
+        s.cached,
+        merged.exit_code
+    );
+    merged.exit_code
+}
+
+/// Merge reports; None when there are none.
+#[must_use]
+pub fn merge(reports: &[Report]) -> Option<Report> {
+    let first = reports.first()?;
+    let mut gates: Vec<GateReport> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut other_labels: Vec<String> = Vec::new();
+    for report in reports {
+        for gate in &report.gates {
+            match at.get(&gate.name) {
+                Some(&i) => {
+                    if preference(gate) > preference(&gates[i]) {
+                        gates[i] = gate.clone();
+                    }
+                }
+                None => {
+                    at.insert(gate.name.clone(), gates.len());
+                    gates.push(gate.clone());
+                }
+            }
+        }
+        for label in report
+            .labels
+            .iter()
+            .filter(|l| !l.starts_with(SMOKE_FAILED))
+        {
+            if !other_labels.contains(label) {
+                other_labels.push(label.clone());
+            }
+        }
+    }
+    let mut summary = Summary::default();
+    let mut labels = other_labels;
+    for g in &gates {
+        summary.add(g.status, g.cached);
+        if g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error) {
+            labels.push(format!("{SMOKE_FAILED}{}", g.name));
+        }
+    }
+    let started_at = reports
+        .iter()
+        .map(|r| r.started_at.as_str())
+        .min_by(|a, b| match (parse_time(a), parse_time(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            _ => a.cmp(b),
+        })
+        .unwrap_or(&first.started_at)
+        .to_owned();
+    Some(Report {
+        version: 1,
+        exit_code: exit_code::for_run(gates.iter().map(|g| (g.mode, g.status))),
+        started_at,
+        duration_ms: reports.iter().map(|r| r.duration_ms).max().unwrap_or(0),
+        summary,
+        labels,
+        gates,
+    })
+}
+
+/// Which of two entries of one gate to keep: the larger wins.
+fn preference(g: &GateReport) -> (u8, u8) {
+    let tier = match (g.cached, g.status) {
+        (false, Status::Pass | Status::Fail | Status::Error) => 2,
+        (true, _) => 1,
+        (false, Status::Skip | Status::NotRun) => 0,
+    };
+    (tier, severity(g.status))
+}
+
+fn severity(s: Status) -> u8 {
+    match s {
+        Status::Pass => 0,
+        Status::Skip => 1,
+        Status::NotRun => 2,
+        Status::Fail => 3,
+        Status::Error => 4,
+    }
+}
+
+fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
+        GateReport {
+            name: name.into(),
+            kind: "command".into(),
+            status,
+            mode,
+            configured_mode: mode,
+            cached,
+            duration_ms: 1,
+            key: None,
+            reason: None,
+            artifacts: Vec::new(),
+            thresholds: Vec::new(),
+            exports: Vec::new(),
+        }
+    }
+
+    fn report(started_at: &str, duration_ms: u64, gates: Vec<GateReport>) -> Report {
+        Report {
+            version: 1,
+            exit_code: 0,
+            started_at: started_at.into(),
+            duration_ms,
+            summary: Summary::default(),
+            labels: Vec::new(),
+            gates,
+        }
+    }
+
+    #[test]
+    fn prefers_the_entry_that_ran_then_the_worse_status() {
+        use Mode::{Blocking, Observational};
+        use Status::{Fail, NotRun, Pass};
+        let a = report(
+            "2026-11-24T10:00:05Z",
+            100,
+            vec![
+                gate("build", Pass, false, Blocking),
+                gate("lint", Pass, true, Blocking),
+                gate("smoke", Fail, false, Observational),
+            ],
+        );
+        let b = report(
+            "2026-11-24T09:59:59+00:00",
+            300,
+            vec![
+                gate("build", Pass, true, Blocking),
+                gate("lint", Fail, false, Blocking),
+                gate("e2e", NotRun, false, Blocking),
+            ],
+        );
+        let c = report(
+            "2026-11-24T10:01:00Z",
+            200,
+            vec![gate("e2e", Pass, true, Blocking)],
+        );
+        let m = merge(&[a, b, c]).unwrap();
+        let get = |n: &str| m.gates.iter().find(|g| g.name == n).unwrap();
+        assert_eq!(m.gates.len(), 4);
+        assert!(
+            !get("build").cached,
+            "the run that executed wins over the replay"
+        );
+        assert_eq!(
+            get("lint").status,
+            Fail,
+            "the executed lint run wins over the cached pass"
+        );
+        assert_eq!(
+            (get("e2e").status, get("e2e").cached),
+            (Pass, true),
+            "a replay beats not_run"
+        );
+        assert_eq!(
+            m.summary,
+            Summary {
+                pass: 2,
+                fail: 2,
+                skip: 0,
+                error: 0,
+                not_run: 0,
+                cached: 1
+            }
+        );
+        assert_eq!(m.labels, vec!["smoke-failed:smoke".to_owned()]);
+        assert_eq!(m.exit_code, exit_code::GATES_FAILED);
+        assert_eq!(m.started_at, "2026-11-24T09:59:59+00:00");
+        assert_eq!(m.duration_ms, 300);
+    }
+
+    #[test]
+    fn worse_status_between_two_executions() {
+        let a = report("t", 1, vec![gate("x", Status::Pass, false, Mode::Blocking)]);
+        let b = report(
+            "t",
+            1,
+            vec![gate("x", Status::Error, false, Mode::Blocking)],
+        );
+        let m = merge(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(m.gates[0].status, Status::Error);
+        let m = merge(&[b, a]).unwrap();
+        assert_eq!(m.gates[0].status, Status::Error);
+        assert!(merge(&[]).is_none());
+    }
 }

@@ -1,8 +1,12 @@
 //! Reports: the model every format derives from, and the writers.
 
+pub mod annotations;
 pub mod formats;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod merge;
+pub mod metrics;
 pub mod model;
 pub mod progress;
 

@@ -31,7 +31,11 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             bar
         });
-        Progress { bar, running: Mutex::new(Vec::new()), quiet }
+        Progress {
+            bar,
+            running: Mutex::new(Vec::new()),
+            quiet,
+        }
     }
 
     fn print(&self, line: &str) {
@@ -59,7 +63,14 @@ impl Progress {
                 }
                 self.refresh();
             }
-            Event::Finished { gate, status, cached, duration, reason, log } => {
+            Event::Finished {
+                gate,
+                status,
+                cached,
+                duration,
+                reason,
+                log,
+            } => {
                 if let Ok(mut r) = self.running.lock() {
                     r.retain(|g| g != gate);
                 }
@@ -79,14 +90,15 @@ impl Progress {
                 if let Some(reason) = reason.filter(|_| *status != Status::Pass) {
                     line.push_str(&format!(": {reason}"));
                 }
-                if matches!(status, Status::Fail | Status::Error) && !*cached {
-                    if let Some(tail) = log.map(|l| log_tail(l, 20)).filter(|t| !t.trim().is_empty()) {
-                        line.push_str("\n    | ");
-                        line.push_str(&tail.replace('\n', "\n    | "));
-                        if let Some(l) = log {
-                            line.push_str(&format!("\n    (full log: {})", l.display()));
-                        }
-                    }
+                let failed = matches!(status, Status::Fail | Status::Error) && !*cached;
+                if failed
+                    && let Some(l) = log
+                    && let tail = log_tail(l, 20)
+                    && !tail.trim().is_empty()
+                {
+                    line.push_str("\n    | ");
+                    line.push_str(&tail.replace('\n', "\n    | "));
+                    line.push_str(&format!("\n    (full log: {})", l.display()));
                 }
                 self.print(&line);
             }

@@ -23,7 +23,9 @@ artifacts = ["out/b.txt"]
 }
 
 fn runs(repo: &Repo) -> String {
-    std::fs::read_to_string(repo.path("runs.log")).unwrap_or_default().replace('\n', "")
+    std::fs::read_to_string(repo.path("runs.log"))
+        .unwrap_or_default()
+        .replace('\n', "")
 }
 
 #[test]
@@ -89,14 +91,20 @@ fn env_value_change_reruns() {
     repo.run(&["run"]).expect_code(0);
     repo.set_env("MODE", "y");
     repo.run(&["run"]).expect_code(0);
-    assert_eq!(runs(&repo), "aba", "a re-ran, b hit thanks to identical output");
+    assert_eq!(
+        runs(&repo),
+        "aba",
+        "a re-ran, b hit thanks to identical output"
+    );
 }
 
 #[test]
 fn run_text_change_reruns() {
     let repo = two_gates();
     repo.run(&["run"]).expect_code(0);
-    let text = repo.read("gates.toml").replace("cp out/a.txt out/b.txt", "cp out/a.txt out/b.txt; true");
+    let text = repo
+        .read("gates.toml")
+        .replace("cp out/a.txt out/b.txt", "cp out/a.txt out/b.txt; true");
     repo.write("gates.toml", &text);
     repo.run(&["run"]).expect_code(0);
     assert_eq!(runs(&repo), "abb");
@@ -147,7 +155,11 @@ fn corrupt_entry_is_reported_and_rerun() {
     }
     let out = repo.run(&["run"]);
     out.expect_code(0);
-    assert!(out.stderr.contains("rejected: corrupt entry"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("rejected: corrupt entry"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(runs(&repo), "abab");
     assert_eq!(repo.read("out/b.txt"), "HELLO\n");
 }
@@ -159,20 +171,32 @@ fn dry_run_and_explain_say_why() {
     repo.write("src/one.txt", "other\n");
     let out = repo.run(&["run", "--dry-run"]);
     out.expect_code(0);
-    assert!(out.stdout.contains("input changed: src/one.txt"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("input changed: src/one.txt"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("after a"), "{}", out.stdout);
     assert_eq!(runs(&repo), "ab", "dry run runs nothing");
     let out = repo.run(&["explain", "a"]);
     out.expect_code(0);
     assert!(out.stdout.contains("src/one.txt"), "{}", out.stdout);
-    assert!(out.stdout.contains("input changed: src/one.txt"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("input changed: src/one.txt"),
+        "{}",
+        out.stdout
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
-        if p.is_dir() { out.extend(walk(&p)) } else { out.push(p) }
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
     }
     out
 }

@@ -25,22 +25,30 @@ fn version_missing_or_wrong() {
 
 #[test]
 fn unknown_key_with_suggestion() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.a]\nrun = \"true\"\ntimout = \"5m\"\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nrun = \"true\"\ntimout = \"5m\"\n"
+    ));
 }
 
 #[test]
 fn key_of_another_kind() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"present.txt\"\nrun = \"true\"\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"present.txt\"\nrun = \"true\"\n"
+    ));
 }
 
 #[test]
 fn wrong_type() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.a]\nrun = \"true\"\nneeds = \"b\"\ncache = \"yes\"\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nrun = \"true\"\nneeds = \"b\"\ncache = \"yes\"\n"
+    ));
 }
 
 #[test]
 fn unknown_need_with_suggestion() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.build]\nrun = \"true\"\n[gates.test]\nrun = \"true\"\nneeds = [\"biuld\"]\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.build]\nrun = \"true\"\n[gates.test]\nrun = \"true\"\nneeds = [\"biuld\"]\n"
+    ));
 }
 
 #[test]
@@ -59,17 +67,22 @@ fn bad_threshold_expression() {
 
 #[test]
 fn artifact_absolute_or_outside() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.a]\nrun = \"true\"\nartifacts = [\"/etc/x\", \"../up.txt\"]\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nrun = \"true\"\nartifacts = [\"/etc/x\", \"../up.txt\"]\n"
+    ));
 }
 
 #[test]
 fn input_glob_matching_nothing() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.a]\nrun = \"true\"\ninputs = [\"present.txt\", \"src/**/*.rs\"]\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nrun = \"true\"\ninputs = [\"present.txt\", \"src/**/*.rs\"]\n"
+    ));
 }
 
 #[test]
 fn allow_empty_accepts_an_empty_glob() {
-    let repo = Repo::new().gates("[gates.a]\nrun = \"true\"\ninputs = [\"src/**/*.rs\"]\nallow_empty = true\n");
+    let repo = Repo::new()
+        .gates("[gates.a]\nrun = \"true\"\ninputs = [\"src/**/*.rs\"]\nallow_empty = true\n");
     repo.run(&["run"]).expect_code(0);
 }
 
@@ -82,12 +95,15 @@ fn unknown_kind_and_mode_and_all_errors_collected() {
 
 #[test]
 fn thresholds_without_metrics_file() {
-    insta::assert_snapshot!(diagnose("version = 1\n[gates.a]\nrun = \"true\"\nthresholds = { x = \"< 1\" }\n"));
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nrun = \"true\"\nthresholds = { x = \"< 1\" }\n"
+    ));
 }
 
 #[test]
 fn check_reports_ok_and_graph_size() {
-    let repo = Repo::new().gates("[gates.a]\nrun = \"true\"\n[gates.b]\nrun = \"true\"\nneeds = [\"a\"]\n");
+    let repo = Repo::new()
+        .gates("[gates.a]\nrun = \"true\"\n[gates.b]\nrun = \"true\"\nneeds = [\"a\"]\n");
     let out = repo.run(&["check"]);
     out.expect_code(0);
     assert_eq!(out.stdout.trim(), "gates.toml: ok, 2 gates, 1 edges");
@@ -98,5 +114,9 @@ fn missing_config_file() {
     let repo = Repo::new();
     let out = repo.run(&["run"]);
     out.expect_code(2);
-    assert!(out.stderr.contains("gates.toml: cannot read the config"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("gates.toml: cannot read the config"),
+        "{}",
+        out.stderr
+    );
 }

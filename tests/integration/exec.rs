@@ -15,7 +15,10 @@ timeout = "500ms"
     );
     let start = Instant::now();
     repo.run(&["run"]).expect_code(1);
-    assert!(start.elapsed() < Duration::from_secs(20), "the runner did not wait for the sleep");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "the runner did not wait for the sleep"
+    );
     let g = repo.gate("hang");
     assert_eq!(g["status"], "error");
     assert_eq!(g["reason"], "timed out after 500ms");
@@ -23,23 +26,41 @@ timeout = "500ms"
     // The grandchild shell must be gone or a zombie waiting to be reaped (state Z).
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let state = stat.rsplit(") ").next().and_then(|s| s.chars().next());
-    assert!(matches!(state, None | Some('Z' | 'X')), "grandchild {pid} survived the timeout: {stat}");
+    assert!(
+        matches!(state, None | Some('Z' | 'X')),
+        "grandchild {pid} survived the timeout: {stat}"
+    );
 }
 
 #[test]
 fn independent_gates_overlap_under_j2() {
     // Each gate records start and end stamps; with -j 2 the intervals must overlap.
     let gate = |n: &str| {
-        format!("[gates.{n}]\nrun = \"date +%s%N > {n}.start; sleep 0.5; date +%s%N > {n}.end\"\ncache = false\n\n")
+        format!(
+            "[gates.{n}]\nrun = \"date +%s%N > {n}.start; sleep 0.5; date +%s%N > {n}.end\"\ncache = false\n\n"
+        )
     };
     let repo = Repo::new().gates(&(gate("x") + &gate("y")));
     repo.run(&["run", "-j", "2"]).expect_code(0);
     let stamp = |f: &str| repo.read(f).trim().parse::<u128>().unwrap();
-    let (xs, xe, ys, ye) = (stamp("x.start"), stamp("x.end"), stamp("y.start"), stamp("y.end"));
-    assert!(xs < ye && ys < xe, "x [{xs},{xe}] and y [{ys},{ye}] do not overlap");
+    let (xs, xe, ys, ye) = (
+        stamp("x.start"),
+        stamp("x.end"),
+        stamp("y.start"),
+        stamp("y.end"),
+    );
+    assert!(
+        xs < ye && ys < xe,
+        "x [{xs},{xe}] and y [{ys},{ye}] do not overlap"
+    );
     // And with -j 1 they must not.
     repo.run(&["run", "-j", "1"]).expect_code(0);
-    let (xs, xe, ys, ye) = (stamp("x.start"), stamp("x.end"), stamp("y.start"), stamp("y.end"));
+    let (xs, xe, ys, ye) = (
+        stamp("x.start"),
+        stamp("x.end"),
+        stamp("y.start"),
+        stamp("y.end"),
+    );
     assert!(xe <= ys || ye <= xs, "-j 1 ran them together");
 }
 
@@ -63,7 +84,10 @@ fn output_goes_to_the_log_file_and_daemons_do_not_hang_the_runner() {
     repo.run(&["run"]).expect_code(0);
     assert!(start.elapsed() < Duration::from_secs(20));
     let log = repo.read("cache/logs/talk.log");
-    assert!(log.contains("to-stdout") && log.contains("to-stderr"), "{log}");
+    assert!(
+        log.contains("to-stdout") && log.contains("to-stderr"),
+        "{log}"
+    );
 }
 
 #[test]

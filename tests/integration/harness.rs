@@ -23,14 +23,21 @@ impl Outcome {
     /// Panic with the whole output unless the exit code is `code`.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
 
 impl Repo {
     pub fn new() -> Self {
-        Repo { dir: tempfile::tempdir().expect("tempdir"), env: Vec::new() }
+        Repo {
+            dir: tempfile::tempdir().expect("tempdir"),
+            env: Vec::new(),
+        }
     }
 
     /// Write gates.toml (with `version = 1` prepended).
@@ -77,8 +84,12 @@ impl Repo {
     /// Run `runner ARGS` in the repository (bounded: 120 s).
     pub fn run(&self, args: &[&str]) -> Outcome {
         let mut cmd = assert_cmd::Command::cargo_bin("runner").expect("binary");
-        cmd.current_dir(self.dir.path()).args(args).timeout(Duration::from_secs(120));
-        cmd.env_remove("GITHUB_ACTIONS").env_remove("RUNNER_NOW").env_remove("GITHUB_STEP_SUMMARY");
+        cmd.current_dir(self.dir.path())
+            .args(args)
+            .timeout(Duration::from_secs(120));
+        cmd.env_remove("GITHUB_ACTIONS")
+            .env_remove("RUNNER_NOW")
+            .env_remove("GITHUB_STEP_SUMMARY");
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -106,6 +117,9 @@ impl Repo {
     /// (status, cached) of a gate in the last report.
     pub fn status(&self, name: &str) -> (String, bool) {
         let g = self.gate(name);
-        (g["status"].as_str().unwrap_or_default().to_owned(), g["cached"].as_bool().unwrap_or(false))
+        (
+            g["status"].as_str().unwrap_or_default().to_owned(),
+            g["cached"].as_bool().unwrap_or(false),
+        )
     }
 }

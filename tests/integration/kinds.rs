@@ -28,11 +28,16 @@ fn schema_repo() -> Repo {
 fn schema_passes_valid_documents_of_three_formats() {
     let repo = schema_repo();
     repo.run(&["run"]).expect_code(0);
-    let artifact: serde_json::Value = serde_json::from_str(&repo.read(".runner/out/shape.json")).unwrap();
+    let artifact: serde_json::Value =
+        serde_json::from_str(&repo.read(".runner/out/shape.json")).unwrap();
     assert_eq!(artifact["validated"], 3);
     assert_eq!(artifact["invalid"], 0);
     repo.run(&["run"]).expect_code(0);
-    assert_eq!(repo.status("shape"), ("pass".into(), true), "schema gates are cached");
+    assert_eq!(
+        repo.status("shape"),
+        ("pass".into(), true),
+        "schema gates are cached"
+    );
 }
 
 #[test]
@@ -40,12 +45,24 @@ fn schema_lists_every_violation_and_blames_only_invalid_files() {
     let repo = schema_repo();
     repo.write("docs/d.json", r#"{"id": 5, "replicas": 0}"#);
     repo.run(&["run"]).expect_code(1);
-    let artifact: serde_json::Value = serde_json::from_str(&repo.read(".runner/out/shape.json")).unwrap();
+    let artifact: serde_json::Value =
+        serde_json::from_str(&repo.read(".runner/out/shape.json")).unwrap();
     assert_eq!(artifact["invalid"], 1);
-    let errors: Vec<&str> = artifact["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap()).collect();
+    let errors: Vec<&str> = artifact["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
-    assert!(errors.iter().all(|e| e.starts_with("docs/d.json: /")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.starts_with("docs/d.json: /id:")), "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e.starts_with("docs/d.json: /")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.starts_with("docs/d.json: /id:")),
+        "{errors:?}"
+    );
     assert_eq!(repo.status("shape").0, "fail");
 }
 
@@ -56,7 +73,10 @@ fn schema_that_is_not_a_schema_is_an_error_naming_it() {
     repo.run(&["run"]).expect_code(1);
     let g = repo.gate("shape");
     assert_eq!(g["status"], "error");
-    assert!(g["reason"].as_str().unwrap().contains("node.schema.json"), "{g}");
+    assert!(
+        g["reason"].as_str().unwrap().contains("node.schema.json"),
+        "{g}"
+    );
 }
 
 fn policy_repo(event: &str) -> Repo {
@@ -75,20 +95,27 @@ fn policy_repo(event: &str) -> Repo {
 fn policy_allows_and_denies_with_rationale() {
     let repo = policy_repo(r#"{"consent": true, "retention": 7}"#);
     repo.run(&["run"]).expect_code(0);
-    let artifact: serde_json::Value = serde_json::from_str(&repo.read(".runner/out/guard.json")).unwrap();
+    let artifact: serde_json::Value =
+        serde_json::from_str(&repo.read(".runner/out/guard.json")).unwrap();
     assert_eq!(artifact["result"], true);
     repo.write("event.json", r#"{"consent": false, "retention": 90}"#);
     repo.run(&["run"]).expect_code(1);
     let g = repo.gate("guard");
     assert_eq!(g["status"], "fail");
     let reason = g["reason"].as_str().unwrap();
-    assert!(reason.contains("consent missing") && reason.contains("retention 90 > 30"), "{reason}");
+    assert!(
+        reason.contains("consent missing") && reason.contains("retention 90 > 30"),
+        "{reason}"
+    );
 }
 
 #[test]
 fn rego_syntax_error_names_file_and_line() {
     let repo = policy_repo("{}");
-    repo.write("p.rego", "package demo\nimport rego.v1\nallow if {\n  input.x ==\n}\n");
+    repo.write(
+        "p.rego",
+        "package demo\nimport rego.v1\nallow if {\n  input.x ==\n}\n",
+    );
     repo.run(&["run"]).expect_code(1);
     let g = repo.gate("guard");
     assert_eq!(g["status"], "error");
@@ -102,15 +129,25 @@ fn checklist_requires_ticks_and_existing_items() {
     repo.run(&["run"]).expect_code(1);
     let g = repo.gate("phase");
     assert_eq!(g["status"], "fail");
-    assert!(g["reason"].as_str().unwrap().contains("Docs updated"), "{g}");
+    assert!(
+        g["reason"].as_str().unwrap().contains("Docs updated"),
+        "{g}"
+    );
     repo.write("plan.md", "- [x] Schema reviewed\n- [X] Docs updated\n");
     repo.run(&["run"]).expect_code(0);
-    let artifact: serde_json::Value = serde_json::from_str(&repo.read(".runner/out/phase.json")).unwrap();
-    assert_eq!((artifact["total"].as_u64(), artifact["checked"].as_u64()), (Some(2), Some(2)));
+    let artifact: serde_json::Value =
+        serde_json::from_str(&repo.read(".runner/out/phase.json")).unwrap();
+    assert_eq!(
+        (artifact["total"].as_u64(), artifact["checked"].as_u64()),
+        (Some(2), Some(2))
+    );
     repo.write("plan.md", "- [x] Schema reviewed\n");
     repo.run(&["run"]).expect_code(1);
     let g = repo.gate("phase");
-    assert_eq!(g["status"], "error", "a required item that does not exist is not a pass: {g}");
+    assert_eq!(
+        g["status"], "error",
+        "a required item that does not exist is not a pass: {g}"
+    );
     assert!(g["reason"].as_str().unwrap().contains("Docs updated"));
 }
 
@@ -142,11 +179,19 @@ fn http_gate(url: &str) -> String {
 
 #[test]
 fn http_smoke_passes_and_is_never_cached() {
-    let url = serve(10, "200 OK", "X-Dev-Stub: active\r\n", r#"{"status":"healthy","mode":"dev-stub"}"#);
+    let url = serve(
+        10,
+        "200 OK",
+        "X-Dev-Stub: active\r\n",
+        r#"{"status":"healthy","mode":"dev-stub"}"#,
+    );
     let repo = Repo::new().gates(&http_gate(&url));
     repo.run(&["run"]).expect_code(0);
     let artifact: serde_json::Value = serde_json::from_str(&repo.read("out/http.json")).unwrap();
-    assert_eq!((artifact["requests"].as_u64(), artifact["ok"].as_u64()), (Some(5), Some(5)));
+    assert_eq!(
+        (artifact["requests"].as_u64(), artifact["ok"].as_u64()),
+        (Some(5), Some(5))
+    );
     assert!(artifact["p95_ms"].as_f64().is_some());
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.status("smoke"), ("pass".into(), false));
@@ -190,7 +235,13 @@ fn pqc_bench_command_prints_json() {
     let out = repo.run(&["pqc-bench", "--json", "--iterations", "10"]);
     out.expect_code(0);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    for key in ["sign_p50_ms", "sign_p95_ms", "verify_p50_ms", "verify_p95_ms", "keygen_ms"] {
+    for key in [
+        "sign_p50_ms",
+        "sign_p95_ms",
+        "verify_p50_ms",
+        "verify_p95_ms",
+        "keygen_ms",
+    ] {
         assert!(v[key].as_f64().is_some(), "{key} in {v}");
     }
 }

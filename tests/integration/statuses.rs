@@ -29,7 +29,11 @@ fn blocking_failure_exits_one_with_reason() {
     let repo = Repo::new().gates("[gates.bad]\nrun = \"echo boom >&2; exit 3\"\n");
     let out = repo.run(&["run"]);
     out.expect_code(1);
-    assert!(out.stdout.contains("boom"), "log tail shown for failures: {}", out.stdout);
+    assert!(
+        out.stdout.contains("boom"),
+        "log tail shown for failures: {}",
+        out.stdout
+    );
     assert_eq!(repo.gate("bad")["status"], "fail");
     assert_eq!(repo.gate("bad")["reason"], "command exited with code 3");
 }
@@ -57,8 +61,15 @@ fn observational_failure_warns_labels_and_exits_zero() {
     );
     let out = repo.run(&["run"]);
     out.expect_code(0);
-    assert!(out.stderr.contains("warning: observational gate `smoke`"), "{}", out.stderr);
-    assert_eq!(repo.report()["labels"], serde_json::json!(["smoke-failed:smoke"]));
+    assert!(
+        out.stderr.contains("warning: observational gate `smoke`"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        repo.report()["labels"],
+        serde_json::json!(["smoke-failed:smoke"])
+    );
     assert_eq!(repo.gate("smoke")["mode"], "observational");
 }
 
@@ -74,7 +85,9 @@ fn exit_78_skips_and_all_skipped_exits_78() {
 
 #[test]
 fn skip_unless_env_met_runs_the_gate() {
-    let repo = Repo::new().env("FLAG", "1").gates("[gates.b]\nrun = \"true\"\nskip_unless_env = { FLAG = \"1\" }\n");
+    let repo = Repo::new()
+        .env("FLAG", "1")
+        .gates("[gates.b]\nrun = \"true\"\nskip_unless_env = { FLAG = \"1\" }\n");
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.status("b").0, "pass");
 }
@@ -100,10 +113,21 @@ thresholds = { "deep.x" = "< 1" }
     );
     repo.run(&["run"]).expect_code(1);
     assert_eq!(repo.status("missing").0, "error");
-    assert_eq!(repo.gate("missing")["reason"], "declared artifact missing: never.txt");
+    assert_eq!(
+        repo.gate("missing")["reason"],
+        "declared artifact missing: never.txt"
+    );
     assert_eq!(repo.status("nan").0, "error");
-    assert!(repo.gate("nan")["reason"].as_str().unwrap().contains("not a number"));
-    assert_eq!(repo.gate("absent")["reason"], "metric `deep.x` is absent from a.json");
+    assert!(
+        repo.gate("nan")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a number")
+    );
+    assert_eq!(
+        repo.gate("absent")["reason"],
+        "metric `deep.x` is absent from a.json"
+    );
 }
 
 #[test]
@@ -127,15 +151,27 @@ needs = ["skipper"]
     );
     repo.run(&["run"]).expect_code(1);
     assert_eq!(repo.status("after").0, "not_run");
-    assert_eq!(repo.gate("after")["reason"], "not run: needs `broken` (fail) which did not pass");
+    assert_eq!(
+        repo.gate("after")["reason"],
+        "not run: needs `broken` (fail) which did not pass"
+    );
     assert_eq!(repo.status("after-skip").0, "pass");
     let s = &repo.report()["summary"];
-    assert_eq!((s["pass"].as_u64(), s["fail"].as_u64(), s["skip"].as_u64(), s["not_run"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (
+            s["pass"].as_u64(),
+            s["fail"].as_u64(),
+            s["skip"].as_u64(),
+            s["not_run"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
 }
 
 #[test]
 fn spawn_environment_has_runner_gate() {
-    let repo = Repo::new().gates("[gates.who]\nrun = \"echo $RUNNER_GATE > who.txt\"\nartifacts = [\"who.txt\"]\n");
+    let repo = Repo::new()
+        .gates("[gates.who]\nrun = \"echo $RUNNER_GATE > who.txt\"\nartifacts = [\"who.txt\"]\n");
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.read("who.txt").trim(), "who");
 }
@@ -146,7 +182,12 @@ fn selection_by_name_and_tag_includes_needs() {
         "[gates.a]\nrun = \"true\"\n\n[gates.b]\nrun = \"true\"\nneeds = [\"a\"]\ntags = [\"t\"]\n\n[gates.c]\nrun = \"true\"\n",
     );
     repo.run(&["run", "b"]).expect_code(0);
-    let names: Vec<String> = repo.report()["gates"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<String> = repo.report()["gates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["a", "b"]);
     repo.run(&["run", "--tag", "t"]).expect_code(0);
     assert_eq!(repo.report()["gates"].as_array().unwrap().len(), 2);

@@ -19,8 +19,14 @@ fn copy_tree(dir: &Path, dest_root: &Path, src_root: &Path) {
     for entry in std::fs::read_dir(dir).expect("read_dir").flatten() {
         let path = entry.path();
         let rel = path.strip_prefix(src_root).expect("prefix");
-        let top = rel.components().next().and_then(|c| c.as_os_str().to_str()).unwrap_or("");
-        if rel.components().count() == 1 && ["target", ".git", "cache", "tmp", ".runner", "bench", "fuzz"].contains(&top) {
+        let top = rel
+            .components()
+            .next()
+            .and_then(|c| c.as_os_str().to_str())
+            .unwrap_or("");
+        if rel.components().count() == 1
+            && ["target", ".git", "cache", "tmp", ".runner", "bench", "fuzz"].contains(&top)
+        {
             continue;
         }
         let dest = dest_root.join(rel);
@@ -38,7 +44,12 @@ fn statuses(repo: &Repo) -> Vec<(String, String)> {
         .as_array()
         .expect("gates")
         .iter()
-        .map(|g| (g["name"].as_str().unwrap_or("").to_owned(), g["status"].as_str().unwrap_or("").to_owned()))
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap_or("").to_owned(),
+                g["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -48,13 +59,23 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 #[test]
 fn suite_passes_without_the_stub_and_skips_the_registry_gates() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let repo = copy_of_this_repository();
     let out = repo.run(&["run"]);
     out.expect_code(0);
     for (name, status) in statuses(&repo) {
-        let expected = if name.starts_with("registry-") { "skip" } else { "pass" };
-        assert_eq!(status, expected, "gate {name}\n{}\n{}", out.stdout, out.stderr);
+        let expected = if name.starts_with("registry-") {
+            "skip"
+        } else {
+            "pass"
+        };
+        assert_eq!(
+            status, expected,
+            "gate {name}\n{}\n{}",
+            out.stdout, out.stderr
+        );
     }
     assert_eq!(repo.report()["labels"], serde_json::json!([]));
     // Second run: everything cacheable replays.
@@ -68,12 +89,18 @@ fn suite_passes_without_the_stub_and_skips_the_registry_gates() {
 
 #[test]
 fn suite_passes_with_the_registry_dev_stub() {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let repo = copy_of_this_repository().env("REGISTRY_DEV_STUB", "1");
     let out = repo.run(&["run"]);
     out.expect_code(0);
     for (name, status) in statuses(&repo) {
-        assert_eq!(status, "pass", "gate {name}\n{}\n{}", out.stdout, out.stderr);
+        assert_eq!(
+            status, "pass",
+            "gate {name}\n{}\n{}",
+            out.stdout, out.stderr
+        );
     }
     let smoke = repo.gate("registry-smoke");
     assert_eq!(smoke["thresholds"][0]["metric"], "p95_ms");

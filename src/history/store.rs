@@ -1,0 +1,331 @@
+//! The history file: streamed into per-gate day aggregates when read, appended to a line at a
+//! time when a run ends.
+//!
+//! Each line carries `run`, a sequence number that grows in the order runs were written:
+//! `max(highest run in the file + 1, the run's clock in milliseconds since the epoch)` (a
+//! hybrid logical clock). With sane clocks it follows time, so files merged from two places
+//! still interleave correctly; when a clock went backwards it still grows, so the order of
+//! writing is known (see `graduation` for how that keeps graduations sticky).
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use super::graduation::{self, Day, Standing};
+use super::line::{self, LineOut};
+use crate::config::{Gate, Mode, Settings};
+use crate::report::Report;
+
+/// Corrupt lines reported one by one; past this, one summary line.
+const MAX_LINE_WARNINGS: usize = 100;
+
+/// The history file as read: per gate, one aggregate per UTC day it ran.
+pub struct History {
+    path: PathBuf,
+    gates: HashMap<Box<str>, Vec<Day>, BuildHasherDefault<FxHasher>>,
+    warnings: Vec<String>,
+    /// The highest `run` in the file.
+    max_run: u64,
+    /// Valid lines read.
+    entries: usize,
+}
+
+impl History {
+    /// Read the history file (missing = empty). Corrupt lines are skipped, one warning each.
+    #[must_use]
+    pub fn load(path: &Path) -> Self {
+        let mut history = History {
+            path: path.to_path_buf(),
+            gates: HashMap::default(),
+            warnings: Vec::new(),
+            max_run: 0,
+            entries: 0,
+        };
+        match File::open(path) {
+            Ok(file) => history.read(BufReader::with_capacity(1 << 16, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => history
+                .warnings
+                .push(format!("cannot read the history {}: {e}", shown(path))),
+        }
+        history
+    }
+
+    fn read(&mut self, mut reader: impl BufRead) {
+        let mut buf = Vec::with_capacity(256);
+        let mut number = 0usize;
+        let mut corrupt = 0usize;
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    self.warnings.push(format!(
+                        "cannot read the history {} past line {number}: {e}",
+                        shown(&self.path)
+                    ));
+                    break;
+                }
+            }
+            number += 1;
+            let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            let text = text.strip_suffix(b"\r").unwrap_or(text);
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match line::parse(text) {
+                Ok(entry) => {
+                    self.entries += 1;
+                    self.max_run = self.max_run.max(entry.run);
+                    let days = match self.gates.get_mut(entry.gate.as_ref()) {
+                        Some(days) => days,
+                        None => self.gates.entry(entry.gate.as_ref().into()).or_default(),
+                    };
+                    graduation::record(days, entry.at, entry.run, entry.status, entry.cached);
+                }
+                Err(why) => {
+                    corrupt += 1;
+                    if corrupt <= MAX_LINE_WARNINGS {
+                        self.warnings.push(format!(
+                            "history {}:{number}: skipped a corrupt line: {why}",
+                            shown(&self.path)
+                        ));
+                    }
+                }
+            }
+        }
+        if corrupt > MAX_LINE_WARNINGS {
+            self.warnings.push(format!(
+                "history {}: {} more corrupt lines skipped",
+                shown(&self.path),
+                corrupt - MAX_LINE_WARNINGS
+            ));
+        }
+    }
+
+    /// Problems met while reading (corrupt lines), one line each.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        self.warnings.clone()
+    }
+
+    /// The gate's mode now: blocking once an observational gate graduated.
+    #[must_use]
+    pub fn effective_mode(&self, gate: &Gate, settings: &Settings, now: OffsetDateTime) -> Mode {
+        match gate.mode {
+            Mode::Blocking => Mode::Blocking,
+            Mode::Observational if self.standing(gate, settings, now).graduated.is_some() => {
+                Mode::Blocking
+            }
+            Mode::Observational => Mode::Observational,
+        }
+    }
+
+    /// Streak, graduation and last result of a gate at `now`. Graduation is only computed for
+    /// observational gates with N > 0.
+    #[must_use]
+    pub fn standing(&self, gate: &Gate, settings: &Settings, now: OffsetDateTime) -> Standing {
+        let n = match gate.mode {
+            Mode::Observational => gate.graduate_after(settings),
+            Mode::Blocking => 0,
+        };
+        graduation::standing(
+            self.gates
+                .get(gate.name.as_str())
+                .map_or(&[], Vec::as_slice),
+            now,
+            n,
+        )
+    }
+
+    /// Valid lines read.
+    #[must_use]
+    pub fn entries(&self) -> usize {
+        self.entries
+    }
+
+    /// The history file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sequence number of a run writing at `now`: above every run in the file, and the
+    /// clock in milliseconds when that is higher.
+    #[must_use]
+    pub fn next_run(&self, now: OffsetDateTime) -> u64 {
+        let clock = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        self.max_run.saturating_add(1).max(clock)
+    }
+
+    /// Append one line per judged gate of `report`. The file is opened for appending and each
+    /// line goes out in a single `write`, so concurrent runners never interleave or tear lines;
+    /// the file is never rewritten.
+    ///
+    /// # Errors
+    /// When the history's folder or file cannot be created, opened or written.
+    pub fn append_run(&self, report: &Report, now: OffsetDateTime) -> std::io::Result<()> {
+        if report.gates.is_empty() {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let commit = super::commit::current(self.path.parent().unwrap_or(Path::new(".")));
+        // Whole seconds in UTC, as in SPEC 6's examples (and the reader's fast path).
+        let utc = now.to_offset(time::UtcOffset::UTC);
+        let at = crate::run::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
+        let run = self.next_run(now);
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .read(true)
+            .open(&self.path)?;
+        // A torn or hand-edited last line without its newline would swallow our first line.
+        let mut pending_newline = !ends_with_newline(&file)?;
+        for gate in &report.gates {
+            let out = LineOut {
+                at: &at,
+                gate: &gate.name,
+                status: gate.status,
+                mode: gate.mode,
+                cached: gate.cached,
+                commit: commit.as_deref(),
+                run,
+            };
+            let mut bytes = out.to_bytes();
+            if pending_newline {
+                bytes.insert(0, b'\n');
+                pending_newline = false;
+            }
+            write_line(&mut file, &bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// The Fx hash (rustc's): gate names come from the user's own history file, so hashing
+/// them fast matters more than resisting crafted collisions.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// One `write(2)` of a whole line. A short write (a full disk) is finished, and reported.
+fn write_line(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
+    let written = file.write(bytes)?;
+    if written < bytes.len() {
+        file.write_all(&bytes[written..])?;
+    }
+    Ok(())
+}
+
+fn ends_with_newline(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt as _;
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, len - 1)?;
+    Ok(last[0] == b'\n')
+}
+
+/// A path as the user would type it: relative to the current folder when inside it.
+fn shown(path: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn read(text: &str) -> History {
+        let mut h = History {
+            path: PathBuf::from("h.jsonl"),
+            gates: HashMap::default(),
+            warnings: Vec::new(),
+            max_run: 0,
+            entries: 0,
+        };
+        h.read(Cursor::new(text.as_bytes().to_vec()));
+        h
+    }
+
+    #[test]
+    fn corrupt_lines_are_named_and_the_rest_kept() {
+        let h = read(concat!(
+            "{\"at\":\"2026-11-01T10:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"run\":3}\n",
+            "garbage\n",
+            "\n",
+            "{\"at\":\"2026-11-02T10:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"run\":9}\r\n",
+            "{\"at\":\"2026-11-03T10:00:00Z\",\"gate\":\"a\",\"status\":\"maybe\"}\n",
+            "{\"at\":\"2026-11-03T10:00:00Z\",\"gate\":\"b\",\"status\":\"fail\"}",
+        ));
+        assert_eq!(h.entries, 3);
+        assert_eq!(h.max_run, 9);
+        assert_eq!(h.warnings.len(), 2, "{:?}", h.warnings);
+        assert!(
+            h.warnings[0].starts_with("history h.jsonl:2: skipped a corrupt line: not JSON"),
+            "{}",
+            h.warnings[0]
+        );
+        assert!(
+            h.warnings[1].starts_with("history h.jsonl:5: "),
+            "{}",
+            h.warnings[1]
+        );
+        assert_eq!(h.gates["a"].len(), 2);
+        assert_eq!(h.gates["b"].len(), 1);
+        assert_eq!(h.next_run(datetime!(1970-01-01 00:00 UTC)), 10);
+        assert_eq!(
+            h.next_run(datetime!(2026-11-01 00:00 UTC)),
+            1_793_491_200_000
+        );
+    }
+
+    #[test]
+    fn warnings_are_capped_with_a_count() {
+        let h = read(&"x\n".repeat(MAX_LINE_WARNINGS + 5));
+        assert_eq!(h.warnings.len(), MAX_LINE_WARNINGS + 1);
+        assert_eq!(
+            h.warnings.last().unwrap(),
+            "history h.jsonl: 5 more corrupt lines skipped"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_empty_without_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let h = History::load(&dir.path().join("none.jsonl"));
+        assert_eq!(h.entries(), 0);
+        assert!(h.warnings().is_empty());
+    }
+}

@@ -1,0 +1,214 @@
+//! JUnit XML (`--junit`) through quick-junit: one testsuite `runner`, one testcase per gate.
+//!
+//! Mapping (SPEC 5): `pass` passes; `skip` is skipped; `fail`, `error` and `not_run` of a gate
+//! whose effective mode is blocking are failures (message = reason, type = status); an
+//! observational `fail` or `error` passes with a `WARNING (observational): reason` line in
+//! system-out; an observational `not_run` is skipped. System-out carries the log tail of every
+//! gate that ran in this run (not of those replayed from the cache).
+
+use std::time::Duration;
+
+use quick_junit::{
+    NonSuccessKind, Property, Report as JUnit, SerializeError, TestCase, TestCaseStatus, TestSuite,
+};
+
+use super::markdown::threshold_text;
+use super::{GateReport, Report};
+use crate::config::{Config, Mode};
+use crate::judge::Status;
+
+/// How many lines of a gate's log go into system-out.
+pub const LOG_TAIL_LINES: usize = 50;
+
+/// Render the JUnit XML of a run; log tails are read from the cache's `logs/` folder.
+pub fn render(report: &Report, config: &Config) -> Result<String, SerializeError> {
+    let logs = config.settings.cache_dir.join("logs");
+    build(report, &|gate| {
+        crate::exec::process::log_tail(&logs.join(format!("{gate}.log")), LOG_TAIL_LINES)
+    })
+}
+
+/// Render with the log tail of a gate (by name) supplied by the caller.
+pub fn build(report: &Report, log_tail: &dyn Fn(&str) -> String) -> Result<String, SerializeError> {
+    let time = Duration::from_millis(report.duration_ms);
+    let mut suite = TestSuite::new("runner");
+    suite.set_time(time);
+    suite.add_property(Property::new("exit_code", report.exit_code.to_string()));
+    suite.add_property(Property::new("started_at", report.started_at.as_str()));
+    suite.add_property(Property::new("labels", report.labels.join(",")));
+    suite.add_test_cases(report.gates.iter().map(|g| test_case(g, log_tail)));
+    let mut junit = JUnit::new("runner");
+    junit.set_time(time);
+    junit.add_test_suite(suite);
+    junit.to_string()
+}
+
+fn test_case(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> TestCase {
+    let reason = g
+        .reason
+        .clone()
+        .unwrap_or_else(|| format!("gate ended {}", g.status.as_str()));
+    let observational_failure =
+        g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error);
+    let status = match (g.status, g.mode) {
+        (Status::Pass, _) | (Status::Fail | Status::Error, Mode::Observational) => {
+            TestCaseStatus::success()
+        }
+        (Status::Fail | Status::Error | Status::NotRun, Mode::Blocking) => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(reason.as_str())
+                .set_type(g.status.as_str())
+                .set_description(details(g, &reason));
+            s
+        }
+        // An observational gate that did not run blocks nothing: reported as skipped.
+        (Status::Skip, _) | (Status::NotRun, Mode::Observational) => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(reason.as_str()).set_type(g.status.as_str());
+            s
+        }
+    };
+    let mut out = String::new();
+    if observational_failure {
+        out.push_str(&format!("WARNING (observational): {reason}\n"));
+        for t in &g.thresholds {
+            out.push_str(&format!("  {}\n", threshold_text(t)));
+        }
+    }
+    if g.cached {
+        out.push_str("replayed from the cache: no process ran in this run\n");
+    } else if ran(g) {
+        let tail = log_tail(&g.name);
+        if !tail.is_empty() {
+            out.push_str(&format!(
+                "--- log of `{}` (at most the last {LOG_TAIL_LINES} lines)\n",
+                g.name
+            ));
+            out.push_str(&tail);
+            out.push('\n');
+        }
+    }
+    let mut case = TestCase::new(g.name.as_str(), status);
+    case.set_classname(g.kind.as_str())
+        .set_time(Duration::from_millis(g.duration_ms));
+    if !out.is_empty() {
+        case.set_system_out(out);
+    }
+    case
+}
+
+/// Did the gate execute in this run? A gate that was not run (needs) or skipped before its key
+/// was computed (`skip_unless_env`) has no key and no log of this run.
+fn ran(g: &GateReport) -> bool {
+    g.key.is_some() && !g.cached && g.status != Status::NotRun
+}
+
+/// The failure's text: its reason, and every threshold with value and verdict.
+fn details(g: &GateReport, reason: &str) -> String {
+    let mut text = reason.to_owned();
+    for t in &g.thresholds {
+        text.push_str("\n  ");
+        text.push_str(&threshold_text(t));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Summary, ThresholdReport};
+
+    fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
+        GateReport {
+            name: name.to_owned(),
+            kind: "command".to_owned(),
+            status,
+            mode,
+            configured_mode: mode,
+            cached,
+            duration_ms: 1500,
+            key: (status != Status::NotRun).then(|| "ab".repeat(32)),
+            reason: (status != Status::Pass).then(|| format!("{name} <reason> & \"quotes\"")),
+            artifacts: Vec::new(),
+            thresholds: vec![ThresholdReport {
+                metric: "p95".into(),
+                op: "<=".into(),
+                limit: 5.0,
+                value: Some(9.0),
+                pass: false,
+            }],
+            exports: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn maps_each_status_and_mode() {
+        let report = Report {
+            version: 1,
+            exit_code: 1,
+            started_at: "2026-11-24T10:00:00Z".into(),
+            duration_ms: 3000,
+            summary: Summary::default(),
+            labels: vec!["smoke-failed:obs".into()],
+            gates: vec![
+                gate("ok", Status::Pass, Mode::Blocking, true),
+                gate("bad", Status::Fail, Mode::Blocking, false),
+                gate("obs", Status::Fail, Mode::Observational, false),
+                gate("skipped", Status::Skip, Mode::Blocking, false),
+                gate("blocked", Status::NotRun, Mode::Blocking, false),
+            ],
+        };
+        let xml = build(&report, &|name| format!("log of {name}\x1b[31m red\x1b[0m")).expect("xml");
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parses back");
+        let suite = &parsed.test_suites[0];
+        assert_eq!(suite.name.as_str(), "runner");
+        assert_eq!(
+            (suite.tests, suite.failures, suite.errors, suite.skipped),
+            (5, 2, 0, 1)
+        );
+        let cases = &suite.test_cases;
+        assert!(matches!(cases[0].status, TestCaseStatus::Success { .. }));
+        assert!(
+            cases[0]
+                .system_out
+                .as_ref()
+                .is_some_and(|o| o.as_str().contains("replayed from the cache"))
+        );
+        match &cases[1].status {
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                message,
+                ty,
+                ..
+            } => {
+                assert_eq!(
+                    message.as_ref().map(|m| m.as_str()),
+                    Some("bad <reason> & \"quotes\"")
+                );
+                assert_eq!(ty.as_ref().map(|t| t.as_str()), Some("fail"));
+            }
+            other => panic!("bad: {other:?}"),
+        }
+        assert!(matches!(cases[2].status, TestCaseStatus::Success { .. }));
+        let out = cases[2].system_out.as_ref().expect("system-out").as_str();
+        assert!(
+            out.starts_with("WARNING (observational): obs <reason>"),
+            "{out}"
+        );
+        assert!(
+            out.contains("log of obs red"),
+            "ANSI escapes stripped: {out}"
+        );
+        assert!(matches!(cases[3].status, TestCaseStatus::Skipped { .. }));
+        assert!(matches!(cases[4].status, TestCaseStatus::NonSuccess { .. }));
+        assert!(
+            cases[4].system_out.is_none(),
+            "a gate that did not run has no log"
+        );
+        assert_eq!(
+            cases[1].classname.as_ref().map(|c| c.as_str()),
+            Some("command")
+        );
+        assert_eq!(cases[1].time, Some(Duration::from_millis(1500)));
+    }
+}

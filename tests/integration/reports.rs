@@ -1,0 +1,750 @@
+//! The report formats of SPEC 5 and 9 (JUnit, Markdown, Prometheus, GitHub annotations), each
+//! checked by parsing what the binary wrote, plus snapshots of a fixed report.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use quick_junit::{NonSuccessKind, TestCaseStatus};
+use runner::report::Report;
+use serde_json::{Value, json};
+
+use crate::harness::Repo;
+
+/// One gate of each outcome, plus an uncacheable one and an export.
+pub const SUITE: &str = r#"
+[gates.bench]
+description = "latency"
+run = "printf '{\"lat\": {\"p95\": 4.5}, \"count\": 3}' > bench.json"
+artifacts = ["bench.json"]
+export = { "bench.latency.p95" = "lat.p95" }
+
+[gates.bench.thresholds]
+"lat.p95" = "<= 10"
+count = ">= 3"
+
+[gates.slow]
+run = "echo '{\"p95\": 80}' > slow.json"
+artifacts = ["slow.json"]
+thresholds = { p95 = "<= 50" }
+
+[gates.smoke]
+mode = "observational"
+needs = ["bench"]
+run = "echo 'smoke broke' >&2; exit 1"
+
+[gates.optional]
+run = "exit 78"
+
+[gates.after-slow]
+needs = ["slow"]
+run = "true"
+
+[gates.missing]
+run = "true"
+artifacts = ["never.json"]
+
+[gates.fresh]
+run = "echo fresh"
+cache = false
+"#;
+
+const RUN_ARGS: [&str; 7] = [
+    "run",
+    "--junit",
+    "out/junit.xml",
+    "--summary",
+    "out/summary.md",
+    "--metrics",
+    "out/metrics.prom",
+];
+
+fn suite() -> Repo {
+    Repo::new().gates(SUITE)
+}
+
+// ---------------------------------------------------------------- JUnit
+
+/// A testcase as a CI reporter shows it: outcome, type, message and system-out.
+#[derive(Debug)]
+struct Case {
+    outcome: &'static str,
+    ty: String,
+    message: String,
+    out: String,
+}
+
+/// Parse JUnit XML (quick-junit's reader, on quick-xml) and check that the counts CI reporters
+/// read agree with the testcases.
+fn junit_cases(xml: &str) -> BTreeMap<String, Case> {
+    let parsed =
+        quick_junit::Report::deserialize_from_str(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+    assert_eq!(parsed.name.as_ref().map(|n| n.as_str()), Some("runner"));
+    assert_eq!(parsed.test_suites.len(), 1, "one testsuite");
+    let suite = &parsed.test_suites[0];
+    assert_eq!(suite.name.as_str(), "runner");
+    let text =
+        |s: Option<&quick_junit::XmlString>| s.map(|s| s.as_str().to_owned()).unwrap_or_default();
+    let mut cases = BTreeMap::new();
+    for c in &suite.test_cases {
+        assert_eq!(c.classname.as_ref().map(|c| c.as_str()), Some("command"));
+        assert!(c.time.is_some(), "time of {}", c.name.as_str());
+        let (outcome, ty, message) = match &c.status {
+            TestCaseStatus::Success { .. } => ("passed", String::new(), String::new()),
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                ty,
+                message,
+                ..
+            } => ("failure", text(ty.as_ref()), text(message.as_ref())),
+            TestCaseStatus::NonSuccess { .. } => ("error", String::new(), String::new()),
+            TestCaseStatus::Skipped { ty, message, .. } => {
+                ("skipped", text(ty.as_ref()), text(message.as_ref()))
+            }
+        };
+        let out = text(c.system_out.as_ref());
+        cases.insert(
+            c.name.as_str().to_owned(),
+            Case {
+                outcome,
+                ty,
+                message,
+                out,
+            },
+        );
+    }
+    let count = |o: &str| cases.values().filter(|c| c.outcome == o).count();
+    let counts = (suite.tests, suite.failures, suite.errors, suite.skipped);
+    assert_eq!(
+        counts,
+        (
+            cases.len(),
+            count("failure"),
+            count("error"),
+            count("skipped")
+        )
+    );
+    assert_eq!(
+        (parsed.tests, parsed.failures, parsed.errors),
+        (counts.0, counts.1, counts.2)
+    );
+    cases
+}
+
+#[test]
+fn junit_has_one_testcase_per_gate_with_spec_mapping() {
+    let repo = suite();
+    repo.run(&RUN_ARGS).expect_code(1);
+    let cases = junit_cases(&repo.read("out/junit.xml"));
+    let expected = [
+        ("bench", "passed", "", ""),
+        (
+            "slow",
+            "failure",
+            "fail",
+            "threshold p95 <= 50 failed: value 80",
+        ),
+        ("smoke", "passed", "", ""),
+        ("optional", "skipped", "skip", "command exited 78"),
+        (
+            "after-slow",
+            "failure",
+            "not_run",
+            "not run: needs `slow` (fail)",
+        ),
+        ("missing", "failure", "error", "declared artifact"),
+        ("fresh", "passed", "", ""),
+    ];
+    assert_eq!(cases.len(), expected.len());
+    for (name, outcome, ty, message) in expected {
+        let c = &cases[name];
+        assert_eq!((c.outcome, c.ty.as_str()), (outcome, ty), "{name}: {c:?}");
+        assert!(c.message.starts_with(message), "{name}: {c:?}");
+    }
+    // The observational failure passes, with the warning and its log tail in system-out.
+    let smoke: Vec<&str> = cases["smoke"].out.lines().collect();
+    assert_eq!(
+        smoke.first(),
+        Some(&"WARNING (observational): command exited with code 1")
+    );
+    assert!(smoke.contains(&"smoke broke"), "{smoke:?}");
+    assert!(
+        cases["fresh"].out.lines().any(|l| l == "fresh"),
+        "log tail: {:?}",
+        cases["fresh"]
+    );
+    assert!(
+        cases["after-slow"].out.is_empty(),
+        "a gate that did not run has no log"
+    );
+
+    repo.run(&RUN_ARGS).expect_code(1);
+    let cases = junit_cases(&repo.read("out/junit.xml"));
+    assert!(
+        cases["bench"].out.contains("replayed from the cache"),
+        "{:?}",
+        cases["bench"]
+    );
+}
+
+// ---------------------------------------------------------------- Markdown
+
+/// The rows of the first Markdown table: cells split on unescaped `|`, trimmed, unescaped.
+fn table(md: &str) -> Vec<Vec<String>> {
+    md.lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .map(|line| {
+            let mut cells = Vec::new();
+            let mut cell = String::new();
+            let mut chars = line.trim().chars().peekable();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' if chars.peek() == Some(&'|') => {
+                        cell.push('|');
+                        chars.next();
+                    }
+                    '|' => cells.push(std::mem::take(&mut cell).trim().to_owned()),
+                    c => cell.push(c),
+                }
+            }
+            assert!(cell.trim().is_empty(), "row ends with `|`: {line}");
+            cells.remove(0);
+            cells
+        })
+        .collect()
+}
+
+fn rows_by_gate(md: &str) -> BTreeMap<String, Vec<String>> {
+    let rows = table(md);
+    assert_eq!(
+        rows[0],
+        ["Gate", "Status", "Mode", "Time", "Cached", "Thresholds"],
+        "{md}"
+    );
+    assert!(
+        rows[1]
+            .iter()
+            .all(|c| c.chars().all(|c| matches!(c, '-' | ':')) && c.contains('-')),
+        "separator: {:?}",
+        rows[1]
+    );
+    rows[2..]
+        .iter()
+        .map(|r| {
+            assert_eq!(r.len(), 6, "{r:?}");
+            (r[0].clone(), r.clone())
+        })
+        .collect()
+}
+
+#[test]
+fn markdown_summary_is_a_table_of_every_gate() {
+    let repo = suite();
+    repo.run(&RUN_ARGS).expect_code(1);
+    let md = repo.read("out/summary.md");
+    assert!(md.starts_with("## "), "{md}");
+    let rows = rows_by_gate(&md);
+    let names: BTreeSet<&str> = rows.keys().map(String::as_str).collect();
+    assert_eq!(
+        names,
+        BTreeSet::from([
+            "bench",
+            "slow",
+            "smoke",
+            "optional",
+            "after-slow",
+            "missing",
+            "fresh"
+        ])
+    );
+    let status = |g: &str| {
+        rows[g][1]
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for (g, s) in [
+        ("bench", "pass"),
+        ("slow", "fail"),
+        ("smoke", "fail"),
+        ("optional", "skip"),
+        ("after-slow", "not run"),
+        ("missing", "error"),
+    ] {
+        assert_eq!(status(g), s, "{g}: {:?}", rows[g]);
+    }
+    assert!(
+        rows["smoke"][1].starts_with("⚠️"),
+        "observational failure is a warning: {:?}",
+        rows["smoke"]
+    );
+    assert!(rows["slow"][1].starts_with("❌"));
+    assert_eq!(rows["smoke"][2], "observational");
+    assert_eq!(rows["bench"][2], "blocking");
+    assert_eq!(rows["bench"][4], "no");
+    let thresholds: Vec<&str> = rows["bench"][5].split("<br>").collect();
+    assert_eq!(thresholds, ["lat.p95 <= 10: 4.5 ✓", "count >= 3: 3 ✓"]);
+    assert_eq!(rows["slow"][5], "p95 <= 50: 80 ✗");
+    assert_eq!(rows["fresh"][5], "—");
+    assert!(
+        md.lines().any(|l| l == "**Labels:** `smoke-failed:smoke`"),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .any(|l| l == "- `slow` (fail): threshold p95 <= 50 failed: value 80"),
+        "{md}"
+    );
+
+    repo.run(&RUN_ARGS).expect_code(1);
+    let rows = rows_by_gate(&repo.read("out/summary.md"));
+    assert_eq!(rows["bench"][4], "yes");
+    assert_eq!(rows["fresh"][4], "no");
+}
+
+// ---------------------------------------------------------------- Prometheus
+
+/// A parsed sample line.
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+fn valid_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+/// Parse the text exposition format; panics on anything malformed: a sample without HELP and
+/// TYPE before it, a family split in two, a repeated series, a bad name or label.
+fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let mut help: BTreeSet<String> = BTreeSet::new();
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let mut finished: BTreeSet<String> = BTreeSet::new();
+    let mut current: Option<String> = None;
+    let mut seen: BTreeSet<(String, Vec<(String, String)>)> = BTreeSet::new();
+    let mut samples = Vec::new();
+    assert!(text.ends_with('\n'), "ends with a line feed");
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let (name, doc) = rest
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("HELP without text: {line}"));
+            assert!(valid_name(name) && !doc.is_empty(), "{line}");
+            assert!(help.insert(name.to_owned()), "second HELP for {name}");
+            if let Some(c) = current.replace(name.to_owned()).filter(|c| c != name) {
+                finished.insert(c);
+            }
+            assert!(!finished.contains(name), "family {name} split");
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, ty) = rest.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+            assert!(matches!(ty, "gauge" | "counter"), "{line}");
+            assert!(help.contains(name), "TYPE before HELP: {line}");
+            assert!(
+                types.insert(name.to_owned(), ty.to_owned()).is_none(),
+                "second TYPE for {name}"
+            );
+            continue;
+        }
+        assert!(
+            !line.starts_with('#') && !line.is_empty(),
+            "unexpected line {line:?}"
+        );
+        let (name, rest) = match line.find(['{', ' ']) {
+            Some(i) => line.split_at(i),
+            None => panic!("no value: {line}"),
+        };
+        assert!(valid_name(name), "{line}");
+        assert_eq!(
+            current.as_deref(),
+            Some(name),
+            "sample outside its family: {line}"
+        );
+        assert!(types.contains_key(name), "sample without TYPE: {line}");
+        let mut labels = BTreeMap::new();
+        let value_text = if let Some(body) = rest.strip_prefix('{') {
+            let mut chars = body.chars();
+            loop {
+                let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+                assert!(
+                    valid_name(&key) && !key.contains(':'),
+                    "label name {key:?} in {line}"
+                );
+                assert_eq!(chars.next(), Some('"'), "{line}");
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        Some('\\') => match chars.next() {
+                            Some('\\') => value.push('\\'),
+                            Some('"') => value.push('"'),
+                            Some('n') => value.push('\n'),
+                            other => panic!("bad escape {other:?} in {line}"),
+                        },
+                        Some('"') => break,
+                        Some(c) => value.push(c),
+                        None => panic!("unterminated label value in {line}"),
+                    }
+                }
+                assert!(
+                    labels.insert(key, value).is_none(),
+                    "repeated label in {line}"
+                );
+                match chars.next() {
+                    Some(',') => {}
+                    Some('}') => break,
+                    other => panic!("{other:?} after a label in {line}"),
+                }
+            }
+            chars.collect::<String>()
+        } else {
+            rest.to_owned()
+        };
+        let value_text = value_text
+            .strip_prefix(' ')
+            .unwrap_or_else(|| panic!("{line}"));
+        let value: f64 = match value_text {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v
+                .parse()
+                .unwrap_or_else(|_| panic!("value {v:?} in {line}")),
+        };
+        let key = (
+            name.to_owned(),
+            labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        );
+        assert!(seen.insert(key), "repeated series {line}");
+        samples.push(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        });
+    }
+    samples
+}
+
+/// Samples by series, written `name{k=v,k=v}` (labels in name order, values unquoted).
+fn series(samples: &[Sample]) -> BTreeMap<String, f64> {
+    samples
+        .iter()
+        .map(|s| {
+            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let key = if labels.is_empty() {
+                s.name.clone()
+            } else {
+                format!("{}{{{}}}", s.name, labels.join(","))
+            };
+            (key, s.value)
+        })
+        .collect()
+}
+
+#[track_caller]
+fn expect_series(m: &BTreeMap<String, f64>, expected: &[(&str, f64)]) {
+    for (key, want) in expected {
+        assert_eq!(m.get(*key), Some(want), "{key}");
+    }
+}
+
+#[test]
+fn prometheus_metrics_parse_with_help_and_type_and_spec_families() {
+    let repo = suite();
+    repo.run(&RUN_ARGS).expect_code(1);
+    let samples = parse_prometheus(&repo.read("out/metrics.prom"));
+    let m = series(&samples);
+    let statuses = [
+        ("bench", "pass"),
+        ("slow", "fail"),
+        ("smoke", "fail"),
+        ("optional", "skip"),
+        ("after-slow", "not_run"),
+        ("missing", "error"),
+        ("fresh", "pass"),
+    ];
+    for (gate, status) in statuses {
+        for s in ["pass", "fail", "skip", "error", "not_run"] {
+            let want = if s == status { 1.0 } else { 0.0 };
+            expect_series(
+                &m,
+                &[(
+                    &format!("runner_gate_status{{gate={gate},status={s}}}"),
+                    want,
+                )],
+            );
+        }
+        let d = m[&format!("runner_gate_duration_seconds{{gate={gate}}}")];
+        assert!((0.0..120.0).contains(&d), "{gate}: {d}");
+        expect_series(&m, &[(&format!("runner_gate_cached{{gate={gate}}}"), 0.0)]);
+    }
+    let status_series = samples
+        .iter()
+        .filter(|s| s.name == "runner_gate_status")
+        .count();
+    assert_eq!(status_series, statuses.len() * 5);
+    expect_series(
+        &m,
+        &[
+            ("runner_gate_metric{gate=bench,metric=lat.p95}", 4.5),
+            ("runner_gate_metric{gate=bench,metric=count}", 3.0),
+            ("runner_gate_metric{gate=slow,metric=p95}", 80.0),
+            ("bench_latency_p95{gate=bench}", 4.5),
+            // Misses: every cacheable gate that got to the lookup (not after-slow, not fresh).
+            ("runner_cache_hits_total", 0.0),
+            ("runner_cache_misses_total", 5.0),
+            ("runner_run_exit_code", 1.0),
+        ],
+    );
+
+    repo.run(&RUN_ARGS).expect_code(1);
+    let m = series(&parse_prometheus(&repo.read("out/metrics.prom")));
+    // bench and slow (exit 0; its threshold is judged again on every run) are replayed;
+    // smoke, optional (78) and missing (no artifact) were not stored, so they miss again.
+    expect_series(
+        &m,
+        &[
+            ("runner_gate_cached{gate=bench}", 1.0),
+            ("runner_gate_cached{gate=slow}", 1.0),
+            ("runner_gate_metric{gate=bench,metric=lat.p95}", 4.5),
+            ("bench_latency_p95{gate=bench}", 4.5),
+            ("runner_cache_hits_total", 2.0),
+            ("runner_cache_misses_total", 3.0),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------- GitHub Actions
+
+/// `::level title=...::message` lines of stdout, unescaped.
+fn annotations(stdout: &str) -> Vec<(String, String, String)> {
+    let unescape = |s: &str| {
+        s.replace("%0D", "\r")
+            .replace("%0A", "\n")
+            .replace("%3A", ":")
+            .replace("%2C", ",")
+            .replace("%25", "%")
+    };
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("::"))
+        .map(|l| {
+            let (head, message) = l[2..].split_once("::").unwrap_or_else(|| panic!("{l}"));
+            let (level, props) = head.split_once(' ').unwrap_or_else(|| panic!("{l}"));
+            let title = props
+                .strip_prefix("title=")
+                .unwrap_or_else(|| panic!("{l}"));
+            (level.to_owned(), unescape(title), unescape(message))
+        })
+        .collect()
+}
+
+#[test]
+fn github_actions_annotations_and_step_summary() {
+    let repo = suite();
+    repo.write("step-summary.md", "earlier step\n");
+    let step = repo.path("step-summary.md").display().to_string();
+    let out = repo.run(&RUN_ARGS);
+    out.expect_code(1);
+    assert!(
+        annotations(&out.stdout).is_empty(),
+        "no annotations outside GitHub Actions: {}",
+        out.stdout
+    );
+    assert_eq!(
+        repo.read("step-summary.md"),
+        "earlier step\n",
+        "GITHUB_STEP_SUMMARY unset"
+    );
+
+    let repo = repo
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &step);
+    let out = repo.run(&["run", "--summary", "out/summary.md"]);
+    out.expect_code(1);
+    let mut got = annotations(&out.stdout);
+    got.sort();
+    let want: Vec<(String, String, String)> = [
+        (
+            "error",
+            "after-slow",
+            "not run: needs `slow` (fail) which did not pass",
+        ),
+        ("error", "slow", "threshold p95 <= 50 failed: value 80"),
+        ("warning", "smoke", "command exited with code 1"),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+    .collect();
+    let missing = got
+        .iter()
+        .find(|(_, g, _)| g == "missing")
+        .cloned()
+        .expect("missing annotated");
+    assert_eq!(missing.0, "error");
+    got.retain(|(_, g, _)| g != "missing");
+    assert_eq!(got, want, "{}", out.stdout);
+    let summary = repo.read("out/summary.md");
+    assert_eq!(
+        repo.read("step-summary.md"),
+        format!("earlier step\n{summary}")
+    );
+}
+
+// ---------------------------------------------------------------- Snapshots
+
+/// A report with every status, a graduated gate, thresholds, exports and text to escape.
+fn fixed_report() -> Report {
+    let key = "0f".repeat(32);
+    let t = |metric: &str, op: &str, limit: f64, value: Option<f64>, pass: bool| json!({"metric": metric, "op": op, "limit": limit, "value": value, "pass": pass});
+    let gate =
+        |name: &str, kind: &str, status: &str, modes: (&str, &str), cached: bool, ms: u64| {
+            json!({
+                "name": name, "kind": kind, "status": status, "mode": modes.0,
+                "configured_mode": modes.1, "cached": cached, "duration_ms": ms,
+                "key": if status == "not_run" { Value::Null } else { json!(key) },
+                "reason": null, "artifacts": [], "thresholds": []
+            })
+        };
+    let (blocking, observational) = (("blocking", "blocking"), ("observational", "observational"));
+    let mut pqc = gate("pqc-sign-verify", "pqc-bench", "pass", blocking, false, 143);
+    pqc["artifacts"] = json!([".runner/out/pqc-sign-verify.json"]);
+    pqc["thresholds"] = json!([
+        t("sign_p95_ms", "<=", 50.0, Some(0.58), true),
+        t("verify_p95_ms", "<=", 10.0, Some(0.12), true)
+    ]);
+    pqc["exports"] = json!([{"name": "pqc_verify_latency", "value": 0.12}]);
+    let mut drift = gate("dream-drift", "command", "fail", observational, false, 2351);
+    drift["reason"] = json!("threshold drift < 0.05 failed: value 0.07");
+    drift["thresholds"] = json!([t("drift", "<", 0.05, Some(0.07), false)]);
+    drift["exports"] = json!([{"name": "dream_drift_score", "value": 0.07}]);
+    let graduated = ("blocking", "observational");
+    let mut memoria = gate("memoria-compression", "command", "pass", graduated, true, 3);
+    memoria["thresholds"] = json!([t("a|b", ">=", 0.7, None, false)]);
+    let mut skipped = gate("registry-smoke", "http", "skip", blocking, false, 0);
+    skipped["key"] = Value::Null;
+    skipped["reason"] = json!("skipped: requires REGISTRY_DEV_STUB=1");
+    let mut broken = gate("audit-report", "command", "error", blocking, false, 65_000);
+    broken["reason"] = json!("declared artifact `audit|report.json` is missing\nsee the log <b>");
+    let mut blocked = gate("governance", "policy", "not_run", blocking, false, 0);
+    blocked["reason"] = json!("not run: needs `audit-report` (error) which did not pass");
+    serde_json::from_value(json!({
+        "version": 1, "exit_code": 1, "started_at": "2026-11-24T10:00:00Z", "duration_ms": 67_512,
+        "summary": {"pass": 2, "fail": 1, "skip": 1, "error": 1, "not_run": 1, "cached": 1},
+        "labels": ["smoke-failed:dream-drift"],
+        "gates": [pqc, drift, memoria, skipped, broken, blocked]
+    }))
+    .expect("a valid report")
+}
+
+fn fixed_config(dir: &std::path::Path) -> runner::config::Config {
+    let text = r#"version = 1
+[gates.pqc-sign-verify]
+kind = "pqc-bench"
+export = { "pqc.verify.latency" = "verify_p95_ms" }
+[gates.dream-drift]
+run = "true"
+export = { "dream.drift.score" = "drift" }
+[gates.memoria-compression]
+run = "true"
+[gates.registry-smoke]
+kind = "http"
+url = "http://127.0.0.1:1/"
+[gates.audit-report]
+run = "true"
+[gates.governance]
+kind = "policy"
+policy = "p.rego"
+input = "i.json"
+query = "data.p.allow"
+"#;
+    runner::config::parse("gates.toml", text, dir).expect("fixed config")
+}
+
+#[test]
+fn markdown_of_a_fixed_report() {
+    let md = runner::report::markdown::render(&fixed_report());
+    let rows = rows_by_gate(&md);
+    assert_eq!(rows["memoria-compression"][2], "blocking (graduated)");
+    assert_eq!(
+        rows["memoria-compression"][5], "a|b >= 0.7: missing ✗",
+        "`|` escaped in a cell"
+    );
+    assert_eq!(rows["audit-report"][3], "1m 05s");
+    insta::assert_snapshot!("markdown_fixed_report", md);
+}
+
+#[test]
+fn prometheus_of_a_fixed_report() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = runner::report::metrics::render(&fixed_report(), &fixed_config(dir.path()));
+    let m = series(&parse_prometheus(&text));
+    // registry-smoke (http, skipped before its key) is neither hit nor miss; memoria was a hit.
+    expect_series(
+        &m,
+        &[
+            ("pqc_verify_latency{gate=pqc-sign-verify}", 0.12),
+            ("dream_drift_score{gate=dream-drift}", 0.07),
+            ("runner_cache_hits_total", 1.0),
+            ("runner_cache_misses_total", 3.0),
+        ],
+    );
+    insta::assert_snapshot!("prometheus_fixed_report", text);
+}
+
+/// Durations and start times vary from run to run; replace them.
+fn normalise_markdown(md: &str) -> String {
+    md.lines()
+        .map(|l| {
+            if l.contains(" gates: ") {
+                let mut parts: Vec<&str> = l.split(" · ").collect();
+                if parts.len() == 5 {
+                    parts[2] = "<time>";
+                    parts[4] = "started <time>";
+                }
+                return parts.join(" · ");
+            }
+            if l.starts_with("| ") && !l.starts_with("| Gate ") {
+                let mut cells: Vec<&str> = l.split(" | ").collect();
+                if cells.len() == 6 {
+                    cells[3] = "<time>";
+                }
+                return cells.join(" | ");
+            }
+            l.to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn normalise_metrics(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.split_once("} ") {
+            Some((head, _)) if l.starts_with("runner_gate_duration_seconds{") => {
+                format!("{head}}} <seconds>")
+            }
+            _ => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn markdown_and_prometheus_of_a_real_run() {
+    let repo = suite();
+    repo.run(&RUN_ARGS).expect_code(1);
+    insta::assert_snapshot!(
+        "markdown_real_run",
+        normalise_markdown(&repo.read("out/summary.md"))
+    );
+    insta::assert_snapshot!(
+        "prometheus_real_run",
+        normalise_metrics(&repo.read("out/metrics.prom"))
+    );
+}
