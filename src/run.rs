@@ -167,8 +167,7 @@ pub fn prepare(
         );
     }
     let t = Instant::now();
-    let mut files: BTreeSet<&PathBuf> = inputs.files.values().flatten().collect();
-    let artifacts: Vec<PathBuf> = selected
+    let mut files: Vec<PathBuf> = selected
         .iter()
         .flat_map(|&g| {
             let gate = &ws.config.gates[g];
@@ -179,8 +178,9 @@ pub fn prepare(
                 .map(PathBuf::from)
         })
         .collect();
-    files.extend(artifacts.iter());
-    fp.prehash(files.into_iter().collect::<Vec<_>>());
+    files.extend(inputs.files.values().flatten().cloned());
+    fingerprint::sort_paths(&mut files);
+    fp.prehash(&files);
     if trace {
         eprintln!(
             "timing:   prehash {:.2} ms",

@@ -204,8 +204,7 @@ impl Scheduler<'_> {
         }
         let mut all: Vec<PathBuf> = inputs.to_vec();
         all.extend(referenced.iter().map(PathBuf::from));
-        all.sort();
-        all.dedup();
+        crate::fingerprint::sort_paths(&mut all);
         self.fp.material(gate, &all, upstream)
     }
 
@@ -250,22 +249,11 @@ impl Scheduler<'_> {
         let material = self.material(g);
         let key = material.key();
         if gate.cacheable() && !self.opts.no_cache {
-            let hit = matches!(self.cache.lookup(gate, &key, self.fp), Lookup::Hit { .. });
+            // Local only: the remote is asked on a worker (`execute`), so a round trip to it
+            // never holds up this thread.
+            let hit = matches!(self.cache.lookup_local(gate, &key, self.fp), Lookup::Hit { .. });
             if hit {
-                // The hit left every artifact in place, verified by hash.
-                let verdict =
-                    judge::judge_with(gate, &self.config.root, &Execution::Succeeded, |_| true);
-                return Prepared::Done(GateRun {
-                    index: g,
-                    status: verdict.status,
-                    reason: verdict.reason,
-                    cached: true,
-                    duration: started.elapsed(),
-                    key: Some(key),
-                    thresholds: verdict.thresholds,
-                    metrics: verdict.metrics,
-                    log: Some(self.cache.log_path(&gate.name)),
-                });
+                return Prepared::Done(self.replayed(g, key, started));
             }
         }
         Prepared::Run(Job {
@@ -275,9 +263,34 @@ impl Scheduler<'_> {
         })
     }
 
-    /// Run one gate on a worker, store it if it succeeded, and judge it.
+    /// A gate replayed from the cache, judged.
+    fn replayed(&self, g: usize, key: CacheKey, started: Instant) -> GateRun {
+        let gate = &self.config.gates[g];
+        // The hit left every artifact in place, verified by hash.
+        let verdict = judge::judge_with(gate, &self.config.root, &Execution::Succeeded, |_| true);
+        GateRun {
+            index: g,
+            status: verdict.status,
+            reason: verdict.reason,
+            cached: true,
+            duration: started.elapsed(),
+            key: Some(key),
+            thresholds: verdict.thresholds,
+            metrics: verdict.metrics,
+            log: Some(self.cache.log_path(&gate.name)),
+        }
+    }
+
+    /// Run one gate on a worker, store it if it succeeded, and judge it. A cacheable gate is
+    /// first looked up in the remote cache (after the local miss in `prepare`).
     fn execute(&self, job: Job) -> GateRun {
         let gate = &self.config.gates[job.index];
+        if gate.cacheable() && !self.opts.no_cache {
+            let started = Instant::now();
+            if let Lookup::Hit { .. } = self.cache.lookup_remote(gate, &job.key, self.fp) {
+                return self.replayed(job.index, job.key, started);
+            }
+        }
         let inputs = self
             .inputs
             .files

@@ -34,10 +34,11 @@ impl KeyMaterial {
     /// sorted, so hash-map order and file order cannot change it).
     #[must_use]
     pub fn key(&self) -> CacheKey {
-        let mut h = blake3::Hasher::new();
+        // One buffer, hashed once: many tiny `Hasher::update` calls cost more than the copy.
+        let mut buf = Vec::with_capacity(1024);
         let mut field = |bytes: &[u8]| {
-            h.update(&(bytes.len() as u64).to_le_bytes());
-            h.update(bytes);
+            buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            buf.extend_from_slice(bytes);
         };
         field(b"runner-key");
         field(&self.format.to_le_bytes());
@@ -71,7 +72,7 @@ impl KeyMaterial {
                 field(hash.as_deref().unwrap_or("absent").as_bytes());
             }
         }
-        CacheKey(*h.finalize().as_bytes())
+        CacheKey(*blake3::hash(&buf).as_bytes())
     }
 
     /// Lines saying what differs from `old`, in words (empty when nothing does).

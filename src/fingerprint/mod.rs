@@ -5,7 +5,7 @@ mod inputs;
 mod stat_cache;
 
 pub use cache_key::{CacheKey, FORMAT_VERSION, KeyMaterial, hex};
-pub use inputs::{ExpandedInputs, expand};
+pub use inputs::{ExpandedInputs, expand, sort_paths};
 pub use stat_cache::{FileStat, Hash, StatCache, hash_file};
 
 use std::collections::{BTreeMap, HashMap};

@@ -6,6 +6,7 @@ mod graduation;
 mod line;
 mod status;
 mod store;
+mod summary;
 mod write_back;
 
 pub use graduation::{Graduation, LastResult, Standing};
