@@ -118,14 +118,22 @@ impl History {
                 },
                 Clone::clone,
             );
-            let warnings = if torn.is_some() { &state.warnings } else { &self.warnings };
+            let warnings = if torn.is_some() {
+                &state.warnings
+            } else {
+                &self.warnings
+            };
             let s = summary::Summary {
                 inode: meta.ino(),
                 offset,
                 tail_hash,
                 lines: state.lines,
                 corrupt: state.corrupt,
-                warnings: warnings.iter().filter(|w| !w.contains("more corrupt lines skipped")).cloned().collect(),
+                warnings: warnings
+                    .iter()
+                    .filter(|w| !w.contains("more corrupt lines skipped"))
+                    .cloned()
+                    .collect(),
                 entries: state.entries,
                 max_run: state.max_run,
                 gates: state.gates,
@@ -405,7 +413,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.jsonl");
         let line = |day: u32, gate: &str, status: &str, run: u32| {
-            format!("{{\"at\":\"2026-11-{day:02}T10:00:00Z\",\"gate\":\"{gate}\",\"status\":\"{status}\",\"run\":{run}}}\n")
+            format!(
+                "{{\"at\":\"2026-11-{day:02}T10:00:00Z\",\"gate\":\"{gate}\",\"status\":\"{status}\",\"run\":{run}}}\n"
+            )
         };
         let mut text = line(1, "a", "pass", 1) + "junk\n" + &line(2, "a", "fail", 2);
         std::fs::write(&path, &text).unwrap();
@@ -418,10 +428,15 @@ mod tests {
         // Rewriting the file changed its inode, so the summary is stale: rebuild it by appending
         // instead, as runners do.
         std::fs::remove_file(summary::path_of(&path)).unwrap();
-        std::fs::write(&path, line(1, "a", "pass", 1) + "junk\n" + &line(2, "a", "fail", 2)).unwrap();
+        std::fs::write(
+            &path,
+            line(1, "a", "pass", 1) + "junk\n" + &line(2, "a", "fail", 2),
+        )
+        .unwrap();
         let _ = History::load(&path);
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
-        f.write_all(text[text.find("2026-11-03").map(|i| i - 7).unwrap()..].as_bytes()).unwrap();
+        let from = text.find("2026-11-03").map(|i| i - 7).unwrap();
+        f.write_all(&text.as_bytes()[from..]).unwrap();
         let incremental = History::load(&path);
         let again = History::load(&path);
         std::fs::remove_file(summary::path_of(&path)).unwrap();
@@ -430,7 +445,10 @@ mod tests {
             assert_eq!(h.entries, full.entries);
             assert_eq!(h.max_run, full.max_run);
             assert_eq!(h.gates, full.gates);
-            assert_eq!(h.warnings, full.warnings, "corrupt lines are reported on every run");
+            assert_eq!(
+                h.warnings, full.warnings,
+                "corrupt lines are reported on every run"
+            );
         }
         assert_eq!(full.entries, 5);
         assert!(first.entries == 2);

@@ -38,7 +38,10 @@ pub(crate) struct Summary<S> {
 
 /// Where the summary of `history` lives.
 pub(crate) fn path_of(history: &Path) -> PathBuf {
-    let mut name = history.file_name().map(std::ffi::OsStr::to_os_string).unwrap_or_default();
+    let mut name = history
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_default();
     name.push(".summary");
     history.with_file_name(name)
 }
@@ -53,7 +56,10 @@ pub(crate) fn tail_hash(file: &mut std::fs::File, offset: u64) -> std::io::Resul
 }
 
 /// Load a summary that still describes `file`'s first bytes; None when absent or stale.
-pub(crate) fn load<S: BuildHasher + Default>(summary_path: &Path, file: &mut std::fs::File) -> Option<Summary<S>> {
+pub(crate) fn load<S: BuildHasher + Default>(
+    summary_path: &Path,
+    file: &mut std::fs::File,
+) -> Option<Summary<S>> {
     let data = std::fs::read(summary_path).ok()?;
     let summary: Summary<S> = decode(&data).ok()?;
     let meta = file.metadata().ok()?;
@@ -141,29 +147,58 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
     let entries = usize::try_from(r.u64()?).map_err(|_| Truncated)?;
     let max_run = r.u64()?;
     let n = r.u64()?;
-    let mut gates = HashMap::with_capacity_and_hasher(usize::try_from(n).unwrap_or(0).min(1 << 20), S::default());
+    let mut gates = HashMap::with_capacity_and_hasher(
+        usize::try_from(n).unwrap_or(0).min(1 << 20),
+        S::default(),
+    );
     for _ in 0..n {
-        let gate: Box<str> = std::str::from_utf8(r.bytes()?).map_err(|_| Truncated)?.into();
+        let gate: Box<str> = std::str::from_utf8(r.bytes()?)
+            .map_err(|_| Truncated)?
+            .into();
         let count = r.u32()?;
         let mut days = Vec::with_capacity(count.min(1 << 16) as usize);
         for _ in 0..count {
-            let date = Date::from_julian_day(i32::try_from(r.i64()?).map_err(|_| Truncated)?).map_err(|_| Truncated)?;
+            let date = Date::from_julian_day(i32::try_from(r.i64()?).map_err(|_| Truncated)?)
+                .map_err(|_| Truncated)?;
             let pass = read_mark(&mut r)?;
             let bad = read_mark(&mut r)?;
             let day_max_run = r.u64()?;
             let ms = r.u32()?;
             let code = r.u32()?;
             let status = status_of(code & 0xff).ok_or(Truncated)?;
-            days.push(Day { date, pass, bad, max_run: day_max_run, last: LastOfDay { ms, status, cached: code >> 8 == 1 } });
+            days.push(Day {
+                date,
+                pass,
+                bad,
+                max_run: day_max_run,
+                last: LastOfDay {
+                    ms,
+                    status,
+                    cached: code >> 8 == 1,
+                },
+            });
         }
         gates.insert(gate, days);
     }
-    Ok(Summary { inode, offset, tail_hash, lines, corrupt, warnings, entries, max_run, gates })
+    Ok(Summary {
+        inode,
+        offset,
+        tail_hash,
+        lines,
+        corrupt,
+        warnings,
+        entries,
+        max_run,
+        gates,
+    })
 }
 
 fn read_mark(r: &mut Reader<'_>) -> Result<Option<Mark>, bincodec::DecodeError> {
     Ok(match r.u32()? {
         0 => None,
-        _ => Some(Mark { run: r.u64()?, ms: r.u32()? }),
+        _ => Some(Mark {
+            run: r.u64()?,
+            ms: r.u32()?,
+        }),
     })
 }
