@@ -15,6 +15,11 @@ const MAGIC: &[u8] = b"RUNNER-ENTRY-1\n";
 /// Largest entry the runner writes or accepts (bigger artifacts are not cached).
 pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
 
+/// Largest entry file read or decoded: the artifacts' limit plus room for the manifest and the
+/// log (whose kept tail is up to 4 MiB). With only 1 MiB of room, an entry whose artifacts
+/// were near the limit and whose log was long was written, then rejected on every read.
+pub const MAX_ENTRY_FILE_BYTES: u64 = MAX_ENTRY_BYTES + 8 * 1024 * 1024;
+
 /// One artifact in an entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileRecord {
@@ -104,7 +109,7 @@ impl Entry {
     /// Decode and verify an archive read for `expected` key: checksum, key, per-file hashes,
     /// sizes and path safety. Nothing is written anywhere.
     pub fn decode(data: &[u8], expected: &CacheKey) -> Result<Self, EntryError> {
-        if data.len() as u64 > MAX_ENTRY_BYTES + 1024 * 1024 {
+        if data.len() as u64 > MAX_ENTRY_FILE_BYTES {
             return Err(EntryError::TooLarge(data.len() as u64));
         }
         let corrupt = |e: &dyn std::fmt::Display| EntryError::Corrupt(e.to_string());

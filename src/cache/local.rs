@@ -4,6 +4,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::Store;
+use super::entry::MAX_ENTRY_FILE_BYTES;
 use crate::fingerprint::CacheKey;
 
 /// Entries at `entries/<first two hex>/<key hex>`, written to a temporary name and renamed.
@@ -28,19 +29,30 @@ impl LocalStore {
     }
 
     /// Remove temporary files older than an hour (left by a killed runner); younger ones may
-    /// belong to a runner still writing.
+    /// belong to a runner still writing. Two places: `tmp/` (entries being written) and the
+    /// cache folder itself, where `bincodec::write_atomic` writes the index, the stat cache and
+    /// the report as `.tmp-*` before renaming (those were never cleaned, so every kill at the
+    /// wrong moment left one behind for good).
     pub fn clean_stale_temporaries(&self) {
-        let Ok(read) = std::fs::read_dir(&self.tmp) else {
-            return;
-        };
-        for e in read.flatten() {
-            let old = e
-                .metadata()
+        let is_old = |e: &std::fs::DirEntry| {
+            e.metadata()
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age.as_secs() > 3600);
-            if old {
+                .is_some_and(|age| age.as_secs() > 3600)
+        };
+        for e in std::fs::read_dir(&self.tmp).into_iter().flatten().flatten() {
+            if is_old(&e) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let Some(cache_dir) = self.tmp.parent() else {
+            return;
+        };
+        for e in std::fs::read_dir(cache_dir).into_iter().flatten().flatten() {
+            let temporary = e.file_name().as_encoded_bytes().starts_with(b".tmp-")
+                && e.file_type().is_ok_and(|t| t.is_file());
+            if temporary && is_old(&e) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -53,11 +65,25 @@ impl Store for LocalStore {
     }
 
     fn get(&self, key: &CacheKey) -> io::Result<Option<Vec<u8>>> {
-        match std::fs::read(self.path(key)) {
-            Ok(data) => Ok(Some(data)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        use std::io::Read as _;
+        let file = match std::fs::File::open(self.path(key)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Check the size before reading: a planted multi-gigabyte (or sparse) file under an
+        // entry's name must not be read into memory. Nothing larger is ever written (and
+        // `Entry::decode` would reject it anyway, after the damage was done).
+        let len = file.metadata()?.len();
+        if len > MAX_ENTRY_FILE_BYTES {
+            return Err(io::Error::other(format!(
+                "{} is {len} bytes, more than any entry the runner writes",
+                self.path(key).display()
+            )));
         }
+        let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(MAX_ENTRY_FILE_BYTES + 1).read_to_end(&mut data)?;
+        Ok(Some(data))
     }
 
     fn put(&self, key: &CacheKey, data: &[u8]) -> io::Result<()> {

@@ -4,6 +4,7 @@
 pub mod entry;
 mod index;
 mod local;
+mod prefetch;
 pub mod remote;
 pub mod restore;
 
@@ -215,7 +216,17 @@ impl Cache {
     }
 
     /// Replay `gate` under `key` if possible: make its artifacts on disk equal the entry's.
+    /// The local cache first, then the remote.
     pub fn lookup(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
+        match self.lookup_local(gate, key, fp) {
+            Lookup::Miss => self.lookup_remote(gate, key, fp),
+            hit => hit,
+        }
+    }
+
+    /// `lookup` without the remote: never waits on the network (the scheduler's thread uses
+    /// it, and leaves `lookup_remote` to a worker).
+    pub fn lookup_local(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
         let intact = self.index.lock().ok().is_some_and(|i| {
             i.get(&gate.name).is_some_and(|r| {
                 r.key == *key
@@ -230,7 +241,7 @@ impl Cache {
         }
         let data = match self.local.get(key) {
             Ok(Some(d)) => d,
-            Ok(None) => return self.lookup_remote(gate, key, fp),
+            Ok(None) => return Lookup::Miss,
             Err(e) => {
                 self.warn(format!(
                     "cannot read the cache entry of gate `{}`: {e}; running it",
@@ -254,8 +265,10 @@ impl Cache {
         self.replay(gate, key, &entry, fp)
     }
 
-    /// The remote step of a lookup: a verified entry is restored, then kept locally.
-    fn lookup_remote(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
+    /// The remote step of a lookup, after a local miss: a verified entry is restored, then kept
+    /// locally. A miss without asking when there is no remote, it is off, or the key is known
+    /// to be absent.
+    pub fn lookup_remote(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
         let Some((entry, data)) = self.remote_fetch(&gate.name, key) else {
             return Lookup::Miss;
         };

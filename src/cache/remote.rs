@@ -1,27 +1,23 @@
 //! The remote tier (SPEC 10): a client of the Turborepo Remote Cache HTTP API, a circuit breaker
-//! around it, and the cache's remote operations (fetch and verify, publish, prefetch).
+//! around it, and the cache's remote operations (fetch and verify, publish). Prefetching is in
+//! `prefetch.rs`.
 //!
 //! `HEAD`/`GET`/`PUT /v8/artifacts/<key hex>?teamId=<team>` with a bearer token; the body is the
 //! runner's own entry archive. Calls are blocking with the configured timeout. The first failure
 //! (down, slow, 4xx other than 404, 5xx) trips the breaker: one warning, and the remote is left
 //! alone for the rest of the run, so a dead server costs one timeout, not one per gate.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::BTreeSet;
 use std::io;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use ureq::Agent;
 
+use super::prefetch::PREFETCH_THREADS;
 use super::{Cache, Entry, MAX_ENTRY_BYTES, Store};
-use crate::config::{Config, Gate};
-use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter};
-use crate::graph::GateGraph;
-
-/// Parallel requests while prefetching. Mostly waiting on the network: enough to hide a
-/// round trip of tens of milliseconds behind the others (see bench/REMOTE.md).
-const PREFETCH_THREADS: usize = 32;
+use crate::fingerprint::CacheKey;
 
 /// A Turborepo Remote Cache server.
 pub struct HttpStore {
@@ -314,199 +310,10 @@ impl Cache {
             }
         }
     }
-
-    /// Fill the local store from the remote, in parallel, for every selected gate whose key can
-    /// be known before anything runs: gates without needs, and then, walking the graph, gates
-    /// whose needs are all cached (their upstream artifact hashes are read from the entries'
-    /// manifests instead of the disk). Each entry is verified like a lookup's before it is kept;
-    /// the scheduler's lookups then find them locally. A no-op without a readable remote.
-    ///
-    /// The key computed here must equal the scheduler's (`Scheduler::material`); if it ever did
-    /// not, the only cost would be a wasted download.
-    pub fn prefetch(
-        &self,
-        config: &Config,
-        graph: &GateGraph,
-        selected: &BTreeSet<usize>,
-        inputs: &ExpandedInputs,
-        fp: &Fingerprinter,
-    ) {
-        if !self.remote.as_ref().is_some_and(Remote::readable)
-            || std::env::var_os("RUNNER_REMOTE_PREFETCH").is_some_and(|v| v == "0")
-        {
-            return;
-        }
-        let eligible = |g: usize| {
-            let gate = &config.gates[g];
-            gate.cacheable()
-                && gate
-                    .skip_unless_env
-                    .iter()
-                    .all(|(k, v)| std::env::var(k).ok().as_deref() == Some(v.as_str()))
-        };
-        let mut waiting = HashMap::new();
-        let mut ready = VecDeque::new();
-        for &g in selected {
-            let n = graph.needs(g).filter(|n| selected.contains(n)).count();
-            if n == 0 && eligible(g) {
-                ready.push_back(g);
-            }
-            waiting.insert(g, n);
-        }
-        let walk = Walk {
-            state: Mutex::new(WalkState {
-                ready,
-                waiting,
-                known: HashMap::new(),
-                active: 0,
-            }),
-            wake: Condvar::new(),
-        };
-        let threads = PREFETCH_THREADS.min(selected.len()).max(1);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    while let Some((g, upstream)) = walk.next(config, graph) {
-                        let gate = &config.gates[g];
-                        let files = inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
-                        let key = fp.material(gate, files, upstream).key();
-                        let hashes = self.prefetch_one(gate, &key);
-                        walk.done(g, hashes, graph, selected, &eligible);
-                    }
-                });
-            }
-        });
-    }
-
-    /// The artifact hashes `gate` will have once replayed from `key`, fetching the entry from
-    /// the remote into the local store when only the remote has it. None: it will run.
-    fn prefetch_one(&self, gate: &Gate, key: &CacheKey) -> Option<Artifacts> {
-        let from_index = self
-            .index
-            .lock()
-            .ok()
-            .and_then(|i| i.get(&gate.name).cloned())
-            .filter(|r| r.key == *key);
-        if let Some(record) = from_index {
-            let files: BTreeMap<&str, String> = record
-                .files
-                .iter()
-                .map(|(p, h)| (p.as_str(), crate::fingerprint::hex(h)))
-                .collect();
-            return predicted(gate, |p| files.get(p).cloned());
-        }
-        let entry = match self.local.get(key) {
-            Ok(Some(data)) => Entry::decode(&data, key).ok()?,
-            _ => {
-                let (entry, data) = self.remote_fetch(&gate.name, key)?;
-                if let Err(e) = self.local.put(key, &data) {
-                    self.warn(format!(
-                        "cannot keep the remote cache entry of gate `{}` locally: {e}",
-                        gate.name
-                    ));
-                    return None;
-                }
-                entry
-            }
-        };
-        predicted(gate, |p| {
-            entry
-                .manifest
-                .files
-                .iter()
-                .find(|f| f.path == p)
-                .map(|f| f.hash.clone())
-        })
-    }
-}
-
-/// A gate's artifacts as `Fingerprinter::artifact_hashes` gives them: path -> hex hash.
-type Artifacts = BTreeMap<String, Option<String>>;
-
-/// The artifact hashes of `gate` after a replay, when the entry covers exactly its artifacts
-/// (otherwise the lookup will not replay it).
-fn predicted(gate: &Gate, hash_of: impl Fn(&str) -> Option<String>) -> Option<Artifacts> {
-    gate.artifacts
-        .iter()
-        .map(|a| hash_of(a).map(|h| (a.clone(), Some(h))))
-        .collect()
 }
 
 fn short(key: &CacheKey) -> String {
     key.hex()[..12].to_owned()
-}
-
-/// The prefetch's walk over the graph: a gate is ready when all its needs are predicted.
-struct Walk {
-    state: Mutex<WalkState>,
-    wake: Condvar,
-}
-
-struct WalkState {
-    ready: VecDeque<usize>,
-    /// Needs not yet predicted, per selected gate.
-    waiting: HashMap<usize, usize>,
-    known: HashMap<usize, Artifacts>,
-    /// Gates being worked on (their dependents may still become ready).
-    active: usize,
-}
-
-impl Walk {
-    /// The next ready gate with its upstream hashes; None when the walk is over.
-    fn next(
-        &self,
-        config: &Config,
-        graph: &GateGraph,
-    ) -> Option<(usize, BTreeMap<String, Artifacts>)> {
-        let mut st = self.state.lock().ok()?;
-        loop {
-            if let Some(g) = st.ready.pop_front() {
-                st.active += 1;
-                let upstream = graph
-                    .needs(g)
-                    .map(|n| {
-                        (
-                            config.gates[n].name.clone(),
-                            st.known.get(&n).cloned().unwrap_or_default(),
-                        )
-                    })
-                    .collect();
-                return Some((g, upstream));
-            }
-            if st.active == 0 {
-                return None;
-            }
-            st = self.wake.wait(st).ok()?;
-        }
-    }
-
-    fn done(
-        &self,
-        g: usize,
-        hashes: Option<Artifacts>,
-        graph: &GateGraph,
-        selected: &BTreeSet<usize>,
-        eligible: &dyn Fn(usize) -> bool,
-    ) {
-        let Ok(mut st) = self.state.lock() else {
-            return;
-        };
-        st.active -= 1;
-        if let Some(h) = hashes {
-            st.known.insert(g, h);
-            for d in graph.dependents(g).filter(|d| selected.contains(d)) {
-                let now_ready = st.waiting.get_mut(&d).is_some_and(|n| {
-                    *n -= 1;
-                    *n == 0
-                });
-                if now_ready && eligible(d) {
-                    st.ready.push_back(d);
-                }
-            }
-        }
-        drop(st);
-        self.wake.notify_all();
-    }
 }
 
 /// The URL of the remote cache: `RUNNER_REMOTE_CACHE_URL` when set, else the config's.
@@ -520,7 +327,14 @@ pub fn url(settings_url: Option<&str>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(feature = "pqc")]
+    use std::collections::HashMap;
+
     use super::*;
+    #[cfg(feature = "pqc")]
+    use crate::config::Config;
+    #[cfg(feature = "pqc")]
+    use crate::fingerprint::Fingerprinter;
     use std::sync::Arc;
     use std::sync::atomic::AtomicUsize;
 

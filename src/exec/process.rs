@@ -41,7 +41,10 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
     if let Some(dir) = spec.log.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let log = match File::create(spec.log) {
+    // A cache folder that cannot be written (read-only, full) must not stop gates from being
+    // judged: the output then goes to an unnamed temporary file and is not kept (the store
+    // step says caching is off). Before, every gate ended `error: cannot create log`.
+    let log = match File::create(spec.log).or_else(|_| tempfile::tempfile()) {
         Ok(f) => f,
         Err(e) => {
             return ProcessEnd::SpawnFailed(format!(
@@ -64,6 +67,7 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         .stdout(log)
         .stderr(stderr)
         .process_group(0);
+    die_with_the_runner(&mut cmd);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
@@ -105,6 +109,34 @@ pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         },
         Err(e) => ProcessEnd::SpawnFailed(format!("waiting for the command failed: {e}")),
     }
+}
+
+/// Make the gate's shell die when the runner dies, even by SIGKILL, which no handler of
+/// `signals` sees: the gate runs in its own process group, so killing the runner's group
+/// left it running on, writing into the repository unobserved (found by the reliability
+/// battery's kill -9 loop). Only the shell gets the signal: a command it already started
+/// finishes, but the script goes no further. Linux only (`PR_SET_PDEATHSIG`).
+fn die_with_the_runner(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let runner = std::process::id();
+        // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
+        // functions (prctl, getppid, _exit); it allocates nothing.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The runner may have died before prctl: then no signal would ever come.
+                if u32::try_from(libc::getppid()).ok() != Some(runner) {
+                    libc::_exit(1);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// Follow a growing log file, printing whole lines to stderr with a prefix, until told to stop.

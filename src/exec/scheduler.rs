@@ -318,7 +318,13 @@ impl Scheduler<'_> {
             .iter()
             .all(|a| self.config.root.join(a).is_file());
         if matches!(execution, Execution::Succeeded) && gate.cacheable() && artifacts_present {
-            if self.fp.fresh_stats(inputs) == before {
+            // The file set too: a file created mid-run that the globs match is in neither the
+            // key nor `before`, yet the gate may have read it (found by the reliability tests:
+            // its output was then replayed after the file was gone).
+            let same_files = gate.inputs.is_empty()
+                || crate::fingerprint::expand(self.config, &BTreeSet::from([job.index]))
+                    .is_ok_and(|now| now.files.get(&job.index).is_some_and(|f| f == inputs));
+            if same_files && self.fp.fresh_stats(inputs) == before {
                 self.cache
                     .store(gate, &job.key, &job.material, self.fp, &self.opts.now);
             } else {
@@ -353,7 +359,9 @@ impl Scheduler<'_> {
         if let Some(dir) = log_path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let mut log = match std::fs::File::create(log_path) {
+        // As for commands (see `process::run`): an unwritable cache folder costs the log, not
+        // the verdict.
+        let mut log = match std::fs::File::create(log_path).or_else(|_| tempfile::tempfile()) {
             Ok(f) => std::io::BufWriter::new(f),
             Err(e) => {
                 return Execution::Broken(format!("cannot create log {}: {e}", log_path.display()));

@@ -2,6 +2,7 @@
 //! whose globs start there, and a `GlobSet` per gate matching all its patterns at once.
 
 use std::collections::{BTreeSet, HashMap};
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -55,8 +56,11 @@ enum PathMatcher {
 impl PathMatcher {
     fn new(pattern: &str) -> Option<Self> {
         let (dir, last) = pattern.rsplit_once('/').unwrap_or(("", pattern));
+        // `**` crosses folders (`src/**` is everything below `src`), so it is never simple:
+        // matched as `*`, it silently dropped files in subfolders from the cache key.
         let simple = !dir.contains(['*', '?', '[', '{', '\\'])
             && !last.contains(['?', '[', '{', '\\'])
+            && !last.contains("**")
             && !last.is_empty();
         if simple {
             return Some(PathMatcher::Simple {
@@ -73,27 +77,28 @@ impl PathMatcher {
                 path.parent() == Some(dir.as_path())
                     && path
                         .file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| star_match(component, n))
+                        // By bytes, as globset does: a name that is not UTF-8 is still a file
+                        // the glob covers, and must enter the key.
+                        .is_some_and(|n| star_match(component.as_bytes(), n.as_bytes()))
             }
             PathMatcher::Glob(m) => m.is_match(path),
         }
     }
 }
 
-/// Does `name` match `pattern`, where `*` matches any run of characters (no other wildcards)?
-fn star_match(pattern: &str, name: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
+/// Does `name` match `pattern`, where `*` matches any run of bytes (no other wildcards)?
+fn star_match(pattern: &[u8], name: &[u8]) -> bool {
+    let mut parts = pattern.split(|b| *b == b'*');
+    let first = parts.next().unwrap_or(b"");
     let Some(mut rest) = name.strip_prefix(first) else {
         return false;
     };
-    let pieces: Vec<&str> = parts.collect();
+    let pieces: Vec<&[u8]> = parts.collect();
     let Some((last, middle)) = pieces.split_last() else {
         return rest.is_empty();
     };
-    for piece in middle {
-        match rest.find(piece) {
+    for piece in middle.iter().filter(|p| !p.is_empty()) {
+        match rest.windows(piece.len()).position(|w| w == *piece) {
             Some(i) => rest = &rest[i + piece.len()..],
             None => return false,
         }
@@ -314,6 +319,8 @@ mod tests {
             ("a/f*o*.rs", "a/fxx.rs", false),
             ("a/*.*", "a/noext", false),
             ("a/**/b.rs", "a/x/y/b.rs", true),
+            ("src/**", "src/a/b.txt", true),
+            ("src/**", "src/top.txt", true),
         ] {
             let m = PathMatcher::new(pattern).unwrap();
             assert_eq!(m.is_match(Path::new(path)), want, "{pattern} vs {path}");
@@ -324,6 +331,15 @@ mod tests {
                 "globset agrees: {pattern} vs {path}"
             );
         }
+    }
+
+    #[test]
+    fn simple_patterns_match_names_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let name = Path::new(std::ffi::OsStr::from_bytes(b"in/f\xff.txt"));
+        assert!(PathMatcher::new("in/*.txt").unwrap().is_match(name));
+        assert!(PathMatcher::new("in/*").unwrap().is_match(name));
+        assert!(!PathMatcher::new("in/*.md").unwrap().is_match(name));
     }
 
     #[test]

@@ -15,3 +15,14 @@ mod shard;
 mod signing;
 mod statuses;
 mod suite;
+
+// The reliability battery (issue 7): `cargo test --test integration reliability`.
+mod reliability_concurrency;
+mod reliability_corruption;
+mod reliability_crash;
+mod reliability_hostile_cache;
+mod reliability_hostile_inputs;
+mod reliability_key;
+mod reliability_mutation;
+mod reliability_stale;
+mod reliability_support;

@@ -1,0 +1,137 @@
+//! Input mutation: a gate that edits its own declared input while it runs, or an input edited
+//! by someone else while the gate runs, must not leave a result stored under the key of the
+//! content it started from. The scheduler re-checks the inputs' stat data after the gate.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::Repo;
+use crate::reliability_support::{Group, assert_entries_intact, warnings};
+
+fn runs(repo: &Repo) -> usize {
+    std::fs::read_to_string(repo.path("runs.log"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+#[test]
+fn a_gate_editing_its_own_input_is_not_cached() {
+    // The gate appends to its input, reads it, then puts the original content back (new
+    // inode, new times): the content the key was made from is on disk again afterwards, so a
+    // result stored under that key would be replayed for output made from other content.
+    let repo = Repo::new().gates(
+        r#"
+[gates.selfedit]
+run = "echo run >> runs.log; cp src/in.txt orig; echo extra >> src/in.txt; cat src/in.txt > out.txt; mv orig src/in.txt"
+inputs = ["src/in.txt"]
+artifacts = ["out.txt"]
+"#,
+    );
+    repo.write("src/in.txt", "line\n");
+    let out = repo.run(&["run"]);
+    out.expect_code(0);
+    let w = warnings(&out.stderr);
+    assert_eq!(w.len(), 1, "{}", out.stderr);
+    assert!(
+        w[0].contains("an input of gate `selfedit` changed while it ran"),
+        "{}",
+        w[0]
+    );
+    assert_eq!(assert_entries_intact(&repo.path("cache")), 0, "nothing stored");
+    assert_eq!(repo.read("src/in.txt"), "line\n");
+    // Same input content as before the first run: it runs again, never a hit.
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(runs(&repo), 2);
+    assert_eq!(repo.status("selfedit"), ("pass".into(), false));
+    let out = repo.run(&["run", "--dry-run"]);
+    assert!(out.stdout.contains("run    selfedit"), "{}", out.stdout);
+}
+
+#[test]
+fn an_input_edited_by_someone_else_mid_run_is_not_cached() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.slow]
+run = "echo run >> runs.log; touch started; sleep 0.6; cat src/in.txt > out.txt"
+inputs = ["src/in.txt"]
+artifacts = ["out.txt"]
+"#,
+    );
+    repo.write("src/in.txt", "old\n");
+    let logs = tempfile::tempdir().unwrap();
+    let mut runner = Group::spawn(&repo, &["run"], &[], logs.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !repo.path("started").exists() {
+        assert!(Instant::now() < deadline, "the gate never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The key was made from "old"; the gate will read "new".
+    repo.write("src/in.txt", "new\n");
+    assert_eq!(runner.wait(Duration::from_secs(30)), Some(0));
+    assert_eq!(repo.read("out.txt"), "new\n");
+    let stderr = std::fs::read_to_string(logs.path().join("0.err")).unwrap();
+    assert!(
+        stderr.contains("an input of gate `slow` changed while it ran"),
+        "{stderr}"
+    );
+    assert_eq!(assert_entries_intact(&repo.path("cache")), 0);
+    // Back to "old": a stored result would replay "new" here. It must run and say "old".
+    repo.write("src/in.txt", "old\n");
+    std::fs::remove_file(repo.path("started")).unwrap();
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("out.txt"), "old\n");
+    assert_eq!(repo.status("slow"), ("pass".into(), false));
+    assert_eq!(runs(&repo), 2);
+    // Now it was stored, and replays.
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.status("slow"), ("pass".into(), true));
+}
+
+#[test]
+fn an_input_deleted_or_created_mid_run_is_not_cached() {
+    // A glob's file set changing while the gate runs: a file deleted, or one created that the
+    // glob would match. The deleted file's stat changes; the new file is not in the key.
+    let repo = Repo::new().gates(
+        r#"
+[gates.lister]
+run = "echo run >> runs.log; touch started; sleep 0.4; cat src/*.txt > out.txt"
+inputs = ["src/*.txt"]
+artifacts = ["out.txt"]
+"#,
+    );
+    repo.write("src/a.txt", "a\n");
+    repo.write("src/b.txt", "b\n");
+    let logs = tempfile::tempdir().unwrap();
+    let mut runner = Group::spawn(&repo, &["run"], &[], logs.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !repo.path("started").exists() {
+        assert!(Instant::now() < deadline, "the gate never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::fs::remove_file(repo.path("src/b.txt")).unwrap();
+    assert_eq!(runner.wait(Duration::from_secs(30)), Some(0));
+    assert_eq!(repo.read("out.txt"), "a\n");
+    assert_eq!(assert_entries_intact(&repo.path("cache")), 0, "deleted input");
+    repo.write("src/b.txt", "b\n");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("out.txt"), "a\nb\n");
+
+    // Now a file the glob matches appears while the gate runs: the key knows only a and b.
+    std::fs::remove_file(repo.path("started")).unwrap();
+    repo.write("src/a.txt", "a2\n");
+    let mut runner = Group::spawn(&repo, &["run"], &[], logs.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !repo.path("started").exists() {
+        assert!(Instant::now() < deadline, "the gate never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    repo.write("src/c.txt", "c\n");
+    assert_eq!(runner.wait(Duration::from_secs(30)), Some(0));
+    assert_eq!(repo.read("out.txt"), "a2\nb\nc\n");
+    let stderr = std::fs::read_to_string(logs.path().join("1.err")).unwrap();
+    assert!(stderr.contains("changed while it ran"), "{stderr}");
+    // Without c again: a stored result would replay c's line here.
+    std::fs::remove_file(repo.path("src/c.txt")).unwrap();
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("out.txt"), "a2\nb\n");
+}
