@@ -14,7 +14,10 @@ pub fn config_load(text: &str) {
         },
         Err(diags) => diags,
     };
-    assert!(!diags.is_empty(), "a rejected config names at least one problem");
+    assert!(
+        !diags.is_empty(),
+        "a rejected config names at least one problem"
+    );
     for d in &diags {
         let span = d
             .span
@@ -37,7 +40,10 @@ pub fn config_load(text: &str) {
 /// The threshold expression and metric path parsers never panic; what they accept is sane.
 pub fn threshold_expr(text: &str) {
     if let Ok(expr) = runner::config::threshold_expr::parse(text) {
-        assert!(expr.limit.is_finite(), "accepted a non-finite limit: {text:?}");
+        assert!(
+            expr.limit.is_finite(),
+            "accepted a non-finite limit: {text:?}"
+        );
         let _ = expr.op.holds(expr.limit, expr.limit);
     }
     if let Ok(steps) = runner::judge::parse_metric_path(text) {

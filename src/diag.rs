@@ -58,9 +58,12 @@ impl Diagnostic {
         let gutter = " ".repeat(line.to_string().len());
         let line_start = span.start - (col_bytes(source, span.start));
         let line_end = line_start + text.len();
-        let end = span.end.clamp(span.start, line_end);
+        // `lines()` drops the `\r` of a `\r\n`, so a span can start past the shown text (a TOML
+        // error at that `\r`, found by fuzzing): then the caret goes just after the text. A
+        // `clamp` here panicked when the line ended before the span began.
+        let end = span.end.min(line_end).max(span.start);
         let caret_at = text
-            .get(..span.start - line_start)
+            .get(..(span.start - line_start).min(text.len()))
             .map_or(0, |s| s.chars().count());
         let width = source
             .get(span.start..end)
@@ -154,6 +157,18 @@ mod tests {
             text,
             "gates.toml:3:1: unknown key `neds` in gate `a`\n  |\n3 | neds = []\n  | ^^^^\n  = help: did you mean `needs`?\n"
         );
+    }
+
+    #[test]
+    fn render_survives_a_span_on_the_carriage_return_of_a_crlf() {
+        // Fuzzing found it (fuzz/regressions/config_load/diag-render-span-at-crlf).
+        let src = "\"\r\n\nx = 1\n";
+        for span in [1..2, 1..5, 2..3, 2..2, 9..9, 30..40] {
+            let text = Diagnostic::new("gates.toml", Some(span.clone()), "bad").render(src);
+            assert!(text.starts_with("gates.toml:"), "{span:?}: {text}");
+        }
+        let text = Diagnostic::new("gates.toml", Some(1..2), "bad").render(src);
+        assert_eq!(text, "gates.toml:1:2: bad\n  |\n1 | \"\n  |  ^\n");
     }
 
     #[test]

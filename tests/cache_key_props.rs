@@ -36,14 +36,16 @@ fn material() -> impl Strategy<Value = KeyMaterial> {
             0..2,
         ),
     )
-        .prop_map(|(format, kind, artifacts, inputs, env, upstream)| KeyMaterial {
-            format,
-            kind,
-            artifacts,
-            inputs,
-            env,
-            upstream,
-        })
+        .prop_map(
+            |(format, kind, artifacts, inputs, env, upstream)| KeyMaterial {
+                format,
+                kind,
+                artifacts,
+                inputs,
+                env,
+                upstream,
+            },
+        )
 }
 
 /// A command gate `g` reading `src/**` in a fresh repository holding `files`.
@@ -92,17 +94,16 @@ impl Checkout {
 
 /// Relative file names (some with spaces and non-ASCII) and their contents; names unique.
 fn files() -> impl Strategy<Value = Vec<(String, Vec<u8>)>> {
-    btree_map(
-        "[a-c]{1,2}(/[a-c é]{1,3})?",
-        vec(any::<u8>(), 1..64),
-        1..6,
-    )
-    .prop_map(|m| m.into_iter().collect())
-    .prop_filter("a file name is not also a folder", |files: &Vec<(String, Vec<u8>)>| {
-        files
-            .iter()
-            .all(|(a, _)| !files.iter().any(|(b, _)| b.starts_with(&format!("{a}/"))))
-    })
+    btree_map("[a-c]{1,2}(/[a-c é]{1,3})?", vec(any::<u8>(), 1..64), 1..6)
+        .prop_map(|m| m.into_iter().collect())
+        .prop_filter(
+            "a file name is not also a folder",
+            |files: &Vec<(String, Vec<u8>)>| {
+                files
+                    .iter()
+                    .all(|(a, _)| !files.iter().any(|(b, _)| b.starts_with(&format!("{a}/"))))
+            },
+        )
 }
 
 proptest! {

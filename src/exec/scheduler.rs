@@ -298,7 +298,21 @@ impl Scheduler<'_> {
             .map_or(&[][..], Vec::as_slice);
         let log = self.cache.log_path(&gate.name);
         let started = Instant::now();
-        let before = self.fp.known_stats(inputs);
+        // Besides the inputs, the other files the key holds: the needed gates' artifacts (a
+        // second runner re-running an upstream gate rewrites them under this gate's feet)
+        // and the files a built-in kind refers to. Their stats are the ones the key was
+        // hashed with (memoised by the fingerprinter).
+        let also_keyed: Vec<PathBuf> = gate
+            .needs
+            .iter()
+            .filter_map(|n| self.graph.index(n))
+            .flat_map(|n| self.config.gates[n].artifacts.iter().map(PathBuf::from))
+            .chain(gate.kind.referenced_files().into_iter().map(PathBuf::from))
+            .collect();
+        let before = (
+            self.fp.known_stats(inputs),
+            self.fp.known_stats(&also_keyed),
+        );
         let execution = match &gate.kind {
             GateKind::Command { run } => command_execution(&process::run(&CommandSpec {
                 run,
@@ -324,12 +338,17 @@ impl Scheduler<'_> {
             let same_files = gate.inputs.is_empty()
                 || crate::fingerprint::expand(self.config, &BTreeSet::from([job.index]))
                     .is_ok_and(|now| now.files.get(&job.index).is_some_and(|f| f == inputs));
-            if same_files && self.fp.fresh_stats(inputs) == before {
+            let after = (
+                self.fp.fresh_stats(inputs),
+                self.fp.fresh_stats(&also_keyed),
+            );
+            if same_files && after == before {
                 self.cache
                     .store(gate, &job.key, &job.material, self.fp, &self.opts.now);
             } else {
                 self.cache.warn(format!(
-                    "an input of gate `{}` changed while it ran; its result is not cached",
+                    "an input of gate `{}` changed while it ran (or a needed gate's artifact); \
+                     its result is not cached",
                     gate.name
                 ));
             }

@@ -17,6 +17,7 @@ mod statuses;
 mod suite;
 
 // The reliability battery (issue 7): `cargo test --test integration reliability`.
+mod reliability_clock;
 mod reliability_concurrency;
 mod reliability_corruption;
 mod reliability_crash;

@@ -36,7 +36,10 @@ fn workload() -> Repo {
     }
     let repo = Repo::new().gates(&body);
     for j in 0..WIDTH {
-        repo.write(&format!("src/{j}.txt"), &format!("source {j}\n").repeat(200));
+        repo.write(
+            &format!("src/{j}.txt"),
+            &format!("source {j}\n").repeat(200),
+        );
     }
     repo
 }
@@ -56,10 +59,7 @@ fn three_runners_at_once_share_one_cache_and_history() {
         // must be complete.
         let watcher = s.spawn(|| {
             while !done.load(Ordering::SeqCst) {
-                checked.fetch_add(
-                    assert_entries_intact(&repo.path("cache")),
-                    Ordering::SeqCst,
-                );
+                checked.fetch_add(assert_entries_intact(&repo.path("cache")), Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(5));
             }
         });
@@ -94,7 +94,11 @@ fn three_runners_at_once_share_one_cache_and_history() {
     for i in 0..3 {
         let report: Value =
             serde_json::from_str(&repo.read(&format!("cache/report-{i}.json"))).expect("report");
-        assert_eq!(report["summary"]["pass"], LAYERS * WIDTH, "runner {i}");
+        assert_eq!(
+            report["summary"]["pass"],
+            LAYERS * WIDTH,
+            "runner {i}: {report:#}"
+        );
     }
     // One whole line per gate per run, each parseable, none torn or merged.
     let history = repo.read(".runner/history.jsonl");
@@ -105,11 +109,16 @@ fn three_runners_at_once_share_one_cache_and_history() {
         assert_eq!(v["status"], "pass", "{line}");
     }
     assert!(history.ends_with('\n'));
-    // Afterwards, a run replays everything and warns about nothing.
+    // Afterwards, a run alone warns about nothing and is right. It may still run a gate or
+    // two: a result computed while another runner rewrote a needed artifact is not stored,
+    // and under load that can happen to a gate in all three runners. The run after it
+    // replays everything.
     let out = repo.run(&["run"]);
     out.expect_code(0);
-    assert_eq!(repo.report()["summary"]["cached"], LAYERS * WIDTH);
     assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    assert_same_tree(&snapshot(&repo.path("out")), &want, "alone");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.report()["summary"]["cached"], LAYERS * WIDTH);
     assert_same_tree(&snapshot(&repo.path("out")), &want, "replayed");
     assert_entries_intact(&repo.path("cache"));
 }

@@ -86,7 +86,11 @@ fn damaged_cache_entries_are_misses_reported_once() {
     let repo = two_gates();
     repo.run(&["run"]).expect_code(0);
     let path = entry_of_a(&repo);
-    let key = path.file_name().and_then(|n| n.to_str()).unwrap().to_owned();
+    let key = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap()
+        .to_owned();
     let good = std::fs::read(&path).unwrap();
     let mut rng = Rng::new(7);
     let mut expected_runs = runs(&repo);
@@ -137,7 +141,11 @@ fn an_entry_copied_under_another_key_is_rejected() {
     out.expect_code(0);
     let w = warnings(&out.stderr);
     assert_eq!(w.len(), 1, "{}", out.stderr);
-    assert!(w[0].contains("gate `b`") && w[0].contains("not"), "{}", w[0]);
+    assert!(
+        w[0].contains("gate `b`") && w[0].contains("not"),
+        "{}",
+        w[0]
+    );
     assert_right(&repo);
     assert_eq!(runs(&repo), "abb");
 }
@@ -151,7 +159,10 @@ fn damaged_index_and_stat_cache_are_reported_once_and_rebuilt() {
         let good = std::fs::read(repo.path(file)).unwrap();
         let mut cases = damages(&good, &mut rng);
         cases.push(("emptied".to_owned(), Vec::new()));
-        cases.push(("garbage".to_owned(), b"\x00\xffnot a state file\n".repeat(10)));
+        cases.push((
+            "garbage".to_owned(),
+            b"\x00\xffnot a state file\n".repeat(10),
+        ));
         for (how, bad) in cases {
             std::fs::write(repo.path(file), &bad).unwrap();
             // Change the input as well: a stale stat cache must not hide the change.
@@ -172,7 +183,11 @@ fn damaged_index_and_stat_cache_are_reported_once_and_rebuilt() {
                 "{file} {how}: names the file: {}",
                 w[0]
             );
-            assert_eq!(repo.read("out/b.txt"), how.to_uppercase() + "\n", "{file} {how}");
+            assert_eq!(
+                repo.read("out/b.txt"),
+                how.to_uppercase() + "\n",
+                "{file} {how}"
+            );
             // The next run has nothing to report: the file was rewritten whole.
             let again = repo.run(&["run"]);
             again.expect_code(0);

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::harness::Repo;
 use crate::reliability_support::{
-    EnvSweeper, Group, Rng, processes_with_env, assert_entries_intact, assert_same_tree, snapshot, walk, warnings,
+    EnvSweeper, Group, Rng, assert_entries_intact, assert_same_tree, processes_with_env, snapshot,
+    walk, warnings,
 };
 
 const LAYERS: usize = 5;
@@ -27,7 +28,10 @@ fn workload() -> Repo {
                     p = 5 + j % 4
                 );
             } else {
-                let (a, b) = (format!("l{}_{j}", i - 1), format!("l{}_{}", i - 1, (j + 1) % WIDTH));
+                let (a, b) = (
+                    format!("l{}_{j}", i - 1),
+                    format!("l{}_{}", i - 1, (j + 1) % WIDTH),
+                );
                 body += &format!(
                     "[gates.{name}]\nrun = \"{{ cat out/{a}.txt; sleep 0.05; cat out/{b}.txt; echo {name}; }} > out/{name}.txt\"\nneeds = [\"{a}\", \"{b}\"]\nartifacts = [\"out/{name}.txt\"]\n\n"
                 );
@@ -36,7 +40,10 @@ fn workload() -> Repo {
     }
     let repo = Repo::new().gates(&body);
     for j in 0..WIDTH {
-        repo.write(&format!("src/{j}.txt"), &format!("input {j}\n").repeat(50 + j));
+        repo.write(
+            &format!("src/{j}.txt"),
+            &format!("input {j}\n").repeat(50 + j),
+        );
     }
     repo
 }
@@ -71,12 +78,10 @@ fn kill_9_at_random_moments_never_yields_a_wrong_or_torn_result() {
         let mut runner = Group::spawn(&repo, &["run", "-j", "4"], &[(MARK, &mark)], logs.path());
         // A full run takes over half a second on two cores: kill in the first 0.7 s.
         let delay = Duration::from_millis(rng.below(700));
-        match runner.wait(delay) {
-            Some(_) => {}
-            None => {
-                runner.kill();
-                killed_mid_run += 1;
-            }
+        let mid_run = runner.wait(delay).is_none();
+        if mid_run {
+            runner.kill();
+            killed_mid_run += 1;
         }
         // Gates run in their own process groups; give the ones the dead runner left a moment,
         // then make sure none is still writing before the next round starts.
@@ -95,8 +100,9 @@ fn kill_9_at_random_moments_never_yields_a_wrong_or_torn_result() {
             }
         }
         eprintln!(
-            "round {round}: killed after {delay:?}, {orphans} gate processes outlived it, \
-             {entries} entries intact"
+            "round {round}: {} after {delay:?}, {orphans} gate processes outlived it, \
+             {entries} entries intact",
+            if mid_run { "killed" } else { "finished" }
         );
     }
     assert!(
@@ -120,7 +126,10 @@ fn kill_9_at_random_moments_never_yields_a_wrong_or_torn_result() {
     assert_eq!(repo.report()["summary"]["pass"], LAYERS * WIDTH);
     assert_same_tree(&snapshot(&repo.path("out")), &want, "after the kills");
     let entries = assert_entries_intact(&repo.path("cache"));
-    assert!(entries >= LAYERS * WIDTH, "every gate is stored ({entries})");
+    assert!(
+        entries >= LAYERS * WIDTH,
+        "every gate is stored ({entries})"
+    );
     assert!(
         warnings(&out.stderr).is_empty(),
         "a run after kills needs no warning: {}",
@@ -181,7 +190,11 @@ artifacts = ["out/r.bin"]
         100_000,
         "the artifact is torn"
     );
-    assert_eq!(assert_entries_intact(&repo.path("cache")), 0, "nothing stored");
+    assert_eq!(
+        assert_entries_intact(&repo.path("cache")),
+        0,
+        "nothing stored"
+    );
     // The next run re-runs the writer (no entry), and everything comes out whole.
     let out = repo.run(&["run"]);
     out.expect_code(0);
@@ -214,7 +227,10 @@ fn a_runner_killed_with_sigkill_takes_its_gates_scripts_down() {
     let mut runner = Group::spawn(&repo, &["run"], &[(MARK, &mark)], logs.path());
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while std::fs::metadata(repo.path("ticks.txt")).map_or(0, |m| m.len()) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the gate never ticked");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gate never ticked"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     runner.kill();

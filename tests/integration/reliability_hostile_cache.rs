@@ -83,7 +83,11 @@ fn assert_rejected(repo: &Repo, outside: &Path, why: &str) {
         Vec::<std::path::PathBuf>::new(),
         "nothing written outside"
     );
-    assert_ne!(repo.read("cache/logs/g.log"), "evil", "the planted log is not replayed");
+    assert_ne!(
+        repo.read("cache/logs/g.log"),
+        "evil",
+        "the planted log is not replayed"
+    );
 }
 
 #[test]
@@ -129,7 +133,9 @@ fn a_symlinked_artifact_is_not_written_through() {
     std::os::unix::fs::symlink(&victim, repo.path("out/g.txt")).unwrap();
     plant(&repo, &key, &entry(&key, &[("out/g.txt", b"evil\n")], None));
     // The gate's own `echo > out/g.txt` would follow the link: make it replace it instead.
-    let text = repo.read("gates.toml").replace("rm -f out;", "rm -f out/g.txt;");
+    let text = repo
+        .read("gates.toml")
+        .replace("rm -f out;", "rm -f out/g.txt;");
     repo.write("gates.toml", &text);
     let key = explain_key(&repo, "g");
     plant(&repo, &key, &entry(&key, &[("out/g.txt", b"evil\n")], None));
@@ -190,6 +196,10 @@ fn an_entry_for_another_key_is_not_replayed_under_this_one() {
     let repo = repo();
     let key = explain_key(&repo, "g");
     let other = CacheKey([0x42; 32]).hex();
-    plant(&repo, &key, &entry(&other, &[("out/g.txt", b"evil\n")], None));
+    plant(
+        &repo,
+        &key,
+        &entry(&other, &[("out/g.txt", b"evil\n")], None),
+    );
     assert_rejected(&repo, outside.path(), "rejected");
 }

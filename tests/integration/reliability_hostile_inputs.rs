@@ -46,10 +46,7 @@ inputs = ["data/**"]
         b"\\x:looks escaped",
         b"sub dir/\xc3 nested.txt",
     ];
-    let files: Vec<PathBuf> = names
-        .iter()
-        .map(|n| write_raw(&data, n, "one\n"))
-        .collect();
+    let files: Vec<PathBuf> = names.iter().map(|n| write_raw(&data, n, "one\n")).collect();
     repo.run(&["run"]).expect_code(0);
     assert_eq!(runs(&repo).len(), 2);
     let explained = repo.run(&["explain", "deep"]);
@@ -73,17 +70,24 @@ inputs = ["data/**"]
         repo.run(&["run"]).expect_code(0);
         flat += usize::from(i < 4);
         deep += 1;
-        assert_eq!((count('f'), count('d')), (flat, deep), "after changing {file:?}");
+        assert_eq!(
+            (count('f'), count('d')),
+            (flat, deep),
+            "after changing {file:?}"
+        );
     }
     repo.run(&["run"]).expect_code(0);
-    assert_eq!((count('f'), count('d')), (flat, deep), "then everything is cached");
+    assert_eq!(
+        (count('f'), count('d')),
+        (flat, deep),
+        "then everything is cached"
+    );
 }
 
 #[test]
 fn symlink_loops_in_input_folders_do_not_hang_or_fail() {
-    let repo = Repo::new().gates(
-        "[gates.g]\nrun = \"echo g >> runs.log\"\ninputs = [\"data/**\", \"data/*\"]\n",
-    );
+    let repo = Repo::new()
+        .gates("[gates.g]\nrun = \"echo g >> runs.log\"\ninputs = [\"data/**\", \"data/*\"]\n");
     repo.write("data/real.txt", "real\n");
     std::os::unix::fs::symlink(repo.path("data"), repo.path("data/self")).unwrap();
     std::os::unix::fs::symlink("..", repo.path("data/up")).unwrap();
@@ -253,7 +257,12 @@ fn assert_judged_with_caching_off(repo: &Repo, report: &Path, what: &str) {
             .find(|g| g["name"] == name)
             .map(|g| g["status"].as_str().unwrap_or("").to_owned())
     };
-    assert_eq!(status("ok").as_deref(), Some("pass"), "{what}: {}", out.stderr);
+    assert_eq!(
+        status("ok").as_deref(),
+        Some("pass"),
+        "{what}: {}",
+        out.stderr
+    );
     assert_eq!(status("bad").as_deref(), Some("fail"), "{what}");
     assert_eq!(repo.read("ok.txt"), "fine\n", "{what}");
     let w = warnings(&out.stderr);
@@ -320,7 +329,11 @@ fn a_full_cache_folder_still_judges_every_gate() {
     }
     let _undo = Undo(vec![vec!["umount".into(), "-l".into(), target]]);
     let copy = Command::new("cp")
-        .args(["-a", &format!("{}/.", saved.display()), &cache.display().to_string()])
+        .args([
+            "-a",
+            &format!("{}/.", saved.display()),
+            &cache.display().to_string(),
+        ])
         .status()
         .unwrap();
     assert!(copy.success());

@@ -32,7 +32,11 @@ fn keys_do_not_depend_on_the_checkout_path_and_caches_travel() {
     let second = checkout();
     assert_ne!(first.root(), second.root());
     for gate in ["a", "b"] {
-        assert_eq!(explain_key(&first, gate), explain_key(&second, gate), "{gate}");
+        assert_eq!(
+            explain_key(&first, gate),
+            explain_key(&second, gate),
+            "{gate}"
+        );
     }
     first.run(&["run"]).expect_code(0);
     // Copy only the cache folder: the second checkout replays both gates from it.
@@ -50,7 +54,11 @@ fn keys_do_not_depend_on_the_checkout_path_and_caches_travel() {
         "restored in the other checkout",
     );
     for gate in ["a", "b"] {
-        assert_eq!(explain_key(&first, gate), explain_key(&second, gate), "{gate}");
+        assert_eq!(
+            explain_key(&first, gate),
+            explain_key(&second, gate),
+            "{gate}"
+        );
     }
 }
 

@@ -37,7 +37,11 @@ artifacts = ["out.txt"]
         "{}",
         w[0]
     );
-    assert_eq!(assert_entries_intact(&repo.path("cache")), 0, "nothing stored");
+    assert_eq!(
+        assert_entries_intact(&repo.path("cache")),
+        0,
+        "nothing stored"
+    );
     assert_eq!(repo.read("src/in.txt"), "line\n");
     // Same input content as before the first run: it runs again, never a hit.
     repo.run(&["run"]).expect_code(0);
@@ -111,7 +115,11 @@ artifacts = ["out.txt"]
     std::fs::remove_file(repo.path("src/b.txt")).unwrap();
     assert_eq!(runner.wait(Duration::from_secs(30)), Some(0));
     assert_eq!(repo.read("out.txt"), "a\n");
-    assert_eq!(assert_entries_intact(&repo.path("cache")), 0, "deleted input");
+    assert_eq!(
+        assert_entries_intact(&repo.path("cache")),
+        0,
+        "deleted input"
+    );
     repo.write("src/b.txt", "b\n");
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.read("out.txt"), "a\nb\n");
@@ -134,4 +142,45 @@ artifacts = ["out.txt"]
     std::fs::remove_file(repo.path("src/c.txt")).unwrap();
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.read("out.txt"), "a2\nb\n");
+}
+
+#[test]
+fn a_needed_artifact_rewritten_mid_run_is_not_cached() {
+    // What a second runner on the same repository can do: re-run the upstream gate, rewriting
+    // its artifact, while this runner's downstream gate reads it. The downstream key holds the
+    // upstream bytes as they were before; its output comes from the rewritten ones.
+    let repo = Repo::new().gates(
+        r#"
+[gates.up]
+run = "cat src/in.txt > up.txt"
+inputs = ["src/in.txt"]
+artifacts = ["up.txt"]
+
+[gates.down]
+run = "echo run >> runs.log; touch started; sleep 0.4; cat up.txt > down.txt"
+needs = ["up"]
+artifacts = ["down.txt"]
+"#,
+    );
+    repo.write("src/in.txt", "up\n");
+    let logs = tempfile::tempdir().unwrap();
+    let mut runner = Group::spawn(&repo, &["run"], &[], logs.path());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !repo.path("started").exists() {
+        assert!(Instant::now() < deadline, "the gate never started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    repo.write("up.txt", "rewritten by someone else\n");
+    assert_eq!(runner.wait(Duration::from_secs(30)), Some(0));
+    assert_eq!(repo.read("down.txt"), "rewritten by someone else\n");
+    let stderr = std::fs::read_to_string(logs.path().join("0.err")).unwrap();
+    assert!(
+        stderr.contains("gate `down` changed while it ran"),
+        "{stderr}"
+    );
+    // The upstream artifact back as the key knew it: `down` must run, not replay.
+    repo.write("up.txt", "up\n");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("down.txt"), "up\n");
+    assert_eq!(runs(&repo), 2);
 }

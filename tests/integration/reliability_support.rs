@@ -257,8 +257,10 @@ pub fn warnings(text: &str) -> Vec<&str> {
 }
 
 /// Run `runner ARGS` in `repo` to its end (bounded by `limit`, then killed) and measure its
-/// peak resident memory in KiB: `ru_maxrss` from wait4(2), exact for the runner (it also
-/// covers the gate processes it waited for, which the tests keep small). Returns (exit code,
+/// peak resident memory in KiB: the runner's `VmHWM` in /proc, read every few milliseconds
+/// until it exits (the high-water mark only grows, so only a spike in the last moments could
+/// be missed). Not `ru_maxrss` from wait4: Linux folds the pre-exec memory of the forked test
+/// process into it, which is the test binary's size, not the runner's. Returns (exit code,
 /// peak KiB, stderr).
 pub fn run_measuring_memory(
     repo: &Repo,
@@ -267,24 +269,27 @@ pub fn run_measuring_memory(
     limit: Duration,
 ) -> (Option<i32>, u64, String) {
     let logs = tempfile::tempdir().expect("log dir");
-    let runner = Group::spawn(repo, args, env, logs.path());
+    let mut runner = Group::spawn(repo, args, env, logs.path());
+    let status = PathBuf::from(format!("/proc/{}/status", runner.pid()));
     let deadline = Instant::now() + limit;
-    let mut result = (None, 0);
+    let mut peak = 0u64;
+    let mut code = None;
     while Instant::now() < deadline {
-        let mut status = 0;
-        // SAFETY: an all-zero rusage is a valid value; wait4 writes into locals only.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: wait4 on our own child's pid, with pointers to live locals.
-        let reaped = unsafe { libc::wait4(runner.pid(), &raw mut status, libc::WNOHANG, &raw mut usage) };
-        if reaped == runner.pid() {
-            let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-            result = (code, u64::try_from(usage.ru_maxrss).unwrap_or(0));
+        // Read before checking for the end: once reaped, the runner's /proc entry is gone.
+        if let Ok(text) = std::fs::read_to_string(&status) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak = peak.max(hwm.unwrap_or(0));
+        }
+        if let Some(c) = runner.wait(Duration::from_millis(3)) {
+            code = Some(c);
             break;
         }
-        std::thread::sleep(Duration::from_millis(10));
     }
-    // Kills the group if it is still running (the Child handle is already reaped, or is now).
+    // Kills the group if it is still running.
     drop(runner);
     let stderr = std::fs::read_to_string(logs.path().join("0.err")).unwrap_or_default();
-    (result.0, result.1, stderr)
+    (code, peak, stderr)
 }
