@@ -409,7 +409,11 @@ fn read_gate(
             let (dir, last) = pattern.rsplit_once('/').unwrap_or(("", pattern.as_str()));
             let simple = !dir.contains(['*', '?', '[', '{', ']', '}', '\\'])
                 && !last.contains(['?', '[', '{', ']', '}', '\\']);
-            if let Err(e) = if simple { Ok(()) } else { globset::Glob::new(&pattern).map(drop) } {
+            if let Err(e) = if simple {
+                Ok(())
+            } else {
+                globset::Glob::new(&pattern).map(drop)
+            } {
                 sink.error(
                     s,
                     format!("invalid glob `{pattern}` in gate `{name}`: {}", e.kind()),

@@ -251,7 +251,10 @@ impl Scheduler<'_> {
         if gate.cacheable() && !self.opts.no_cache {
             // Local only: the remote is asked on a worker (`execute`), so a round trip to it
             // never holds up this thread.
-            let hit = matches!(self.cache.lookup_local(gate, &key, self.fp), Lookup::Hit { .. });
+            let hit = matches!(
+                self.cache.lookup_local(gate, &key, self.fp),
+                Lookup::Hit { .. }
+            );
             if hit {
                 return Prepared::Done(self.replayed(g, key, started));
             }

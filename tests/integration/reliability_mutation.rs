@@ -56,7 +56,7 @@ fn an_input_edited_by_someone_else_mid_run_is_not_cached() {
     let repo = Repo::new().gates(
         r#"
 [gates.slow]
-run = "echo run >> runs.log; touch started; sleep 0.6; cat src/in.txt > out.txt"
+run = "echo run >> runs.log; touch started; sleep 1; cat src/in.txt > out.txt"
 inputs = ["src/in.txt"]
 artifacts = ["out.txt"]
 "#,
@@ -98,7 +98,7 @@ fn an_input_deleted_or_created_mid_run_is_not_cached() {
     let repo = Repo::new().gates(
         r#"
 [gates.lister]
-run = "echo run >> runs.log; touch started; sleep 0.4; cat src/*.txt > out.txt"
+run = "echo run >> runs.log; touch started; sleep 1; cat src/*.txt > out.txt"
 inputs = ["src/*.txt"]
 artifacts = ["out.txt"]
 "#,
@@ -157,7 +157,7 @@ inputs = ["src/in.txt"]
 artifacts = ["up.txt"]
 
 [gates.down]
-run = "echo run >> runs.log; touch started; sleep 0.4; cat up.txt > down.txt"
+run = "echo run >> runs.log; touch started; sleep 1; cat up.txt > down.txt"
 needs = ["up"]
 artifacts = ["down.txt"]
 "#,
