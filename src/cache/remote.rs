@@ -16,7 +16,7 @@ use std::time::Duration;
 use ureq::Agent;
 
 use super::prefetch::PREFETCH_THREADS;
-use super::{Cache, Entry, MAX_ENTRY_BYTES, Store};
+use super::{Cache, Entry, Store};
 use crate::fingerprint::CacheKey;
 
 /// A Turborepo Remote Cache server.
@@ -118,7 +118,7 @@ impl Store for HttpStore {
             .map_err(|e| transport("GET", &e))?;
         match resp.status().as_u16() {
             200 => {
-                let limit = MAX_ENTRY_BYTES + 1024 * 1024;
+                let limit = super::entry::MAX_ENTRY_FILE_BYTES;
                 let body = resp
                     .into_body()
                     .into_with_config()
