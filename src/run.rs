@@ -330,17 +330,11 @@ pub fn run(req: &RunRequest) -> i32 {
     timings.mark("judge");
     finish(&ws, req, &report, &history, clock);
     timings.mark("reports");
-    let s = &report.summary;
     let _ = writeln!(
         std::io::stdout(),
-        "{} gates: {} pass, {} fail, {} skip, {} error, {} not run ({} cached) in {:.2}s -> exit {}",
+        "{} gates: {} in {:.2}s -> exit {}",
         report.gates.len(),
-        s.pass,
-        s.fail,
-        s.skip,
-        s.error,
-        s.not_run,
-        s.cached,
+        report.summary,
         started.elapsed().as_secs_f64(),
         report.exit_code
     );

@@ -46,17 +46,11 @@ pub fn merge_command(reports: &[PathBuf], out: &Path) -> i32 {
         eprintln!("error: cannot write {}: {e}", out.display());
         return exit_code::USAGE;
     }
-    let s = &merged.summary;
     println!(
-        "merged {} reports: {} gates: {} pass, {} fail, {} skip, {} error, {} not run ({} cached) -> exit {}",
+        "merged {} reports: {} gates: {} -> exit {}",
         read.len(),
         merged.gates.len(),
-        s.pass,
-        s.fail,
-        s.skip,
-        s.error,
-        s.not_run,
-        s.cached,
+        merged.summary,
         merged.exit_code
     );
     merged.exit_code

@@ -62,6 +62,17 @@ pub struct ExportedMetric {
     pub value: f64,
 }
 
+impl std::fmt::Display for Summary {
+    /// `5 pass, 0 fail, 1 skip, 0 error, 0 not run (3 cached)`: the one-line summary.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} pass, {} fail, {} skip, {} error, {} not run ({} cached)",
+            self.pass, self.fail, self.skip, self.error, self.not_run, self.cached
+        )
+    }
+}
+
 impl Summary {
     /// Count a gate.
     pub fn add(&mut self, status: crate::judge::Status, cached: bool) {
