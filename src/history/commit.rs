@@ -20,6 +20,13 @@ pub(crate) fn current(dir: &Path) -> Option<String> {
     }
     // The history's folder may not exist yet on a first run: ask from the nearest that does.
     let dir = dir.ancestors().find(|d| d.is_dir())?;
+    // Outside any repository there is nothing to ask: skip the spawn (a few ms per run).
+    let absolute = std::fs::canonicalize(dir).ok()?;
+    if !absolute.ancestors().any(|d| d.join(".git").exists())
+        && std::env::var_os("GIT_DIR").is_none()
+    {
+        return None;
+    }
     let mut child = Command::new("git")
         .args(["rev-parse", "--verify", "-q", "HEAD"])
         .current_dir(dir)
@@ -33,7 +40,7 @@ pub(crate) fn current(dir: &Path) -> Option<String> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(1)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
