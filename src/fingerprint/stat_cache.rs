@@ -238,6 +238,17 @@ mod tests {
         let file = dir.path().join("a.txt");
         std::fs::write(&file, "one").unwrap();
         let c = StatCache::load(&cache_path);
+        // Make the file as new as this run's stamp (the same timestamp tick), deterministically.
+        let stamp_time = std::fs::metadata(cache_path.with_extension("stamp"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(stamp_time)
+            .unwrap();
         c.hash(&file).unwrap();
         c.save().unwrap();
         // Poison the recorded hash on disk; a trusted entry would return it.
