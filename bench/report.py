@@ -89,6 +89,8 @@ def main():
       f"parallelism (`-j {meta['jobs']}` / `--concurrency={meta['jobs']}`).\n")
     w(f"Load average (1, 5, 15 min) before the measured run: `{meta['load_before']}`; after: "
       f"`{meta['load_after']}`. The whole run took {meta['elapsed_s'] / 60:.0f} minutes.\n")
+    if meta.get("notes"):
+        w("**Note on this run.** " + meta["notes"] + "\n")
     w("Versions: " + "; ".join(f"{k} `{val}`" for k, val in v.items()) + ".\n")
     w("Reproduce (from the repository root; needs python3, cc, cargo, node/npm; installs "
       "`ninja-build` with apt-get and `turbo` with npm into the temp folder when missing):\n")
@@ -163,7 +165,7 @@ def main():
             cells = []
             for t in tools:
                 c = d[key].get(t)
-                if not c or not c["rss_kb"]:
+                if not c or not c["rss_kb"] or not max(c["rss_kb"]):
                     cells.append("–")
                 else:
                     cells.append(mib(max(c["rss_kb"])))
