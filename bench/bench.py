@@ -371,7 +371,7 @@ class Bench:
             return None
         work = self.closure.get(n, n) if scen == "root" else n
         est = per_gate * work
-        if est > 1.5 * self.limit_for(scen):
+        if est > self.limit_for(scen):
             return est
         return None
 
@@ -400,6 +400,7 @@ class Bench:
                 self.report_run(n, scen, tool, r, rep)
                 if r.timed_out or r.rc != 0 or sum(x.wall for x in cell.runs) > self.a.heavy_budget:
                     live.remove(tool)
+        self.save()  # a killed run keeps everything measured so far
 
     def size(self, n):
         a = self.a
@@ -642,9 +643,9 @@ class Bench:
             return
         texts = []
         for incl in ("no", "yes"):
-            p = subprocess.run(["timeout", "300", "callgrind_annotate", f"--inclusive={incl}", "--threshold=100", out],
+            p = subprocess.run(["timeout", "300", "callgrind_annotate", f"--inclusive={incl}", "--threshold=100", "--auto=no", out],
                                capture_output=True, text=True)
-            texts.append(p.stdout)
+            texts.append("\n".join(p.stdout.splitlines()[:400]))
         self.profiles[n] = {"exclusive": texts[0], "inclusive": texts[1], "wall_under_valgrind": r.wall}
         # the no-op's CPU/syscall profile from perf stat (software counters: this VM has no PMU)
         p = subprocess.run(["timeout", "300", "perf", "stat", "-r", "5", "-e",

@@ -306,7 +306,9 @@ def main():
             continue
         for kind in ("exclusive", "inclusive"):
             rows, total = parse_callgrind(p[kind])
-            w(f"callgrind, {kind} instruction counts (total {total}), top functions:\n")
+            w(f"callgrind, {kind} instruction counts (total {total}), top functions"
+              + (" (the start-up, rayon and thread frames around runner's own and library functions "
+                 "are left out)" if kind == "inclusive" else "") + ":\n")
             w("| Ir | % | function |")
             w("|---:|---:|---|")
             if kind == "inclusive":
@@ -362,7 +364,7 @@ def main():
   to its steady state (e.g. after a touch).
 - Bounds: every timed command has a deadline ({meta['limit_light']:.0f} s for no-op-like scenarios,
   {meta['limit_heavy']:.0f} s for cold, touch and first-layer changes): `> L s` in a cell. A tool whose
-  cold run at a smaller size (or at this size) predicts more than 1.5x the limit is not started
+  cold run at a smaller size (or at this size) predicts more than the limit is not started
   (†, with the estimate). Repetitions of one tool and scenario stop once they add up to
   {meta['heavy_budget']:.0f} s.
 - Callgrind runs right after the first settle run (the runner's history then holds two runs);
@@ -396,7 +398,8 @@ def parse_callgrind(text):
 
 
 SKIP_FRAMES = ("(below main)", "__libc_start_main", "__rust_begin_short_backtrace", "lang_start",
-               "std::rt::", "core::ops::function::", "start_thread", "clone3", "call_once")
+               "std::rt::", "core::ops::function::", "start_thread", "clone3", "call_once",
+               "rayon::iter::plumbing", "rayon_core::", "std::thread::", "std::sys::", "{{closure}}")
 
 
 def shorten(fn):

@@ -162,9 +162,16 @@ python3 bench/bench.py --runner "$TMP/bin/runner" --turbo "$TURBO" --statfloor "
     --sizes "$SIZES" --npm-version "$NPM_V" --real-npm "${NPM:-npm}" --load-before "$LOAD_BEFORE" \
     --versions "$VERSIONS" --repro "bench/run.sh $ORIG_ARGS" ${PASS[@]+"${PASS[@]}"} &
 PY_PID=$!
-wait "$PY_PID"
+rc=0
+wait "$PY_PID" || rc=$?
 PY_PID=
 
-python3 bench/report.py "$TMP/results.json" "$OUT"
-cp "$TMP/results.json" "$(dirname "$OUT")/results.json"
-log "wrote $OUT and $(dirname "$OUT")/results.json"
+# bench.py saves after every scenario: even an interrupted run leaves its tables behind
+mkdir -p "$(dirname "$OUT")"
+if [ -s "$TMP/results.json" ]; then
+    python3 bench/report.py "$TMP/results.json" "$OUT"
+    cp "$TMP/results.json" "$(dirname "$OUT")/results.json"
+    log "wrote $OUT and $(dirname "$OUT")/results.json"
+fi
+[ "$rc" = 0 ] || log "bench.py exited with $rc: the results are partial"
+exit "$rc"
