@@ -177,7 +177,11 @@ impl Cache {
 
     /// Record a warning for the end of the run.
     pub fn warn(&self, w: String) {
-        if let Ok(mut ws) = self.warnings.lock() {
+        // The same warning from many gates (a read-only cache folder fails every store the
+        // same way) is reported once, as `take_warnings` promises.
+        if let Ok(mut ws) = self.warnings.lock()
+            && !ws.contains(&w)
+        {
             ws.push(w);
         }
     }
