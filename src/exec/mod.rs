@@ -1,6 +1,7 @@
 //! Execution: process spawning, signal handling, the scheduler and its events.
 
 pub mod event;
+pub mod guardian;
 pub mod process;
 pub mod scheduler;
 pub mod signals;

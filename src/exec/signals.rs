@@ -1,7 +1,10 @@
 //! Process groups of running gates, so a timeout or the runner's own interruption (Ctrl-C,
-//! SIGTERM from CI) kills every gate's whole group instead of leaving orphans.
+//! SIGTERM from CI) kills every gate's whole group instead of leaving orphans. A registered
+//! group is also reported to the guardian (`guardian`), which covers the runner's SIGKILL.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use super::guardian;
 
 /// Slots for the process groups currently running (more than any sane `-j`).
 const SLOTS: usize = 1024;
@@ -18,29 +21,35 @@ pub fn kill_group(pgid: i32, signal: i32) {
     }
 }
 
-/// While alive, the group is killed if the runner is interrupted.
-pub struct Registration(Option<usize>);
+/// While alive, the group is killed if the runner is interrupted or dies.
+pub struct Registration {
+    slot: Option<usize>,
+    pgid: i32,
+}
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        if let Some(i) = self.0 {
+        if let Some(i) = self.slot {
             GROUPS[i].store(0, Ordering::SeqCst);
+        }
+        if self.pgid > 1 {
+            guardian::unwatch(self.pgid);
         }
     }
 }
 
-/// Register a running process group.
+/// Register a running process group (`pgid` > 1; anything else is ignored).
 #[must_use]
 pub fn register(pgid: i32) -> Registration {
-    for (i, slot) in GROUPS.iter().enumerate() {
-        if slot
-            .compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            return Registration(Some(i));
-        }
+    if pgid <= 1 {
+        return Registration { slot: None, pgid };
     }
-    Registration(None)
+    guardian::watch(pgid);
+    let slot = GROUPS.iter().position(|slot| {
+        slot.compare_exchange(0, pgid, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+    });
+    Registration { slot, pgid }
 }
 
 extern "C" fn on_signal(signal: i32) {

@@ -241,6 +241,8 @@ struct Service {
     child: Child,
     /// The group id, which is the shell's pid.
     pgid: libc::pid_t,
+    /// Kills the group if the runner is interrupted or dies before `stop`.
+    _registration: crate::exec::signals::Registration,
     /// Where the service's stdout and stderr go: an unlinked temp file, read back at the end.
     output: File,
     stopped: bool,
@@ -272,6 +274,7 @@ impl Service {
             Ok(pgid) if pgid > 1 => Ok(Service {
                 child,
                 pgid,
+                _registration: crate::exec::signals::register(pgid),
                 output,
                 stopped: false,
             }),

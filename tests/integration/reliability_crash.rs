@@ -241,3 +241,33 @@ fn a_runner_killed_with_sigkill_takes_its_gates_scripts_down() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(repo.read("ticks.txt").len(), ticks, "the script went on");
 }
+
+#[test]
+fn a_runner_killed_with_sigkill_takes_what_its_gates_started_down_too() {
+    // The loop runs in a background subshell, a grandchild of the runner: the whole group must
+    // die with the runner, not only the gate's shell.
+    let repo = Repo::new().gates(
+        "[gates.ticker]\nrun = \"( while true; do echo tick >> ticks.txt; sleep 0.05; done ) & wait\"\ntimeout = \"1m\"\n",
+    );
+    let logs = tempfile::tempdir().expect("log dir");
+    let mark = repo.root().display().to_string();
+    let sweeper = EnvSweeper {
+        key: MARK,
+        value: mark.clone(),
+    };
+    let mut runner = Group::spawn(&repo, &["run"], &[(MARK, &mark)], logs.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(repo.path("ticks.txt")).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gate never ticked"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    runner.kill();
+    let left = sweeper.wait_then_sweep(Duration::from_secs(3));
+    assert_eq!(left, 0, "a gate's background loop outlived the runner");
+    let ticks = repo.read("ticks.txt").len();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(repo.read("ticks.txt").len(), ticks, "the loop went on");
+}
