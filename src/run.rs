@@ -227,6 +227,24 @@ impl Timings {
             self.last.set(now);
         }
     }
+
+    /// The runner's own CPU time (all threads, not the gates' processes), at the end.
+    fn cpu(&self) {
+        if self.on {
+            // SAFETY: getrusage fills the zeroed struct it is given.
+            let usage = unsafe {
+                let mut usage: libc::rusage = std::mem::zeroed();
+                libc::getrusage(libc::RUSAGE_SELF, &raw mut usage);
+                usage
+            };
+            let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
+            eprintln!(
+                "timing: runner cpu   user {:.2} ms, sys {:.2} ms (gates' processes excluded)",
+                ms(usage.ru_utime),
+                ms(usage.ru_stime)
+            );
+        }
+    }
 }
 
 /// `runner run`.
@@ -330,6 +348,7 @@ pub fn run(req: &RunRequest) -> i32 {
     timings.mark("judge");
     finish(&ws, req, &report, &history, clock);
     timings.mark("reports");
+    timings.cpu();
     let _ = writeln!(
         std::io::stdout(),
         "{} gates: {} in {:.2}s -> exit {}",
