@@ -83,6 +83,12 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A reader over bytes that carry no magic or checksum (a body already checked).
+    #[must_use]
+    pub fn from_body(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if self.buf.len() < n {
             return Err(DecodeError::Truncated);

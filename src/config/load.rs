@@ -10,7 +10,7 @@ use super::fields::{Fields, Sink, to_json};
 use super::model::{
     Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
-use super::{duration, threshold_expr};
+use super::{duration, snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
 use crate::gate::{
     ChecklistSpec, GateKind, HttpSpec, PolicySpec, PqcSpec, Require, SchemaSpec, ServiceSpec,
@@ -147,11 +147,18 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let root = std::fs::canonicalize(&root).unwrap_or(root);
-    parse(&file, &source, &root).map_err(|diagnostics| LoadError::Invalid {
+    let snapshot_file = snapshot::path(&root);
+    let key = snapshot::key(&file, &source, &root);
+    if let Some(config) = snapshot::read(&snapshot_file, &key, &source) {
+        return Ok(config);
+    }
+    let config = parse(&file, &source, &root).map_err(|diagnostics| LoadError::Invalid {
         file,
         source_text: source.clone(),
         diagnostics,
-    })
+    })?;
+    snapshot::write(&snapshot_file, &key, &config);
+    Ok(config)
 }
 
 /// Validate config text. `root` is the folder relative paths resolve against.

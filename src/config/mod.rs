@@ -4,6 +4,7 @@ pub mod duration;
 mod fields;
 mod load;
 mod model;
+mod snapshot;
 pub mod threshold_expr;
 
 pub use load::{LoadError, all_gate_keys, load, parse};

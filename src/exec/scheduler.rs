@@ -197,15 +197,37 @@ impl Scheduler<'_> {
                 )
             })
             .collect();
+        self.fp.material(gate, &self.keyed_files(g), upstream)
+    }
+
+    /// The key of a gate whose needs are done: `material(g).key()`, without building the
+    /// material when no path needs escaping.
+    #[must_use]
+    pub fn key(&self, g: usize) -> CacheKey {
+        let gate = &self.config.gates[g];
+        let needs: Vec<&Gate> = gate
+            .needs
+            .iter()
+            .filter_map(|n| self.graph.index(n))
+            .map(|n| &self.config.gates[n])
+            .collect();
+        self.fp
+            .key(gate, &self.keyed_files(g), &needs)
+            .unwrap_or_else(|| self.material(g).key())
+    }
+
+    /// The files whose content enters a gate's key: its inputs and the files its kind reads,
+    /// sorted by bytes.
+    fn keyed_files(&self, g: usize) -> std::borrow::Cow<'_, [PathBuf]> {
         let inputs = self.inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
-        let referenced = gate.kind.referenced_files();
+        let referenced = self.config.gates[g].kind.referenced_files();
         if referenced.is_empty() {
-            return self.fp.material(gate, inputs, upstream);
+            return std::borrow::Cow::Borrowed(inputs);
         }
         let mut all: Vec<PathBuf> = inputs.to_vec();
         all.extend(referenced.iter().map(PathBuf::from));
         crate::fingerprint::sort_paths(&mut all);
-        self.fp.material(gate, &all, upstream)
+        std::borrow::Cow::Owned(all)
     }
 
     /// Decide a ready gate: not_run, skip, cache hit, or a job to run.
@@ -246,8 +268,7 @@ impl Scheduler<'_> {
             ));
         }
         let started = Instant::now();
-        let material = self.material(g);
-        let key = material.key();
+        let key = self.key(g);
         if gate.cacheable() && !self.opts.no_cache {
             // Local only: the remote is asked on a worker (`execute`), so a round trip to it
             // never holds up this thread.
@@ -259,9 +280,12 @@ impl Scheduler<'_> {
                 return Prepared::Done(self.replayed(g, key, started));
             }
         }
+        // A miss: the material is stored with the entry, and the key stored is the material's
+        // own (the same as `key` unless a file changed in between).
+        let material = self.material(g);
         Prepared::Run(Job {
             index: g,
-            key,
+            key: material.key(),
             material,
         })
     }

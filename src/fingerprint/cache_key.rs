@@ -25,6 +25,72 @@ pub struct KeyMaterial {
     pub upstream: BTreeMap<String, BTreeMap<String, Option<String>>>,
 }
 
+/// How a missing input's hash is written in the key material.
+pub const MISSING: &str = "missing";
+/// How an absent artifact of a needed gate is written in the key.
+pub const ABSENT: &str = "absent";
+
+/// The canonical encoding a key is the BLAKE3 of: length-prefixed fields in one buffer,
+/// hashed once (many tiny `Hasher::update` calls cost more than the copy). `KeyMaterial::key`
+/// and the fingerprinter's allocation-free `Fingerprinter::key` both write through it, so the
+/// two cannot encode differently.
+pub struct KeyEncoder {
+    buf: Vec<u8>,
+}
+
+impl KeyEncoder {
+    /// Start a key: the domain tag, the format version and the kind's settings.
+    #[must_use]
+    pub fn new(format: u32, kind: &[u8]) -> Self {
+        let mut k = KeyEncoder {
+            buf: Vec::with_capacity(1024),
+        };
+        k.field(b"runner-key");
+        k.field(&format.to_le_bytes());
+        k.field(kind);
+        k
+    }
+
+    pub fn field(&mut self, bytes: &[u8]) {
+        self.buf
+            .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The number of entries of the list or map that follows.
+    pub fn count(&mut self, n: usize) {
+        self.field(&(n as u64).to_le_bytes());
+    }
+
+    /// A declared env variable and its value (unset is not the same as empty).
+    pub fn env(&mut self, name: &str, value: Option<&str>) {
+        self.field(name.as_bytes());
+        match value {
+            Some(v) => {
+                self.field(b"set");
+                self.field(v.as_bytes());
+            }
+            None => self.field(b"unset"),
+        }
+    }
+
+    /// A content hash as the 64 lower-case hex digits the material holds.
+    pub fn hash_hex(&mut self, hash: &[u8; 32]) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in hash.iter().enumerate() {
+            out[2 * i] = DIGITS[usize::from(b >> 4)];
+            out[2 * i + 1] = DIGITS[usize::from(b & 15)];
+        }
+        self.field(&out);
+    }
+
+    #[must_use]
+    pub fn finish(self) -> CacheKey {
+        CacheKey(*blake3::hash(&self.buf).as_bytes())
+    }
+}
+
 /// A BLAKE3 cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CacheKey(pub [u8; 32]);
@@ -34,45 +100,30 @@ impl KeyMaterial {
     /// sorted, so hash-map order and file order cannot change it).
     #[must_use]
     pub fn key(&self) -> CacheKey {
-        // One buffer, hashed once: many tiny `Hasher::update` calls cost more than the copy.
-        let mut buf = Vec::with_capacity(1024);
-        let mut field = |bytes: &[u8]| {
-            buf.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            buf.extend_from_slice(bytes);
-        };
-        field(b"runner-key");
-        field(&self.format.to_le_bytes());
-        field(self.kind.as_bytes());
-        field(&(self.artifacts.len() as u64).to_le_bytes());
+        let mut k = KeyEncoder::new(self.format, self.kind.as_bytes());
+        k.count(self.artifacts.len());
         for a in &self.artifacts {
-            field(a.as_bytes());
+            k.field(a.as_bytes());
         }
-        field(&(self.inputs.len() as u64).to_le_bytes());
+        k.count(self.inputs.len());
         for (path, hash) in &self.inputs {
-            field(path.as_bytes());
-            field(hash.as_bytes());
+            k.field(path.as_bytes());
+            k.field(hash.as_bytes());
         }
-        field(&(self.env.len() as u64).to_le_bytes());
+        k.count(self.env.len());
         for (name, value) in &self.env {
-            field(name.as_bytes());
-            match value {
-                Some(v) => {
-                    field(b"set");
-                    field(v.as_bytes());
-                }
-                None => field(b"unset"),
-            }
+            k.env(name, value.as_deref());
         }
-        field(&(self.upstream.len() as u64).to_le_bytes());
+        k.count(self.upstream.len());
         for (gate, arts) in &self.upstream {
-            field(gate.as_bytes());
-            field(&(arts.len() as u64).to_le_bytes());
+            k.field(gate.as_bytes());
+            k.count(arts.len());
             for (path, hash) in arts {
-                field(path.as_bytes());
-                field(hash.as_deref().unwrap_or("absent").as_bytes());
+                k.field(path.as_bytes());
+                k.field(hash.as_deref().unwrap_or(ABSENT).as_bytes());
             }
         }
-        CacheKey(*blake3::hash(&buf).as_bytes())
+        k.finish()
     }
 
     /// Lines saying what differs from `old`, in words (empty when nothing does).

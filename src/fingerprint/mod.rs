@@ -4,6 +4,7 @@ mod cache_key;
 mod inputs;
 mod stat_cache;
 
+use cache_key::{ABSENT, KeyEncoder, MISSING};
 pub use cache_key::{CacheKey, FORMAT_VERSION, KeyMaterial, hex};
 pub use inputs::{ExpandedInputs, expand, sort_paths};
 pub use stat_cache::{FileStat, Hash, StatCache, hash_file};
@@ -130,7 +131,7 @@ impl Fingerprinter {
                     (
                         path_string(p),
                         self.file(p)
-                            .map_or_else(|| "missing".to_owned(), |(h, _)| hex(&h)),
+                            .map_or_else(|| MISSING.to_owned(), |(h, _)| hex(&h)),
                     )
                 })
                 .collect(),
@@ -141,6 +142,54 @@ impl Fingerprinter {
                 .collect(),
             upstream,
         }
+    }
+
+    /// The cache key `material(gate, inputs, upstream).key()` gives, computed without building
+    /// the material (no hex strings, no maps): on a no-op run every gate's key is computed and
+    /// only a miss needs the material. `inputs` sorted by bytes as `sort_paths` leaves them,
+    /// `needs` the needed gates. `None` when a path needs escaping in the material (not UTF-8),
+    /// where only the material's own order is right: the caller then builds the material.
+    #[must_use]
+    pub fn key(&self, gate: &Gate, inputs: &[PathBuf], needs: &[&Gate]) -> Option<CacheKey> {
+        let kind = serde_json::to_vec(&gate.kind).ok()?;
+        let mut k = KeyEncoder::new(FORMAT_VERSION, &kind);
+        k.count(gate.artifacts.len());
+        for a in &gate.artifacts {
+            k.field(a.as_bytes());
+        }
+        k.count(inputs.len());
+        for p in inputs {
+            let s = p.to_str().filter(|s| !s.starts_with("\\x:"))?;
+            k.field(s.as_bytes());
+            match self.file(p) {
+                Some((h, _)) => k.hash_hex(&h),
+                None => k.field(MISSING.as_bytes()),
+            }
+        }
+        k.count(gate.env.len());
+        for name in &gate.env {
+            k.env(name, std::env::var(name).ok().as_deref());
+        }
+        // The material's maps are sorted and deduplicated by name and by path.
+        let mut needs = needs.to_vec();
+        needs.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        needs.dedup_by(|a, b| a.name == b.name);
+        k.count(needs.len());
+        for need in needs {
+            k.field(need.name.as_bytes());
+            let mut arts: Vec<&str> = need.artifacts.iter().map(String::as_str).collect();
+            arts.sort_unstable();
+            arts.dedup();
+            k.count(arts.len());
+            for a in arts {
+                k.field(a.as_bytes());
+                match self.file(Path::new(a)) {
+                    Some((h, _)) => k.hash_hex(&h),
+                    None => k.field(ABSENT.as_bytes()),
+                }
+            }
+        }
+        Some(k.finish())
     }
 
     /// Stats of `inputs` now, read fresh from disk (to detect files edited while a gate ran).
@@ -168,5 +217,77 @@ impl Fingerprinter {
     /// Persist the stat cache.
     pub fn save(&self) -> std::io::Result<()> {
         self.stat.save()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The allocation-free key must be the material's key in every case the material covers:
+    /// missing inputs, set/unset/empty env, needs with absent and duplicate artifacts, kinds
+    /// with settings; and must step aside (None) for a path that needs escaping.
+    #[test]
+    fn the_direct_key_is_the_materials_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for (p, body) in [("in/a.txt", "a"), ("in/b.txt", "b"), ("out/u1.txt", "u")] {
+            std::fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
+            std::fs::write(root.join(p), body).unwrap();
+        }
+        let text = r#"
+version = 1
+[gates.up2]
+run = "true"
+artifacts = ["out/z.txt", "out/u1.txt"]
+[gates.up1]
+run = "true"
+artifacts = ["out/u1.txt", "out/absent.txt"]
+[gates.g]
+run = "echo 'quoted \" and unicode é'"
+needs = ["up2", "up1"]
+env = ["RUNNER_TEST_KEY_SET", "RUNNER_TEST_KEY_EMPTY", "RUNNER_TEST_KEY_UNSET"]
+artifacts = ["out/g.txt"]
+inputs = ["in/*.txt"]
+[gates.s]
+kind = "schema"
+schema = "in/a.txt"
+inputs = ["in/b.txt"]
+"#;
+        let config = crate::config::parse("gates.toml", text, root).expect("valid");
+        // SAFETY: this test alone uses these variable names; nothing reads them concurrently.
+        unsafe {
+            std::env::set_var("RUNNER_TEST_KEY_SET", "v");
+            std::env::set_var("RUNNER_TEST_KEY_EMPTY", "");
+        }
+        let fp = Fingerprinter::new(root, StatCache::load(&root.join("stat-cache.bin")));
+        let gate = |name: &str| config.gates.iter().find(|g| g.name == name).unwrap();
+        let files: Vec<PathBuf> = ["in/a.txt", "in/b.txt", "in/missing.txt"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        let material = |g: &Gate, files: &[PathBuf], needs: &[&Gate]| {
+            let upstream = needs
+                .iter()
+                .map(|n| (n.name.clone(), fp.artifact_hashes(n)))
+                .collect();
+            fp.material(g, files, upstream).key()
+        };
+        for (g, needs) in [
+            (gate("g"), vec![gate("up2"), gate("up1"), gate("up1")]),
+            (gate("s"), vec![]),
+            (gate("up1"), vec![]),
+        ] {
+            assert_eq!(
+                fp.key(g, &files, &needs),
+                Some(material(g, &files, &needs)),
+                "gate {}",
+                g.name
+            );
+        }
+        // A name that is not UTF-8 is escaped in the material: the direct key steps aside.
+        use std::os::unix::ffi::OsStrExt as _;
+        let odd = vec![PathBuf::from(std::ffi::OsStr::from_bytes(b"in/\xff.txt"))];
+        assert_eq!(fp.key(gate("g"), &odd, &[]), None);
     }
 }

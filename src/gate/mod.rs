@@ -15,10 +15,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a gate does. Serialized into the cache key, so every field that changes behaviour is here.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum GateKind {
     /// `sh -c run` from the config folder.
@@ -72,14 +72,14 @@ impl GateKind {
 }
 
 /// `kind = "schema"`: validate the gate's inputs against one JSON Schema.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaSpec {
     /// Path of the schema, relative to the config folder.
     pub schema: String,
 }
 
 /// `kind = "policy"`: evaluate a Rego query and compare it with `expect`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicySpec {
     /// Rego files, relative to the config folder.
     pub policy: Vec<String>,
@@ -94,7 +94,7 @@ pub struct PolicySpec {
 }
 
 /// `kind = "checklist"`: Markdown task list items that must be ticked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChecklistSpec {
     /// Markdown file, relative to the config folder.
     pub file: String,
@@ -102,7 +102,7 @@ pub struct ChecklistSpec {
 }
 
 /// Which checklist items must be checked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Require {
     All,
@@ -111,7 +111,7 @@ pub enum Require {
 }
 
 /// `kind = "http"`: latency smoke against a URL. Never cached.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HttpSpec {
     pub url: String,
     /// GET (default), POST, PUT, DELETE or HEAD.
@@ -133,7 +133,7 @@ pub struct HttpSpec {
 }
 
 /// A process the http gate starts before its requests and stops after them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceSpec {
     /// Shell command, run with `sh -c` from the config folder in its own process group.
     pub run: String,
@@ -144,7 +144,7 @@ pub struct ServiceSpec {
 }
 
 /// `kind = "pqc-bench"`: Dilithium2 keygen/sign/verify latency.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PqcSpec {
     /// Only "dilithium2" is supported.
     pub algorithm: String,
@@ -213,5 +213,11 @@ mod duration_ms {
 
     pub(super) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(Duration::from_millis)
     }
 }
