@@ -747,3 +747,75 @@ fn completions_for_bash_zsh_fish() {
         );
     }
 }
+
+// ---- the config snapshot (.runner/config.snapshot): a faster load, never a stale one
+
+fn threshold_repo(limit: &str) -> Repo {
+    let repo = Repo::new().gates(&format!(
+        "[gates.m]\nrun = \"mkdir -p out && echo '{{\\\"x\\\": 5}}' > out/m.json\"\nartifacts = [\"out/m.json\"]\nthresholds = {{ x = \"{limit}\" }}\n"
+    ));
+    repo
+}
+
+#[test]
+fn an_edited_gates_toml_is_read_again_at_once() {
+    let repo = threshold_repo("<= 10");
+    repo.run(&["run"]).expect_code(0);
+    assert!(repo.path(".runner/config.snapshot").is_file());
+    // Same size, same second: only the content tells the snapshot is stale.
+    let text = repo.read("gates.toml").replace("<= 10", "<= 01");
+    repo.write("gates.toml", &text);
+    repo.run(&["run"]).expect_code(1);
+    assert_eq!(repo.status("m").0, "fail");
+    // An invalid edit is reported, not hidden behind the last valid snapshot.
+    let broken = text.replace("<= 01", "<= ten");
+    repo.write("gates.toml", &broken);
+    let out = repo.run(&["run"]);
+    out.expect_code(2);
+    assert!(out.stderr.contains("gates.toml:"), "{}", out.stderr);
+}
+
+#[test]
+fn a_damaged_snapshot_is_ignored_and_replaced() {
+    let repo = threshold_repo("<= 10");
+    repo.run(&["run"]).expect_code(0);
+    let good = std::fs::read(repo.path(".runner/config.snapshot")).unwrap();
+    for damage in [
+        b"garbage".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        Vec::new(),
+    ] {
+        repo.write_bytes(".runner/config.snapshot", &damage);
+        let out = repo.run(&["run"]);
+        out.expect_code(0);
+        assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+        assert_eq!(
+            std::fs::read(repo.path(".runner/config.snapshot")).unwrap(),
+            good,
+            "the snapshot was not rewritten"
+        );
+    }
+}
+
+#[test]
+fn a_snapshot_copied_with_the_repository_does_not_point_back_at_the_original() {
+    let repo = threshold_repo("<= 10");
+    repo.run(&["run"]).expect_code(0);
+    let copy = Repo::new();
+    for rel in ["gates.toml", ".runner/config.snapshot"] {
+        copy.write_bytes(rel, &std::fs::read(repo.path(rel)).unwrap());
+    }
+    let before = std::fs::read_dir(repo.path("cache"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    copy.run(&["run"]).expect_code(0);
+    assert_eq!(copy.status("m"), ("pass".into(), false));
+    assert!(copy.path("cache").is_dir(), "cache not in the copy");
+    assert_eq!(
+        std::fs::read_dir(repo.path("cache"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        before,
+        "the copy wrote into the original's cache"
+    );
+}
