@@ -296,6 +296,14 @@ pub fn run(req: &RunRequest) -> i32 {
             &prepared.fp,
         );
     }
+    // The history and the commit are needed only after the gates: read them meanwhile (on a
+    // no-op run the scheduler's coordinator leaves a core to spare).
+    let history_path = ws.config.settings.history.clone();
+    let history_loader = std::thread::spawn(move || {
+        let history = crate::history::History::load(&history_path);
+        history.find_commit();
+        history
+    });
     let progress = report::progress::Progress::new(prepared.selected.len(), req.quiet);
     let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
     let scheduler = Scheduler {
@@ -317,7 +325,9 @@ pub fn run(req: &RunRequest) -> i32 {
     }
     prepared.cache.save();
     timings.mark("save state");
-    let history = crate::history::History::load(&ws.config.settings.history);
+    let history = history_loader
+        .join()
+        .unwrap_or_else(|_| crate::history::History::load(&ws.config.settings.history));
     let effective = |g: &crate::config::Gate| history.effective_mode(g, &ws.config.settings, clock);
     let report = build_report(
         &ws.config,

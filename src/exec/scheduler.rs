@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
+
 use super::event::Event;
 use super::process::{self, CommandSpec, ProcessEnd};
 use crate::cache::{Cache, Lookup};
@@ -62,6 +64,9 @@ struct Job {
     material: KeyMaterial,
 }
 
+/// Ready gates decided on one thread below this many; rayon's split costs more than it saves.
+const PARALLEL_PREPARE: usize = 32;
+
 enum Prepared {
     Done(GateRun),
     Run(Job),
@@ -110,17 +115,33 @@ impl Scheduler<'_> {
             }
             let mut in_flight = 0usize;
             loop {
-                while let Some(Reverse(g)) = ready.pop() {
-                    match self.prepare(g, &results) {
-                        Prepared::Done(run) => {
-                            self.complete(run, selected, &mut waiting, &mut ready, &mut results)
-                        }
-                        Prepared::Run(job) => {
-                            (self.observer)(Event::Started {
-                                gate: &self.config.gates[g].name,
-                            });
-                            if job_tx.send(job).is_ok() {
-                                in_flight += 1;
+                while !ready.is_empty() {
+                    // Every ready gate is decided at once, in parallel when there are many: on
+                    // a no-op run deciding (key, cache lookup, judging the replay) is all the
+                    // work there is, and one thread doing it for thousands of gates left the
+                    // other cores idle.
+                    let batch: Vec<usize> =
+                        std::iter::from_fn(|| ready.pop().map(|r| r.0)).collect();
+                    let decided: Vec<Prepared> = if batch.len() >= PARALLEL_PREPARE {
+                        batch
+                            .par_iter()
+                            .map(|&g| self.prepare(g, &results))
+                            .collect()
+                    } else {
+                        batch.iter().map(|&g| self.prepare(g, &results)).collect()
+                    };
+                    for (g, prepared) in batch.into_iter().zip(decided) {
+                        match prepared {
+                            Prepared::Done(run) => {
+                                self.complete(run, selected, &mut waiting, &mut ready, &mut results)
+                            }
+                            Prepared::Run(job) => {
+                                (self.observer)(Event::Started {
+                                    gate: &self.config.gates[g].name,
+                                });
+                                if job_tx.send(job).is_ok() {
+                                    in_flight += 1;
+                                }
                             }
                         }
                     }

@@ -31,6 +31,8 @@ pub fn path_string(p: &Path) -> String {
 /// Content hashes of files under the config folder, memoised for one run.
 pub struct Fingerprinter {
     root: PathBuf,
+    /// The working folder is `root` (the runner never changes folder).
+    root_is_cwd: bool,
     stat: StatCache,
     /// Relative path -> hash and stat, or None when the file is missing/unreadable.
     memo: Mutex<HashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
@@ -39,7 +41,11 @@ pub struct Fingerprinter {
 impl Fingerprinter {
     #[must_use]
     pub fn new(root: &Path, stat: StatCache) -> Self {
+        let root_is_cwd = std::env::current_dir()
+            .and_then(std::fs::canonicalize)
+            .is_ok_and(|cwd| cwd == root);
         Fingerprinter {
+            root_is_cwd,
             root: root.to_path_buf(),
             stat,
             memo: Mutex::new(HashMap::new()),
@@ -54,7 +60,15 @@ impl Fingerprinter {
 
     fn compute(&self, rel: &Path) -> Option<(Hash, FileStat)> {
         let abs = self.root.join(rel);
-        match self.stat.hash(&abs) {
+        // From the working folder, when it is the root, the kernel walks only the relative
+        // part of each path (a no-op run is mostly stat calls). A path with `..` or a symlink
+        // on the way resolves the same either way, from the same folder.
+        let io_path = if self.root_is_cwd && rel.is_relative() {
+            rel
+        } else {
+            &abs
+        };
+        match self.stat.hash_at(&abs, io_path) {
             Ok(v) => Some(v),
             Err(_) => {
                 self.stat.forget(&abs);

@@ -96,7 +96,13 @@ impl StatCache {
     /// The content hash of `path` and its stat, reading the file only when the stat changed
     /// or the entry is racily clean. Symlinks are followed.
     pub fn hash(&self, path: &Path) -> io::Result<(Hash, FileStat)> {
-        let meta = std::fs::metadata(path)?;
+        self.hash_at(path, path)
+    }
+
+    /// `hash` of the file `path` names, read through `io_path`, another name of the same file
+    /// (relative to the working folder: the kernel then walks fewer folders per stat).
+    pub fn hash_at(&self, path: &Path, io_path: &Path) -> io::Result<(Hash, FileStat)> {
+        let meta = std::fs::metadata(io_path)?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
         }
@@ -107,9 +113,9 @@ impl StatCache {
         {
             return Ok((entry.hash, stat));
         }
-        let hash = hash_file(path, stat.size)?;
+        let hash = hash_file(io_path, stat.size)?;
         // Re-stat: if the file changed while we read it, do not record a hash for the new stat.
-        let after = std::fs::metadata(path).map(|m| FileStat::of(&m))?;
+        let after = std::fs::metadata(io_path).map(|m| FileStat::of(&m))?;
         if after == stat {
             if let Ok(mut e) = self.fresh.lock() {
                 e.insert(path.as_os_str().to_owned(), Some(Entry { stat, hash }));

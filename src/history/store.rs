@@ -44,6 +44,8 @@ pub struct History {
     corrupt: usize,
     /// The state just before a torn last line, which the summary must not include.
     before_torn: Option<SummaryState>,
+    /// The commit appended lines record, looked up once (`find_commit` or `append_run`).
+    commit: std::sync::OnceLock<Option<String>>,
 }
 
 /// What a summary records of the history read so far.
@@ -70,6 +72,7 @@ impl History {
             lines_before: 0,
             corrupt: 0,
             before_torn: None,
+            commit: std::sync::OnceLock::new(),
         };
         match File::open(path) {
             Ok(file) => history.read_with_summary(file),
@@ -223,6 +226,15 @@ impl History {
         consumed
     }
 
+    /// The commit this run's lines record (CI variables, else one bounded `git` call), looked
+    /// up once; call it early from a background thread to take the `git` call off the end of
+    /// the run.
+    pub fn find_commit(&self) -> Option<String> {
+        self.commit
+            .get_or_init(|| super::commit::current(self.path.parent().unwrap_or(Path::new("."))))
+            .clone()
+    }
+
     /// Problems met while reading (corrupt lines), one line each.
     #[must_use]
     pub fn warnings(&self) -> Vec<String> {
@@ -291,7 +303,7 @@ impl History {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let commit = super::commit::current(self.path.parent().unwrap_or(Path::new(".")));
+        let commit = self.find_commit();
         // Whole seconds in UTC, as in SPEC 6's examples (and the reader's fast path).
         let utc = now.to_offset(time::UtcOffset::UTC);
         let at = crate::run::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
@@ -403,6 +415,7 @@ mod tests {
             lines_before: 0,
             corrupt: 0,
             before_torn: None,
+            commit: std::sync::OnceLock::new(),
         };
         h.read(Cursor::new(text.as_bytes().to_vec()));
         h

@@ -751,10 +751,9 @@ fn completions_for_bash_zsh_fish() {
 // ---- the config snapshot (.runner/config.snapshot): a faster load, never a stale one
 
 fn threshold_repo(limit: &str) -> Repo {
-    let repo = Repo::new().gates(&format!(
+    Repo::new().gates(&format!(
         "[gates.m]\nrun = \"mkdir -p out && echo '{{\\\"x\\\": 5}}' > out/m.json\"\nartifacts = [\"out/m.json\"]\nthresholds = {{ x = \"{limit}\" }}\n"
-    ));
-    repo
+    ))
 }
 
 #[test]
