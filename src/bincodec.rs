@@ -62,6 +62,8 @@ pub enum DecodeError {
     Checksum,
     #[error("truncated")]
     Truncated,
+    #[error("invalid content")]
+    Invalid,
 }
 
 impl<'a> Reader<'a> {

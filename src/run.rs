@@ -8,7 +8,7 @@ use std::time::Instant;
 use crate::cache::Cache;
 use crate::config::{Config, Mode};
 use crate::exec::{GateRun, RunOptions, Scheduler};
-use crate::fingerprint::{self, Fingerprinter, StatCache};
+use crate::fingerprint::{self, Fingerprinter, ListingCache, StatCache};
 use crate::graph::GateGraph;
 use crate::report::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};
 use crate::{exit_code, judge, report};
@@ -133,6 +133,7 @@ pub struct Prepared {
     pub inputs: fingerprint::ExpandedInputs,
     pub fp: Fingerprinter,
     pub cache: Cache,
+    pub listings: ListingCache,
 }
 
 /// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
@@ -148,7 +149,8 @@ pub fn prepare(
         exit_code::USAGE
     })?;
     let t = Instant::now();
-    let inputs = fingerprint::expand(&ws.config, &selected).map_err(|diags| {
+    let listings = ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin"));
+    let inputs = fingerprint::expand_cached(&ws.config, &selected, &listings).map_err(|diags| {
         print_diagnostics(&ws.config, &diags);
         exit_code::USAGE
     })?;
@@ -191,11 +193,15 @@ pub fn prepare(
     if let Some(w) = fp.stat_warning() {
         cache.warn(format!("stat cache {w}"));
     }
+    if let Some(w) = &listings.load_warning {
+        cache.warn(format!("listing cache {w}"));
+    }
     Ok(Prepared {
         selected,
         inputs,
         fp,
         cache,
+        listings,
     })
 }
 
@@ -322,6 +328,11 @@ pub fn run(req: &RunRequest) -> i32 {
         prepared
             .cache
             .warn(format!("cannot save the stat cache: {e}"));
+    }
+    if let Err(e) = prepared.listings.save() {
+        prepared
+            .cache
+            .warn(format!("cannot save the listing cache: {e}"));
     }
     prepared.cache.save();
     timings.mark("save state");

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
+use super::listing_cache::{Entries, Kind, ListingCache};
+use super::stat_cache::FileStat;
 use crate::config::{Config, Gate};
 use crate::diag::Diagnostic;
 
@@ -115,33 +117,107 @@ fn glob(pattern: &str) -> Option<Glob> {
 }
 
 /// Every file under `base` (relative to `root`), sorted; folders in `skip` are not entered.
-/// Symlinked folders are not followed (no loops); symlinked files are listed.
-fn walk(root: &Path, base: &Path, depth: Option<usize>, skip: &[PathBuf]) -> Vec<PathBuf> {
+/// Symlinked folders are not followed (no loops); symlinked files are listed. With a listing
+/// cache, an unchanged folder costs one `stat` instead of being read.
+fn walk(
+    root: &Path,
+    base: &Path,
+    depth: Option<usize>,
+    skip: &[PathBuf],
+    cache: Option<&ListingCache>,
+) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if depth == Some(0) {
         return out;
     }
     let mut stack = vec![(base.to_path_buf(), 1usize)];
     while let Some((dir, level)) = stack.pop() {
-        let Ok(read) = std::fs::read_dir(root.join(&dir)) else {
-            continue;
-        };
-        for entry in read.flatten() {
-            let name = entry.file_name();
-            let rel = dir.join(&name);
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                let deeper = depth.is_none_or(|d| level < d);
-                if deeper && !SKIP_DIRS.iter().any(|s| name == *s) && !skip.contains(&rel) {
-                    stack.push((rel, level + 1));
+        let read;
+        let entries = match cache {
+            Some(cache) => match cached_list(root, &dir, cache) {
+                Some(Listed::Cached(e)) => e,
+                Some(Listed::Read(e)) => {
+                    read = e;
+                    &read
                 }
-            } else if ft.is_file() || (ft.is_symlink() && root.join(&rel).is_file()) {
-                out.push(rel);
+                None => continue,
+            },
+            None => match list(root, &dir) {
+                Some((e, _)) => {
+                    read = e;
+                    &read
+                }
+                None => continue,
+            },
+        };
+        for (kind, name) in entries.iter() {
+            let rel = dir.join(name);
+            match kind {
+                Kind::Dir => {
+                    let deeper = depth.is_none_or(|d| level < d);
+                    if deeper && !SKIP_DIRS.iter().any(|s| name == *s) && !skip.contains(&rel) {
+                        stack.push((rel, level + 1));
+                    }
+                }
+                Kind::File => out.push(rel),
             }
         }
     }
     sort_paths(&mut out);
     out
+}
+
+enum Listed<'a> {
+    Cached(&'a Entries),
+    Read(Entries),
+}
+
+/// `dir`'s entries from the cache when its stat is unchanged, else read (and recorded unless
+/// it holds a symlink). `None`: not a readable folder.
+fn cached_list<'a>(root: &Path, dir: &Path, cache: &'a ListingCache) -> Option<Listed<'a>> {
+    // Followed, as `read_dir` follows a symlinked base: the stat is the folder's own.
+    let Ok(meta) = std::fs::metadata(root.join(dir)) else {
+        cache.forget(dir);
+        return None;
+    };
+    let stat = FileStat::of(&meta);
+    if let Some(e) = cache.get(dir, &stat) {
+        return Some(Listed::Cached(e));
+    }
+    // Stat first, then read: the recorded entries are at least as new as the recorded stat.
+    let Some((entries, symlinks)) = list(root, dir) else {
+        cache.forget(dir);
+        return None;
+    };
+    if symlinks {
+        cache.forget(dir);
+    } else {
+        cache.record(dir, stat, entries.clone());
+    }
+    Some(Listed::Read(entries))
+}
+
+/// Read `dir`: its files (symlinks to files included) and folders, and whether it holds a
+/// symlink.
+fn list(root: &Path, dir: &Path) -> Option<(Entries, bool)> {
+    let read = std::fs::read_dir(root.join(dir)).ok()?;
+    let mut entries = Entries::default();
+    let mut symlinks = false;
+    for entry in read.flatten() {
+        let Ok(ft) = entry.file_type() else { continue };
+        let name = entry.file_name();
+        if ft.is_dir() {
+            entries.push(Kind::Dir, &name);
+        } else if ft.is_file() {
+            entries.push(Kind::File, &name);
+        } else if ft.is_symlink() {
+            symlinks = true;
+            if root.join(dir).join(&name).is_file() {
+                entries.push(Kind::File, &name);
+            }
+        }
+    }
+    Some((entries, symlinks))
 }
 
 /// Sort and deduplicate paths by their bytes: comparing `Path`s component by component showed
@@ -160,6 +236,23 @@ pub struct ExpandedInputs {
 /// Expand the inputs of `gates` (indices into `config.gates`). A positive glob that matches no
 /// file is a config error unless the gate sets `allow_empty = true`.
 pub fn expand(config: &Config, gates: &BTreeSet<usize>) -> Result<ExpandedInputs, Vec<Diagnostic>> {
+    expand_with(config, gates, None)
+}
+
+/// `expand`, serving unchanged folders from `listings` and recording the ones it reads.
+pub fn expand_cached(
+    config: &Config,
+    gates: &BTreeSet<usize>,
+    listings: &ListingCache,
+) -> Result<ExpandedInputs, Vec<Diagnostic>> {
+    expand_with(config, gates, Some(listings))
+}
+
+fn expand_with(
+    config: &Config,
+    gates: &BTreeSet<usize>,
+    cache: Option<&ListingCache>,
+) -> Result<ExpandedInputs, Vec<Diagnostic>> {
     let root = &config.root;
     let skip: Vec<PathBuf> = [&config.settings.cache_dir]
         .iter()
@@ -178,7 +271,7 @@ pub fn expand(config: &Config, gates: &BTreeSet<usize>) -> Result<ExpandedInputs
     let listings: Listings = bases
         .into_par_iter()
         .map(|(b, d)| {
-            let files = walk(root, Path::new(&b), d, &skip);
+            let files = walk(root, Path::new(&b), d, &skip, cache);
             ((b, d), Arc::new(files))
         })
         .collect();
@@ -340,6 +433,54 @@ mod tests {
         assert!(PathMatcher::new("in/*.txt").unwrap().is_match(name));
         assert!(PathMatcher::new("in/*").unwrap().is_match(name));
         assert!(!PathMatcher::new("in/*.md").unwrap().is_match(name));
+    }
+
+    #[test]
+    fn cached_walks_list_what_reading_lists() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for f in [
+            "src/a.txt",
+            "src/sub/b.txt",
+            "src/sub/deeper/c.txt",
+            "src/.git/x",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        std::os::unix::fs::symlink("a.txt", root.join("src/link.txt")).unwrap();
+        std::os::unix::fs::symlink("nope", root.join("src/dangling.txt")).unwrap();
+        let cache_path = root.join("cache/listing-cache.bin");
+        let base = Path::new("src");
+        for _ in 0..3 {
+            let c = ListingCache::load(&cache_path);
+            for depth in [None, Some(1), Some(2)] {
+                assert_eq!(
+                    walk(root, base, depth, &[], Some(&c)),
+                    walk(root, base, depth, &[], None),
+                    "{depth:?}"
+                );
+            }
+            c.save().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            walk(root, base, None, &[], None),
+            [
+                "src/a.txt",
+                "src/link.txt",
+                "src/sub/b.txt",
+                "src/sub/deeper/c.txt"
+            ]
+            .map(PathBuf::from)
+        );
+        let c = ListingCache::load(&cache_path);
+        let stat = |d: &str| FileStat::of(&std::fs::metadata(root.join(d)).unwrap());
+        assert!(c.get(Path::new("src/sub"), &stat("src/sub")).is_some());
+        assert!(
+            c.get(base, &stat("src")).is_none(),
+            "a folder holding a symlink is never recorded"
+        );
     }
 
     #[test]

@@ -2,11 +2,13 @@
 
 mod cache_key;
 mod inputs;
+mod listing_cache;
 mod stat_cache;
 
 use cache_key::{ABSENT, KeyEncoder, MISSING};
 pub use cache_key::{CacheKey, FORMAT_VERSION, KeyMaterial, hex};
-pub use inputs::{ExpandedInputs, expand, sort_paths};
+pub use inputs::{ExpandedInputs, expand, expand_cached, sort_paths};
+pub use listing_cache::ListingCache;
 pub use stat_cache::{FileStat, Hash, StatCache, hash_file};
 
 use std::collections::{BTreeMap, HashMap};

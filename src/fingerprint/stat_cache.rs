@@ -192,7 +192,7 @@ fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
 }
 
 /// Touch a stamp file beside the cache and return its mtime: the filesystem's own clock.
-fn stamp(cache_path: &Path) -> io::Result<(i64, i64)> {
+pub(super) fn stamp(cache_path: &Path) -> io::Result<(i64, i64)> {
     let stamp = cache_path.with_extension("stamp");
     if let Some(dir) = stamp.parent() {
         std::fs::create_dir_all(dir)?;

@@ -9,6 +9,7 @@ mod config_owner;
 mod exec;
 mod history;
 mod kinds;
+mod listing_cache;
 mod remote;
 mod reports;
 mod shard;
