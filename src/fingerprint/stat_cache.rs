@@ -137,14 +137,24 @@ impl StatCache {
 
     /// Write the cache back if anything changed. Errors are returned for the caller to warn.
     pub fn save(&self) -> io::Result<()> {
-        if !self.dirty.load(std::sync::atomic::Ordering::Relaxed) {
+        // Without this run's stamp there is no reference time to save under: saving with
+        // none would make every entry look older than it, and trusted.
+        if !self.dirty.load(std::sync::atomic::Ordering::Relaxed)
+            || self.new_reference.0 == i64::MAX
+        {
             return Ok(());
         }
         let fresh = self
             .fresh
             .lock()
             .map_err(|_| io::Error::other("stat cache lock poisoned"))?;
-        let kept = self.loaded.iter().filter(|(p, _)| !fresh.contains_key(*p));
+        // An entry that was racily clean when loaded and not looked at again this run is
+        // dropped, not carried over: under the new, later reference time it would pass as
+        // trusted (git "smudges" such entries for the same reason).
+        let kept = self
+            .loaded
+            .iter()
+            .filter(|(p, e)| !fresh.contains_key(*p) && e.stat.mtime < self.reference);
         let entries: Vec<(&OsString, &Entry)> = kept
             .chain(fresh.iter().filter_map(|(p, e)| e.as_ref().map(|e| (p, e))))
             .collect();
@@ -263,6 +273,40 @@ mod tests {
         // The file's mtime is not older than the stamp of the run that recorded it: racy, so
         // it is re-read.
         assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"one").as_bytes());
+    }
+
+    #[test]
+    fn a_racy_entry_not_seen_again_is_not_carried_over_as_trusted() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        let racy = dir.path().join("racy.txt");
+        let other = dir.path().join("other.txt");
+        std::fs::write(&racy, "one").unwrap();
+        std::fs::write(&other, "x").unwrap();
+        let c = StatCache::load(&cache_path);
+        let stamp_time = std::fs::metadata(cache_path.with_extension("stamp"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&racy)
+            .unwrap()
+            .set_modified(stamp_time)
+            .unwrap();
+        c.hash(&racy).unwrap();
+        c.save().unwrap();
+        // A run that looks only at another file saves under a later stamp.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let c = StatCache::load(&cache_path);
+        c.hash(&other).unwrap();
+        c.save().unwrap();
+        let c = StatCache::load(&cache_path);
+        assert!(
+            !c.loaded.contains_key(racy.as_os_str()),
+            "a racily clean entry was re-saved as trusted"
+        );
+        assert!(c.loaded.contains_key(other.as_os_str()));
     }
 
     #[test]
