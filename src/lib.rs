@@ -10,6 +10,7 @@ pub mod diag;
 pub mod exec;
 pub mod exit_code;
 pub mod fingerprint;
+pub mod fxhash;
 pub mod gate;
 pub mod graph;
 pub mod history;

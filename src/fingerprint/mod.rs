@@ -11,7 +11,7 @@ pub use inputs::{ExpandedInputs, expand, expand_cached, sort_paths};
 pub use listing_cache::ListingCache;
 pub use stat_cache::{FileStat, Hash, StatCache, hash_file};
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::config::Gate;
+use crate::fxhash::FxHashMap;
 
 /// A path relative to the config folder as a key string: UTF-8 as is, other bytes escaped so
 /// two different names never share a string.
@@ -37,7 +38,7 @@ pub struct Fingerprinter {
     root_is_cwd: bool,
     stat: StatCache,
     /// Relative path -> hash and stat, or None when the file is missing/unreadable.
-    memo: Mutex<HashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
+    memo: Mutex<FxHashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
 }
 
 impl Fingerprinter {
@@ -50,7 +51,7 @@ impl Fingerprinter {
             root_is_cwd,
             root: root.to_path_buf(),
             stat,
-            memo: Mutex::new(HashMap::new()),
+            memo: Mutex::new(FxHashMap::default()),
         }
     }
 

@@ -5,7 +5,7 @@
 //! the cache's reference time, the filesystem timestamp of a stamp file written when the run
 //! began. A file modified in the same timestamp tick as it was hashed is re-hashed next time.
 
-use std::collections::HashMap;
+use crate::fxhash::{FxBuild, FxHashMap};
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -53,9 +53,9 @@ pub struct StatCache {
     path: PathBuf,
     /// Keyed by the path's bytes: hashing `PathBuf` walks its components, which showed in
     /// no-op profiles.
-    loaded: HashMap<OsString, Entry>,
+    loaded: FxHashMap<OsString, Entry>,
     /// Entries recorded this run (`None`: the file was found missing).
-    fresh: Mutex<HashMap<OsString, Option<Entry>>>,
+    fresh: Mutex<FxHashMap<OsString, Option<Entry>>>,
     /// Entries with an mtime at or after this are racily clean: not trusted.
     reference: (i64, i64),
     /// Reference time to save with: this run's stamp.
@@ -76,16 +76,16 @@ impl StatCache {
                 Ok(v) => v,
                 Err(e) => {
                     load_warning = Some(format!("{}: {e}; rebuilding it", path.display()));
-                    ((0, 0), HashMap::new())
+                    ((0, 0), FxHashMap::default())
                 }
             },
-            Err(_) => ((0, 0), HashMap::new()),
+            Err(_) => ((0, 0), FxHashMap::default()),
         };
         let new_reference = stamp(path).unwrap_or((i64::MAX, 0));
         StatCache {
             path: path.to_path_buf(),
             loaded: entries,
-            fresh: Mutex::new(HashMap::new()),
+            fresh: Mutex::new(FxHashMap::default()),
             reference,
             new_reference,
             dirty: std::sync::atomic::AtomicBool::new(false),
@@ -176,14 +176,17 @@ impl StatCache {
     }
 }
 
-type Decoded = ((i64, i64), HashMap<OsString, Entry>);
+type Decoded = ((i64, i64), FxHashMap<OsString, Entry>);
 
 fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
     use std::os::unix::ffi::OsStringExt;
     let mut r = Reader::open(data, MAGIC)?;
     let reference = (r.i64()?, r.i64()?);
     let n = r.u64()?;
-    let mut entries = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 24));
+    let mut entries = FxHashMap::with_capacity_and_hasher(
+        usize::try_from(n).unwrap_or(0).min(1 << 24),
+        FxBuild::default(),
+    );
     for _ in 0..n {
         let path = OsString::from_vec(r.bytes()?.to_vec());
         let stat = FileStat {

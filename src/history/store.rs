@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -20,6 +19,7 @@ use super::graduation::{self, Day, Standing};
 use super::line::{self, LineOut};
 use super::summary;
 use crate::config::{Gate, Mode, Settings};
+use crate::fxhash::FxBuild;
 use crate::report::Report;
 
 /// Largest single append: whole lines only, so each write stays atomic.
@@ -31,7 +31,7 @@ const MAX_LINE_WARNINGS: usize = 100;
 /// The history file as read: per gate, one aggregate per UTC day it ran.
 pub struct History {
     path: PathBuf,
-    gates: HashMap<Box<str>, Vec<Day>, BuildHasherDefault<FxHasher>>,
+    gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
     warnings: Vec<String>,
     /// The highest `run` in the file.
     max_run: u64,
@@ -56,7 +56,7 @@ struct SummaryState {
     warnings: Vec<String>,
     entries: usize,
     max_run: u64,
-    gates: HashMap<Box<str>, Vec<Day>, BuildHasherDefault<FxHasher>>,
+    gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
 }
 
 impl History {
@@ -89,7 +89,7 @@ impl History {
     fn read_with_summary(&mut self, mut file: File) {
         let summary_path = summary::path_of(&self.path);
         let mut start = 0u64;
-        if let Some(s) = summary::load::<BuildHasherDefault<FxHasher>>(&summary_path, &mut file) {
+        if let Some(s) = summary::load::<FxBuild>(&summary_path, &mut file) {
             start = s.offset;
             self.entries = s.entries;
             self.max_run = s.max_run;
@@ -344,26 +344,6 @@ impl History {
             write_line(&mut file, &batch)?;
         }
         Ok(())
-    }
-}
-
-/// The Fx hash (rustc's): gate names come from the user's own history file, so hashing
-/// them fast matters more than resisting crafted collisions.
-#[derive(Default)]
-struct FxHasher(u64);
-
-impl Hasher for FxHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 
