@@ -262,11 +262,20 @@ def main():
         sp = med(ok_walls(f["spawn"])) if "spawn" in f else None
         ex = med(ok_walls(f["exec"])) if "exec" in f else None
         if r and sp:
+            # Literally: runner's cold time minus one `sh -c true` per gate. That charges the
+            # gates' own work (here sh + cat + cksum per gate) to the runner, so ninja's figure
+            # on the same measure is shown beside it; the second row charges the runner only
+            # with what it adds to running the gate commands themselves.
             o1 = (r - sp) / n * 1000
-            o2 = (r - ex) / n * 1000 if ex else None
-            extra = f"; beyond the gate commands' own time ({fmt_t(ex)}): {o2:.2f} ms/gate" if o2 is not None else ""
+            nj = m(n, "cold", "ninja")
+            ninja = f"; ninja on the same measure: {(nj - sp) / n * 1000:.2f} ms/gate" if nj else ""
             w(f"| cold overhead < 1 ms/gate beyond the spawn floor, {n:,} gates | runner {fmt_t(r)}, spawn "
-              f"floor {fmt_t(sp)}: {o1:.2f} ms/gate{extra} | {'met' if o1 < 1 else 'missed'} |")
+              f"floor {fmt_t(sp)}: {o1:.2f} ms/gate{ninja} | {'met' if o1 < 1 else 'missed'} |")
+            if ex:
+                o2 = (r - ex) / n * 1000
+                w(f"| cold overhead < 1 ms/gate beyond the gate commands' own time, {n:,} gates | runner "
+                  f"{fmt_t(r)}, gate commands with no scheduler {fmt_t(ex)}: {o2:.2f} ms/gate | "
+                  f"{'met' if o2 < 1 else 'missed'} |")
     big = max(sizes)
     peak = 0
     for scen, tl in data.get(str(big), {}).items():

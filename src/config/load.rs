@@ -500,10 +500,12 @@ fn read_gate(
         .into_iter()
         .map(|(k, v, _)| (k, v))
         .collect();
+    let kind = kind?;
     let gate = Gate {
         name: name.to_owned(),
         description,
-        kind: kind?,
+        kind_json: serde_json::to_string(&kind).unwrap_or_default(),
+        kind,
         mode,
         needs,
         inputs,

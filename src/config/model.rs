@@ -99,6 +99,9 @@ pub struct Gate {
     pub name: String,
     pub description: Option<String>,
     pub kind: GateKind,
+    /// `kind` serialised as it enters the cache key (`{"kind":"command","run":"..."}`), made
+    /// once when the config is loaded (and kept in the config snapshot), not per run.
+    pub kind_json: String,
     pub mode: Mode,
     pub needs: Vec<String>,
     pub inputs: Vec<InputGlob>,

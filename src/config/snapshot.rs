@@ -29,7 +29,7 @@ use super::threshold_expr::{Op, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
 use crate::gate::GateKind;
 
-const MAGIC: &[u8] = b"runner-config-snapshot-1\n";
+const MAGIC: &[u8] = b"runner-config-snapshot-2\n";
 
 /// Where the snapshot of the config in `root` lives.
 #[must_use]
@@ -297,6 +297,7 @@ codec_struct!(Gate {
     name,
     description,
     kind,
+    kind_json,
     mode,
     needs,
     inputs,

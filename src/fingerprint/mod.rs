@@ -140,7 +140,7 @@ impl Fingerprinter {
     ) -> KeyMaterial {
         KeyMaterial {
             format: FORMAT_VERSION,
-            kind: serde_json::to_string(&gate.kind).unwrap_or_default(),
+            kind: gate.kind_json.clone(),
             artifacts: gate.artifacts.clone(),
             inputs: inputs
                 .iter()
@@ -168,8 +168,7 @@ impl Fingerprinter {
     /// where only the material's own order is right: the caller then builds the material.
     #[must_use]
     pub fn key(&self, gate: &Gate, inputs: &[PathBuf], needs: &[&Gate]) -> Option<CacheKey> {
-        let kind = serde_json::to_vec(&gate.kind).ok()?;
-        let mut k = KeyEncoder::new(FORMAT_VERSION, &kind);
+        let mut k = KeyEncoder::new(FORMAT_VERSION, gate.kind_json.as_bytes());
         k.count(gate.artifacts.len());
         for a in &gate.artifacts {
             k.field(a.as_bytes());
