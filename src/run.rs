@@ -336,7 +336,7 @@ pub fn run(req: &RunRequest) -> i32 {
     }
     prepared.cache.save();
     timings.mark("save state");
-    let history = history_loader
+    let mut history = history_loader
         .join()
         .unwrap_or_else(|_| crate::history::History::load(&ws.config.settings.history));
     let effective = |g: &crate::config::Gate| history.effective_mode(g, &ws.config.settings, clock);
@@ -367,7 +367,7 @@ pub fn run(req: &RunRequest) -> i32 {
         );
     }
     timings.mark("judge");
-    finish(&ws, req, &report, &history, clock);
+    finish(&ws, req, &report, &mut history, clock);
     timings.mark("reports");
     timings.cpu();
     let _ = writeln!(
@@ -390,7 +390,7 @@ fn finish(
     ws: &Workspace,
     req: &RunRequest,
     report: &Report,
-    history: &crate::history::History,
+    history: &mut crate::history::History,
     clock: time::OffsetDateTime,
 ) {
     if let Err(e) = history.append_run(report, clock) {

@@ -75,12 +75,7 @@ pub(crate) struct Entry<'a> {
 /// Parse one line (without its newline). The error says in words why the line is corrupt.
 pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
     let raw: LineIn<'_> = serde_json::from_slice(line).map_err(|e| describe(&e))?;
-    let at = match parse_utc_fast(raw.at.as_bytes()) {
-        Some(at) => at,
-        None => OffsetDateTime::parse(&raw.at, &Rfc3339)
-            .map_err(|_| format!("`at` is not an RFC 3339 time: {:?}", raw.at))?
-            .to_offset(time::UtcOffset::UTC),
-    };
+    let at = parse_at(&raw.at)?;
     Ok(Entry {
         gate: raw.gate,
         at,
@@ -88,6 +83,16 @@ pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
         cached: raw.cached.unwrap_or(false),
         run: raw.run.unwrap_or(0),
     })
+}
+
+/// An `at` value as the reader takes it: UTC.
+pub(crate) fn parse_at(at: &str) -> Result<OffsetDateTime, String> {
+    match parse_utc_fast(at.as_bytes()) {
+        Some(t) => Ok(t),
+        None => Ok(OffsetDateTime::parse(at, &Rfc3339)
+            .map_err(|_| format!("`at` is not an RFC 3339 time: {at:?}"))?
+            .to_offset(time::UtcOffset::UTC)),
+    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, the form the runner writes, without the general RFC 3339 parser

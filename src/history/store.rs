@@ -46,6 +46,9 @@ pub struct History {
     before_torn: Option<SummaryState>,
     /// The commit appended lines record, looked up once (`find_commit` or `append_run`).
     commit: std::sync::OnceLock<Option<String>>,
+    /// When the state read covers the whole file: its inode (0: no file yet) and length. Then
+    /// `append_run` can fold its own lines into the summary, and the next run parses nothing.
+    whole_file: Option<(u64, u64)>,
 }
 
 /// What a summary records of the history read so far.
@@ -73,10 +76,11 @@ impl History {
             corrupt: 0,
             before_torn: None,
             commit: std::sync::OnceLock::new(),
+            whole_file: None,
         };
         match File::open(path) {
             Ok(file) => history.read_with_summary(file),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => history.whole_file = Some((0, 0)),
             Err(e) => history
                 .warnings
                 .push(format!("cannot read the history {}: {e}", shown(path))),
@@ -105,6 +109,12 @@ impl History {
         // Only what was read up to the last newline is summarised; a torn last line is read
         // again next time.
         let offset = start + consumed;
+        if self.before_torn.is_none()
+            && let Ok(meta) = file.metadata()
+            && meta.len() == offset
+        {
+            self.whole_file = Some((meta.ino(), offset));
+        }
         if consumed > 0
             && let Ok(meta) = file.metadata()
             && let Ok(tail_hash) = summary::tail_hash(&mut file, offset)
@@ -132,11 +142,7 @@ impl History {
                 tail_hash,
                 lines: state.lines,
                 corrupt: state.corrupt,
-                warnings: warnings
-                    .iter()
-                    .filter(|w| !w.contains("more corrupt lines skipped"))
-                    .cloned()
-                    .collect(),
+                warnings: summarised_warnings(warnings),
                 entries: state.entries,
                 max_run: state.max_run,
                 gates: state.gates,
@@ -296,7 +302,7 @@ impl History {
     ///
     /// # Errors
     /// When the history's folder or file cannot be created, opened or written.
-    pub fn append_run(&self, report: &Report, now: OffsetDateTime) -> std::io::Result<()> {
+    pub fn append_run(&mut self, report: &Report, now: OffsetDateTime) -> std::io::Result<()> {
         if report.gates.is_empty() {
             return Ok(());
         }
@@ -315,6 +321,12 @@ impl History {
             .open(&self.path)?;
         // A torn or hand-edited last line without its newline would swallow our first line.
         let mut pending_newline = !ends_with_newline(&file)?;
+        let before = file.metadata()?;
+        let foldable = !pending_newline
+            && self.whole_file.is_some_and(|(ino, len)| {
+                len == before.len() && (ino == before.ino() || (ino, len) == (0, 0))
+            });
+        let mut written = 0u64;
         // Whole lines are batched into writes of at most 64 KiB: one write(2) on a file opened
         // with O_APPEND lands in one piece, so lines still never interleave or tear, and a run
         // of 10,000 gates costs a few dozen system calls instead of 10,000.
@@ -336,15 +348,77 @@ impl History {
             }
             if !batch.is_empty() && batch.len() + bytes.len() > BATCH_BYTES {
                 write_line(&mut file, &batch)?;
+                written += batch.len() as u64;
                 batch.clear();
             }
             batch.extend_from_slice(&bytes);
         }
         if !batch.is_empty() {
             write_line(&mut file, &batch)?;
+            written += batch.len() as u64;
+        }
+        if foldable {
+            self.fold_into_summary(&mut file, before.len() + written, report, &at, run);
         }
         Ok(())
     }
+
+    /// After appending this run's lines to a file this history had read whole: if the file is
+    /// exactly what was read plus what was written (no other runner appended in between),
+    /// record the lines from memory and save the summary at the new end, so the next run
+    /// parses none of them. Anything else leaves the summary as it was (the next run reads
+    /// the new lines, as before).
+    fn fold_into_summary(
+        &mut self,
+        file: &mut File,
+        end: u64,
+        report: &Report,
+        at: &str,
+        run: u64,
+    ) {
+        let Ok(meta) = file.metadata() else { return };
+        let Ok(at) = line::parse_at(at) else { return };
+        if meta.len() != end {
+            return;
+        }
+        for gate in &report.gates {
+            let days = match self.gates.get_mut(gate.name.as_str()) {
+                Some(days) => days,
+                None => self.gates.entry(gate.name.as_str().into()).or_default(),
+            };
+            graduation::record(days, at, run, gate.status, gate.cached);
+            self.entries += 1;
+            self.lines_before += 1;
+            self.max_run = self.max_run.max(run);
+        }
+        let Ok(tail_hash) = summary::tail_hash(file, end) else {
+            return;
+        };
+        let s = summary::Summary {
+            inode: meta.ino(),
+            offset: end,
+            tail_hash,
+            lines: self.lines_before,
+            corrupt: self.corrupt,
+            warnings: summarised_warnings(&self.warnings),
+            entries: self.entries,
+            max_run: self.max_run,
+            gates: std::mem::take(&mut self.gates),
+        };
+        summary::save(&summary::path_of(&self.path), &s);
+        self.gates = s.gates;
+        self.whole_file = Some((meta.ino(), end));
+    }
+}
+
+/// The warnings a summary keeps: the corrupt lines' own (the "more skipped" count is made
+/// again from `corrupt` on every read).
+fn summarised_warnings(warnings: &[String]) -> Vec<String> {
+    warnings
+        .iter()
+        .filter(|w| !w.contains("more corrupt lines skipped"))
+        .cloned()
+        .collect()
 }
 
 /// One `write(2)` of a whole line. A short write (a full disk) is finished, and reported.
@@ -396,9 +470,102 @@ mod tests {
             corrupt: 0,
             before_torn: None,
             commit: std::sync::OnceLock::new(),
+            whole_file: None,
         };
         h.read(Cursor::new(text.as_bytes().to_vec()));
         h
+    }
+
+    fn report_of(gates: &[(&str, crate::judge::Status, bool)]) -> Report {
+        Report {
+            version: 1,
+            exit_code: 0,
+            started_at: String::new(),
+            duration_ms: 0,
+            summary: crate::report::model::Summary::default(),
+            labels: Vec::new(),
+            gates: gates
+                .iter()
+                .map(|(name, status, cached)| crate::report::model::GateReport {
+                    name: (*name).to_owned(),
+                    kind: "command".to_owned(),
+                    status: *status,
+                    mode: crate::config::Mode::Blocking,
+                    configured_mode: crate::config::Mode::Blocking,
+                    cached: *cached,
+                    duration_ms: 0,
+                    key: None,
+                    reason: None,
+                    artifacts: Vec::new(),
+                    thresholds: Vec::new(),
+                    exports: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A runner that appends to a history it read whole folds its own lines into the summary:
+    /// the next load parses nothing, and holds exactly what a full read of the file gives.
+    /// When another writer appended in between, the summary is left for the reader to catch up.
+    #[test]
+    fn appended_lines_are_folded_into_the_summary_exactly() {
+        use crate::judge::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        let day = |d: u8, h: u8| {
+            time::macros::datetime!(2026-11-01 00:00 UTC)
+                .replace_day(d)
+                .unwrap()
+                .replace_hour(h)
+                .unwrap()
+        };
+        type Run<'a> = (time::OffsetDateTime, &'a [(&'a str, Status, bool)]);
+        let runs: [Run<'_>; 4] = [
+            (
+                day(1, 9),
+                &[("a", Status::Pass, false), ("b", Status::Fail, false)],
+            ),
+            (
+                day(1, 23),
+                &[("a", Status::Pass, true), ("b", Status::Pass, false)],
+            ),
+            (
+                day(2, 10),
+                &[("a", Status::Error, false), ("c", Status::Skip, false)],
+            ),
+            (
+                day(4, 8),
+                &[("a", Status::Pass, false), ("b", Status::NotRun, false)],
+            ),
+        ];
+        for (i, (at, gates)) in runs.iter().enumerate() {
+            let mut h = History::load(&path);
+            if i == 2 {
+                // Another writer's line lands between this runner's read and its append.
+                let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+                f.write_all(b"{\"at\":\"2026-11-02T09:00:00Z\",\"gate\":\"z\",\"status\":\"pass\",\"run\":1}\n")
+                    .unwrap();
+            }
+            h.append_run(&report_of(gates), *at).unwrap();
+            let len = std::fs::metadata(&path).unwrap().len();
+            let mut file = File::open(&path).unwrap();
+            let saved = summary::load::<FxBuild>(&summary::path_of(&path), &mut file)
+                .expect("a valid summary");
+            if i == 2 {
+                assert!(saved.offset < len, "folded over another writer's line");
+            } else {
+                assert_eq!(
+                    saved.offset, len,
+                    "run {i}: the summary stops short of the end"
+                );
+            }
+            let incremental = History::load(&path);
+            let mut full = History::load(Path::new("/nonexistent/none.jsonl"));
+            full.read(BufReader::new(File::open(&path).unwrap()));
+            assert_eq!(incremental.entries, full.entries, "run {i}");
+            assert_eq!(incremental.max_run, full.max_run, "run {i}");
+            assert_eq!(incremental.gates, full.gates, "run {i}");
+        }
     }
 
     #[test]
