@@ -181,8 +181,14 @@ pub fn prepare(
         })
         .collect();
     files.extend(inputs.files.values().flatten().cloned());
-    fingerprint::sort_paths(&mut files);
-    fp.prehash(&files);
+    // Distinct paths, in any order (the hashing is parallel): a hash set, not a sort of
+    // tens of thousands of paths.
+    let mut seen = crate::fxhash::FxHashSet::default();
+    let distinct: Vec<&PathBuf> = files
+        .iter()
+        .filter(|p| seen.insert(p.as_os_str()))
+        .collect();
+    fp.prehash(distinct);
     if trace {
         eprintln!(
             "timing:   prehash {:.2} ms",
