@@ -3,14 +3,11 @@
 //! so hashing them fast matters more than resisting crafted collisions. SipHash, the standard
 //! default, showed as several percent of a no-op run.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` hashed with [`FxHasher`].
 pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
-
-/// A `HashSet` hashed with [`FxHasher`].
-pub type FxHashSet<T> = HashSet<T, FxBuild>;
 
 /// Builds [`FxHasher`]s.
 pub type FxBuild = BuildHasherDefault<FxHasher>;

@@ -181,14 +181,8 @@ pub fn prepare(
         })
         .collect();
     files.extend(inputs.files.values().flatten().cloned());
-    // Distinct paths, in any order (the hashing is parallel): a hash set, not a sort of
-    // tens of thousands of paths.
-    let mut seen = crate::fxhash::FxHashSet::default();
-    let distinct: Vec<&PathBuf> = files
-        .iter()
-        .filter(|p| seen.insert(p.as_os_str()))
-        .collect();
-    fp.prehash(distinct);
+    fingerprint::sort_paths(&mut files);
+    fp.prehash(&files);
     if trace {
         eprintln!(
             "timing:   prehash {:.2} ms",
