@@ -39,6 +39,12 @@ impl Writer {
         self.buf.extend_from_slice(v);
     }
 
+    /// Everything written, without a checksum (to embed in another file's body).
+    #[must_use]
+    pub fn into_body(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// The encoded file: everything written, then the BLAKE3 of it.
     #[must_use]
     pub fn finish(mut self) -> Vec<u8> {

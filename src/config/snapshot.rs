@@ -91,9 +91,8 @@ pub fn read(file: &Path, key: &[u8; 32], source: &str) -> Option<Config> {
 pub fn write(file: &Path, key: &[u8; 32], config: &Config) {
     let mut body = Writer::new(b"");
     config.encode(&mut body);
-    let body = body.finish();
-    let body = &body[..body.len() - 32];
-    let mut r = Reader::from_body(body);
+    let body = body.into_body();
+    let mut r = Reader::from_body(&body);
     let Ok(mut back) = Config::decode(&mut r) else {
         return;
     };
@@ -103,7 +102,7 @@ pub fn write(file: &Path, key: &[u8; 32], config: &Config) {
     }
     let mut w = Writer::new(MAGIC);
     w.raw(key);
-    w.raw(body);
+    w.raw(&body);
     if let Some(dir) = file.parent() {
         let _ = std::fs::create_dir_all(dir);
     }

@@ -250,6 +250,20 @@ mod tests {
         assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"two").as_bytes());
     }
 
+    /// Make `file` as new as this run's stamp (the same timestamp tick), deterministically.
+    fn make_racy(cache_path: &Path, file: &Path) {
+        let stamp_time = std::fs::metadata(cache_path.with_extension("stamp"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(file)
+            .unwrap()
+            .set_modified(stamp_time)
+            .unwrap();
+    }
+
     #[test]
     fn racily_clean_entries_are_not_trusted() {
         let dir = tempfile::tempdir().unwrap();
@@ -257,17 +271,7 @@ mod tests {
         let file = dir.path().join("a.txt");
         std::fs::write(&file, "one").unwrap();
         let c = StatCache::load(&cache_path);
-        // Make the file as new as this run's stamp (the same timestamp tick), deterministically.
-        let stamp_time = std::fs::metadata(cache_path.with_extension("stamp"))
-            .unwrap()
-            .modified()
-            .unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&file)
-            .unwrap()
-            .set_modified(stamp_time)
-            .unwrap();
+        make_racy(&cache_path, &file);
         c.hash(&file).unwrap();
         c.save().unwrap();
         // Poison the recorded hash on disk; a trusted entry would return it.
@@ -287,16 +291,7 @@ mod tests {
         std::fs::write(&racy, "one").unwrap();
         std::fs::write(&other, "x").unwrap();
         let c = StatCache::load(&cache_path);
-        let stamp_time = std::fs::metadata(cache_path.with_extension("stamp"))
-            .unwrap()
-            .modified()
-            .unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&racy)
-            .unwrap()
-            .set_modified(stamp_time)
-            .unwrap();
+        make_racy(&cache_path, &racy);
         c.hash(&racy).unwrap();
         c.save().unwrap();
         // A run that looks only at another file saves under a later stamp.

@@ -211,13 +211,12 @@ artifacts = ["out/r.bin"]
     assert_eq!(repo.status("reader"), ("pass".into(), true));
 }
 
-#[test]
-fn a_runner_killed_with_sigkill_takes_its_gates_scripts_down() {
-    // The gate runs in its own process group, which `kill -9 -<runner's group>` does not
-    // reach. Its shell must still die with the runner, so the script stops writing.
-    let repo = Repo::new().gates(
-        "[gates.ticker]\nrun = \"while true; do echo tick >> ticks.txt; sleep 0.05; done\"\ntimeout = \"1m\"\n",
-    );
+/// Run a gate whose command keeps appending to ticks.txt, SIGKILL the runner's whole process
+/// group once it ticked, and assert that no process of the run is left and the ticking stopped.
+fn kill_9_stops_the_ticking(run: &str, what: &str) {
+    let repo = Repo::new().gates(&format!(
+        "[gates.ticker]\nrun = \"{run}\"\ntimeout = \"1m\"\n"
+    ));
     let logs = tempfile::tempdir().expect("log dir");
     let mark = repo.root().display().to_string();
     let sweeper = EnvSweeper {
@@ -234,40 +233,30 @@ fn a_runner_killed_with_sigkill_takes_its_gates_scripts_down() {
         std::thread::sleep(Duration::from_millis(10));
     }
     runner.kill();
-    // The shell's current `sleep 0.05` may finish; after that, nothing more.
+    // The current `sleep 0.05` may finish; after that, nothing more.
     let left = sweeper.wait_then_sweep(Duration::from_secs(3));
-    assert_eq!(left, 0, "gate processes outlived the runner by seconds");
+    assert_eq!(left, 0, "{what} outlived the runner by seconds");
     let ticks = repo.read("ticks.txt").len();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(repo.read("ticks.txt").len(), ticks, "the script went on");
+    assert_eq!(repo.read("ticks.txt").len(), ticks, "{what} went on");
+}
+
+#[test]
+fn a_runner_killed_with_sigkill_takes_its_gates_scripts_down() {
+    // The gate runs in its own process group, which `kill -9 -<runner's group>` does not
+    // reach. Its shell must still die with the runner, so the script stops writing.
+    kill_9_stops_the_ticking(
+        "while true; do echo tick >> ticks.txt; sleep 0.05; done",
+        "the gate's script",
+    );
 }
 
 #[test]
 fn a_runner_killed_with_sigkill_takes_what_its_gates_started_down_too() {
     // The loop runs in a background subshell, a grandchild of the runner: the whole group must
     // die with the runner, not only the gate's shell.
-    let repo = Repo::new().gates(
-        "[gates.ticker]\nrun = \"( while true; do echo tick >> ticks.txt; sleep 0.05; done ) & wait\"\ntimeout = \"1m\"\n",
+    kill_9_stops_the_ticking(
+        "( while true; do echo tick >> ticks.txt; sleep 0.05; done ) & wait",
+        "a gate's background loop",
     );
-    let logs = tempfile::tempdir().expect("log dir");
-    let mark = repo.root().display().to_string();
-    let sweeper = EnvSweeper {
-        key: MARK,
-        value: mark.clone(),
-    };
-    let mut runner = Group::spawn(&repo, &["run"], &[(MARK, &mark)], logs.path());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::fs::metadata(repo.path("ticks.txt")).map_or(0, |m| m.len()) == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the gate never ticked"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    runner.kill();
-    let left = sweeper.wait_then_sweep(Duration::from_secs(3));
-    assert_eq!(left, 0, "a gate's background loop outlived the runner");
-    let ticks = repo.read("ticks.txt").len();
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(repo.read("ticks.txt").len(), ticks, "the loop went on");
 }
