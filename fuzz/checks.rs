@@ -46,9 +46,9 @@ pub fn threshold_expr(text: &str) {
         );
         let _ = expr.op.holds(expr.limit, expr.limit);
     }
-    if let Ok(steps) = runner::judge::parse_metric_path(text) {
+    if let Ok(steps) = runner::vocab::metric_path::parse_steps(text) {
         assert!(!steps.is_empty(), "accepted an empty metric path: {text:?}");
         let doc = serde_json::json!({"a": {"b": [1, 2, {"c": 3}]}, "x": 1.5});
-        let _ = runner::judge::lookup(&doc, &steps);
+        let _ = runner::vocab::metric_path::lookup(&doc, &steps);
     }
 }

@@ -174,7 +174,7 @@ pub fn render(config: &Config, format: GraphFormat) -> String {
         GraphFormat::Dot => {
             out.push_str("digraph gates {\n  rankdir=LR;\n");
             for g in &config.gates {
-                let style = if g.mode == crate::config::Mode::Observational {
+                let style = if g.mode == crate::vocab::Mode::Observational {
                     ", style=dashed"
                 } else {
                     ""

@@ -7,36 +7,7 @@ use serde_json::Value;
 
 use crate::config::threshold_expr::Op;
 use crate::config::{Gate, Threshold};
-
-/// The five outcomes of SPEC 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Pass,
-    Fail,
-    Skip,
-    Error,
-    NotRun,
-}
-
-impl Status {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Skip => "skip",
-            Status::Error => "error",
-            Status::NotRun => "not_run",
-        }
-    }
-
-    /// Did a dependent gate's `needs` get satisfied by this?
-    #[must_use]
-    pub fn satisfies_needs(self) -> bool {
-        matches!(self, Status::Pass | Status::Skip)
-    }
-}
+use crate::vocab::Status;
 
 /// How the gate's work ended, before artifacts and thresholds are looked at.
 #[derive(Debug, Clone)]
@@ -190,9 +161,7 @@ pub fn check_thresholds(
     let results = thresholds
         .iter()
         .map(|t| {
-            let found = parse_metric_path(&t.metric)
-                .ok()
-                .and_then(|p| lookup(metrics, &p));
+            let found = t.metric.lookup(metrics);
             let value = found.and_then(Value::as_f64);
             if value.is_none() && problem.is_none() {
                 problem = Some(match found {
@@ -201,7 +170,7 @@ pub fn check_thresholds(
                 });
             }
             ThresholdResult {
-                metric: t.metric.clone(),
+                metric: t.metric.to_string(),
                 op: t.expr.op,
                 limit: t.expr.limit,
                 value,
@@ -212,53 +181,6 @@ pub fn check_thresholds(
     (results, problem)
 }
 
-/// One step of a metric path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PathStep {
-    Key(String),
-    Index(usize),
-}
-
-/// Parse `a.b[2].c` into steps.
-pub fn parse_metric_path(path: &str) -> Result<Vec<PathStep>, String> {
-    let mut steps = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = part.find('[').map_or((part, ""), |i| part.split_at(i));
-        if key.is_empty() && (rest.is_empty() || steps.is_empty() && !path.starts_with('[')) {
-            return Err(format!("empty segment in metric path `{path}`"));
-        }
-        if !key.is_empty() {
-            steps.push(PathStep::Key(key.to_owned()));
-        }
-        while !rest.is_empty() {
-            let close = rest
-                .find(']')
-                .ok_or_else(|| format!("unclosed `[` in metric path `{path}`"))?;
-            let index = rest[1..close].parse().map_err(|_| {
-                format!(
-                    "`[{}]` in metric path `{path}` is not an array index",
-                    &rest[1..close]
-                )
-            })?;
-            steps.push(PathStep::Index(index));
-            rest = &rest[close + 1..];
-            if !rest.is_empty() && !rest.starts_with('[') {
-                return Err(format!("unexpected `{rest}` in metric path `{path}`"));
-            }
-        }
-    }
-    Ok(steps)
-}
-
-/// Follow a metric path into a JSON document.
-#[must_use]
-pub fn lookup<'a>(v: &'a Value, path: &[PathStep]) -> Option<&'a Value> {
-    path.iter().try_fold(v, |v, step| match step {
-        PathStep::Key(k) => v.get(k),
-        PathStep::Index(i) => v.get(i),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,24 +189,8 @@ mod tests {
 
     fn t(metric: &str, expr: &str) -> Threshold {
         Threshold {
-            metric: metric.to_owned(),
+            metric: crate::vocab::MetricPath::parse(metric).unwrap(),
             expr: parse(expr).unwrap(),
-        }
-    }
-
-    #[test]
-    fn metric_paths() {
-        use PathStep::{Index, Key};
-        assert_eq!(
-            parse_metric_path("a.b[2].c").unwrap(),
-            vec![Key("a".into()), Key("b".into()), Index(2), Key("c".into())]
-        );
-        assert_eq!(
-            parse_metric_path("x[0][1]").unwrap(),
-            vec![Key("x".into()), Index(0), Index(1)]
-        );
-        for bad in ["", "a..b", "a[", "a[x]", "a[0]b"] {
-            assert!(parse_metric_path(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,23 +1,46 @@
-//! `--dry-run` and `explain`: what would run and why, without running anything.
+//! `--dry-run` and `explain`: what would run and why, without running anything. Both return
+//! data; the command line prints it.
 
 use std::collections::BTreeMap;
 
 use crate::exec::{RunOptions, Scheduler};
-use crate::run::{Prepared, Workspace};
+use crate::fingerprint::{CacheKey, KeyMaterial};
+use crate::workspace::{Prepared, Workspace};
 
-/// Print, per selected gate in order: run or cached, and why.
-pub fn print(ws: &Workspace, p: &Prepared, opts: &RunOptions) {
-    let noop = |_: crate::exec::Event<'_>| {};
-    let scheduler = Scheduler {
+/// One gate of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedGate {
+    pub gate: String,
+    /// Whether it would execute (false: replayed from the cache).
+    pub runs: bool,
+    /// Why, in words.
+    pub why: String,
+}
+
+fn scheduler<'a>(
+    ws: &'a Workspace,
+    p: &'a Prepared,
+    opts: &'a RunOptions,
+    noop: &'a (dyn Fn(crate::exec::Event<'_>) + Sync),
+) -> Scheduler<'a> {
+    Scheduler {
         config: &ws.config,
         graph: &ws.graph,
         inputs: &p.inputs,
         fp: &p.fp,
         cache: &p.cache,
         opts,
-        observer: &noop,
-    };
+        observer: noop,
+    }
+}
+
+/// Per selected gate in topological order: run or cached, and why.
+#[must_use]
+pub fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate> {
+    let noop = |_: crate::exec::Event<'_>| {};
+    let scheduler = scheduler(ws, p, opts, &noop);
     let mut will_run: BTreeMap<usize, bool> = BTreeMap::new();
+    let mut out = Vec::new();
     for g in ws
         .graph
         .topo_order()
@@ -64,78 +87,45 @@ pub fn print(ws: &Workspace, p: &Prepared, opts: &RunOptions) {
             }
         };
         will_run.insert(g, runs);
-        println!(
-            "{:<6} {}  {why}",
-            if runs { "run" } else { "cached" },
-            gate.name
-        );
+        out.push(PlannedGate {
+            gate: gate.name.clone(),
+            runs,
+            why,
+        });
     }
+    out
 }
 
-/// `runner explain GATE`: the key's inputs, and what changed since the last stored run.
-pub fn explain(ws: &Workspace, p: &Prepared, gate_index: usize, opts: &RunOptions) {
+/// What `runner explain GATE` shows.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    pub gate: String,
+    pub kind: &'static str,
+    pub cacheable: bool,
+    pub key: CacheKey,
+    pub material: KeyMaterial,
+    /// The last stored run's key, and what differs from it (empty when nothing does).
+    pub last: Option<(CacheKey, Vec<String>)>,
+}
+
+/// The key's inputs of one gate, and what changed since its last stored run.
+#[must_use]
+pub fn explain(ws: &Workspace, p: &Prepared, gate_index: usize, opts: &RunOptions) -> Explanation {
     let noop = |_: crate::exec::Event<'_>| {};
-    let scheduler = Scheduler {
-        config: &ws.config,
-        graph: &ws.graph,
-        inputs: &p.inputs,
-        fp: &p.fp,
-        cache: &p.cache,
-        opts,
-        observer: &noop,
-    };
+    let scheduler = scheduler(ws, p, opts, &noop);
     let gate = &ws.config.gates[gate_index];
     let material = scheduler.material(gate_index);
     let key = material.key();
-    println!("gate {} ({})", gate.name, gate.kind.name());
-    println!("key  {}", key.hex());
-    println!(
-        "cacheable: {}",
-        if gate.cacheable() {
-            "yes"
-        } else {
-            "no (cache = false or http)"
-        }
-    );
-    println!("settings: {}", material.kind);
-    println!(
-        "artifacts: {}",
-        if material.artifacts.is_empty() {
-            "(none)".to_owned()
-        } else {
-            material.artifacts.join(", ")
-        }
-    );
-    println!("inputs ({}):", material.inputs.len());
-    for (path, hash) in &material.inputs {
-        println!("  {path}  {}", &hash[..hash.len().min(16)]);
-    }
-    println!("env ({}):", material.env.len());
-    for (name, value) in &material.env {
-        println!("  {name}={}", value.as_deref().unwrap_or("(unset)"));
-    }
-    println!("needs ({}):", material.upstream.len());
-    for (need, arts) in &material.upstream {
-        for (path, hash) in arts {
-            println!(
-                "  {need}: {path}  {}",
-                hash.as_deref().map_or("(absent)", |h| &h[..16])
-            );
-        }
-        if arts.is_empty() {
-            println!("  {need}: (no artifacts)");
-        }
-    }
-    match p.cache.last_material(&gate.name) {
-        None => println!("last stored run: none (the gate has not been cached yet)"),
-        Some((old_key, _)) if old_key == key => {
-            println!("last stored run: same key, the next run is a cache hit")
-        }
-        Some((old_key, old)) => {
-            println!("last stored run: key {} differs:", &old_key.hex()[..16]);
-            for line in material.diff(&old) {
-                println!("  - {line}");
-            }
-        }
+    let last = p
+        .cache
+        .last_material(&gate.name)
+        .map(|(old_key, old)| (old_key, material.diff(&old)));
+    Explanation {
+        gate: gate.name.clone(),
+        kind: gate.kind.name(),
+        cacheable: gate.cacheable(),
+        key,
+        material,
+        last,
     }
 }

@@ -1,297 +1,87 @@
-//! `runner run`: config -> graph -> selection -> fingerprint -> scheduler -> judge -> report.
+//! A run as a library call: schedule the prepared gates, judge them, build the report, append
+//! the history and write the report files. It prints nothing: the scheduler's events go to the
+//! caller's observer, and warnings come back with the result.
 
-use std::collections::BTreeSet;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cache::Cache;
-use crate::config::{Config, Mode};
-use crate::exec::{GateRun, RunOptions, Scheduler};
-use crate::fingerprint::{self, Fingerprinter, ListingCache, StatCache};
-use crate::graph::GateGraph;
-use crate::report::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};
-use crate::{exit_code, judge, report};
+use time::OffsetDateTime;
 
-/// What `runner run` was asked to do.
+use crate::config::{Config, Gate};
+use crate::exec::{Event, GateRun, RunOptions, Scheduler};
+use crate::history::History;
+use crate::report::{ExportedMetric, GateReport, Report, ThresholdReport};
+use crate::vocab::{Mode, clock};
+use crate::workspace::{Prepared, Workspace};
+
+/// The files a run writes besides the history.
 #[derive(Debug, Clone, Default)]
-pub struct RunRequest {
-    pub config: PathBuf,
-    pub gates: Vec<String>,
-    pub tags: Vec<String>,
-    pub jobs: Option<usize>,
-    pub no_cache: bool,
-    pub dry_run: bool,
-    pub verbose: bool,
-    pub quiet: bool,
-    pub now: Option<String>,
+pub struct Outputs {
+    /// The JSON report (default: `<cache_dir>/report.json`).
     pub report: Option<PathBuf>,
     pub junit: Option<PathBuf>,
     pub summary: Option<PathBuf>,
     pub metrics: Option<PathBuf>,
-    /// `K/N` as typed.
-    pub shard: Option<String>,
-    pub skip_exit_code: Option<i32>,
 }
 
-/// A loaded config with its graph: what every subcommand starts from.
-pub struct Workspace {
-    pub config: Config,
-    pub graph: GateGraph,
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// Parallel gates; None = `settings.jobs`, else the number of CPUs.
+    pub jobs: Option<usize>,
+    pub no_cache: bool,
+    /// Stream gate output while it runs (through the observer).
+    pub verbose: bool,
+    /// The run's time, for the history and graduation.
+    pub now: OffsetDateTime,
+    pub outputs: Outputs,
 }
 
-/// Load and validate; on a config error, print every problem and return exit code 2.
-pub fn open(config: &Path) -> Result<Workspace, i32> {
-    let config = match crate::config::load(config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprint!("{}", e.render());
-            return Err(exit_code::USAGE);
-        }
-    };
-    match GateGraph::build(&config) {
-        Ok(graph) => Ok(Workspace { config, graph }),
-        Err(diags) => {
-            print_diagnostics(&config, &diags);
-            Err(exit_code::USAGE)
+/// What a run gives back: the report (already written), and warnings to show.
+#[derive(Debug)]
+pub struct RunResult {
+    pub report: Report,
+    /// Warnings about the cache, the history and its state files, found while running.
+    pub warnings: Vec<String>,
+    /// Warnings about writing the history and the report files, found after judging.
+    pub output_warnings: Vec<String>,
+}
+
+impl RunRequest {
+    /// The number of parallel gates.
+    #[must_use]
+    pub fn jobs(&self, config: &Config) -> usize {
+        self.jobs
+            .filter(|j| *j > 0)
+            .unwrap_or(match config.settings.jobs {
+                0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                j => j,
+            })
+    }
+
+    /// The scheduler's options.
+    #[must_use]
+    pub fn options(&self, config: &Config) -> RunOptions {
+        RunOptions {
+            jobs: self.jobs(config),
+            no_cache: self.no_cache,
+            verbose: self.verbose,
+            now: clock::rfc3339(self.now),
         }
     }
 }
 
-/// Print diagnostics against the config text, then the summary line.
-pub fn print_diagnostics(config: &Config, diags: &[crate::diag::Diagnostic]) {
-    for d in diags {
-        eprintln!("{}", d.render(&config.source));
-    }
-    let n = diags.len();
-    eprintln!(
-        "error: {n} problem{} in {}; nothing ran",
-        if n == 1 { "" } else { "s" },
-        config.file_name
-    );
-}
-
-/// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
-/// they need.
-pub fn select(
+/// Run the prepared gates. `observer` sees every event (the progress display); `mark` is told
+/// when each phase ends (for `RUNNER_TIMINGS`).
+pub fn run(
     ws: &Workspace,
-    names: &[String],
-    tags: &[String],
-    shard: Option<&str>,
-) -> Result<BTreeSet<usize>, String> {
-    let mut roots = Vec::new();
-    for name in names {
-        match ws.graph.index(name) {
-            Some(i) => roots.push(i),
-            None => {
-                let known: Vec<&str> = ws.config.gates.iter().map(|g| g.name.as_str()).collect();
-                return Err(format!(
-                    "unknown gate `{name}`; {}",
-                    crate::diag::suggest(name, &known)
-                ));
-            }
-        }
-    }
-    if names.is_empty() {
-        roots = (0..ws.config.gates.len()).collect();
-    }
-    if !tags.is_empty() {
-        roots.retain(|&i| ws.config.gates[i].tags.iter().any(|t| tags.contains(t)));
-        if roots.is_empty() {
-            return Err(format!("no gate has tag {}", tags.join(" or ")));
-        }
-    }
-    if let Some(spec) = shard {
-        let shard = crate::shard::Shard::parse(spec)?;
-        roots.retain(|&i| shard.owns(&ws.config.gates[i].name));
-    }
-    Ok(ws.graph.with_needs(&roots))
-}
-
-/// The clock: `--now`, else `RUNNER_NOW`, else the system time.
-pub fn now(flag: Option<&str>) -> Result<time::OffsetDateTime, String> {
-    let text = flag
-        .map(str::to_owned)
-        .or_else(|| std::env::var("RUNNER_NOW").ok());
-    match text {
-        Some(t) => time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
-            .map_err(|e| format!("--now / RUNNER_NOW `{t}` is not an RFC 3339 time ({e}); write e.g. 2026-11-24T10:00:00Z")),
-        None => Ok(time::OffsetDateTime::now_utc()),
-    }
-}
-
-/// RFC 3339 text of a time.
-#[must_use]
-pub fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Prepared state for running or planning.
-pub struct Prepared {
-    pub selected: BTreeSet<usize>,
-    pub inputs: fingerprint::ExpandedInputs,
-    pub fp: Fingerprinter,
-    pub cache: Cache,
-    pub listings: ListingCache,
-}
-
-/// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
-/// artifacts in parallel through the stat cache.
-pub fn prepare(
-    ws: &Workspace,
-    names: &[String],
-    tags: &[String],
-    shard: Option<&str>,
-) -> Result<Prepared, i32> {
-    let selected = select(ws, names, tags, shard).map_err(|e| {
-        eprintln!("error: {e}");
-        exit_code::USAGE
-    })?;
-    let t = Instant::now();
-    let listings = ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin"));
-    let inputs = fingerprint::expand_cached(&ws.config, &selected, &listings).map_err(|diags| {
-        print_diagnostics(&ws.config, &diags);
-        exit_code::USAGE
-    })?;
-    let trace = std::env::var_os("RUNNER_TIMINGS").is_some();
-    if trace {
-        eprintln!("timing:   expand {:.2} ms", t.elapsed().as_secs_f64() * 1e3);
-    }
-    let t = Instant::now();
-    let settings = &ws.config.settings;
-    let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
-    let fp = Fingerprinter::new(&ws.config.root, stat);
-    if trace {
-        eprintln!(
-            "timing:   stat cache load {:.2} ms",
-            t.elapsed().as_secs_f64() * 1e3
-        );
-    }
-    let t = Instant::now();
-    let mut files: Vec<PathBuf> = selected
-        .iter()
-        .flat_map(|&g| {
-            let gate = &ws.config.gates[g];
-            gate.artifacts
-                .iter()
-                .map(String::as_str)
-                .chain(gate.kind.referenced_files())
-                .map(PathBuf::from)
-        })
-        .collect();
-    files.extend(inputs.files.values().flatten().cloned());
-    fingerprint::sort_paths(&mut files);
-    fp.prehash(&files);
-    if trace {
-        eprintln!(
-            "timing:   prehash {:.2} ms",
-            t.elapsed().as_secs_f64() * 1e3
-        );
-    }
-    let cache = Cache::open(&ws.config.root, &settings.cache_dir).with_remote(&ws.config);
-    if let Some(w) = fp.stat_warning() {
-        cache.warn(format!("stat cache {w}"));
-    }
-    if let Some(w) = &listings.load_warning {
-        cache.warn(format!("listing cache {w}"));
-    }
-    Ok(Prepared {
-        selected,
-        inputs,
-        fp,
-        cache,
-        listings,
-    })
-}
-
-/// Phase timings on stderr when `RUNNER_TIMINGS` is set (for benchmarks and profiling).
-struct Timings {
-    on: bool,
-    start: Instant,
-    last: std::cell::Cell<Instant>,
-}
-
-impl Timings {
-    fn new() -> Self {
-        let now = Instant::now();
-        Timings {
-            on: std::env::var_os("RUNNER_TIMINGS").is_some(),
-            start: now,
-            last: std::cell::Cell::new(now),
-        }
-    }
-
-    fn mark(&self, phase: &str) {
-        if self.on {
-            let now = Instant::now();
-            eprintln!(
-                "timing: {phase:<12} {:>8.2} ms (total {:>8.2} ms)",
-                (now - self.last.get()).as_secs_f64() * 1e3,
-                (now - self.start).as_secs_f64() * 1e3
-            );
-            self.last.set(now);
-        }
-    }
-
-    /// The runner's own CPU time (all threads, not the gates' processes), at the end.
-    fn cpu(&self) {
-        if self.on {
-            // SAFETY: getrusage fills the zeroed struct it is given.
-            let usage = unsafe {
-                let mut usage: libc::rusage = std::mem::zeroed();
-                libc::getrusage(libc::RUSAGE_SELF, &raw mut usage);
-                usage
-            };
-            let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
-            eprintln!(
-                "timing: runner cpu   user {:.2} ms, sys {:.2} ms (gates' processes excluded)",
-                ms(usage.ru_utime),
-                ms(usage.ru_stime)
-            );
-        }
-    }
-}
-
-/// `runner run`.
-pub fn run(req: &RunRequest) -> i32 {
-    let timings = Timings::new();
-    crate::exec::signals::install();
+    prepared: &Prepared,
+    req: &RunRequest,
+    observer: &(dyn Fn(Event<'_>) + Sync),
+    mark: &dyn Fn(&str),
+) -> RunResult {
     let started = Instant::now();
-    let clock = match now(req.now.as_deref()) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit_code::USAGE;
-        }
-    };
-    let ws = match open(&req.config) {
-        Ok(ws) => ws,
-        Err(code) => return code,
-    };
-    timings.mark("config");
-    let prepared = match prepare(&ws, &req.gates, &req.tags, req.shard.as_deref()) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    timings.mark("fingerprint");
-    let jobs = req
-        .jobs
-        .filter(|j| *j > 0)
-        .unwrap_or(match ws.config.settings.jobs {
-            0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            j => j,
-        });
-    let opts = RunOptions {
-        jobs,
-        no_cache: req.no_cache,
-        verbose: req.verbose,
-        now: rfc3339(clock),
-    };
-    if req.dry_run {
-        crate::plan::print(&ws, &prepared, &opts);
-        return exit_code::SUCCESS;
-    }
+    let opts = req.options(&ws.config);
     if !req.no_cache {
         // Download, in parallel, the remote entries of gates whose keys are known up front.
         prepared.cache.prefetch(
@@ -306,12 +96,10 @@ pub fn run(req: &RunRequest) -> i32 {
     // no-op run the scheduler's coordinator leaves a core to spare).
     let history_path = ws.config.settings.history.clone();
     let history_loader = std::thread::spawn(move || {
-        let history = crate::history::History::load(&history_path);
+        let history = History::load(&history_path);
         history.find_commit();
         history
     });
-    let progress = report::progress::Progress::new(prepared.selected.len(), req.quiet);
-    let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
     let scheduler = Scheduler {
         config: &ws.config,
         graph: &ws.graph,
@@ -319,11 +107,10 @@ pub fn run(req: &RunRequest) -> i32 {
         fp: &prepared.fp,
         cache: &prepared.cache,
         opts: &opts,
-        observer: &observer,
+        observer,
     };
     let runs = scheduler.run(&prepared.selected);
-    progress.finish();
-    timings.mark("schedule");
+    mark("schedule");
     if let Err(e) = prepared.fp.save() {
         prepared
             .cache
@@ -335,121 +122,87 @@ pub fn run(req: &RunRequest) -> i32 {
             .warn(format!("cannot save the listing cache: {e}"));
     }
     prepared.cache.save();
-    timings.mark("save state");
+    mark("save state");
     let mut history = history_loader
         .join()
-        .unwrap_or_else(|_| crate::history::History::load(&ws.config.settings.history));
-    let effective = |g: &crate::config::Gate| history.effective_mode(g, &ws.config.settings, clock);
-    let report = build_report(
-        &ws.config,
-        &runs,
-        &effective,
-        &rfc3339(clock),
+        .unwrap_or_else(|_| History::load(&ws.config.settings.history));
+    let effective = |g: &Gate| history.effective_mode(g, &ws.config.settings, req.now);
+    let report = Report::from_gates(
+        gate_reports(&ws.config, &runs, &effective),
+        &clock::rfc3339(req.now),
         started.elapsed().as_millis(),
     );
-    for w in prepared
+    let warnings = prepared
         .cache
         .take_warnings()
         .into_iter()
         .chain(history.warnings())
-    {
-        eprintln!("warning: {w}");
-    }
-    for g in report.gates.iter().filter(|g| {
-        g.mode == Mode::Observational
-            && matches!(g.status, judge::Status::Fail | judge::Status::Error)
-    }) {
-        eprintln!(
-            "warning: observational gate `{}` {}: {}",
-            g.name,
-            g.status.as_str(),
-            g.reason.as_deref().unwrap_or("")
-        );
-    }
-    timings.mark("judge");
-    finish(&ws, req, &report, &mut history, clock);
-    timings.mark("reports");
-    timings.cpu();
-    let _ = writeln!(
-        std::io::stdout(),
-        "{} gates: {} in {:.2}s -> exit {}",
-        report.gates.len(),
-        report.summary,
-        started.elapsed().as_secs_f64(),
-        report.exit_code
-    );
-    match (report.exit_code, req.skip_exit_code) {
-        (exit_code::ALL_SKIPPED, Some(code)) => code,
-        (code, _) => code,
+        .collect();
+    mark("judge");
+    let output_warnings = write_outputs(ws, &req.outputs, &report, &mut history, req.now);
+    mark("reports");
+    RunResult {
+        report,
+        warnings,
+        output_warnings,
     }
 }
 
 /// After judging: history, the report files, and the report's signature. Each failure to write
 /// is a warning: the gates were judged, and the exit code stands.
-fn finish(
+fn write_outputs(
     ws: &Workspace,
-    req: &RunRequest,
+    outputs: &Outputs,
     report: &Report,
-    history: &mut crate::history::History,
-    clock: time::OffsetDateTime,
-) {
-    if let Err(e) = history.append_run(report, clock) {
-        eprintln!(
-            "warning: cannot append to the history {}: {e}",
+    history: &mut History,
+    now: OffsetDateTime,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if let Err(e) = history.append_run(report, now) {
+        warnings.push(format!(
+            "cannot append to the history {}: {e}",
             ws.config.settings.history.display()
-        );
+        ));
     }
-    let report_path = req
+    let report_path = outputs
         .report
         .clone()
         .unwrap_or_else(|| ws.config.settings.cache_dir.join("report.json"));
-    if let Err(e) = report::json::write(report, &report_path) {
-        eprintln!(
-            "warning: cannot write the report {}: {e}",
+    if let Err(e) = crate::report::json::write(report, &report_path) {
+        warnings.push(format!(
+            "cannot write the report {}: {e}",
             report_path.display()
-        );
+        ));
     }
-    let formats = report::formats::Requested {
-        junit: req.junit.clone(),
-        summary: req.summary.clone(),
-        metrics: req.metrics.clone(),
+    let formats = crate::report::formats::Requested {
+        junit: outputs.junit.clone(),
+        summary: outputs.summary.clone(),
+        metrics: outputs.metrics.clone(),
     };
-    for w in report::formats::write_requested(report, &ws.config, &formats) {
-        eprintln!("warning: {w}");
+    warnings.extend(crate::report::formats::write_requested(
+        report, &ws.config, &formats,
+    ));
+    if let Some(w) = crate::report::signature::sign_if_configured(&ws.config, &report_path) {
+        warnings.push(w);
     }
-    if let Some(w) = crate::signing::sign_report_if_configured(&ws.config, &report_path) {
-        eprintln!("warning: {w}");
-    }
+    warnings
 }
 
-/// Build the SPEC 5 report from the scheduler's results.
+/// The report's view of each gate's run.
 #[must_use]
-pub fn build_report(
+pub fn gate_reports(
     config: &Config,
     runs: &[GateRun],
-    effective_mode: &dyn Fn(&crate::config::Gate) -> Mode,
-    started_at: &str,
-    duration_ms: u128,
-) -> Report {
-    let mut summary = Summary::default();
-    let mut labels = Vec::new();
-    let gates: Vec<GateReport> = runs
-        .iter()
+    effective_mode: &dyn Fn(&Gate) -> Mode,
+) -> Vec<GateReport> {
+    runs.iter()
         .map(|r| {
             let gate = &config.gates[r.index];
-            let mode = effective_mode(gate);
-            summary.add(r.status, r.cached);
-            if mode == Mode::Observational
-                && matches!(r.status, judge::Status::Fail | judge::Status::Error)
-            {
-                labels.push(format!("smoke-failed:{}", gate.name));
-            }
             let exports = r.metrics.as_ref().map_or_else(Vec::new, |m| {
                 gate.export
                     .iter()
                     .filter_map(|(name, path)| {
-                        let steps = judge::parse_metric_path(path).ok()?;
-                        let value = judge::lookup(m, &steps)?.as_f64()?;
+                        let value = path.lookup(m)?.as_f64()?;
                         Some(ExportedMetric {
                             name: name.replace('.', "_"),
                             value,
@@ -461,7 +214,7 @@ pub fn build_report(
                 name: gate.name.clone(),
                 kind: gate.kind.name().to_owned(),
                 status: r.status,
-                mode,
+                mode: effective_mode(gate),
                 configured_mode: gate.mode,
                 cached: r.cached,
                 duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
@@ -482,15 +235,5 @@ pub fn build_report(
                 exports,
             }
         })
-        .collect();
-    let exit_code = exit_code::for_run(gates.iter().map(|g| (g.mode, g.status)));
-    Report {
-        version: 1,
-        exit_code,
-        started_at: started_at.to_owned(),
-        duration_ms: u64::try_from(duration_ms).unwrap_or(u64::MAX),
-        summary,
-        labels,
-        gates,
-    }
+        .collect()
 }

@@ -1,16 +1,14 @@
-//! Dilithium2 signing of remote cache entries and run reports (SPEC 10): `runner keygen`,
-//! `runner verify`, the report's `<report>.sig`, and the trust policy remote reads go through.
+//! Dilithium2 signatures over bytes with a domain tag (SPEC 10): key files, `Signer::sign`,
+//! `TrustedKeys::verify`, and `keygen`. What is signed is the caller's business: the cache
+//! entry and the run report each build their own message and name their own domain, so a
+//! signature made for one can never pass for the other.
 //!
 //! Key files are text: a header line, then base64. The secret file holds the public key followed
 //! by the secret key (a Dilithium secret key alone does not give back its public key, and the
-//! key id is the hex BLAKE3 of the public key). Signed messages carry a domain tag, so an entry
-//! signature can never pass for a report signature or the other way round:
-//!
-//! - entry:  `"runner-entry-signature-v1\0" || key hex || Entry::content_hash()`
-//! - report: `"runner-report-signature-v1\0" || BLAKE3(report file bytes)`
+//! key id is the hex BLAKE3 of the public key). The signed bytes are `domain || 0x00 || message`.
 //!
 //! The cryptography sits behind the cargo feature `pqc`; without it every operation fails with
-//! one clear message and remote entries cannot be trusted.
+//! one clear message and nothing can be trusted.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -20,17 +18,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Entry, entry::Signature};
-use crate::config::{Config, SigningSettings};
-use crate::exit_code;
-use crate::fingerprint::{CacheKey, hex};
-use crate::run::Workspace;
+use crate::vocab::hex;
 
 const SECRET_HEADER: &str = "runner dilithium2 secret key v1";
 const PUBLIC_HEADER: &str = "runner dilithium2 public key v1";
-const ENTRY_DOMAIN: &[u8] = b"runner-entry-signature-v1\0";
-const REPORT_DOMAIN: &[u8] = b"runner-report-signature-v1\0";
-const REPORT_SIG_FORMAT: &str = "runner-report-signature-v1";
 const UNAVAILABLE: &str = "this runner was built without the `pqc` feature, so Dilithium2 signing is \
     unavailable; rebuild it with default features";
 
@@ -140,13 +131,14 @@ impl Signer {
         })
     }
 
-    /// The key named by `settings.key_env`: Ok(None) when the variable is unset or empty (a
-    /// build without the key, e.g. a pull request), an error when it is set but unusable.
-    pub fn from_env(settings: &SigningSettings, root: &Path) -> Result<Option<Self>, String> {
-        let Some(value) = std::env::var_os(&settings.key_env).filter(|v| !v.is_empty()) else {
+    /// The key named by the variable `key_env` (its path, relative to `root` or absolute, or
+    /// the key itself): Ok(None) when the variable is unset or empty (a build without the key,
+    /// e.g. a pull request), an error when it is set but unusable.
+    pub fn from_env(key_env: &str, root: &Path) -> Result<Option<Self>, String> {
+        let Some(value) = std::env::var_os(key_env).filter(|v| !v.is_empty()) else {
             return Ok(None);
         };
-        let var = &settings.key_env;
+        let var = key_env;
         let value = value.to_string_lossy().into_owned();
         let trimmed = value.trim();
         let text = if trimmed.starts_with(SECRET_HEADER) || trimmed.contains('\n') {
@@ -178,18 +170,13 @@ impl Signer {
         &self.id
     }
 
-    fn sign(&self, msg: &[u8]) -> Result<String, String> {
-        dilithium::sign(&self.secret, msg).map(|s| B64.encode(s))
-    }
-
-    /// Sign `entry` (its key and content hash) in place.
-    pub fn sign_entry(&self, entry: &mut Entry) -> Result<(), String> {
-        let sig = self.sign(&entry_message(&entry.manifest.key, &entry.content_hash()))?;
-        entry.manifest.signature = Some(Signature {
+    /// Sign `message` under `domain` (a tag naming what is signed, without NUL bytes).
+    pub fn sign(&self, domain: &[u8], message: &[u8]) -> Result<Signature, String> {
+        let sig = dilithium::sign(&self.secret, &signed_bytes(domain, message))?;
+        Ok(Signature {
             key_id: self.id.clone(),
-            sig,
-        });
-        Ok(())
+            sig: B64.encode(sig),
+        })
     }
 
     /// The public half (for tests and keygen).
@@ -206,12 +193,12 @@ pub struct TrustedKeys {
 }
 
 impl TrustedKeys {
-    /// Load `trusted_keys` (relative to `root`); each unreadable file is a warning.
+    /// Load public key files (relative to `root`); each unreadable file is a warning.
     #[must_use]
-    pub fn load(settings: &SigningSettings, root: &Path) -> (Self, Vec<String>) {
+    pub fn load(files: &[String], root: &Path) -> (Self, Vec<String>) {
         let mut trusted = TrustedKeys::default();
         let mut warnings = Vec::new();
-        for rel in &settings.trusted_keys {
+        for rel in files {
             let path = root.join(rel);
             let parsed = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read: {e}"))
@@ -240,102 +227,60 @@ impl TrustedKeys {
         self.keys.contains_key(id)
     }
 
-    /// Accept `entry`, read for `requested`, only with a valid signature by a trusted key over
-    /// that very key and the entry's content. Err says why, in words.
-    pub fn check_entry(&self, requested: &CacheKey, entry: &Entry) -> Result<(), String> {
+    /// Check that `signature` is a valid signature of `message` under `domain` by one of these
+    /// keys; Ok names the key file that signed. Err says why, in words.
+    pub fn verify(
+        &self,
+        domain: &[u8],
+        message: &[u8],
+        signature: &Signature,
+    ) -> Result<&str, String> {
         if !available() {
             return Err(dilithium_unavailable());
         }
-        if entry.manifest.key != requested.hex() {
-            return Err(format!(
-                "it was made for key {}, not {}",
-                short(&entry.manifest.key),
-                short(&requested.hex())
-            ));
-        }
-        let Some(sig) = &entry.manifest.signature else {
-            return Err("it is unsigned".to_owned());
-        };
-        let Some((_, public)) = self.keys.get(&sig.key_id) else {
+        let Some((label, public)) = self.keys.get(&signature.key_id) else {
             return Err(format!(
                 "it is signed by an unknown key {}",
-                short(&sig.key_id)
+                short(&signature.key_id)
             ));
         };
         let bytes = B64
-            .decode(sig.sig.as_bytes())
+            .decode(signature.sig.as_bytes())
             .map_err(|_| "its signature is not base64".to_owned())?;
-        if dilithium::verify(
-            public,
-            &entry_message(&entry.manifest.key, &entry.content_hash()),
-            &bytes,
-        ) {
-            Ok(())
+        if dilithium::verify(public, &signed_bytes(domain, message), &bytes) {
+            Ok(label)
         } else {
             Err(format!(
                 "its signature by key {} does not match its content",
-                short(&sig.key_id)
-            ))
-        }
-    }
-
-    /// Check a report signature; Ok names the key file that signed it.
-    fn check_report(&self, report: &[u8], sig: &ReportSignature) -> Result<String, String> {
-        if sig.format != REPORT_SIG_FORMAT || !sig.algorithm.eq_ignore_ascii_case("dilithium2") {
-            return Err(format!(
-                "unsupported signature format {} / {}",
-                sig.format, sig.algorithm
-            ));
-        }
-        let Some((label, public)) = self.keys.get(&sig.key_id) else {
-            return Err(format!(
-                "signed by key {}, which is not among trusted_keys",
-                short(&sig.key_id)
-            ));
-        };
-        let digest = blake3::hash(report);
-        if hex(digest.as_bytes()) != sig.report_blake3 {
-            return Err("the report was changed after it was signed".to_owned());
-        }
-        let bytes = B64
-            .decode(sig.signature.as_bytes())
-            .map_err(|_| "the signature is not base64".to_owned())?;
-        if dilithium::verify(public, &report_message(digest.as_bytes()), &bytes) {
-            Ok(label.clone())
-        } else {
-            Err(format!(
-                "the signature by key {} does not match the report",
-                short(&sig.key_id)
+                short(&signature.key_id)
             ))
         }
     }
 }
 
-/// `<report>.sig`.
-#[derive(Debug, Serialize, Deserialize)]
-struct ReportSignature {
-    format: String,
-    algorithm: String,
-    key_id: String,
-    /// Hex BLAKE3 of the report file's bytes.
-    report_blake3: String,
-    /// Base64 Dilithium2 signature.
-    signature: String,
+/// A detached signature: who signed, and the signature in base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Hex BLAKE3 of the signer's public key.
+    pub key_id: String,
+    /// Base64 of the detached signature.
+    pub sig: String,
 }
 
-fn entry_message(key_hex: &str, content_hash: &[u8; 32]) -> Vec<u8> {
-    [ENTRY_DOMAIN, key_hex.as_bytes(), content_hash].concat()
+/// The bytes a signature covers: the domain, a NUL, the message.
+fn signed_bytes(domain: &[u8], message: &[u8]) -> Vec<u8> {
+    [domain, b"\0", message].concat()
 }
 
-fn report_message(digest: &[u8; 32]) -> Vec<u8> {
-    [REPORT_DOMAIN, digest].concat()
-}
-
-fn short(id: &str) -> &str {
+/// The first 12 characters of a key id or hash, for messages.
+#[must_use]
+pub fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-fn dilithium_unavailable() -> String {
+/// The error every operation gives in a build without the `pqc` feature.
+#[must_use]
+pub fn dilithium_unavailable() -> String {
     UNAVAILABLE.to_owned()
 }
 
@@ -365,7 +310,7 @@ fn decode_key_text(text: &str, header: &str) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("not base64: {e}"))
 }
 
-fn parse_public(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn parse_public(text: &str) -> Result<Vec<u8>, String> {
     let bytes = decode_key_text(text, PUBLIC_HEADER)?;
     if bytes.len() == dilithium::PUBLIC_BYTES {
         Ok(bytes)
@@ -424,166 +369,12 @@ pub fn keygen(prefix: &Path) -> Result<(PathBuf, PathBuf, String), String> {
     Ok((key_path, pub_path, key_id(&public)))
 }
 
-/// `runner keygen --out PREFIX`.
-pub fn keygen_command(out: &Path) -> i32 {
-    match keygen(out) {
-        Ok((key, public, id)) => {
-            println!(
-                "wrote {} (secret, mode 0600) and {}",
-                key.display(),
-                public.display()
-            );
-            println!("key id {id}");
-            println!(
-                "next: list {} under [settings.signing] trusted_keys, and give CI the secret key through \
-                 the variable named by key_env (its path, or its content)",
-                public.display()
-            );
-            exit_code::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit_code::USAGE
-        }
-    }
-}
-
-/// Where a report's signature lives: `<report>.sig`.
-#[must_use]
-pub fn signature_path(report: &Path) -> PathBuf {
-    let mut s = report.as_os_str().to_owned();
-    s.push(".sig");
-    PathBuf::from(s)
-}
-
-/// Sign the bytes of a report file with `signer`; the text of `<report>.sig`.
-fn sign_report(signer: &Signer, report: &[u8]) -> Result<String, String> {
-    let digest = blake3::hash(report);
-    let sig = ReportSignature {
-        format: REPORT_SIG_FORMAT.to_owned(),
-        algorithm: "dilithium2".to_owned(),
-        key_id: signer.id.clone(),
-        report_blake3: hex(digest.as_bytes()),
-        signature: signer.sign(&report_message(digest.as_bytes()))?,
-    };
-    serde_json::to_string_pretty(&sig)
-        .map(|s| s + "\n")
-        .map_err(|e| e.to_string())
-}
-
-/// `runner verify REPORT`: exit 0 when `<report>.sig` is a valid signature of the report by a
-/// trusted key, 1 otherwise (missing, unknown key, changed report, no trusted keys).
-pub fn verify_command(ws: &Workspace, report: &Path) -> i32 {
-    match verify_report(&ws.config, report) {
-        Ok(msg) => {
-            println!("{msg}");
-            exit_code::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {}: {e}", report.display());
-            // SPEC 10: verify exits 0 or 1.
-            exit_code::GATES_FAILED
-        }
-    }
-}
-
-fn verify_report(config: &Config, report: &Path) -> Result<String, String> {
-    if !available() {
-        return Err(dilithium_unavailable());
-    }
-    let Some(settings) = &config.settings.signing else {
-        return Err(format!(
-            "{} has no [settings.signing] trusted_keys to verify against",
-            config.file_name
-        ));
-    };
-    let (trusted, warnings) = TrustedKeys::load(settings, &config.root);
-    for w in warnings {
-        eprintln!("warning: {w}");
-    }
-    if trusted.is_empty() {
-        return Err(
-            "no trusted key could be loaded from [settings.signing] trusted_keys".to_owned(),
-        );
-    }
-    let data = std::fs::read(report).map_err(|e| format!("cannot read the report: {e}"))?;
-    let sig_path = signature_path(report);
-    let sig_text = match std::fs::read_to_string(&sig_path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "the report is not signed ({} is missing)",
-                sig_path.display()
-            ));
-        }
-        Err(e) => return Err(format!("cannot read {}: {e}", sig_path.display())),
-    };
-    let sig: ReportSignature = serde_json::from_str(&sig_text).map_err(|e| {
-        format!(
-            "{} is not a runner report signature: {e}",
-            sig_path.display()
-        )
-    })?;
-    let signer = trusted.check_report(&data, &sig)?;
-    Ok(format!(
-        "ok: {} is signed by trusted key {signer} ({})",
-        report.display(),
-        short(&sig.key_id)
-    ))
-}
-
-/// Sign the report at `path` when `[settings.signing]` and the key are present; a warning
-/// when it could not be signed. Without the key (a pull-request build) nothing happens.
-#[must_use]
-pub fn sign_report_if_configured(config: &Config, path: &Path) -> Option<String> {
-    let settings = config.settings.signing.as_ref()?;
-    let signer = match Signer::from_env(settings, &config.root) {
-        Ok(Some(s)) => s,
-        Ok(None) => return None,
-        Err(e) => return Some(format!("the report is not signed: {e}")),
-    };
-    let result = std::fs::read(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
-        .and_then(|data| sign_report(&signer, &data))
-        .and_then(|text| {
-            let sig = signature_path(path);
-            crate::bincodec::write_atomic(&sig, text.as_bytes())
-                .map_err(|e| format!("cannot write {}: {e}", sig.display()))
-        });
-    result
-        .err()
-        .map(|e| format!("the report is not signed: {e}"))
-}
-
 #[cfg(all(test, feature = "pqc"))]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::cache::{FileRecord, Manifest};
-    use crate::fingerprint::KeyMaterial;
 
-    fn entry(key: &CacheKey) -> Entry {
-        let content = b"artifact".to_vec();
-        Entry {
-            manifest: Manifest {
-                key: key.hex(),
-                gate: "g".into(),
-                created_at: String::new(),
-                files: vec![FileRecord {
-                    path: "out/a.txt".into(),
-                    size: content.len() as u64,
-                    executable: false,
-                    hash: hex(blake3::hash(&content).as_bytes()),
-                }],
-                log_bytes: 0,
-                material: KeyMaterial::default(),
-                signature: None,
-            },
-            contents: vec![content],
-            log: Vec::new(),
-        }
-    }
-
-    fn pair(dir: &Path, name: &str) -> (Signer, Vec<u8>) {
+    /// A fresh key pair under `dir`: the signer and its public key.
+    pub(crate) fn pair(dir: &Path, name: &str) -> (Signer, Vec<u8>) {
         let (key, public, _) = keygen(&dir.join(name)).unwrap();
         let signer = Signer::parse(&std::fs::read_to_string(key).unwrap()).unwrap();
         let public = parse_public(&std::fs::read_to_string(public).unwrap()).unwrap();
@@ -614,84 +405,35 @@ mod tests {
     }
 
     #[test]
-    fn entry_signatures_bind_key_content_and_signer() {
+    fn a_signature_holds_for_its_domain_and_message_only() {
         let dir = tempfile::tempdir().unwrap();
         let (ci, ci_pub) = pair(dir.path(), "ci");
         let (stranger, _) = pair(dir.path(), "stranger");
         let mut trusted = TrustedKeys::default();
         trusted.add("ci.pub", ci_pub);
-        let key = CacheKey([1; 32]);
-
-        let mut good = entry(&key);
-        assert!(
-            trusted
-                .check_entry(&key, &good)
-                .unwrap_err()
-                .contains("unsigned")
+        let sig = ci.sign(b"runner-test-v1", b"message").unwrap();
+        assert_eq!(
+            trusted.verify(b"runner-test-v1", b"message", &sig),
+            Ok("ci.pub")
         );
-        ci.sign_entry(&mut good).unwrap();
-        trusted.check_entry(&key, &good).unwrap();
-
-        // Copied under another key: the manifest says the old key.
+        assert!(trusted.verify(b"runner-test-v1", b"massage", &sig).is_err());
         assert!(
             trusted
-                .check_entry(&CacheKey([2; 32]), &good)
-                .unwrap_err()
-                .contains("made for key")
+                .verify(b"runner-other-v1", b"message", &sig)
+                .is_err()
         );
-        // Re-labelled for the other key: the signature no longer matches.
-        let mut relabelled = good.clone();
-        relabelled.manifest.key = CacheKey([2; 32]).hex();
+        // Moving bytes between domain and message does not make another valid signature.
         assert!(
             trusted
-                .check_entry(&CacheKey([2; 32]), &relabelled)
-                .unwrap_err()
-                .contains("does not match")
+                .verify(b"runner-test-v1\0mess", b"age", &sig)
+                .is_err()
         );
-        // Content changed after signing.
-        let mut changed = good.clone();
-        changed.contents[0] = b"poisoned".to_vec();
-        changed.manifest.files[0].hash = hex(blake3::hash(b"poisoned").as_bytes());
+        let foreign = stranger.sign(b"runner-test-v1", b"message").unwrap();
         assert!(
             trusted
-                .check_entry(&key, &changed)
-                .unwrap_err()
-                .contains("does not match")
-        );
-        // Signed by someone else.
-        let mut foreign = entry(&key);
-        stranger.sign_entry(&mut foreign).unwrap();
-        assert!(
-            trusted
-                .check_entry(&key, &foreign)
+                .verify(b"runner-test-v1", b"message", &foreign)
                 .unwrap_err()
                 .contains("unknown key")
         );
-    }
-
-    #[test]
-    fn report_signature_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let (ci, ci_pub) = pair(dir.path(), "ci");
-        let mut trusted = TrustedKeys::default();
-        trusted.add("keys/ci.pub", ci_pub);
-        let report = br#"{"version":1}"#;
-        let sig: ReportSignature =
-            serde_json::from_str(&sign_report(&ci, report).unwrap()).unwrap();
-        assert_eq!(trusted.check_report(report, &sig).unwrap(), "keys/ci.pub");
-        assert!(
-            trusted
-                .check_report(br#"{"version":2}"#, &sig)
-                .unwrap_err()
-                .contains("changed")
-        );
-        // An entry signature is not a report signature (domain separation).
-        let mut e = entry(&CacheKey([3; 32]));
-        ci.sign_entry(&mut e).unwrap();
-        let forged = ReportSignature {
-            signature: e.manifest.signature.unwrap().sig,
-            ..sig
-        };
-        assert!(trusted.check_report(report, &forged).is_err());
     }
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::normalize::{Input, normalize};
 use super::report::AuditReport;
-use crate::exit_code;
+use crate::vocab::exit_code;
 
 /// Exit code when the report cannot be written (the inputs were fine).
 const WRITE_FAILED: i32 = exit_code::GATES_FAILED;
@@ -73,9 +73,9 @@ fn generated_at() -> Result<Option<String>, String> {
     match std::env::var("RUNNER_NOW") {
         Err(std::env::VarError::NotPresent) => Ok(None),
         Err(std::env::VarError::NotUnicode(_)) => Err("RUNNER_NOW is not valid UTF-8".to_owned()),
-        Ok(_) => {
-            let now = crate::run::now(None)?;
-            Ok(Some(crate::run::rfc3339(
+        Ok(text) => {
+            let now = crate::vocab::clock::now(None, Some(&text))?;
+            Ok(Some(crate::vocab::clock::rfc3339(
                 now.to_offset(time::UtcOffset::UTC),
             )))
         }

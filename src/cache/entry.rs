@@ -8,7 +8,9 @@ use std::path::{Component, Path};
 use serde::{Deserialize, Serialize};
 
 use crate::bincodec::{Reader, Writer};
-use crate::fingerprint::{CacheKey, KeyMaterial, hex};
+use crate::fingerprint::KeyMaterial;
+use crate::signing::{Signature, Signer, TrustedKeys, short};
+use crate::vocab::{CacheKey, hex};
 
 const MAGIC: &[u8] = b"RUNNER-ENTRY-1\n";
 
@@ -48,15 +50,6 @@ pub struct Manifest {
     pub signature: Option<Signature>,
 }
 
-/// A detached signature carried inside the entry.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Signature {
-    /// Hex BLAKE3 of the signer's public key.
-    pub key_id: String,
-    /// Base64 of the detached signature.
-    pub sig: String,
-}
-
 /// A decoded, verified entry.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -79,7 +72,46 @@ pub enum EntryError {
     TooLarge(u64),
 }
 
+/// The domain of entry signatures: an entry signature can never pass for another kind.
+const SIGNING_DOMAIN: &[u8] = b"runner-entry-signature-v1";
+
 impl Entry {
+    /// What an entry's signature covers: the key it was made for and its content hash.
+    fn signing_message(&self) -> Vec<u8> {
+        [self.manifest.key.as_bytes(), &self.content_hash()].concat()
+    }
+
+    /// Sign the entry (its key and content hash) in place.
+    pub fn sign(&mut self, signer: &Signer) -> Result<(), String> {
+        self.manifest.signature = Some(signer.sign(SIGNING_DOMAIN, &self.signing_message())?);
+        Ok(())
+    }
+
+    /// Accept the entry, read for `requested`, only with a valid signature by a trusted key over
+    /// that very key and the entry's content. Err says why, in words.
+    pub fn check_signature(
+        &self,
+        requested: &CacheKey,
+        trusted: &TrustedKeys,
+    ) -> Result<(), String> {
+        if !crate::signing::available() {
+            return Err(crate::signing::dilithium_unavailable());
+        }
+        if self.manifest.key != requested.hex() {
+            return Err(format!(
+                "it was made for key {}, not {}",
+                short(&self.manifest.key),
+                short(&requested.hex())
+            ));
+        }
+        let Some(sig) = &self.manifest.signature else {
+            return Err("it is unsigned".to_owned());
+        };
+        trusted
+            .verify(SIGNING_DOMAIN, &self.signing_message(), sig)
+            .map(drop)
+    }
+
     /// Hash that signatures cover: everything but the signature itself.
     #[must_use]
     pub fn content_hash(&self) -> [u8; 32] {
@@ -225,5 +257,87 @@ mod tests {
                 "{p}"
             );
         }
+    }
+}
+
+#[cfg(all(test, feature = "pqc"))]
+mod signature_tests {
+    use super::*;
+    use crate::signing::tests::pair;
+
+    fn entry(key: &CacheKey) -> Entry {
+        let content = b"artifact".to_vec();
+        Entry {
+            manifest: Manifest {
+                key: key.hex(),
+                gate: "g".into(),
+                created_at: String::new(),
+                files: vec![FileRecord {
+                    path: "out/a.txt".into(),
+                    size: content.len() as u64,
+                    executable: false,
+                    hash: hex(blake3::hash(&content).as_bytes()),
+                }],
+                log_bytes: 0,
+                material: KeyMaterial::default(),
+                signature: None,
+            },
+            contents: vec![content],
+            log: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn entry_signatures_bind_key_content_and_signer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ci, ci_pub) = pair(dir.path(), "ci");
+        let (stranger, _) = pair(dir.path(), "stranger");
+        let mut trusted = TrustedKeys::default();
+        trusted.add("ci.pub", ci_pub);
+        let key = CacheKey([1; 32]);
+
+        let mut good = entry(&key);
+        assert!(
+            good.check_signature(&key, &trusted)
+                .unwrap_err()
+                .contains("unsigned")
+        );
+        good.sign(&ci).unwrap();
+        good.check_signature(&key, &trusted).unwrap();
+
+        // Copied under another key: the manifest says the old key.
+        assert!(
+            good.check_signature(&CacheKey([2; 32]), &trusted)
+                .unwrap_err()
+                .contains("made for key")
+        );
+        // Re-labelled for the other key: the signature no longer matches.
+        let mut relabelled = good.clone();
+        relabelled.manifest.key = CacheKey([2; 32]).hex();
+        assert!(
+            relabelled
+                .check_signature(&CacheKey([2; 32]), &trusted)
+                .unwrap_err()
+                .contains("does not match")
+        );
+        // Content changed after signing.
+        let mut changed = good.clone();
+        changed.contents[0] = b"poisoned".to_vec();
+        changed.manifest.files[0].hash = hex(blake3::hash(b"poisoned").as_bytes());
+        assert!(
+            changed
+                .check_signature(&key, &trusted)
+                .unwrap_err()
+                .contains("does not match")
+        );
+        // Signed by someone else.
+        let mut foreign = entry(&key);
+        foreign.sign(&stranger).unwrap();
+        assert!(
+            foreign
+                .check_signature(&key, &trusted)
+                .unwrap_err()
+                .contains("unknown key")
+        );
     }
 }

@@ -7,7 +7,9 @@ mod local;
 mod prefetch;
 pub mod remote;
 pub mod restore;
+pub mod trust;
 
+pub use crate::signing::Signature;
 pub use entry::{Entry, EntryError, FileRecord, MAX_ENTRY_BYTES, Manifest};
 pub use index::{Index, IndexRecord};
 pub use local::LocalStore;
@@ -85,8 +87,8 @@ impl Cache {
 
     /// Add the remote tier of `[settings.remote_cache]` (SPEC 10), with the signing policy of
     /// `[settings.signing]`. Without a URL (in the config or `RUNNER_REMOTE_CACHE_URL`) the
-    /// cache stays local. Remote writes need `write = true` and the signing key; with
-    /// `[settings.signing]`, remote reads need a signature by a trusted key.
+    /// cache stays local. What is read, written and verified is `trust::decide`'s call; this
+    /// gathers its inputs (the trusted keys, the signing key) and applies it.
     #[must_use]
     pub fn with_remote(mut self, config: &Config) -> Self {
         let Some(settings) = &config.settings.remote_cache else {
@@ -95,53 +97,46 @@ impl Cache {
         let Some(url) = remote::url(settings.url.as_deref()) else {
             return self;
         };
-        let mut read = settings.read;
-        let mut write = settings.write;
-        if let Some(signing) = &config.settings.signing {
-            if crate::signing::available() {
-                let (trusted, warnings) = TrustedKeys::load(signing, &config.root);
+        let mut trusted = None;
+        let mut signer = None;
+        let signing = config.settings.signing.as_ref().map(|signing| {
+            let available = crate::signing::available();
+            let mut state = trust::SigningState {
+                available,
+                any_trusted: false,
+                signer: trust::SignerState::Absent,
+                key_env: signing.key_env.clone(),
+            };
+            if available {
+                let (keys, warnings) = TrustedKeys::load(&signing.trusted_keys, &config.root);
                 warnings.into_iter().for_each(|w| self.warn(w));
-                if trusted.is_empty() && read {
-                    self.warn(
-                        "remote cache reads are off: no key of [settings.signing] trusted_keys could be loaded, \
-                         so no remote entry could be trusted"
-                            .to_owned(),
-                    );
-                    read = false;
-                }
-                match Signer::from_env(signing, &config.root) {
-                    Ok(Some(signer)) => {
-                        if !trusted.contains(signer.id()) {
-                            self.warn(format!(
-                                "the signing key in ${} is not among trusted_keys: runs that read the remote \
-                                 cache will reject what this run writes",
-                                signing.key_env
-                            ));
+                state.any_trusted = !keys.is_empty();
+                state.signer = match Signer::from_env(&signing.key_env, &config.root) {
+                    Ok(Some(s)) => {
+                        let in_trusted = keys.contains(s.id());
+                        signer = Some(s);
+                        trust::SignerState::Loaded {
+                            trusted: in_trusted,
                         }
-                        self.signer = Some(signer);
                     }
-                    // No key (a pull-request build): read only, by design.
-                    Ok(None) => {}
-                    Err(e) if write => self.warn(format!("not writing to the remote cache: {e}")),
-                    Err(_) => {}
-                }
-                self.trusted = Some(trusted);
-            } else {
-                self.warn(format!(
-                    "remote cache off: [settings.signing] requires signed entries, but {}",
-                    crate::signing::unavailable_reason()
-                ));
-                return self;
+                    Ok(None) => trust::SignerState::Absent,
+                    Err(e) => trust::SignerState::Broken(e),
+                };
+                trusted = Some(keys);
             }
-        } else if write {
-            self.warn(
-                "not writing to the remote cache: writes are signed, and gates.toml has no [settings.signing]".to_owned(),
-            );
-        }
-        write &= self.signer.is_some();
-        if !read && !write {
+            state
+        });
+        let decision = trust::decide(&trust::TrustInputs {
+            read: settings.read,
+            write: settings.write,
+            signing,
+        });
+        decision.warnings.iter().for_each(|w| self.warn(w.clone()));
+        if !decision.uses_remote() {
             return self;
         }
+        self.signer = signer.filter(|_| decision.write);
+        self.trusted = trusted.filter(|_| decision.require_signature);
         let token = std::env::var(&settings.token_env).ok();
         let store = HttpStore::new(
             &url,
@@ -150,7 +145,12 @@ impl Cache {
             &settings.token_env,
             settings.timeout,
         );
-        self.remote = Some(Remote::new(Box::new(store), &url, read, write));
+        self.remote = Some(Remote::new(
+            Box::new(store),
+            &url,
+            decision.read,
+            decision.write,
+        ));
         self
     }
 
@@ -404,7 +404,7 @@ impl Cache {
             });
             contents.push(bytes);
         }
-        let log = read_tail(&self.log_path(&gate.name), MAX_LOG_BYTES);
+        let log = crate::proc::tail::tail_bytes_of(&self.log_path(&gate.name), MAX_LOG_BYTES);
         Ok(Entry {
             manifest: Manifest {
                 key: key.hex(),
@@ -427,20 +427,4 @@ impl Cache {
             self.warn(format!("cannot save the cache index: {e}"));
         }
     }
-}
-
-/// The last `max` bytes of a file (all of it when shorter); empty when unreadable.
-#[must_use]
-pub fn read_tail(path: &Path, max: u64) -> Vec<u8> {
-    use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    if len > max {
-        let _ = f.seek(SeekFrom::Start(len - max));
-    }
-    let mut buf = Vec::new();
-    let _ = f.take(max).read_to_end(&mut buf);
-    buf
 }

@@ -261,7 +261,7 @@ impl Cache {
     fn accept_remote(&self, key: &CacheKey, data: &[u8]) -> Result<Entry, String> {
         let entry = Entry::decode(data, key).map_err(|e| e.to_string())?;
         if let Some(trusted) = &self.trusted {
-            trusted.check_entry(key, &entry)?;
+            entry.check_signature(key, trusted)?;
         }
         Ok(entry)
     }
@@ -292,7 +292,7 @@ impl Cache {
             return;
         }
         let mut signed = entry.clone();
-        if let Err(e) = signer.sign_entry(&mut signed) {
+        if let Err(e) = signed.sign(signer) {
             self.warn(format!(
                 "gate `{gate}` not sent to the remote cache: cannot sign it: {e}"
             ));
@@ -460,7 +460,7 @@ mod tests {
         let mem = Mem::default();
         let (good, unsigned) = (CacheKey([1; 32]), CacheKey([2; 32]));
         let mut e = entry(&good, b"from remote\n");
-        f.signer.sign_entry(&mut e).unwrap();
+        e.sign(&f.signer).unwrap();
         mem.put(&good, &e.encode()).unwrap();
         mem.put(&unsigned, &entry(&unsigned, b"poison\n").encode())
             .unwrap();
@@ -540,7 +540,7 @@ mod tests {
         writer.store(gate, &key, &material, &f.fp, "now");
         let sent = mem.get(&key).unwrap().expect("published");
         let decoded = Entry::decode(&sent, &key).unwrap();
-        f.trusted.check_entry(&key, &decoded).unwrap();
+        decoded.check_signature(&key, &f.trusted).unwrap();
         assert!(writer.take_warnings().is_empty());
     }
 

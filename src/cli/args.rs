@@ -3,8 +3,10 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use time::OffsetDateTime;
 
 use crate::graph::GraphFormat;
+use crate::shard::Shard;
 
 /// Declarative quality gates: parallel, cached, judged.
 #[derive(Debug, Parser)]
@@ -19,6 +21,15 @@ pub struct Cli {
         value_name = "PATH"
     )]
     pub config: PathBuf,
+    /// Fix the clock (RFC 3339) for history and graduation.
+    #[arg(
+        long,
+        global = true,
+        env = "RUNNER_NOW",
+        value_name = "RFC3339",
+        value_parser = parse_now
+    )]
+    pub now: Option<OffsetDateTime>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -39,18 +50,12 @@ pub enum Command {
     /// Show a gate's cache key inputs and what changed since its last stored run.
     Explain { gate: String },
     /// Per gate: effective mode, green-day streak, graduation state, last result.
-    Status {
-        /// Fix the clock (RFC 3339); also env RUNNER_NOW.
-        #[arg(long, value_name = "RFC3339")]
-        now: Option<String>,
-    },
+    Status,
     /// List observational gates due to graduate; --write flips them to blocking in gates.toml.
     Graduate {
         /// Rewrite gates.toml (comments and layout kept).
         #[arg(long)]
         write: bool,
-        #[arg(long, value_name = "RFC3339")]
-        now: Option<String>,
     },
     /// Write a commented starter gates.toml (never overwrites).
     Init,
@@ -132,9 +137,6 @@ pub struct RunArgs {
     /// Print only the summary line and warnings.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Fix the clock (RFC 3339) for history and graduation; also env RUNNER_NOW.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
     /// Where to write the JSON report (default: <cache_dir>/report.json).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
@@ -148,9 +150,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<PathBuf>,
     /// Run only shard K of N (1-based), plus what its gates need.
-    #[arg(long, value_name = "K/N")]
-    pub shard: Option<String>,
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,
+}
+
+/// `--now`: an RFC 3339 time.
+fn parse_now(text: &str) -> Result<OffsetDateTime, String> {
+    crate::vocab::clock::parse(text)
 }

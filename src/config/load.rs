@@ -8,13 +8,14 @@ use toml::de::{DeTable, DeValue};
 
 use super::fields::{Fields, Sink, to_json};
 use super::model::{
-    Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
-use super::{duration, snapshot, threshold_expr};
+use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
 use crate::gate::{
     ChecklistSpec, GateKind, HttpSpec, PolicySpec, PqcSpec, Require, SchemaSpec, ServiceSpec,
 };
+use crate::vocab::{MetricPath, Mode, duration};
 
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -471,8 +472,17 @@ fn read_gate(
     let graduate_after_days = f
         .uint(sink, "graduate_after_days")
         .map(|(d, s)| small_u32(sink, d, s));
-    let export = f.string_map(sink, "export");
-    for (exported, _, s) in &export {
+    let export_entries = f.string_map(sink, "export");
+    let mut export = Vec::new();
+    for (exported, path, s) in &export_entries {
+        match MetricPath::parse(path) {
+            Ok(p) => export.push((exported.clone(), p)),
+            Err(e) => sink.error_help(
+                s.clone(),
+                format!("export `{exported}` of gate `{name}`: {e}"),
+                "write a dotted path into the metrics JSON, for example \"verify_p95_ms\" or \"a.b[0]\"",
+            ),
+        }
         if exported.is_empty()
             || !exported
                 .chars()
@@ -519,7 +529,7 @@ fn read_gate(
         skip_unless_env,
         graduate_after_days,
         thresholds,
-        export: export.into_iter().map(|(k, v, _)| (k, v)).collect(),
+        export,
         span,
     };
     (sink.diags.len() == errors_before).then_some(gate)
@@ -582,18 +592,18 @@ fn read_thresholds(sink: &mut Sink, f: &Fields<'_, '_>, name: &str) -> Vec<Thres
             );
             continue;
         };
-        if let Err(e) = crate::judge::parse_metric_path(&metric_name) {
-            sink.error(
-                metric.span(),
-                format!("threshold key `{metric_name}` of gate `{name}`: {e}"),
-            );
-            continue;
-        }
+        let path = match MetricPath::parse(&metric_name) {
+            Ok(p) => p,
+            Err(e) => {
+                sink.error(
+                    metric.span(),
+                    format!("threshold key `{metric_name}` of gate `{name}`: {e}"),
+                );
+                continue;
+            }
+        };
         match threshold_expr::parse(text) {
-            Ok(expr) => out.push(Threshold {
-                metric: metric_name,
-                expr,
-            }),
+            Ok(expr) => out.push(Threshold { metric: path, expr }),
             Err(e) => sink.error_help(
                 value.span(),
                 format!("bad threshold for `{metric_name}` in gate `{name}`: {e}"),

@@ -1,6 +1,5 @@
 //! gates.toml: loading (with spans), validation, and the validated model.
 
-pub mod duration;
 mod fields;
 mod load;
 mod model;
@@ -9,5 +8,5 @@ pub mod threshold_expr;
 
 pub use load::{LoadError, all_gate_keys, load, parse};
 pub use model::{
-    Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };

@@ -4,10 +4,9 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::threshold_expr::ThresholdExpr;
 use crate::gate::GateKind;
+use crate::vocab::{MetricPath, Mode};
 
 /// A loaded and validated gates.toml.
 #[derive(Debug, Clone)]
@@ -56,24 +55,6 @@ pub struct SigningSettings {
     pub trusted_keys: Vec<String>,
 }
 
-/// Whether a gate's failure blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Blocking,
-    Observational,
-}
-
-impl Mode {
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Blocking => "blocking",
-            Mode::Observational => "observational",
-        }
-    }
-}
-
 /// One entry of `inputs`.
 #[derive(Debug, Clone)]
 pub struct InputGlob {
@@ -89,7 +70,7 @@ pub struct InputGlob {
 #[derive(Debug, Clone)]
 pub struct Threshold {
     /// Dotted path into the metrics JSON (`a.b[2].c`).
-    pub metric: String,
+    pub metric: MetricPath,
     pub expr: ThresholdExpr,
 }
 
@@ -120,7 +101,7 @@ pub struct Gate {
     pub graduate_after_days: Option<u32>,
     pub thresholds: Vec<Threshold>,
     /// `export = {"pqc.verify.latency" = "verify_p95_ms"}`: (exported name, metric path).
-    pub export: Vec<(String, String)>,
+    pub export: Vec<(String, MetricPath)>,
     /// Span of the gate's table header, for messages about the gate as a whole.
     pub span: Range<usize>,
 }

@@ -23,11 +23,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Config, Gate, InputGlob, Mode, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
 use super::threshold_expr::{Op, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
 use crate::gate::GateKind;
+use crate::vocab::{MetricPath, Mode};
 
 const MAGIC: &[u8] = b"runner-config-snapshot-2\n";
 
@@ -313,6 +314,16 @@ codec_struct!(Gate {
     export,
     span,
 });
+
+/// A metric path as its text, parsed again on decoding (it parsed when the config was loaded).
+impl Codec for MetricPath {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(self.as_str().as_bytes());
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        MetricPath::parse(&String::decode(r)?).map_err(|_| DecodeError::Truncated)
+    }
+}
 
 impl Codec for f64 {
     fn encode(&self, w: &mut Writer) {

@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
-use crate::judge::Status;
+use crate::vocab::Status;
 
 /// A moment in a run.
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
     /// A gate began executing (cache hits never start).
     Started { gate: &'a str },
+    /// A whole line of a running gate's output (`--verbose`), newline included.
+    Output { gate: &'a str, line: &'a [u8] },
     /// A gate has its final status.
     Finished {
         gate: &'a str,

@@ -1,10 +1,7 @@
-//! Execution: process spawning, signal handling, the scheduler and its events.
+//! Execution: the scheduler and its events (processes are `proc`'s).
 
 pub mod event;
-pub mod guardian;
-pub mod process;
 pub mod scheduler;
-pub mod signals;
 
 pub use event::Event;
 pub use scheduler::{GateRun, RunOptions, Scheduler};

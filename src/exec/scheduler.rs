@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::event::Event;
-use super::process::{self, CommandSpec, ProcessEnd};
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
 use crate::gate::{self, BuiltinContext, BuiltinError, GateKind};
 use crate::graph::GateGraph;
-use crate::judge::{self, Execution, Status, ThresholdResult};
+use crate::judge::{self, Execution, ThresholdResult};
+use crate::proc::{self, CommandSpec, ProcessEnd};
+use crate::vocab::Status;
 
 /// Knobs of one run.
 #[derive(Debug, Clone)]
@@ -362,14 +363,19 @@ impl Scheduler<'_> {
             self.fp.known_stats(&also_keyed),
         );
         let execution = match &gate.kind {
-            GateKind::Command { run } => command_execution(&process::run(&CommandSpec {
-                run,
-                cwd: &self.config.root,
-                gate: &gate.name,
-                log: &log,
-                timeout: gate.timeout,
-                verbose: self.opts.verbose,
-            })),
+            GateKind::Command { run } => {
+                let stream =
+                    |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
+                command_execution(&proc::command::run(&CommandSpec {
+                    run,
+                    cwd: &self.config.root,
+                    gate: &gate.name,
+                    log: &log,
+                    timeout: gate.timeout,
+                    grace: proc::GRACE,
+                    stream: self.opts.verbose.then_some(&stream),
+                }))
+            }
             kind => self.builtin(gate, kind, inputs, &log),
         };
         for a in &gate.artifacts {
@@ -481,26 +487,10 @@ pub fn command_execution(end: &ProcessEnd) -> Execution {
         ProcessEnd::Signaled(sig) => {
             Execution::Failed(format!("command was killed by signal {sig}"))
         }
-        ProcessEnd::TimedOut(t) => Execution::Broken(format!("timed out after {}", humantime(*t))),
+        ProcessEnd::TimedOut(t) => Execution::Broken(format!(
+            "timed out after {}",
+            crate::vocab::duration::humantime(*t)
+        )),
         ProcessEnd::SpawnFailed(why) => Execution::Broken(why.clone()),
-    }
-}
-
-/// `1m30s`, `45s`, `250ms`.
-#[must_use]
-pub fn humantime(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if !ms.is_multiple_of(1000) || ms < 60_000 {
-        format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s")
-    } else {
-        let s = d.as_secs();
-        match (s / 3600, (s % 3600) / 60, s % 60) {
-            (0, m, 0) => format!("{m}m"),
-            (0, m, sec) => format!("{m}m{sec}s"),
-            (h, 0, 0) => format!("{h}h"),
-            (h, m, sec) => format!("{h}h{m}m{sec}s"),
-        }
     }
 }

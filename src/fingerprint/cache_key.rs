@@ -1,9 +1,10 @@
 //! The cache key (SPEC 4): a versioned struct of sorted maps, serialized and hashed with BLAKE3.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::vocab::{CacheKey, hex};
 
 /// Bumped whenever what enters the key or the entry format changes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -90,10 +91,6 @@ impl KeyEncoder {
         CacheKey(*blake3::hash(&self.buf).as_bytes())
     }
 }
-
-/// A BLAKE3 cache key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CacheKey(pub [u8; 32]);
 
 impl KeyMaterial {
     /// The key: BLAKE3 over a canonical, length-prefixed encoding of every field (maps are
@@ -199,38 +196,6 @@ fn diff_maps<V: PartialEq>(
     for k in old.keys().filter(|k| !new.contains_key(*k)) {
         out.push(format!("{what} removed: {k}"));
     }
-}
-
-impl CacheKey {
-    #[must_use]
-    pub fn hex(&self) -> String {
-        hex(&self.0)
-    }
-
-    /// Parse 64 hex digits.
-    #[must_use]
-    pub fn from_hex(s: &str) -> Option<Self> {
-        let bytes = blake3::Hash::from_hex(s).ok()?;
-        Some(CacheKey(*bytes.as_bytes()))
-    }
-}
-
-impl fmt::Display for CacheKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.hex())
-    }
-}
-
-/// Lower-case hex of bytes.
-#[must_use]
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    s
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@
 
 use time::{Date, OffsetDateTime};
 
-use crate::judge::Status;
+use crate::vocab::Status;
 
 /// A point in the history order: the run's sequence number, then the time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

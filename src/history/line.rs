@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::config::Mode;
-use crate::judge::Status;
+use crate::vocab::Mode;
+use crate::vocab::Status;
 
 /// A line as written: SPEC 6's fields plus `run`, the run's sequence number.
 #[derive(Debug, Serialize)]

@@ -1,15 +1,13 @@
 //! Run history and graduation (SPEC 6): the append-only history file, green days and streaks,
-//! sticky graduation of observational gates, `runner status` and `runner graduate [--write]`.
+//! sticky graduation of observational gates, and the config rewrite of `runner graduate --write`.
 
 mod commit;
 mod graduation;
 mod line;
-mod status;
 mod store;
 mod summary;
 mod write_back;
 
 pub use graduation::{Graduation, LastResult, Standing};
-pub use status::{graduate_command, status_command};
 pub use store::History;
-pub use write_back::{WriteBackError, set_blocking};
+pub use write_back::{WriteBackError, set_blocking, write_graduations};

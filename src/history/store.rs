@@ -18,9 +18,10 @@ use time::OffsetDateTime;
 use super::graduation::{self, Day, Standing};
 use super::line::{self, LineOut};
 use super::summary;
-use crate::config::{Gate, Mode, Settings};
+use crate::config::{Gate, Settings};
 use crate::fxhash::FxBuild;
 use crate::report::Report;
+use crate::vocab::Mode;
 
 /// Largest single append: whole lines only, so each write stays atomic.
 const BATCH_BYTES: usize = 64 * 1024;
@@ -312,7 +313,7 @@ impl History {
         let commit = self.find_commit();
         // Whole seconds in UTC, as in SPEC 6's examples (and the reader's fast path).
         let utc = now.to_offset(time::UtcOffset::UTC);
-        let at = crate::run::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
+        let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
         let run = self.next_run(now);
         let mut file = OpenOptions::new()
             .append(true)
@@ -476,7 +477,7 @@ mod tests {
         h
     }
 
-    fn report_of(gates: &[(&str, crate::judge::Status, bool)]) -> Report {
+    fn report_of(gates: &[(&str, crate::vocab::Status, bool)]) -> Report {
         Report {
             version: 1,
             exit_code: 0,
@@ -490,8 +491,8 @@ mod tests {
                     name: (*name).to_owned(),
                     kind: "command".to_owned(),
                     status: *status,
-                    mode: crate::config::Mode::Blocking,
-                    configured_mode: crate::config::Mode::Blocking,
+                    mode: crate::vocab::Mode::Blocking,
+                    configured_mode: crate::vocab::Mode::Blocking,
                     cached: *cached,
                     duration_ms: 0,
                     key: None,
@@ -509,7 +510,7 @@ mod tests {
     /// When another writer appended in between, the summary is left for the reader to catch up.
     #[test]
     fn appended_lines_are_folded_into_the_summary_exactly() {
-        use crate::judge::Status;
+        use crate::vocab::Status;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.jsonl");
         let day = |d: u8, h: u8| {

@@ -16,7 +16,7 @@ use time::Date;
 
 use super::graduation::{Day, LastOfDay, Mark};
 use crate::bincodec::{self, Reader, Writer};
-use crate::judge::Status;
+use crate::vocab::Status;
 
 const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-2\n";
 /// How many bytes before the offset must match for the summary to be trusted.

@@ -1,7 +1,12 @@
 //! `runner graduate --write`: set `mode = "blocking"` on gates in gates.toml, keeping every
 //! comment, blank line and key order (`toml_edit`).
 
+use std::path::{Path, PathBuf};
+
 use toml_edit::{DocumentMut, Item, TableLike, Value};
+
+use crate::config::Config;
+use crate::vocab::Mode;
 
 /// Why gates.toml could not be edited.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -33,6 +38,49 @@ pub fn set_blocking(source: &str, gates: &[&str]) -> Result<Option<String>, Writ
         changed |= set_mode(table);
     }
     Ok(changed.then(|| doc.to_string()))
+}
+
+/// Rewrite the config file of `config` with `gates` made blocking, checked by loading the
+/// result first: the file is never left in a state the runner would refuse.
+pub fn write_graduations(config: &Config, gates: &[&str]) -> Result<(), String> {
+    let path = config_path(config);
+    let source = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+    let Some(edited) = set_blocking(&source, gates).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    // Never write a file the runner would then refuse, or one that did not change what we meant.
+    let edited_config =
+        crate::config::parse(&config.file_name, &edited, &config.root).map_err(|d| {
+            format!(
+                "the edited file does not load ({} problems); it was left unchanged",
+                d.len()
+            )
+        })?;
+    if let Some(g) = edited_config
+        .gates
+        .iter()
+        .find(|g| gates.contains(&g.name.as_str()) && g.mode != Mode::Blocking)
+    {
+        return Err(format!(
+            "gate `{}` did not become blocking; the file was left unchanged",
+            g.name
+        ));
+    }
+    let target = std::fs::canonicalize(&path).unwrap_or(path);
+    let permissions = std::fs::metadata(&target).map(|m| m.permissions()).ok();
+    crate::bincodec::write_atomic(&target, edited.as_bytes()).map_err(|e| e.to_string())?;
+    // The file is replaced by a new one: give it the old one's permissions back.
+    if let Some(p) = permissions {
+        std::fs::set_permissions(&target, p).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+fn config_path(config: &Config) -> PathBuf {
+    let name = Path::new(&config.file_name)
+        .file_name()
+        .map_or_else(|| "gates.toml".into(), PathBuf::from);
+    config.root.join(name)
 }
 
 /// Set `mode = "blocking"` in one gate's table; whether anything changed.

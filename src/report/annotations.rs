@@ -2,8 +2,8 @@
 //! for each observational gate that failed. Printed to stdout under `GITHUB_ACTIONS=true`.
 
 use super::{GateReport, Report};
-use crate::config::Mode;
-use crate::judge::Status;
+use crate::vocab::Mode;
+use crate::vocab::Status;
 
 /// One line per annotation, each ending in a newline; empty when nothing needs attention.
 ///

@@ -121,9 +121,9 @@ fn append(path: &Path, data: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Mode;
-    use crate::judge::Status;
     use crate::report::{GateReport, Summary};
+    use crate::vocab::Mode;
+    use crate::vocab::Status;
 
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {

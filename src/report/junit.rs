@@ -14,8 +14,9 @@ use quick_junit::{
 
 use super::markdown::threshold_text;
 use super::{GateReport, Report};
-use crate::config::{Config, Mode};
-use crate::judge::Status;
+use crate::config::Config;
+use crate::vocab::Mode;
+use crate::vocab::Status;
 
 /// How many lines of a gate's log go into system-out.
 pub const LOG_TAIL_LINES: usize = 50;
@@ -24,7 +25,7 @@ pub const LOG_TAIL_LINES: usize = 50;
 pub fn render(report: &Report, config: &Config) -> Result<String, SerializeError> {
     let logs = config.settings.cache_dir.join("logs");
     build(report, &|gate| {
-        crate::exec::process::log_tail(&logs.join(format!("{gate}.log")), LOG_TAIL_LINES)
+        crate::proc::tail::log_tail(&logs.join(format!("{gate}.log")), LOG_TAIL_LINES)
     })
 }
 

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use super::{GateReport, Report, ThresholdReport};
-use crate::config::Mode;
-use crate::judge::Status;
+use crate::vocab::Mode;
+use crate::vocab::Status;
 
 /// Render the summary of a run. A pure function of the report.
 #[must_use]
@@ -96,9 +96,11 @@ pub fn threshold_text(t: &ThresholdReport) -> String {
 
 fn heading(exit_code: i32) -> String {
     match exit_code {
-        crate::exit_code::SUCCESS => "✅ runner: no blocking gate failed".to_owned(),
-        crate::exit_code::GATES_FAILED => "❌ runner: a blocking gate did not pass".to_owned(),
-        crate::exit_code::ALL_SKIPPED => "⏭️ runner: every gate was skipped".to_owned(),
+        crate::vocab::exit_code::SUCCESS => "✅ runner: no blocking gate failed".to_owned(),
+        crate::vocab::exit_code::GATES_FAILED => {
+            "❌ runner: a blocking gate did not pass".to_owned()
+        }
+        crate::vocab::exit_code::ALL_SKIPPED => "⏭️ runner: every gate was skipped".to_owned(),
         code => format!("runner: exit {code}"),
     }
 }

@@ -6,55 +6,12 @@
 //! equals, the worse status. Summary, labels and exit code are recomputed from that.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
-use super::{GateReport, Report, Summary, json};
-use crate::config::Mode;
-use crate::exit_code;
-use crate::judge::Status;
+use super::{GateReport, Report};
+use crate::vocab::Status;
 
-/// Label prefix `run::build_report` gives observational gates that failed.
+/// Label prefix `Report::from_gates` gives observational gates that failed (recomputed).
 const SMOKE_FAILED: &str = "smoke-failed:";
-
-/// `runner report merge A.json B.json ... --out merged.json`. Exits with the merged report's
-/// exit code (so a final CI job fails when a shard's blocking gate failed); 2 when a report
-/// cannot be read or written.
-pub fn merge_command(reports: &[PathBuf], out: &Path) -> i32 {
-    let mut read = Vec::with_capacity(reports.len());
-    for path in reports {
-        match json::read(path) {
-            Ok(r) if r.version == 1 => read.push(r),
-            Ok(r) => {
-                eprintln!(
-                    "error: {}: report version {} is not supported (expected 1)",
-                    path.display(),
-                    r.version
-                );
-                return exit_code::USAGE;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return exit_code::USAGE;
-            }
-        }
-    }
-    let Some(merged) = merge(&read) else {
-        eprintln!("error: no reports to merge");
-        return exit_code::USAGE;
-    };
-    if let Err(e) = json::write(&merged, out) {
-        eprintln!("error: cannot write {}: {e}", out.display());
-        return exit_code::USAGE;
-    }
-    println!(
-        "merged {} reports: {} gates: {} -> exit {}",
-        read.len(),
-        merged.gates.len(),
-        merged.summary,
-        merged.exit_code
-    );
-    merged.exit_code
-}
 
 /// Merge reports; None when there are none.
 #[must_use]
@@ -87,14 +44,6 @@ pub fn merge(reports: &[Report]) -> Option<Report> {
             }
         }
     }
-    let mut summary = Summary::default();
-    let mut labels = other_labels;
-    for g in &gates {
-        summary.add(g.status, g.cached);
-        if g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error) {
-            labels.push(format!("{SMOKE_FAILED}{}", g.name));
-        }
-    }
     let started_at = reports
         .iter()
         .map(|r| r.started_at.as_str())
@@ -104,15 +53,11 @@ pub fn merge(reports: &[Report]) -> Option<Report> {
         })
         .unwrap_or(&first.started_at)
         .to_owned();
-    Some(Report {
-        version: 1,
-        exit_code: exit_code::for_run(gates.iter().map(|g| (g.mode, g.status))),
-        started_at,
-        duration_ms: reports.iter().map(|r| r.duration_ms).max().unwrap_or(0),
-        summary,
-        labels,
-        gates,
-    })
+    let duration_ms = reports.iter().map(|r| r.duration_ms).max().unwrap_or(0);
+    let mut merged = Report::from_gates(gates, &started_at, u128::from(duration_ms));
+    other_labels.append(&mut merged.labels);
+    merged.labels = other_labels;
+    Some(merged)
 }
 
 /// Which of two entries of one gate to keep: the larger wins.
@@ -142,6 +87,8 @@ fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Summary;
+    use crate::vocab::{Mode, exit_code};
 
     fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
         GateReport {

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use crate::config::Config;
-use crate::judge::Status;
+use crate::vocab::Status;
 
 /// Every status, in the order the `runner_gate_status` series are written.
 const STATUSES: [Status; 5] = [

@@ -8,6 +8,6 @@ pub mod markdown;
 pub mod merge;
 pub mod metrics;
 pub mod model;
-pub mod progress;
+pub mod signature;
 
 pub use model::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};

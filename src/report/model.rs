@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::{Label, Mode, Status, exit_code};
+
 /// A whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
@@ -30,10 +32,10 @@ pub struct Summary {
 pub struct GateReport {
     pub name: String,
     pub kind: String,
-    pub status: crate::judge::Status,
+    pub status: Status,
     /// Effective mode (blocking once an observational gate graduated).
-    pub mode: crate::config::Mode,
-    pub configured_mode: crate::config::Mode,
+    pub mode: Mode,
+    pub configured_mode: Mode,
     pub cached: bool,
     pub duration_ms: u64,
     pub key: Option<String>,
@@ -73,10 +75,35 @@ impl std::fmt::Display for Summary {
     }
 }
 
+impl Report {
+    /// The report of a run (or of merged shard runs) from its gates: the summary, the labels
+    /// (`smoke-failed:<gate>` for each failed observational gate) and the exit code are
+    /// derived here, and only here.
+    #[must_use]
+    pub fn from_gates(gates: Vec<GateReport>, started_at: &str, duration_ms: u128) -> Self {
+        let mut summary = Summary::default();
+        let mut labels = Vec::new();
+        for g in &gates {
+            summary.add(g.status, g.cached);
+            if g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error) {
+                labels.push(Label::SmokeFailed(g.name.clone()).to_string());
+            }
+        }
+        Report {
+            version: 1,
+            exit_code: exit_code::for_run(gates.iter().map(|g| (g.mode, g.status))),
+            started_at: started_at.to_owned(),
+            duration_ms: u64::try_from(duration_ms).unwrap_or(u64::MAX),
+            summary,
+            labels,
+            gates,
+        }
+    }
+}
+
 impl Summary {
     /// Count a gate.
-    pub fn add(&mut self, status: crate::judge::Status, cached: bool) {
-        use crate::judge::Status;
+    pub fn add(&mut self, status: Status, cached: bool) {
         match status {
             Status::Pass => self.pass += 1,
             Status::Fail => self.fail += 1,

@@ -391,7 +391,7 @@ algorithm = "Dilithium2"
         ("SPEC 2", spec.to_owned()),
         ("every kind", kinds.to_owned()),
     ];
-    out.push(("runner init", runner::init::STARTER.to_owned()));
+    out.push(("runner init", runner::cli::STARTER.to_owned()));
     out.push(("runner init, examples uncommented", uncommented_starter()));
     out
 }
@@ -548,9 +548,9 @@ fn report_schema_has_the_models_fields() {
     let gate = GateReport {
         name: "g".into(),
         kind: "command".into(),
-        status: runner::judge::Status::Pass,
-        mode: runner::config::Mode::Blocking,
-        configured_mode: runner::config::Mode::Observational,
+        status: runner::vocab::Status::Pass,
+        mode: runner::vocab::Mode::Blocking,
+        configured_mode: runner::vocab::Mode::Observational,
         cached: false,
         duration_ms: 1,
         key: Some("ab".repeat(32)),
@@ -656,7 +656,7 @@ fn real_reports_validate_against_the_report_schema() {
 
 /// The starter with every commented `key = value` and `[table]` line uncommented.
 fn uncommented_starter() -> String {
-    runner::init::STARTER
+    runner::cli::STARTER
         .lines()
         .map(|line| {
             let Some(rest) = line.strip_prefix("# ") else {
@@ -680,7 +680,7 @@ fn init_writes_a_starter_that_checks_and_runs() {
     let repo = Repo::new();
     let out = repo.run(&["init"]);
     out.expect_code(0);
-    assert_eq!(repo.read("gates.toml"), runner::init::STARTER);
+    assert_eq!(repo.read("gates.toml"), runner::cli::STARTER);
     repo.run(&["check"]).expect_code(0);
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.status("build"), ("pass".to_owned(), false));

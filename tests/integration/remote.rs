@@ -575,7 +575,7 @@ fn hostile(key: &str, path: &str, signer: &Signer) -> Vec<u8> {
         contents: vec![content],
         log: Vec::new(),
     };
-    signer.sign_entry(&mut entry).expect("sign");
+    entry.sign(signer).expect("sign");
     entry.encode()
 }
 

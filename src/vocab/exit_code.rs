@@ -1,7 +1,9 @@
-//! The one place that turns gate outcomes into the process exit code (SPEC 3).
+//! The process exit codes of SPEC 3, and the one rule that turns gate outcomes into the exit
+//! code of a run. The command line maps its errors onto these codes in `cli::error`; nothing
+//! else in the library returns an exit code.
 
-use crate::config::Mode;
-use crate::judge::Status;
+use super::mode::Mode;
+use super::status::Status;
 
 /// All gates passed or only observational ones failed.
 pub const SUCCESS: i32 = 0;
@@ -21,8 +23,7 @@ pub fn for_run(gates: impl IntoIterator<Item = (Mode, Status)>) -> i32 {
     for (mode, status) in gates {
         any = true;
         all_skipped &= status == Status::Skip;
-        blocked |= mode == Mode::Blocking
-            && matches!(status, Status::Fail | Status::Error | Status::NotRun);
+        blocked |= mode == Mode::Blocking && status.is_failure();
     }
     if blocked {
         GATES_FAILED

@@ -1,16 +1,15 @@
 //! `runner status` and `runner graduate [--write]`: the history read back for people.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use time::OffsetDateTime;
 
-use super::graduation::{Graduation, Standing};
-use super::store::History;
-use super::write_back;
-use crate::config::{Gate, Mode, Settings};
-use crate::exit_code;
-use crate::run::Workspace;
+use crate::cli::error::{CmdResult, Done, Error};
+use crate::config::{Gate, Settings};
+use crate::history::{Graduation, History, Standing};
+use crate::vocab::{Mode, clock};
+use crate::workspace::Workspace;
 
 /// `println!` into the command's output buffer (writing to a `String` cannot fail).
 macro_rules! say {
@@ -20,34 +19,33 @@ macro_rules! say {
 }
 
 /// `runner status`: per gate, configured and effective mode, streak, last result, graduation.
-#[must_use]
-pub fn status_command(ws: &Workspace, now: Option<&str>) -> i32 {
-    let Some((history, now)) = open(ws, now) else {
-        return exit_code::USAGE;
-    };
-    emit(|out| status(out, ws, &history, now))
+pub fn status(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
+    let (history, now) = open(ws, now);
+    emit(|out| status_into(out, ws, &history, now))
 }
 
 /// `runner graduate [--write]`: the observational gates whose history says they graduated.
-#[must_use]
-pub fn graduate_command(ws: &Workspace, now: Option<&str>, write: bool) -> i32 {
-    let Some((history, now)) = open(ws, now) else {
-        return exit_code::USAGE;
-    };
-    emit(|out| graduate(out, ws, &history, now, write))
+pub fn graduate(ws: &Workspace, now: Option<OffsetDateTime>, write: bool) -> CmdResult {
+    let (history, now) = open(ws, now);
+    emit(|out| graduate_into(out, ws, &history, now, write))
 }
 
 /// Run a command into a buffer, then print it in one go; a closed pipe (`| head`) is not an
 /// error worth a panic.
-fn emit(command: impl FnOnce(&mut String) -> i32) -> i32 {
+fn emit(command: impl FnOnce(&mut String) -> CmdResult) -> CmdResult {
     use std::io::Write as _;
     let mut out = String::new();
-    let code = command(&mut out);
+    let result = command(&mut out);
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
-    code
+    result
 }
 
-fn status(out: &mut String, ws: &Workspace, history: &History, now: OffsetDateTime) -> i32 {
+fn status_into(
+    out: &mut String,
+    ws: &Workspace,
+    history: &History,
+    now: OffsetDateTime,
+) -> CmdResult {
     let settings = &ws.config.settings;
     let entries = history.entries();
     say!(
@@ -55,7 +53,7 @@ fn status(out: &mut String, ws: &Workspace, history: &History, now: OffsetDateTi
         "history: {} ({entries} entr{}), as of {}\n",
         shown(history.path(), &ws.config.root),
         if entries == 1 { "y" } else { "ies" },
-        crate::run::rfc3339(now.replace_nanosecond(0).unwrap_or(now))
+        clock::rfc3339(now.replace_nanosecond(0).unwrap_or(now))
     );
     let mut rows =
         vec![["GATE", "MODE", "EFFECTIVE", "STREAK", "LAST", "GRADUATION"].map(str::to_owned)];
@@ -85,16 +83,16 @@ fn status(out: &mut String, ws: &Workspace, history: &History, now: OffsetDateTi
             it = if due == 1 { "it" } else { "them" },
         );
     }
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }
 
-fn graduate(
+fn graduate_into(
     out: &mut String,
     ws: &Workspace,
     history: &History,
     now: OffsetDateTime,
     write: bool,
-) -> i32 {
+) -> CmdResult {
     let settings = &ws.config.settings;
     let due: Vec<(&Gate, Graduation)> = ws
         .config
@@ -126,7 +124,7 @@ fn graduate(
                 streak_text(gate, settings, &history.standing(gate, settings, now))
             );
         }
-        return exit_code::SUCCESS;
+        return Ok(Done::Success);
     }
     let because = |gate: &Gate, grad: &Graduation| {
         let n = gate.graduate_after(settings);
@@ -149,80 +147,26 @@ fn graduate(
             if due.len() == 1 { "" } else { "s" },
             ws.config.file_name
         );
-        return exit_code::SUCCESS;
+        return Ok(Done::Success);
     }
     let names: Vec<&str> = due.iter().map(|(g, _)| g.name.as_str()).collect();
-    match write_config(ws, &names) {
-        Ok(()) => {
-            for (gate, grad) in &due {
-                say!(out, "graduated: {} ({})", gate.name, because(gate, grad));
-            }
-            say!(out, "wrote {}", ws.config.file_name);
-            exit_code::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: cannot write {}: {e}", ws.config.file_name);
-            exit_code::USAGE
-        }
+    crate::history::write_graduations(&ws.config, &names)
+        .map_err(|e| Error::Usage(format!("cannot write {}: {e}", ws.config.file_name)))?;
+    for (gate, grad) in &due {
+        say!(out, "graduated: {} ({})", gate.name, because(gate, grad));
     }
+    say!(out, "wrote {}", ws.config.file_name);
+    Ok(Done::Success)
 }
 
-/// The clock and the history, with the history's warnings printed; `None` on a bad `--now`.
-fn open(ws: &Workspace, now: Option<&str>) -> Option<(History, OffsetDateTime)> {
-    let now = match crate::run::now(now) {
-        Ok(t) => t.to_offset(time::UtcOffset::UTC),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return None;
-        }
-    };
+/// The clock (UTC) and the history, with the history's warnings printed.
+fn open(ws: &Workspace, now: Option<OffsetDateTime>) -> (History, OffsetDateTime) {
+    let now = super::clock(now);
     let history = History::load(&ws.config.settings.history);
     for w in history.warnings() {
         eprintln!("warning: {w}");
     }
-    Some((history, now))
-}
-
-/// Rewrite the config file with `gates` made blocking, checked by loading the result first.
-fn write_config(ws: &Workspace, gates: &[&str]) -> Result<(), String> {
-    let path = config_path(ws);
-    let source = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-    let Some(edited) = write_back::set_blocking(&source, gates).map_err(|e| e.to_string())? else {
-        return Ok(());
-    };
-    // Never write a file the runner would then refuse, or one that did not change what we meant.
-    let config =
-        crate::config::parse(&ws.config.file_name, &edited, &ws.config.root).map_err(|d| {
-            format!(
-                "the edited file does not load ({} problems); it was left unchanged",
-                d.len()
-            )
-        })?;
-    if let Some(g) = config
-        .gates
-        .iter()
-        .find(|g| gates.contains(&g.name.as_str()) && g.mode != Mode::Blocking)
-    {
-        return Err(format!(
-            "gate `{}` did not become blocking; the file was left unchanged",
-            g.name
-        ));
-    }
-    let target = std::fs::canonicalize(&path).unwrap_or(path);
-    let permissions = std::fs::metadata(&target).map(|m| m.permissions()).ok();
-    crate::bincodec::write_atomic(&target, edited.as_bytes()).map_err(|e| e.to_string())?;
-    // The file is replaced by a new one: give it the old one's permissions back.
-    if let Some(p) = permissions {
-        std::fs::set_permissions(&target, p).map_err(|e| e.to_string())?;
-    }
-    Ok(())
-}
-
-fn config_path(ws: &Workspace) -> PathBuf {
-    let name = Path::new(&ws.config.file_name)
-        .file_name()
-        .map_or_else(|| "gates.toml".into(), PathBuf::from);
-    ws.config.root.join(name)
+    (history, now)
 }
 
 /// `5/7 green days`, or `-` for blocking gates and gates that never graduate (N = 0).
@@ -241,7 +185,7 @@ fn last_text(standing: &Standing) -> String {
             format!(
                 "{} {}{}",
                 l.status.as_str(),
-                crate::run::rfc3339(l.at),
+                clock::rfc3339(l.at),
                 if l.cached { " (cached)" } else { "" }
             )
         },

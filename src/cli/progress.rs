@@ -8,8 +8,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::exec::Event;
-use crate::exec::process::log_tail;
-use crate::judge::Status;
+use crate::proc::tail::log_tail;
+use crate::vocab::Status;
 
 /// The display; feed it scheduler events.
 pub struct Progress {
@@ -62,6 +62,10 @@ impl Progress {
                     r.push((*gate).to_owned());
                 }
                 self.refresh();
+            }
+            Event::Output { gate, line } => {
+                let mut err = std::io::stderr().lock();
+                let _ = write!(err, "[{gate}] {}", String::from_utf8_lossy(line));
             }
             Event::Finished {
                 gate,

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::exit_code;
+use crate::cli::error::{CmdResult, Done, Error};
 
 /// The starter config. Its inputs match in any folder (`gates.toml` itself; the other globs are
 /// covered by `allow_empty`), its commands need only `sh`, and the built-in kinds are shown as
@@ -99,14 +99,12 @@ graduate_after_days = 7
 # thresholds = { sign_p95_ms = "<= 50", verify_p95_ms = "<= 10" }
 "##;
 
-/// Write a starter config at `path` unless one exists. Exit 0, or 2 when the file exists or
-/// cannot be written.
-pub fn init_command(path: &Path) -> i32 {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Err(e) = std::fs::create_dir_all(dir)
-    {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return exit_code::USAGE;
+/// Write a starter config at `path` unless one exists (exit 2 when it exists or cannot be
+/// written).
+pub fn init(path: &Path) -> CmdResult {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;
     }
     // create_new: never overwrite, even if the file appears between a check and the write.
     let file = std::fs::OpenOptions::new()
@@ -116,34 +114,34 @@ pub fn init_command(path: &Path) -> i32 {
     let mut file = match file {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            eprintln!(
-                "error: {} already exists; `runner init` never overwrites a config",
+            return Err(Error::Usage(format!(
+                "{} already exists; `runner init` never overwrites a config\n  = help: edit it, delete it first, or write the starter elsewhere with `runner init -c other.toml`",
                 path.display()
-            );
-            eprintln!(
-                "  = help: edit it, delete it first, or write the starter elsewhere with `runner init -c other.toml`"
-            );
-            return exit_code::USAGE;
+            )));
         }
         Err(e) => {
-            eprintln!("error: cannot create {}: {e}", path.display());
-            return exit_code::USAGE;
+            return Err(Error::Usage(format!(
+                "cannot create {}: {e}",
+                path.display()
+            )));
         }
     };
     if let Err(e) = file
         .write_all(STARTER.as_bytes())
         .and_then(|()| file.sync_all())
     {
-        eprintln!("error: cannot write {}: {e}", path.display());
         let _ = std::fs::remove_file(path);
-        return exit_code::USAGE;
+        return Err(Error::Usage(format!(
+            "cannot write {}: {e}",
+            path.display()
+        )));
     }
     println!(
         "wrote {} with 2 gates (build, smoke) and commented examples of every built-in kind",
         path.display()
     );
     println!("next: `runner check`, then `runner run`");
-    exit_code::SUCCESS
+    Ok(Done::Success)
 }
 
 #[cfg(test)]
@@ -164,7 +162,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("gates.toml");
         std::fs::write(&path, "mine").expect("write");
-        assert_eq!(init_command(&path), exit_code::USAGE);
+        assert_eq!(init(&path).unwrap_err().exit_code(), 2);
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "mine");
     }
 }

@@ -1,4 +1,5 @@
-//! Durations as written in gates.toml: `"30s"`, `"5m"`, `"1h30m"`, `"250ms"`.
+//! Durations as written in gates.toml (`"30s"`, `"5m"`, `"1h30m"`, `"250ms"`) and as people
+//! read them (`humantime`).
 
 use std::time::Duration;
 
@@ -42,6 +43,25 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         rest = next;
     }
     Ok(total)
+}
+
+/// `1m30s`, `45s`, `250ms`.
+#[must_use]
+pub fn humantime(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if !ms.is_multiple_of(1000) || ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s")
+    } else {
+        let s = d.as_secs();
+        match (s / 3600, (s % 3600) / 60, s % 60) {
+            (0, m, 0) => format!("{m}m"),
+            (0, m, sec) => format!("{m}m{sec}s"),
+            (h, 0, 0) => format!("{h}h"),
+            (h, m, sec) => format!("{h}h{m}m{sec}s"),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,56 @@
+//! One module per command (or family of commands); `dispatch` picks one.
+
+pub mod history;
+pub mod init;
+mod inspect;
+mod keys;
+mod legacy;
+mod report;
+mod run;
+
+use super::args::{AuditCommand, Cli, Command, ReportCommand};
+use super::error::{CmdResult, Done};
+use crate::workspace::Workspace;
+
+/// Run the command `cli` names.
+pub fn dispatch(cli: Cli) -> CmdResult {
+    let now = cli.now;
+    match cli.command {
+        Command::Run(args) => run::run(&cli.config, args, now),
+        Command::Check => inspect::check(&Workspace::open(&cli.config)?),
+        Command::List => inspect::list(&Workspace::open(&cli.config)?, now),
+        Command::Graph { format } => {
+            let ws = Workspace::open(&cli.config)?;
+            print!("{}", crate::graph::render(&ws.config, format));
+            Ok(Done::Success)
+        }
+        Command::Explain { gate } => inspect::explain(&Workspace::open(&cli.config)?, &gate),
+        Command::Status => history::status(&Workspace::open(&cli.config)?, now),
+        Command::Graduate { write } => {
+            history::graduate(&Workspace::open(&cli.config)?, now, write)
+        }
+        Command::Init => init::init(&cli.config),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "runner", &mut std::io::stdout());
+            Ok(Done::Success)
+        }
+        Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
+        Command::Keygen { out } => keys::keygen(&out),
+        Command::Verify { report } => keys::verify(&Workspace::open(&cli.config)?, &report),
+        Command::Audit(AuditCommand::Normalize { files, out }) => {
+            legacy::audit_normalize(&files, &out)
+        }
+        Command::PqcBench {
+            json,
+            iterations,
+            message_bytes,
+        } => legacy::pqc_bench(json, iterations, message_bytes),
+    }
+}
+
+/// The clock of a command: `--now` / `RUNNER_NOW`, else the system time, in UTC.
+fn clock(now: Option<time::OffsetDateTime>) -> time::OffsetDateTime {
+    now.unwrap_or_else(time::OffsetDateTime::now_utc)
+        .to_offset(time::UtcOffset::UTC)
+}

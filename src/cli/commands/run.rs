@@ -1,0 +1,90 @@
+//! `runner run`: open, select, prepare, then plan (`--dry-run`) or run, and print the outcome.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::cli::args::RunArgs;
+use crate::cli::error::{CmdResult, Done};
+use crate::cli::progress::Progress;
+use crate::cli::timings::Timings;
+use crate::run::{Outputs, RunRequest};
+use crate::vocab::{Mode, Status, exit_code};
+use crate::workspace::{self, Selection, Workspace};
+
+pub fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> CmdResult {
+    let timings = Timings::from_env();
+    crate::proc::signals::install();
+    let started = std::time::Instant::now();
+    let ws = Workspace::open(config)?;
+    timings.mark("config");
+    let selection = Selection {
+        gates: args.gates,
+        tags: args.tags,
+        shard: args.shard,
+    };
+    let prepared = workspace::prepare(&ws, &selection, &|phase, _| timings.mark(phase))?;
+    timings.mark("fingerprint");
+    let req = RunRequest {
+        jobs: args.jobs,
+        no_cache: args.no_cache,
+        verbose: args.verbose,
+        now: now.unwrap_or_else(OffsetDateTime::now_utc),
+        outputs: Outputs {
+            report: args.report,
+            junit: args.junit,
+            summary: args.summary,
+            metrics: args.metrics,
+        },
+    };
+    if args.dry_run {
+        for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
+            let _ = writeln!(
+                std::io::stdout(),
+                "{:<6} {}  {}",
+                if p.runs { "run" } else { "cached" },
+                p.gate,
+                p.why
+            );
+        }
+        return Ok(Done::Success);
+    }
+    let progress = Progress::new(prepared.selected.len(), args.quiet);
+    let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
+    let result = crate::run::run(&ws, &prepared, &req, &observer, &|phase| {
+        timings.mark(phase);
+    });
+    progress.finish();
+    let report = &result.report;
+    for w in &result.warnings {
+        eprintln!("warning: {w}");
+    }
+    for g in report.gates.iter().filter(|g| {
+        g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error)
+    }) {
+        eprintln!(
+            "warning: observational gate `{}` {}: {}",
+            g.name,
+            g.status.as_str(),
+            g.reason.as_deref().unwrap_or("")
+        );
+    }
+    for w in &result.output_warnings {
+        eprintln!("warning: {w}");
+    }
+    timings.cpu();
+    // `run` keeps SIGPIPE ignored (see `cli::main`): a closed stdout is not worth a panic.
+    let _ = writeln!(
+        std::io::stdout(),
+        "{} gates: {} in {:.2}s -> exit {}",
+        report.gates.len(),
+        report.summary,
+        started.elapsed().as_secs_f64(),
+        report.exit_code
+    );
+    Ok(Done::Run(match (report.exit_code, args.skip_exit_code) {
+        (exit_code::ALL_SKIPPED, Some(code)) => code,
+        (code, _) => code,
+    }))
+}

@@ -1,0 +1,138 @@
+//! Running a command gate: `sh -c` in its own process group (`Group`), output to the gate's
+//! log file, and a timeout that stops the whole group with the grace policy.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{BufRead, Read};
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::group::{Group, Spawn};
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessEnd {
+    Exited(i32),
+    Signaled(i32),
+    TimedOut(Duration),
+    SpawnFailed(String),
+}
+
+/// Receives the gate's output line by line while it runs (`--verbose`).
+pub type LineSink<'a> = &'a (dyn Fn(&str, &[u8]) + Sync);
+
+/// What to run.
+pub struct CommandSpec<'a> {
+    pub run: &'a str,
+    pub cwd: &'a Path,
+    pub gate: &'a str,
+    pub log: &'a Path,
+    pub timeout: Duration,
+    /// Between SIGTERM and SIGKILL when the timeout strikes.
+    pub grace: Duration,
+    /// Given every whole line of the log, with the gate's name, while it runs.
+    pub stream: Option<LineSink<'a>>,
+}
+
+/// Run a command gate to its end. Never reads its output into memory: stdout and stderr go
+/// straight to the log file, so output volume cannot grow the runner, and a daemon that keeps
+/// them open cannot make the runner wait.
+pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
+    if let Some(dir) = spec.log.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    // A cache folder that cannot be written (read-only, full) must not stop gates from being
+    // judged: the output then goes to an unnamed temporary file and is not kept (the store
+    // step says caching is off). Before, every gate ended `error: cannot create log`.
+    let log = match File::create(spec.log).or_else(|_| tempfile::tempfile()) {
+        Ok(f) => f,
+        Err(e) => {
+            return ProcessEnd::SpawnFailed(format!(
+                "cannot create log {}: {e}",
+                spec.log.display()
+            ));
+        }
+    };
+    let mut env: Vec<(&str, &OsStr)> = vec![("RUNNER_GATE", OsStr::new(spec.gate))];
+    if let Some(exe) = runner_bin() {
+        env.push(("RUNNER_BIN", exe.as_os_str()));
+    }
+    let mut group = match Group::spawn(Spawn {
+        run: spec.run,
+        cwd: spec.cwd,
+        env: &env,
+        output: log,
+    }) {
+        Ok(g) => g,
+        Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
+    };
+    std::thread::scope(|scope| {
+        let streamer = spec.stream.map(|sink| {
+            let (stop_tx, stop_rx) = mpsc::channel::<()>();
+            let handle = scope.spawn(move || stream_log(spec.log, spec.gate, sink, &stop_rx));
+            (handle, stop_tx)
+        });
+        let timed_out = !group.wait_exit(spec.timeout);
+        if timed_out {
+            group.stop(spec.grace);
+        }
+        let status = group.wait();
+        if let Some((handle, stop)) = streamer {
+            let _ = stop.send(());
+            let _ = handle.join();
+        }
+        match status {
+            _ if timed_out => ProcessEnd::TimedOut(spec.timeout),
+            Ok(s) => match (s.code(), s.signal()) {
+                (Some(code), _) => ProcessEnd::Exited(code),
+                (None, Some(sig)) => ProcessEnd::Signaled(sig),
+                (None, None) => ProcessEnd::Exited(-1),
+            },
+            Err(e) => ProcessEnd::SpawnFailed(format!("waiting for the command failed: {e}")),
+        }
+    })
+}
+
+/// This executable, exported to gates as `RUNNER_BIN` (looked up once, not per gate).
+fn runner_bin() -> Option<&'static PathBuf> {
+    static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
+    BIN.get_or_init(|| std::env::current_exe().ok()).as_ref()
+}
+
+/// Follow a growing log file, handing whole lines to `sink`, until told to stop.
+fn stream_log(path: &Path, gate: &str, sink: LineSink<'_>, stop: &mpsc::Receiver<()>) {
+    let Ok(mut file) = File::open(path) else {
+        return;
+    };
+    let mut pending = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let stopping = stop.recv_timeout(Duration::from_millis(50)).is_ok();
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+            }
+            let mut cursor = std::io::Cursor::new(std::mem::take(&mut pending));
+            let mut line = Vec::new();
+            while cursor.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                if line.ends_with(b"\n") {
+                    sink(gate, &line);
+                } else {
+                    pending.extend_from_slice(&line);
+                }
+                line.clear();
+            }
+        }
+        if stopping {
+            if !pending.is_empty() {
+                pending.push(b'\n');
+                sink(gate, &pending);
+            }
+            return;
+        }
+    }
+}

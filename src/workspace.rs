@@ -1,0 +1,152 @@
+//! A loaded config with its graph (`Workspace`), and the state a run or a plan starts from
+//! (`Prepared`): the selected gates, their expanded inputs, the fingerprinter and the cache.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cache::Cache;
+use crate::config::{Config, LoadError};
+use crate::diag::Diagnostic;
+use crate::fingerprint::{self, Fingerprinter, ListingCache, StatCache};
+use crate::graph::GateGraph;
+use crate::shard::Shard;
+
+/// Why a workspace could not be opened or a selection prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkspaceError {
+    /// The config could not be read, or has problems (every one of them, with its text).
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    /// The gates asked for do not exist, or no gate has the tag.
+    #[error("{0}")]
+    Selection(String),
+}
+
+/// A loaded config with its graph: what every subcommand starts from.
+pub struct Workspace {
+    pub config: Config,
+    pub graph: GateGraph,
+}
+
+impl Workspace {
+    /// Load and validate the config at `path`, and build its graph.
+    pub fn open(path: &Path) -> Result<Self, WorkspaceError> {
+        let config = crate::config::load(path)?;
+        match GateGraph::build(&config) {
+            Ok(graph) => Ok(Workspace { config, graph }),
+            Err(diagnostics) => Err(invalid(&config, diagnostics).into()),
+        }
+    }
+}
+
+/// Diagnostics found after loading, as the same error loading gives.
+fn invalid(config: &Config, diagnostics: Vec<Diagnostic>) -> LoadError {
+    LoadError::Invalid {
+        file: config.file_name.clone(),
+        source_text: config.source.clone(),
+        diagnostics,
+    }
+}
+
+/// What to select: named gates (or all), tags, a shard.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub gates: Vec<String>,
+    pub tags: Vec<String>,
+    pub shard: Option<Shard>,
+}
+
+/// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
+/// they need.
+pub fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>, WorkspaceError> {
+    let mut roots = Vec::new();
+    for name in &sel.gates {
+        match ws.graph.index(name) {
+            Some(i) => roots.push(i),
+            None => {
+                let known: Vec<&str> = ws.config.gates.iter().map(|g| g.name.as_str()).collect();
+                return Err(WorkspaceError::Selection(format!(
+                    "unknown gate `{name}`; {}",
+                    crate::diag::suggest(name, &known)
+                )));
+            }
+        }
+    }
+    if sel.gates.is_empty() {
+        roots = (0..ws.config.gates.len()).collect();
+    }
+    if !sel.tags.is_empty() {
+        roots.retain(|&i| ws.config.gates[i].tags.iter().any(|t| sel.tags.contains(t)));
+        if roots.is_empty() {
+            return Err(WorkspaceError::Selection(format!(
+                "no gate has tag {}",
+                sel.tags.join(" or ")
+            )));
+        }
+    }
+    if let Some(shard) = sel.shard {
+        roots.retain(|&i| shard.owns(&ws.config.gates[i].name));
+    }
+    Ok(ws.graph.with_needs(&roots))
+}
+
+/// Prepared state for running or planning.
+pub struct Prepared {
+    pub selected: BTreeSet<usize>,
+    pub inputs: fingerprint::ExpandedInputs,
+    pub fp: Fingerprinter,
+    pub cache: Cache,
+    pub listings: ListingCache,
+}
+
+/// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
+/// artifacts in parallel through the stat cache. `timings` receives phase names and durations
+/// (for `RUNNER_TIMINGS`).
+pub fn prepare(
+    ws: &Workspace,
+    sel: &Selection,
+    timings: &dyn Fn(&str, std::time::Duration),
+) -> Result<Prepared, WorkspaceError> {
+    let selected = select(ws, sel)?;
+    let t = Instant::now();
+    let listings = ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin"));
+    let inputs = fingerprint::expand_cached(&ws.config, &selected, &listings)
+        .map_err(|diags| invalid(&ws.config, diags))?;
+    timings("expand", t.elapsed());
+    let t = Instant::now();
+    let settings = &ws.config.settings;
+    let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
+    let fp = Fingerprinter::new(&ws.config.root, stat);
+    timings("stat cache load", t.elapsed());
+    let t = Instant::now();
+    let mut files: Vec<PathBuf> = selected
+        .iter()
+        .flat_map(|&g| {
+            let gate = &ws.config.gates[g];
+            gate.artifacts
+                .iter()
+                .map(String::as_str)
+                .chain(gate.kind.referenced_files())
+                .map(PathBuf::from)
+        })
+        .collect();
+    files.extend(inputs.files.values().flatten().cloned());
+    fingerprint::sort_paths(&mut files);
+    fp.prehash(&files);
+    timings("prehash", t.elapsed());
+    let cache = Cache::open(&ws.config.root, &settings.cache_dir).with_remote(&ws.config);
+    if let Some(w) = fp.stat_warning() {
+        cache.warn(format!("stat cache {w}"));
+    }
+    if let Some(w) = &listings.load_warning {
+        cache.warn(format!("listing cache {w}"));
+    }
+    Ok(Prepared {
+        selected,
+        inputs,
+        fp,
+        cache,
+        listings,
+    })
+}
