@@ -6,16 +6,14 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use super::fields::{Fields, Sink, to_json};
+use crate::fields::{Fields, Sink};
 use super::model::{
     Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
-use crate::gate::{
-    ChecklistSpec, GateKind, HttpSpec, PolicySpec, PqcSpec, Require, SchemaSpec, ServiceSpec,
-};
-use crate::vocab::{MetricPath, Mode, duration};
+use crate::kinds::{GateKind, KINDS, KindParser};
+use crate::vocab::{MetricPath, Mode};
 
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -90,28 +88,6 @@ const COMMON_KEYS: &[&str] = &[
     "thresholds",
     "export",
 ];
-const KINDS: &[(&str, &[&str])] = &[
-    ("command", &["run"]),
-    ("schema", &["schema"]),
-    ("policy", &["policy", "input", "data", "query", "expect"]),
-    ("checklist", &["file", "require"]),
-    (
-        "http",
-        &[
-            "url",
-            "method",
-            "body",
-            "requests",
-            "expect_status",
-            "expect_headers",
-            "expect_json",
-            "allow_hosts",
-            "service",
-        ],
-    ),
-    ("pqc-bench", &["algorithm", "iterations", "message_bytes"]),
-];
-const SERVICE_KEYS: &[&str] = &["run", "ready_url", "ready_timeout"];
 
 /// Every key a gate table may hold, for any kind (used by the gates.toml JSON Schema test).
 #[must_use]
@@ -267,7 +243,7 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         settings.jobs = usize::try_from(j).unwrap_or(usize::MAX);
     }
     if let Some((d, span)) = f.uint(sink, "graduate_after_days") {
-        settings.graduate_after_days = small_u32(sink, d, span);
+        settings.graduate_after_days = crate::fields::small_u32(sink, d, span);
     }
     if let Some((t, _)) = f.table(sink, "remote_cache") {
         let r = Fields::new(t, "[settings.remote_cache]");
@@ -282,7 +258,7 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
                 .map_or_else(|| "RUNNER_REMOTE_CACHE_TOKEN".to_owned(), |(t, _)| t),
             read: r.bool(sink, "read").unwrap_or(true),
             write: r.bool(sink, "write").unwrap_or(false),
-            timeout: read_duration(sink, &r, "timeout").unwrap_or(Duration::from_secs(10)),
+            timeout: r.duration(sink, "timeout").unwrap_or(Duration::from_secs(10)),
         });
     }
     if let Some((t, _)) = f.table(sink, "signing") {
@@ -300,24 +276,6 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         });
     }
     settings
-}
-
-fn small_u32(sink: &mut Sink, n: u64, span: Range<usize>) -> u32 {
-    u32::try_from(n).unwrap_or_else(|_| {
-        sink.error(span, format!("{n} is too large"));
-        0
-    })
-}
-
-fn read_duration(sink: &mut Sink, f: &Fields<'_, '_>, key: &str) -> Option<Duration> {
-    let (text, span) = f.string(sink, key)?;
-    match duration::parse(&text) {
-        Ok(d) => Some(d),
-        Err(e) => {
-            sink.error(span, format!("`{key}` in {}: {e}", f.place));
-            None
-        }
-    }
 }
 
 fn valid_gate_name(name: &str) -> bool {
@@ -374,7 +332,15 @@ fn read_gate(
     });
 
     let kind = if known_kind.is_some() {
-        read_kind(sink, &f, &kind_name.0, name, &span)
+        GateKind::parse(
+            &kind_name.0,
+            &mut KindParser {
+                sink,
+                fields: &f,
+                gate: name,
+                span: span.clone(),
+            },
+        )
     } else {
         None
     };
@@ -468,10 +434,10 @@ fn read_gate(
         ),
         None => metrics,
     };
-    let timeout = read_duration(sink, &f, "timeout").unwrap_or(Duration::from_secs(30 * 60));
+    let timeout = f.duration(sink, "timeout").unwrap_or(Duration::from_secs(30 * 60));
     let graduate_after_days = f
         .uint(sink, "graduate_after_days")
-        .map(|(d, s)| small_u32(sink, d, s));
+        .map(|(d, s)| crate::fields::small_u32(sink, d, s));
     let export_entries = f.string_map(sink, "export");
     let mut export = Vec::new();
     for (exported, path, s) in &export_entries {
@@ -665,184 +631,4 @@ fn repo_relative(
         return None;
     }
     Some(parts.join("/"))
-}
-
-fn read_kind(
-    sink: &mut Sink,
-    f: &Fields<'_, '_>,
-    kind: &str,
-    name: &str,
-    span: &Range<usize>,
-) -> Option<GateKind> {
-    let required = |key: &str, sink: &mut Sink| -> Option<String> {
-        match f.string(sink, key) {
-            Some((v, _)) => Some(v),
-            None => {
-                if f.value(key).is_none() {
-                    sink.error_help(
-                        span.clone(),
-                        format!("gate `{name}` (kind `{kind}`) lacks `{key}`"),
-                        format!("add `{key} = \"...\"` to [gates.{name}]"),
-                    );
-                }
-                None
-            }
-        }
-    };
-    Some(match kind {
-        "command" => GateKind::Command {
-            run: required("run", sink)?,
-        },
-        "schema" => GateKind::Schema(SchemaSpec {
-            schema: required("schema", sink)?,
-        }),
-        "policy" => {
-            let policy: Vec<String> = f
-                .string_or_strings(sink, "policy")
-                .into_iter()
-                .map(|(p, _)| p)
-                .collect();
-            if policy.is_empty() && f.value("policy").is_none() {
-                required("policy", sink);
-            }
-            let input = required("input", sink);
-            let query = required("query", sink);
-            GateKind::Policy(PolicySpec {
-                policy,
-                input: input?,
-                data: f
-                    .string_or_strings(sink, "data")
-                    .into_iter()
-                    .map(|(d, _)| d)
-                    .collect(),
-                query: query?,
-                expect: f
-                    .value("expect")
-                    .map_or(serde_json::Value::Bool(true), |v| to_json(v.get_ref())),
-            })
-        }
-        "checklist" => {
-            let file = required("file", sink)?;
-            let require = match f.value("require") {
-                None => Require::All,
-                Some(v) if v.get_ref().as_str() == Some("all") => Require::All,
-                Some(v) if v.get_ref().is_array() => Require::Items(
-                    f.strings(sink, "require")
-                        .into_iter()
-                        .map(|(s, _)| s)
-                        .collect(),
-                ),
-                Some(v) => {
-                    sink.error_help(
-                        v.span(),
-                        format!(
-                            "`require` in gate `{name}` must be \"all\" or a list of item texts"
-                        ),
-                        "for example require = [\"Schema reviewed\", \"Docs updated\"]",
-                    );
-                    return None;
-                }
-            };
-            GateKind::Checklist(ChecklistSpec { file, require })
-        }
-        "http" => {
-            let url = required("url", sink)?;
-            let service = match f.table(sink, "service") {
-                Some((t, s)) => {
-                    let sf = Fields::new(t, format!("the service of gate `{name}`"));
-                    sf.reject_unknown(sink, SERVICE_KEYS, |_| None);
-                    let run = sf.string(sink, "run");
-                    let ready_url = sf
-                        .string(sink, "ready_url")
-                        .map(|(u, _)| u)
-                        .or_else(|| Some(url.clone()));
-                    if run.is_none() {
-                        sink.error(s, format!("the service of gate `{name}` lacks `run`"));
-                    }
-                    Some(ServiceSpec {
-                        run: run?.0,
-                        ready_url: ready_url?,
-                        ready_timeout: read_duration(sink, &sf, "ready_timeout")
-                            .unwrap_or(Duration::from_secs(30)),
-                    })
-                }
-                None => None,
-            };
-            let status = f.uint(sink, "expect_status").map_or(200, |(s, span)| {
-                u16::try_from(s)
-                    .ok()
-                    .filter(|s| (100..600).contains(s))
-                    .unwrap_or_else(|| {
-                        sink.error(
-                            span,
-                            format!(
-                                "`expect_status` in gate `{name}` must be an HTTP status (100-599)"
-                            ),
-                        );
-                        200
-                    })
-            });
-            let method = match f.string(sink, "method") {
-                None => "GET".to_owned(),
-                Some((m, span)) => {
-                    let upper = m.to_ascii_uppercase();
-                    if !["GET", "POST", "PUT", "DELETE", "HEAD"].contains(&upper.as_str()) {
-                        sink.error_help(
-                            span,
-                            format!("unsupported method `{m}` in gate `{name}`"),
-                            "use GET, POST, PUT, DELETE or HEAD",
-                        );
-                    }
-                    upper
-                }
-            };
-            GateKind::Http(HttpSpec {
-                url,
-                method,
-                body: f.string(sink, "body").map(|(b, _)| b),
-                requests: f
-                    .uint(sink, "requests")
-                    .map_or(20, |(n, s)| small_u32(sink, n, s))
-                    .max(1),
-                expect_status: status,
-                expect_headers: f
-                    .string_map(sink, "expect_headers")
-                    .into_iter()
-                    .map(|(k, v, _)| (k, v))
-                    .collect(),
-                expect_json: f.value("expect_json").map(|v| to_json(v.get_ref())),
-                allow_hosts: f
-                    .strings(sink, "allow_hosts")
-                    .into_iter()
-                    .map(|(h, _)| h)
-                    .collect(),
-                service,
-            })
-        }
-        "pqc-bench" => {
-            let algorithm = f
-                .string(sink, "algorithm")
-                .map_or_else(|| "dilithium2".to_owned(), |(a, _)| a);
-            if !algorithm.eq_ignore_ascii_case("dilithium2")
-                && let Some(v) = f.value("algorithm")
-            {
-                sink.error_help(
-                    v.span(),
-                    format!("unsupported algorithm `{algorithm}` in gate `{name}`"),
-                    "use \"dilithium2\"",
-                );
-            }
-            GateKind::PqcBench(PqcSpec {
-                algorithm,
-                iterations: f
-                    .uint(sink, "iterations")
-                    .map_or(200, |(n, s)| small_u32(sink, n, s))
-                    .max(1),
-                message_bytes: f
-                    .uint(sink, "message_bytes")
-                    .map_or(1024, |(n, _)| usize::try_from(n).unwrap_or(1024)),
-            })
-        }
-        _ => return None,
-    })
 }

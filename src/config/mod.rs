@@ -1,6 +1,5 @@
 //! gates.toml: loading (with spans), validation, and the validated model.
 
-mod fields;
 mod load;
 mod model;
 mod snapshot;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::threshold_expr::ThresholdExpr;
-use crate::gate::GateKind;
+use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
 /// A loaded and validated gates.toml.
@@ -107,10 +107,12 @@ pub struct Gate {
 }
 
 impl Gate {
-    /// Built-in kinds and `http` never replay (SPEC 7: http is never cached).
+    /// Replayed from the cache unless `cache = false` or its kind measures the machine
+    /// (`Kind::measures`: SPEC 7, http is never cached). Built-in kinds that only read files
+    /// (schema, policy, checklist) replay like commands.
     #[must_use]
     pub fn cacheable(&self) -> bool {
-        self.cache && !matches!(self.kind, GateKind::Http(_))
+        self.cache && !self.kind.measures()
     }
 
     /// Days of green streak after which this (observational) gate graduates; 0 = never.

@@ -27,7 +27,7 @@ use super::model::{
 };
 use super::threshold_expr::{Op, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
-use crate::gate::GateKind;
+use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
 const MAGIC: &[u8] = b"runner-config-snapshot-2\n";
@@ -366,9 +366,9 @@ impl Codec for Op {
 impl Codec for GateKind {
     fn encode(&self, w: &mut Writer) {
         match self {
-            GateKind::Command { run } => {
+            GateKind::Command(command) => {
                 true.encode(w);
-                run.encode(w);
+                command.run.encode(w);
             }
             other => {
                 false.encode(w);
@@ -378,9 +378,9 @@ impl Codec for GateKind {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         if bool::decode(r)? {
-            Ok(GateKind::Command {
+            Ok(GateKind::Command(crate::kinds::CommandSpec {
                 run: String::decode(r)?,
-            })
+            }))
         } else {
             serde_json::from_str(&String::decode(r)?).map_err(|_| DecodeError::Truncated)
         }
@@ -492,7 +492,7 @@ iterations = 10
         let mut config = parse("gates.toml", EVERY_KIND, dir.path()).expect("valid");
         // The http service's ready_timeout is stored in whole milliseconds.
         let http = config.gates.iter_mut().find(|g| g.name == "http").unwrap();
-        let crate::gate::GateKind::Http(spec) = &mut http.kind else {
+        let crate::kinds::GateKind::Http(spec) = &mut http.kind else {
             panic!("http gate")
         };
         spec.service.as_mut().unwrap().ready_timeout = std::time::Duration::from_micros(1500);

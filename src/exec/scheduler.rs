@@ -14,7 +14,7 @@ use super::event::Event;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
-use crate::gate::{self, BuiltinContext, BuiltinError, GateKind};
+use crate::kinds::{BuiltinContext, BuiltinError, GateKind};
 use crate::graph::GateGraph;
 use crate::judge::{self, Execution, ThresholdResult};
 use crate::proc::{self, CommandSpec, ProcessEnd};
@@ -363,11 +363,11 @@ impl Scheduler<'_> {
             self.fp.known_stats(&also_keyed),
         );
         let execution = match &gate.kind {
-            GateKind::Command { run } => {
+            GateKind::Command(command) => {
                 let stream =
                     |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
                 command_execution(&proc::command::run(&CommandSpec {
-                    run,
+                    run: &command.run,
                     cwd: &self.config.root,
                     gate: &gate.name,
                     log: &log,
@@ -445,7 +445,7 @@ impl Scheduler<'_> {
             inputs,
             log: &mut log,
         };
-        let result = gate::evaluate(kind, &mut ctx);
+        let result = kind.evaluate(&mut ctx);
         let execution = match result {
             Ok(outcome) => {
                 let Some(artifact) = gate.metrics.as_deref() else {

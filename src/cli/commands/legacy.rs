@@ -12,7 +12,7 @@ pub fn audit_normalize(files: &[PathBuf], out: &Path) -> CmdResult {
 }
 
 pub fn pqc_bench(json: bool, iterations: u32, message_bytes: usize) -> CmdResult {
-    let artifact = crate::gate::pqc::bench(iterations.max(1), message_bytes)
+    let artifact = crate::kinds::pqc::bench(iterations.max(1), message_bytes)
         .map_err(|e| Error::CheckFailed(e.to_string()))?;
     if json {
         println!(

@@ -10,7 +10,146 @@ use serde_json::{Map, Value, json};
 use ureq::Agent;
 
 use super::pqc::{millis, percentile};
-use super::{BuiltinContext, BuiltinError, BuiltinOutcome, HttpSpec, ServiceSpec};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
+use crate::fields::{Fields, to_json};
+
+/// `kind = "http"`: latency smoke against a URL. Never cached.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpSpec {
+    pub url: String,
+    /// GET (default), POST, PUT, DELETE or HEAD.
+    pub method: String,
+    /// Request body for POST and PUT (sent as JSON when it parses as JSON, else text).
+    pub body: Option<String>,
+    /// Number of requests (default 20).
+    pub requests: u32,
+    /// Expected status of every request (default 200).
+    pub expect_status: u16,
+    /// Headers every response must carry (name compared case-insensitively, value exactly).
+    pub expect_headers: BTreeMap<String, String>,
+    /// A JSON value the response body must contain (subset match).
+    pub expect_json: Option<Value>,
+    /// Hosts besides loopback that may be contacted (`allow_hosts`).
+    pub allow_hosts: Vec<String>,
+    /// A service started before the requests and stopped after.
+    pub service: Option<ServiceSpec>,
+}
+
+/// A process the http gate starts before its requests and stops after them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    /// Shell command, run with `sh -c` from the config folder in its own process group.
+    pub run: String,
+    /// Polled until it answers (any status below 500) or `ready_timeout` passes.
+    pub ready_url: String,
+    #[serde(with = "super::duration_ms")]
+    pub ready_timeout: Duration,
+}
+
+const SERVICE_KEYS: &[&str] = &["run", "ready_url", "ready_timeout"];
+
+impl Kind for HttpSpec {
+    const NAME: &'static str = "http";
+    const KEYS: &'static [&'static str] = &[
+        "url",
+        "method",
+        "body",
+        "requests",
+        "expect_status",
+        "expect_headers",
+        "expect_json",
+        "allow_hosts",
+        "service",
+    ];
+
+    fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+        let url = p.required("url")?;
+        let name = p.gate;
+        let f = p.fields;
+        let service = match f.table(p.sink, "service") {
+            Some((t, s)) => {
+                let sf = Fields::new(t, format!("the service of gate `{name}`"));
+                sf.reject_unknown(p.sink, SERVICE_KEYS, |_| None);
+                let run = sf.string(p.sink, "run");
+                let ready_url = sf
+                    .string(p.sink, "ready_url")
+                    .map(|(u, _)| u)
+                    .or_else(|| Some(url.clone()));
+                if run.is_none() {
+                    p.sink
+                        .error(s, format!("the service of gate `{name}` lacks `run`"));
+                }
+                Some(ServiceSpec {
+                    run: run?.0,
+                    ready_url: ready_url?,
+                    ready_timeout: sf
+                        .duration(p.sink, "ready_timeout")
+                        .unwrap_or(Duration::from_secs(30)),
+                })
+            }
+            None => None,
+        };
+        let status = f.uint(p.sink, "expect_status").map_or(200, |(s, span)| {
+            u16::try_from(s)
+                .ok()
+                .filter(|s| (100..600).contains(s))
+                .unwrap_or_else(|| {
+                    p.sink.error(
+                        span,
+                        format!(
+                            "`expect_status` in gate `{name}` must be an HTTP status (100-599)"
+                        ),
+                    );
+                    200
+                })
+        });
+        let method = match f.string(p.sink, "method") {
+            None => "GET".to_owned(),
+            Some((m, span)) => {
+                let upper = m.to_ascii_uppercase();
+                if !["GET", "POST", "PUT", "DELETE", "HEAD"].contains(&upper.as_str()) {
+                    p.sink.error_help(
+                        span,
+                        format!("unsupported method `{m}` in gate `{name}`"),
+                        "use GET, POST, PUT, DELETE or HEAD",
+                    );
+                }
+                upper
+            }
+        };
+        Some(HttpSpec {
+            url,
+            method,
+            body: f.string(p.sink, "body").map(|(b, _)| b),
+            requests: f.u32(p.sink, "requests").unwrap_or(20).max(1),
+            expect_status: status,
+            expect_headers: f
+                .string_map(p.sink, "expect_headers")
+                .into_iter()
+                .map(|(k, v, _)| (k, v))
+                .collect(),
+            expect_json: f.value("expect_json").map(|v| to_json(v.get_ref())),
+            allow_hosts: f
+                .strings(p.sink, "allow_hosts")
+                .into_iter()
+                .map(|(h, _)| h)
+                .collect(),
+            service,
+        })
+    }
+
+    fn measures(&self) -> bool {
+        true
+    }
+
+    fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+        evaluate(self, ctx)
+    }
+}
 use crate::proc::tail::{last_lines, tail_bytes};
 use crate::proc::{GRACE, Group, Spawn};
 

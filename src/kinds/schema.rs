@@ -6,7 +6,35 @@ use std::path::Path;
 use jsonschema::{Draft, Retrieve, Uri, Validator};
 use serde_json::{Value, json};
 
-use super::{BuiltinContext, BuiltinError, BuiltinOutcome, SchemaSpec};
+use serde::{Deserialize, Serialize};
+
+use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
+
+/// `kind = "schema"`: validate the gate's inputs against one JSON Schema.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchemaSpec {
+    /// Path of the schema, relative to the config folder.
+    pub schema: String,
+}
+
+impl Kind for SchemaSpec {
+    const NAME: &'static str = "schema";
+    const KEYS: &'static [&'static str] = &["schema"];
+
+    fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+        Some(SchemaSpec {
+            schema: p.required("schema")?,
+        })
+    }
+
+    fn referenced_files(&self) -> Vec<&str> {
+        vec![self.schema.as_str()]
+    }
+
+    fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+        evaluate(self, ctx)
+    }
+}
 
 /// How many errors the reason quotes; the log and the artifact have all of them.
 const REASON_ERRORS: usize = 3;

@@ -2,7 +2,66 @@
 
 use serde_json::json;
 
-use super::{BuiltinContext, BuiltinError, BuiltinOutcome, ChecklistSpec, Require};
+use serde::{Deserialize, Serialize};
+
+use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
+
+/// `kind = "checklist"`: Markdown task list items that must be ticked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChecklistSpec {
+    /// Markdown file, relative to the config folder.
+    pub file: String,
+    pub require: Require,
+}
+
+/// Which checklist items must be checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Require {
+    All,
+    /// Exact item texts (the text after the box).
+    Items(Vec<String>),
+}
+
+impl Kind for ChecklistSpec {
+    const NAME: &'static str = "checklist";
+    const KEYS: &'static [&'static str] = &["file", "require"];
+
+    fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+        let file = p.required("file")?;
+        let require = match p.fields.value("require") {
+            None => Require::All,
+            Some(v) if v.get_ref().as_str() == Some("all") => Require::All,
+            Some(v) if v.get_ref().is_array() => Require::Items(
+                p.fields
+                    .strings(p.sink, "require")
+                    .into_iter()
+                    .map(|(s, _)| s)
+                    .collect(),
+            ),
+            Some(v) => {
+                p.sink.error_help(
+                    v.span(),
+                    format!(
+                        "`require` in gate `{}` must be \"all\" or a list of item texts",
+                        p.gate
+                    ),
+                    "for example require = [\"Schema reviewed\", \"Docs updated\"]",
+                );
+                return None;
+            }
+        };
+        Some(ChecklistSpec { file, require })
+    }
+
+    fn referenced_files(&self) -> Vec<&str> {
+        vec![self.file.as_str()]
+    }
+
+    fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+        evaluate(self, ctx)
+    }
+}
 
 /// How many unchecked items the reason names before it says "and N more".
 const REASON_ITEMS: usize = 10;

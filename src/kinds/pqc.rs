@@ -5,7 +5,53 @@ use std::time::{Duration, Instant};
 use pqcrypto_dilithium::dilithium2;
 use serde_json::json;
 
-use super::{BuiltinContext, BuiltinError, BuiltinOutcome, PqcSpec};
+use serde::{Deserialize, Serialize};
+
+use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
+
+/// `kind = "pqc-bench"`: Dilithium2 keygen/sign/verify latency.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PqcSpec {
+    /// Only "dilithium2" is supported.
+    pub algorithm: String,
+    /// Timed samples after a warm-up (default 200).
+    pub iterations: u32,
+    /// Size of the signed message (default 1024).
+    pub message_bytes: usize,
+}
+
+impl Kind for PqcSpec {
+    const NAME: &'static str = "pqc-bench";
+    const KEYS: &'static [&'static str] = &["algorithm", "iterations", "message_bytes"];
+
+    fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+        let algorithm = p
+            .fields
+            .string(p.sink, "algorithm")
+            .map_or_else(|| "dilithium2".to_owned(), |(a, _)| a);
+        if !algorithm.eq_ignore_ascii_case("dilithium2")
+            && let Some(v) = p.fields.value("algorithm")
+        {
+            p.sink.error_help(
+                v.span(),
+                format!("unsupported algorithm `{algorithm}` in gate `{}`", p.gate),
+                "use \"dilithium2\"",
+            );
+        }
+        Some(PqcSpec {
+            algorithm,
+            iterations: p.fields.u32(p.sink, "iterations").unwrap_or(200).max(1),
+            message_bytes: p
+                .fields
+                .uint(p.sink, "message_bytes")
+                .map_or(1024, |(n, _)| usize::try_from(n).unwrap_or(1024)),
+        })
+    }
+
+    fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+        evaluate(self, ctx)
+    }
+}
 
 /// Sign+verify rounds run before timing, so caches and branch predictors are warm.
 const WARM_UP: u32 = 10;

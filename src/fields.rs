@@ -215,6 +215,34 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 }
 
+impl Fields<'_, '_> {
+    /// A duration such as `"30s"` (`vocab::duration`).
+    pub(crate) fn duration(&self, sink: &mut Sink, key: &str) -> Option<std::time::Duration> {
+        let (text, span) = self.string(sink, key)?;
+        match crate::vocab::duration::parse(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                sink.error(span, format!("`{key}` in {}: {e}", self.place));
+                None
+            }
+        }
+    }
+
+    /// A whole number that fits in a u32.
+    pub(crate) fn u32(&self, sink: &mut Sink, key: &str) -> Option<u32> {
+        let (n, span) = self.uint(sink, key)?;
+        Some(small_u32(sink, n, span))
+    }
+}
+
+/// `n` as a u32, or an error at `span`.
+pub(crate) fn small_u32(sink: &mut Sink, n: u64, span: Range<usize>) -> u32 {
+    u32::try_from(n).unwrap_or_else(|_| {
+        sink.error(span, format!("{n} is too large"));
+        0
+    })
+}
+
 /// Convert a TOML value to JSON (datetimes become strings).
 pub(crate) fn to_json(v: &DeValue<'_>) -> serde_json::Value {
     use serde_json::Value;

@@ -5,7 +5,71 @@ use std::io::Write;
 use regorus::Engine;
 use serde_json::{Value, json};
 
-use super::{BuiltinContext, BuiltinError, BuiltinOutcome, PolicySpec};
+use serde::{Deserialize, Serialize};
+
+use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
+
+/// `kind = "policy"`: evaluate a Rego query and compare it with `expect`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PolicySpec {
+    /// Rego files, relative to the config folder.
+    pub policy: Vec<String>,
+    /// JSON document bound to `input`.
+    pub input: String,
+    /// JSON documents merged into `data`.
+    pub data: Vec<String>,
+    /// For example `data.matriz.governance.allow`.
+    pub query: String,
+    /// The value the query must produce.
+    pub expect: Value,
+}
+
+impl Kind for PolicySpec {
+    const NAME: &'static str = "policy";
+    const KEYS: &'static [&'static str] = &["policy", "input", "data", "query", "expect"];
+
+    fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+        let policy: Vec<String> = p
+            .fields
+            .string_or_strings(p.sink, "policy")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        if policy.is_empty() && p.fields.value("policy").is_none() {
+            p.missing("policy");
+        }
+        let input = p.required("input");
+        let query = p.required("query");
+        Some(PolicySpec {
+            policy,
+            input: input?,
+            data: p
+                .fields
+                .string_or_strings(p.sink, "data")
+                .into_iter()
+                .map(|(d, _)| d)
+                .collect(),
+            query: query?,
+            expect: p
+                .fields
+                .value("expect")
+                .map_or(Value::Bool(true), |v| crate::fields::to_json(v.get_ref())),
+        })
+    }
+
+    fn referenced_files(&self) -> Vec<&str> {
+        self.policy
+            .iter()
+            .chain(std::iter::once(&self.input))
+            .chain(&self.data)
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
+        evaluate(self, ctx)
+    }
+}
 
 /// Evaluate the query of a `policy` gate.
 ///

@@ -1,0 +1,243 @@
+//! Gate kinds. Each kind is one file holding its settings (a type implementing [`Kind`]), how
+//! they are read from a gate's table, and how a gate of that kind is judged; `kinds!` below is
+//! the registry that turns the list of kinds into `GateKind` and its dispatch. Adding a kind is
+//! one file and one line in that list (and its keys in `schemas/gates.schema.json`, which a
+//! test keeps in step with the parser).
+//!
+//! Command gates are spawned by `exec`; the built-in kinds are evaluated in process, and each
+//! hands back a JSON artifact that the runner writes to disk so thresholds and reports treat
+//! them like commands.
+
+pub mod checklist;
+pub mod command;
+pub mod http;
+pub mod policy;
+pub mod pqc;
+pub mod schema;
+
+use std::io::Write;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fields::{Fields, Sink};
+
+pub use checklist::{ChecklistSpec, Require};
+pub use command::CommandSpec;
+pub use http::{HttpSpec, ServiceSpec};
+pub use policy::PolicySpec;
+pub use pqc::PqcSpec;
+pub use schema::SchemaSpec;
+
+/// One kind of gate: its settings, their parser and its evaluator.
+pub trait Kind: Sized {
+    /// `kind = "..."` in gates.toml.
+    const NAME: &'static str;
+    /// The keys of its settings (besides the keys every gate has).
+    const KEYS: &'static [&'static str];
+
+    /// Read the settings from a gate's table; every problem goes to the sink. None when they
+    /// are unusable (the problem was reported).
+    fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self>;
+
+    /// Files it reads besides `inputs` (schema, policy, checklist...), relative to the config
+    /// folder. Their content enters the cache key like inputs do.
+    fn referenced_files(&self) -> Vec<&str> {
+        Vec::new()
+    }
+
+    /// It measures the machine (latency, speed): its results are never replayed.
+    fn measures(&self) -> bool {
+        false
+    }
+
+    /// Evaluate a gate of this kind in process.
+    fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError>;
+}
+
+/// What a kind's parser reads from: the gate's table, where problems go, and the gate.
+pub struct KindParser<'s, 'a, 'i> {
+    pub(crate) sink: &'s mut Sink,
+    pub(crate) fields: &'s Fields<'a, 'i>,
+    /// The gate's name.
+    pub gate: &'s str,
+    /// The span of the gate's table header.
+    pub span: Range<usize>,
+}
+
+impl KindParser<'_, '_, '_> {
+    /// A string key the kind cannot do without: an error naming it when absent.
+    pub fn required(&mut self, key: &str) -> Option<String> {
+        match self.fields.string(self.sink, key) {
+            Some((v, _)) => Some(v),
+            None => {
+                if self.fields.value(key).is_none() {
+                    self.missing(key);
+                }
+                None
+            }
+        }
+    }
+
+    /// Report that `key` is absent.
+    pub fn missing(&mut self, key: &str) {
+        let kind = self
+            .fields
+            .value("kind")
+            .and_then(|v| v.get_ref().as_str())
+            .unwrap_or("command");
+        self.sink.error_help(
+            self.span.clone(),
+            format!("gate `{}` (kind `{kind}`) lacks `{key}`", self.gate),
+            format!("add `{key} = \"...\"` to [gates.{}]", self.gate),
+        );
+    }
+
+    /// The kind needs a cargo feature this build lacks: a config error naming it.
+    pub fn needs_feature(&mut self, kind: &str, feature: &str) {
+        let span = self
+            .fields
+            .value("kind")
+            .map_or_else(|| self.span.clone(), toml::Spanned::span);
+        self.sink.error_help(
+            span,
+            format!(
+                "gate `{}` is kind `{kind}`, but this runner was built without the cargo feature `{feature}`",
+                self.gate
+            ),
+            format!("rebuild runner with `--features {feature}` (it is on by default)"),
+        );
+    }
+}
+
+/// The registry: every kind, by variant, module type and its place in `GateKind`.
+macro_rules! kinds {
+    ($($variant:ident($spec:ty)),* $(,)?) => {
+        /// What a gate does. Serialized into the cache key (`{"kind":"schema",...}`), so every
+        /// field that changes behaviour is in the kind's settings.
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(rename_all = "kebab-case", tag = "kind")]
+        pub enum GateKind {
+            $($variant($spec),)*
+        }
+
+        /// Every kind's name and keys, in registry order.
+        pub const KINDS: &[(&str, &[&str])] = &[$((<$spec as Kind>::NAME, <$spec as Kind>::KEYS)),*];
+
+        impl GateKind {
+            /// The name used in gates.toml and reports.
+            #[must_use]
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(GateKind::$variant(_) => <$spec as Kind>::NAME,)*
+                }
+            }
+
+            /// Read the settings of the kind named `kind`; None for an unknown kind or unusable
+            /// settings (reported).
+            pub fn parse(kind: &str, p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+                $(if kind == <$spec as Kind>::NAME {
+                    return <$spec as Kind>::parse(p).map(GateKind::$variant);
+                })*
+                None
+            }
+
+            /// Files the kind reads besides `inputs`, relative to the config folder.
+            #[must_use]
+            pub fn referenced_files(&self) -> Vec<&str> {
+                match self {
+                    $(GateKind::$variant(spec) => spec.referenced_files(),)*
+                }
+            }
+
+            /// It measures the machine: never replayed from the cache.
+            #[must_use]
+            pub fn measures(&self) -> bool {
+                match self {
+                    $(GateKind::$variant(spec) => spec.measures(),)*
+                }
+            }
+
+            /// Evaluate a built-in kind in process.
+            pub fn evaluate(
+                &self,
+                ctx: &mut BuiltinContext<'_>,
+            ) -> Result<BuiltinOutcome, BuiltinError> {
+                match self {
+                    $(GateKind::$variant(spec) => spec.evaluate(ctx),)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    Command(CommandSpec),
+    Schema(SchemaSpec),
+    Policy(PolicySpec),
+    Checklist(ChecklistSpec),
+    Http(HttpSpec),
+    PqcBench(PqcSpec),
+}
+
+impl GateKind {
+    /// Built-in kinds are evaluated in process and write one JSON artifact.
+    #[must_use]
+    pub fn is_builtin(&self) -> bool {
+        !matches!(self, GateKind::Command(_))
+    }
+}
+
+/// What every in-process evaluator gets.
+pub struct BuiltinContext<'a> {
+    /// The config file's folder; every relative path resolves against it.
+    pub root: &'a Path,
+    /// The gate's expanded `inputs`, relative to `root`, sorted.
+    pub inputs: &'a [PathBuf],
+    /// The gate's log file: progress and details go here (shown when the gate fails).
+    pub log: &'a mut dyn Write,
+}
+
+/// The result of a built-in check that could be judged.
+#[derive(Debug, Clone)]
+pub struct BuiltinOutcome {
+    /// The check itself passed (thresholds are judged afterwards by the runner).
+    pub passed: bool,
+    /// The JSON artifact of SPEC section 7; the runner writes it to the gate's metrics path.
+    pub artifact: serde_json::Value,
+    /// Why the check failed, in words (None when it passed).
+    pub reason: Option<String>,
+}
+
+/// A built-in check that could not be judged.
+#[derive(Debug, thiserror::Error)]
+pub enum BuiltinError {
+    /// A mistake in a file the user wrote (a schema that is not valid, a Rego syntax error):
+    /// rendered like a config error, with file, line and column (1-based; 0 when unknown).
+    #[error("{file}:{line}:{col}: {message}")]
+    UserFile {
+        file: String,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    /// Anything else: a missing file, a service that did not start, a refused host.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Serialize a `Duration` as whole milliseconds (stable in cache keys).
+pub(crate) mod duration_ms {
+    use std::time::Duration;
+
+    pub(crate) fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Duration, D::Error> {
+        <u64 as serde::Deserialize>::deserialize(d).map(Duration::from_millis)
+    }
+}
