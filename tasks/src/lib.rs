@@ -12,6 +12,6 @@ pub mod memoria;
 pub mod prng;
 pub mod registry;
 
-pub use args::{Args, Opt};
+pub use args::{Args, Opt, OptKind};
 pub use atomic_write::write_json_atomic;
 pub use failure::Failure;
