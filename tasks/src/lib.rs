@@ -13,5 +13,5 @@ pub mod prng;
 pub mod registry;
 
 pub use args::{Args, Opt, OptKind};
-pub use atomic_write::write_json_atomic;
+pub use atomic_write::{write_atomic_io, write_json_atomic};
 pub use failure::Failure;
