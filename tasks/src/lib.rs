@@ -11,6 +11,7 @@ pub mod audit;
 pub mod dream;
 pub mod failure;
 pub mod memoria;
+pub mod pqc;
 pub mod prng;
 pub mod registry;
 
