@@ -1,5 +1,6 @@
 //! `Args`: a small command-line parser for the task binaries (`--name value`,
-//! `--name=value`, boolean switches, `--help`).
+//! `--name=value`, boolean switches, `--help`, and operands such as input
+//! files for the programs that accept them).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -7,14 +8,27 @@ use std::str::FromStr;
 
 use crate::Failure;
 
-/// One accepted option: its long name (without `--`) and whether it takes a
-/// value.
+/// One accepted element of a command line: an option (by its long name,
+/// without `--`) that takes a value or not, or the program's operands.
 #[derive(Debug, Clone, Copy)]
 pub struct Opt {
-    /// Long name without the leading `--`.
+    /// Long name without the leading `--`; for operands, the name shown in
+    /// messages (such as `FILE`).
     pub name: &'static str,
-    /// `true` for `--name VALUE`, `false` for a switch.
-    pub takes_value: bool,
+    /// What the element is.
+    pub kind: OptKind,
+}
+
+/// The kinds of [`Opt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptKind {
+    /// `--name VALUE` or `--name=VALUE`.
+    Value,
+    /// `--name`, without a value.
+    Switch,
+    /// Arguments that are not options (and everything after `--`); without
+    /// this in the spec, such an argument is a usage error.
+    Operands,
 }
 
 impl Opt {
@@ -23,7 +37,7 @@ impl Opt {
     pub const fn value(name: &'static str) -> Self {
         Self {
             name,
-            takes_value: true,
+            kind: OptKind::Value,
         }
     }
 
@@ -32,7 +46,16 @@ impl Opt {
     pub const fn switch(name: &'static str) -> Self {
         Self {
             name,
-            takes_value: false,
+            kind: OptKind::Switch,
+        }
+    }
+
+    /// Operands (arguments that are not options), in command-line order.
+    #[must_use]
+    pub const fn operands(name: &'static str) -> Self {
+        Self {
+            name,
+            kind: OptKind::Operands,
         }
     }
 }
@@ -42,6 +65,7 @@ impl Opt {
 pub struct Args {
     values: BTreeMap<&'static str, String>,
     switches: Vec<&'static str>,
+    operands: Vec<String>,
 }
 
 /// What the command line asked for.
@@ -56,31 +80,53 @@ pub enum Parsed {
 impl Args {
     /// Parses `argv` (without the program name) against `spec`.
     ///
+    /// With [`Opt::operands`] in `spec`, an argument that does not start with
+    /// `-` (or is `-` alone) is an operand, and so is every argument after
+    /// `--`.
+    ///
     /// # Errors
-    /// A usage [`Failure`] for an unknown option, a positional argument, a
-    /// missing value, or a value given to a switch.
+    /// A usage [`Failure`] for an unknown option, an operand the spec does
+    /// not accept, a missing value, or a value given to a switch.
     pub fn parse<I, S>(argv: I, spec: &[Opt]) -> Result<Parsed, Failure>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
+        let takes_operands = spec.iter().any(|opt| opt.kind == OptKind::Operands);
         let mut args = Self::default();
         let mut iter = argv.into_iter().map(Into::into);
+        let mut only_operands = false;
         while let Some(arg) = iter.next() {
-            if arg == "--help" || arg == "-h" {
+            if !only_operands && (arg == "--help" || arg == "-h") {
                 return Ok(Parsed::Help);
             }
-            let Some(body) = arg.strip_prefix("--") else {
+            if takes_operands && !only_operands && arg == "--" {
+                only_operands = true;
+                continue;
+            }
+            let option = if only_operands {
+                None
+            } else {
+                arg.strip_prefix("--")
+            };
+            let Some(body) = option else {
+                if takes_operands && (only_operands || arg == "-" || !arg.starts_with('-')) {
+                    args.operands.push(arg);
+                    continue;
+                }
                 return Err(Failure::usage(format!("unexpected argument `{arg}`")));
             };
             let (name, inline) = match body.split_once('=') {
                 Some((name, value)) => (name, Some(value.to_owned())),
                 None => (body, None),
             };
-            let Some(opt) = spec.iter().find(|opt| opt.name == name) else {
+            let Some(opt) = spec
+                .iter()
+                .find(|opt| opt.kind != OptKind::Operands && opt.name == name)
+            else {
                 return Err(Failure::usage(unknown_option(name, spec)));
             };
-            if opt.takes_value {
+            if opt.kind == OptKind::Value {
                 let value = match inline {
                     Some(value) => value,
                     None => iter
@@ -96,6 +142,13 @@ impl Args {
             }
         }
         Ok(Parsed::Run(args))
+    }
+
+    /// The operands, in command-line order (empty unless the spec has
+    /// [`Opt::operands`]).
+    #[must_use]
+    pub fn operands(&self) -> &[String] {
+        &self.operands
     }
 
     /// The value of `--name`, if given.
@@ -125,7 +178,11 @@ impl Args {
 }
 
 fn unknown_option(name: &str, spec: &[Opt]) -> String {
-    let known: Vec<String> = spec.iter().map(|opt| format!("--{}", opt.name)).collect();
+    let known: Vec<String> = spec
+        .iter()
+        .filter(|opt| opt.kind != OptKind::Operands)
+        .map(|opt| format!("--{}", opt.name))
+        .collect();
     format!(
         "unknown option `--{name}` (known: {}, --help)",
         known.join(", ")
@@ -140,17 +197,38 @@ pub fn main_with(
     spec: &[Opt],
     task: impl FnOnce(&Args) -> Result<(), Failure>,
 ) -> ExitCode {
-    let result = Args::parse(std::env::args().skip(1), spec).and_then(|parsed| match parsed {
-        Parsed::Help => {
-            print!("{usage}");
-            Ok(())
-        }
-        Parsed::Run(args) => task(&args),
-    });
+    let result = argv()
+        .and_then(|argv| Args::parse(argv, spec))
+        .and_then(|parsed| match parsed {
+            Parsed::Help => {
+                print!("{usage}");
+                Ok(())
+            }
+            Parsed::Run(args) => task(&args),
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(program),
     }
+}
+
+/// The process's arguments without the program name.
+///
+/// # Errors
+/// A usage [`Failure`] naming the argument when one is not valid UTF-8
+/// (where `std::env::args` would panic).
+pub fn argv() -> Result<Vec<String>, Failure> {
+    std::env::args_os()
+        .skip(1)
+        .map(|arg| {
+            arg.into_string().map_err(|arg| {
+                Failure::usage(format!(
+                    "argument `{}` is not valid UTF-8",
+                    arg.to_string_lossy()
+                ))
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -207,6 +285,79 @@ mod tests {
                 failure.message
             );
         }
+    }
+
+    const WITH_OPERANDS: &[Opt] = &[Opt::operands("FILE"), Opt::value("out"), Opt::switch("x")];
+
+    fn run_operands(argv: &[&str]) -> Result<Parsed, Failure> {
+        Args::parse(argv.iter().copied(), WITH_OPERANDS)
+    }
+
+    /// (argv, operands, `--out`, `--x`).
+    type OperandCase<'a> = (&'a [&'a str], &'a [&'a str], Option<&'a str>, bool);
+
+    #[test]
+    fn operands_in_order_around_options_and_after_double_dash() {
+        let table: &[OperandCase<'_>] = &[
+            (&[], &[], None, false),
+            (&["a.json"], &["a.json"], None, false),
+            (
+                &["a.json", "--out", "r.json", "b.json", "--x"],
+                &["a.json", "b.json"],
+                Some("r.json"),
+                true,
+            ),
+            (
+                &["--out=r.json", "-", "c"],
+                &["-", "c"],
+                Some("r.json"),
+                false,
+            ),
+            (
+                &["a", "--", "--out", "-h", "--"],
+                &["a", "--out", "-h", "--"],
+                None,
+                false,
+            ),
+        ];
+        for (argv, operands, out, x) in table {
+            let Parsed::Run(args) = run_operands(argv).unwrap() else {
+                panic!("{argv:?}: expected Run");
+            };
+            assert_eq!(args.operands(), *operands, "{argv:?}");
+            assert_eq!(args.value("out"), *out, "{argv:?}");
+            assert_eq!(args.switch("x"), *x, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn operand_mode_still_rejects_unknown_options() {
+        let table: &[(&[&str], &str)] = &[
+            (
+                &["a", "--nope"],
+                "unknown option `--nope` (known: --out, --x, --help)",
+            ),
+            (&["-q"], "unexpected argument `-q`"),
+            (&["a", "--out"], "--out needs a value"),
+            (&["--FILE"], "unknown option `--FILE`"),
+        ];
+        for (argv, expected) in table {
+            let failure = run_operands(argv).unwrap_err();
+            assert_eq!(failure.code, 2, "{argv:?}");
+            assert!(
+                failure.message.contains(expected),
+                "{argv:?}: {}",
+                failure.message
+            );
+        }
+        assert_eq!(run_operands(&["a", "-h"]).unwrap(), Parsed::Help);
+        // Without operands in the spec, `--` stays an unknown option.
+        assert!(
+            run(&["--", "a"])
+                .unwrap_err()
+                .message
+                .contains("unknown option `--`")
+        );
     }
 
     #[test]

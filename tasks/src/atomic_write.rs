@@ -2,7 +2,7 @@
 //! rename, so a reader never sees half a file.
 
 use std::fs;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::Failure;
@@ -23,21 +23,44 @@ pub fn write_json_atomic(path: &Path, value: &serde_json::Value) -> Result<(), F
 /// Writes `bytes` to `path` via a sibling temporary file and a rename.
 ///
 /// # Errors
-/// A runtime [`Failure`] naming the file.
+/// A runtime [`Failure`] naming the file and the step that failed; a usage
+/// [`Failure`] when `path` has no file name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let fail = |what: &str, err: std::io::Error| {
-        Failure::runtime(format!("{}: cannot {what}: {err}", path.display()))
-    };
+    attempt(path, bytes).map_err(|error| match error {
+        AttemptError::NotAFile => Failure::usage(format!("{}: not a file path", path.display())),
+        AttemptError::Io(what, err) => {
+            Failure::runtime(format!("{}: cannot {what}: {err}", path.display()))
+        }
+    })
+}
+
+/// [`write_atomic`] for callers that word their own message: the bare I/O
+/// error, without the path or the step.
+///
+/// # Errors
+/// The I/O error of the step that failed (`InvalidInput` when `path` has no
+/// file name).
+pub fn write_atomic_io(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    attempt(path, bytes).map_err(|error| match error {
+        AttemptError::NotAFile => io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        AttemptError::Io(_, err) => err,
+    })
+}
+
+enum AttemptError {
+    NotAFile,
+    /// The step that failed and its error.
+    Io(&'static str, io::Error),
+}
+
+fn attempt(path: &Path, bytes: &[u8]) -> Result<(), AttemptError> {
     let parent = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    fs::create_dir_all(parent).map_err(|err| fail("create the parent folder", err))?;
+    fs::create_dir_all(parent).map_err(|err| AttemptError::Io("create the parent folder", err))?;
     let Some(name) = path.file_name() else {
-        return Err(Failure::usage(format!(
-            "{}: not a file path",
-            path.display()
-        )));
+        return Err(AttemptError::NotAFile);
     };
     // The temporary file sits in the same folder, so the rename stays on one
     // file system and is atomic.
@@ -54,7 +77,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     })();
     result.map_err(|err| {
         let _ = fs::remove_file(&tmp);
-        fail("write", err)
+        AttemptError::Io("write", err)
     })
 }
 
@@ -87,6 +110,21 @@ mod tests {
         write_atomic(&path, b"old").unwrap();
         write_atomic(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn io_variant_gives_the_bare_error() {
+        let dir = scratch("io");
+        fs::create_dir_all(&dir).unwrap();
+        let blocker = dir.join("blocker");
+        fs::write(&blocker, b"").unwrap();
+        let err = write_atomic_io(&blocker.join("out.json"), b"x").unwrap_err();
+        assert!(!err.to_string().contains("blocker"), "{err}");
+        let err = write_atomic_io(Path::new("/"), b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        write_atomic_io(&dir.join("ok.json"), b"ok").unwrap();
+        assert_eq!(fs::read(dir.join("ok.json")).unwrap(), b"ok");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -24,7 +24,9 @@ Routes (every response is JSON with `X-Dev-Stub: active`):
   GET  /checkpoints/{id}   200 the stored record; 404 when unknown
 
 Prints `DEV-STUB ACTIVE ... http://ADDRESS` once listening. Refuses to start
-(exit 1) when RUNNER_ENV=production. Stop it with SIGTERM or Ctrl-C.
+(exit 1) when any of RUNNER_ENV, APP_ENV, NODE_ENV or ENV is `production` or
+`prod` (any letter case, surrounding whitespace ignored). Stop it with SIGTERM
+or Ctrl-C.
 ";
 
 const OPTIONS: &[Opt] = &[Opt::value("port")];
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &Args) -> Result<(), Failure> {
-    check_environment(std::env::var("RUNNER_ENV").ok().as_deref())?;
+    check_environment(|name| std::env::var(name).ok())?;
     let port = args.number("port", DEFAULT_PORT)?;
     let server = Server::bind(port)?;
     let address = server.local_addr()?;

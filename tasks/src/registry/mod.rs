@@ -8,5 +8,5 @@ mod store;
 
 pub use http::{ReadError, Request, Response, read_request};
 pub use router::handle;
-pub use server::{DEFAULT_PORT, Server, check_environment};
+pub use server::{DEFAULT_PORT, ENVIRONMENT_VARS, Server, check_environment};
 pub use store::CheckpointStore;

@@ -15,19 +15,45 @@ pub const DEFAULT_PORT: u16 = 8787;
 /// How long a connection may take to send its request.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Refuses to run as a production service.
+/// The variables that may name the deployment environment, in the order
+/// they are checked.
+pub const ENVIRONMENT_VARS: [&str; 4] = ["RUNNER_ENV", "APP_ENV", "NODE_ENV", "ENV"];
+
+/// Values that name a production environment (compared after trimming
+/// whitespace, in any letter case).
+const PRODUCTION_NAMES: [&str; 2] = ["production", "prod"];
+
+/// Refuses to run as a production service. `var` looks a variable up in the
+/// environment (`None` when unset), so the decision is testable without
+/// touching the process environment.
 ///
 /// # Errors
-/// A runtime [`Failure`] (exit 1) when `runner_env` (the value of
-/// `RUNNER_ENV`) is `production`, in any letter case.
-pub fn check_environment(runner_env: Option<&str>) -> Result<(), Failure> {
-    match runner_env {
-        Some(value) if value.trim().eq_ignore_ascii_case("production") => Err(Failure::runtime(
-            "refusing to start: RUNNER_ENV=production, and the registry dev stub keeps state in \
-             memory only; point production at the real registry",
-        )),
-        _ => Ok(()),
+/// A runtime [`Failure`] (exit 1) naming the first of [`ENVIRONMENT_VARS`]
+/// whose value is `production` or `prod`, and that value.
+pub fn check_environment<F>(var: F) -> Result<(), Failure>
+where
+    F: Fn(&str) -> Option<String>,
+{
+    for name in ENVIRONMENT_VARS {
+        let Some(value) = var(name) else { continue };
+        let trimmed = value.trim();
+        if PRODUCTION_NAMES
+            .iter()
+            .any(|production| trimmed.eq_ignore_ascii_case(production))
+        {
+            // Quoted only when whitespace would otherwise hide in the message.
+            let shown = if trimmed == value {
+                value
+            } else {
+                format!("{value:?}")
+            };
+            return Err(Failure::runtime(format!(
+                "refusing to start: {name}={shown} names a production environment; \
+                 the dev stub keeps state in memory only"
+            )));
+        }
     }
+    Ok(())
 }
 
 /// A bound dev stub with its in-memory store.
@@ -113,16 +139,86 @@ mod tests {
         text
     }
 
+    /// An environment holding only `vars`.
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        }
+    }
+
     #[test]
-    fn production_is_refused_in_any_case() {
-        for value in ["production", "PRODUCTION", " Production "] {
-            let failure = check_environment(Some(value)).unwrap_err();
-            assert_eq!(failure.code, 1);
-            assert!(failure.message.contains("RUNNER_ENV=production"));
+    fn every_variable_and_value() {
+        // (value, the name shown in the message when refused).
+        let table: &[(&str, Option<&str>)] = &[
+            ("production", Some("production")),
+            ("Production", Some("Production")),
+            ("PRODUCTION", Some("PRODUCTION")),
+            ("prod", Some("prod")),
+            ("Prod", Some("Prod")),
+            (" prod ", Some("\" prod \"")),
+            ("\tproduction\n", Some("\"\\tproduction\\n\"")),
+            ("staging", None),
+            ("development", None),
+            ("dev", None),
+            ("ci", None),
+            ("", None),
+            ("   ", None),
+            ("preprod", None),
+            ("production-eu", None),
+            ("pro d", None),
+        ];
+        for name in ENVIRONMENT_VARS {
+            for (value, refused) in table {
+                let vars = [(name, *value)];
+                let result = check_environment(lookup(&vars));
+                match refused {
+                    None => assert_eq!(result, Ok(()), "{name}={value:?}"),
+                    Some(shown) => {
+                        let failure = result.unwrap_err();
+                        assert_eq!(failure.code, 1, "{name}={value:?}");
+                        assert_eq!(
+                            failure.message,
+                            format!(
+                                "refusing to start: {name}={shown} names a production \
+                                 environment; the dev stub keeps state in memory only"
+                            ),
+                            "{name}={value:?}"
+                        );
+                    }
+                }
+            }
         }
-        for value in [None, Some("dev"), Some("ci"), Some("")] {
-            check_environment(value).unwrap();
-        }
+        // Every variable unset, or only unrelated ones set.
+        assert_eq!(check_environment(lookup(&[])), Ok(()));
+        assert_eq!(
+            check_environment(lookup(&[("RAILS_ENV", "production"), ("env", "prod")])),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_first_production_variable_is_named() {
+        let vars = [
+            ("RUNNER_ENV", "development"),
+            ("APP_ENV", "staging"),
+            ("NODE_ENV", "production"),
+            ("ENV", "prod"),
+        ];
+        let failure = check_environment(lookup(&vars)).unwrap_err();
+        assert!(
+            failure.message.contains("NODE_ENV=production names"),
+            "{}",
+            failure.message
+        );
+        let vars = [("ENV", "prod"), ("RUNNER_ENV", "PRODUCTION")];
+        let failure = check_environment(lookup(&vars)).unwrap_err();
+        assert!(
+            failure.message.contains("RUNNER_ENV=PRODUCTION names"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]
