@@ -1,15 +1,14 @@
 //! `runner`: a declarative quality-gate runner. Data flows one way:
 //! config -> graph -> fingerprint -> cache -> exec -> judge -> report (see ARCHITECTURE.md).
 
-pub mod audit;
 pub mod bincodec;
 pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod diag;
 pub mod exec;
-pub mod fingerprint;
 pub(crate) mod fields;
+pub mod fingerprint;
 pub mod fxhash;
 pub mod graph;
 pub mod history;

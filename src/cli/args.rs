@@ -75,19 +75,6 @@ pub enum Command {
     },
     /// Check a signed report (`<report>.sig`) against the trusted keys; exit 0 or 1.
     Verify { report: PathBuf },
-    /// Audit outputs.
-    #[command(subcommand)]
-    Audit(AuditCommand),
-    /// Dilithium2 sign/verify latency.
-    PqcBench {
-        /// Print the JSON artifact.
-        #[arg(long)]
-        json: bool,
-        #[arg(long, default_value_t = 200)]
-        iterations: u32,
-        #[arg(long, default_value_t = 1024)]
-        message_bytes: usize,
-    },
 }
 
 /// `runner report ...`.
@@ -98,18 +85,6 @@ pub enum ReportCommand {
         #[arg(required = true)]
         reports: Vec<PathBuf>,
         #[arg(long, value_name = "PATH")]
-        out: PathBuf,
-    },
-}
-
-/// `runner audit ...`.
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// Normalize structural-gap, failure-mode and fact-check outputs into one audit report.
-    Normalize {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        #[arg(long, value_name = "PATH", default_value = "audit_report.json")]
         out: PathBuf,
     },
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::fields::{Fields, Sink};
 use super::model::{
     Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
+use crate::fields::{Fields, Sink};
 use crate::kinds::{GateKind, KINDS, KindParser};
 use crate::vocab::{MetricPath, Mode};
 
@@ -258,7 +258,9 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
                 .map_or_else(|| "RUNNER_REMOTE_CACHE_TOKEN".to_owned(), |(t, _)| t),
             read: r.bool(sink, "read").unwrap_or(true),
             write: r.bool(sink, "write").unwrap_or(false),
-            timeout: r.duration(sink, "timeout").unwrap_or(Duration::from_secs(10)),
+            timeout: r
+                .duration(sink, "timeout")
+                .unwrap_or(Duration::from_secs(10)),
         });
     }
     if let Some((t, _)) = f.table(sink, "signing") {
@@ -434,7 +436,9 @@ fn read_gate(
         ),
         None => metrics,
     };
-    let timeout = f.duration(sink, "timeout").unwrap_or(Duration::from_secs(30 * 60));
+    let timeout = f
+        .duration(sink, "timeout")
+        .unwrap_or(Duration::from_secs(30 * 60));
     let graduate_after_days = f
         .uint(sink, "graduate_after_days")
         .map(|(d, s)| crate::fields::small_u32(sink, d, s));

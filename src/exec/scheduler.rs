@@ -14,9 +14,9 @@ use super::event::Event;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
-use crate::kinds::{BuiltinContext, BuiltinError, GateKind};
 use crate::graph::GateGraph;
 use crate::judge::{self, Execution, ThresholdResult};
+use crate::kinds::{BuiltinContext, BuiltinError, GateKind};
 use crate::proc::{self, CommandSpec, ProcessEnd};
 use crate::vocab::Status;
 

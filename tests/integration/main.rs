@@ -2,7 +2,6 @@
 
 mod harness;
 
-mod audit;
 mod cache;
 mod config_errors;
 mod config_owner;

@@ -4,11 +4,10 @@ pub mod history;
 pub mod init;
 mod inspect;
 mod keys;
-mod legacy;
 mod report;
 mod run;
 
-use super::args::{AuditCommand, Cli, Command, ReportCommand};
+use super::args::{Cli, Command, ReportCommand};
 use super::error::{CmdResult, Done};
 use crate::workspace::Workspace;
 
@@ -38,14 +37,6 @@ pub fn dispatch(cli: Cli) -> CmdResult {
         Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
         Command::Keygen { out } => keys::keygen(&out),
         Command::Verify { report } => keys::verify(&Workspace::open(&cli.config)?, &report),
-        Command::Audit(AuditCommand::Normalize { files, out }) => {
-            legacy::audit_normalize(&files, &out)
-        }
-        Command::PqcBench {
-            json,
-            iterations,
-            message_bytes,
-        } => legacy::pqc_bench(json, iterations, message_bytes),
     }
 }
 
