@@ -1,24 +1,27 @@
-//! `runner`: a declarative quality-gate runner. Data flows one way:
-//! config -> graph -> fingerprint -> cache -> exec -> judge -> report (see ARCHITECTURE.md).
+//! `runner`: a declarative quality-gate runner. The modules form layers, each importing only
+//! the ones below it (ARCHITECTURE.md lists them; `tests/layers.rs` keeps it true); only `cli`,
+//! the top, prints or decides exit codes.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod bincodec;
+pub(crate) mod bincodec;
 pub mod cache;
+#[allow(clippy::print_stdout, clippy::print_stderr)]
 pub mod cli;
 pub mod config;
 pub mod diag;
-pub mod exec;
+pub(crate) mod exec;
 pub(crate) mod fields;
 pub mod fingerprint;
-pub mod fxhash;
+pub(crate) mod fxhash;
 pub mod graph;
-pub mod history;
-pub mod judge;
+pub(crate) mod history;
+pub(crate) mod judge;
 pub mod kinds;
-pub mod plan;
-pub mod proc;
+pub(crate) mod plan;
+pub(crate) mod proc;
 pub mod report;
-pub mod run;
-pub mod shard;
+pub(crate) mod run;
+pub(crate) mod shard;
 pub mod signing;
 pub mod vocab;
-pub mod workspace;
+pub(crate) mod workspace;

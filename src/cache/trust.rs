@@ -128,6 +128,11 @@ mod tests {
         })
     }
 
+    /// (read, write, signing) as configured and found.
+    type Given = (bool, bool, Option<SigningState>);
+    /// (reads, writes, verified, words of each warning).
+    type Expected = (bool, bool, bool, &'static [&'static str]);
+
     /// Every combination that matters: (read, write, signing) -> (read, write, verified,
     /// warning words).
     #[test]
@@ -136,10 +141,7 @@ mod tests {
         let trusted = Loaded { trusted: true };
         let untrusted = Loaded { trusted: false };
         let broken = Broken("bad key".to_owned());
-        let cases: Vec<(
-            (bool, bool, Option<SigningState>),
-            (bool, bool, bool, &[&str]),
-        )> = vec![
+        let cases: Vec<(Given, Expected)> = vec![
             // No signing: reads unverified, never writes.
             ((true, false, None), (true, false, false, &[])),
             (

@@ -8,6 +8,6 @@ mod store;
 mod summary;
 mod write_back;
 
-pub use graduation::{Graduation, LastResult, Standing};
+pub use graduation::{Graduation, Standing};
 pub use store::History;
-pub use write_back::{WriteBackError, set_blocking, write_graduations};
+pub use write_back::write_graduations;

@@ -68,12 +68,6 @@ impl Group {
         })
     }
 
-    /// The group id (the shell's pid).
-    #[must_use]
-    pub fn pgid(&self) -> i32 {
-        self.pgid
-    }
-
     /// The shell's status if it has exited (reaping it), without waiting.
     pub fn try_status(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
@@ -237,7 +231,7 @@ mod tests {
             "sleep 30 ended early"
         );
         assert!(!slow.stop(Duration::from_secs(5)), "sleep obeys SIGTERM");
-        assert!(!group_alive(slow.pgid()));
+        assert!(!group_alive(slow.pgid));
         let mut quick = spawn("true");
         assert!(quick.wait_exit(Duration::from_secs(30)));
         assert!(quick.wait().unwrap().success());
@@ -259,6 +253,6 @@ mod tests {
             stubborn.stop(Duration::from_millis(100)),
             "TERM was ignored"
         );
-        assert!(!group_alive(stubborn.pgid()));
+        assert!(!group_alive(stubborn.pgid));
     }
 }
