@@ -5,7 +5,7 @@ use std::path::Path;
 
 /// `runner::config::parse` (and the graph built from what it accepts) never panics, and every
 /// problem it reports is a diagnostic with a span inside the text that renders.
-pub fn config_load(text: &str) {
+pub(crate) fn config_load(text: &str) {
     let root = Path::new("/nonexistent-fuzz-root");
     let diags = match runner::config::parse("gates.toml", text, root) {
         Ok(config) => match runner::graph::GateGraph::build(&config) {
@@ -38,7 +38,7 @@ pub fn config_load(text: &str) {
 }
 
 /// The threshold expression and metric path parsers never panic; what they accept is sane.
-pub fn threshold_expr(text: &str) {
+pub(crate) fn threshold_expr(text: &str) {
     if let Ok(expr) = runner::config::threshold_expr::parse(text) {
         assert!(
             expr.limit.is_finite(),

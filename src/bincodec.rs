@@ -6,48 +6,48 @@ use std::path::Path;
 
 /// Appends fields to a buffer.
 #[derive(Default)]
-pub struct Writer {
+pub(crate) struct Writer {
     buf: Vec<u8>,
 }
 
 impl Writer {
     #[must_use]
-    pub fn new(magic: &[u8]) -> Self {
+    pub(crate) fn new(magic: &[u8]) -> Self {
         Writer {
             buf: magic.to_vec(),
         }
     }
 
-    pub fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub fn i64(&mut self, v: i64) {
+    pub(crate) fn i64(&mut self, v: i64) {
         self.buf.extend_from_slice(&v.to_le_bytes());
     }
 
-    pub fn bytes(&mut self, v: &[u8]) {
+    pub(crate) fn bytes(&mut self, v: &[u8]) {
         self.u32(u32::try_from(v.len()).unwrap_or(u32::MAX));
         self.buf.extend_from_slice(v);
     }
 
-    pub fn raw(&mut self, v: &[u8]) {
+    pub(crate) fn raw(&mut self, v: &[u8]) {
         self.buf.extend_from_slice(v);
     }
 
     /// Everything written, without a checksum (to embed in another file's body).
     #[must_use]
-    pub fn into_body(self) -> Vec<u8> {
+    pub(crate) fn into_body(self) -> Vec<u8> {
         self.buf
     }
 
     /// The encoded file: everything written, then the BLAKE3 of it.
     #[must_use]
-    pub fn finish(mut self) -> Vec<u8> {
+    pub(crate) fn finish(mut self) -> Vec<u8> {
         let sum = blake3::hash(&self.buf);
         self.buf.extend_from_slice(sum.as_bytes());
         self.buf
@@ -55,13 +55,13 @@ impl Writer {
 }
 
 /// Reads fields back; every read is bounds-checked.
-pub struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
 }
 
 /// Why a state file could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     #[error("not a file of this kind (bad magic)")]
     Magic,
     #[error("checksum mismatch (the file is corrupt or truncated)")]
@@ -74,7 +74,7 @@ pub enum DecodeError {
 
 impl<'a> Reader<'a> {
     /// Check magic and checksum; returns a reader over the body.
-    pub fn open(data: &'a [u8], magic: &[u8]) -> Result<Self, DecodeError> {
+    pub(crate) fn open(data: &'a [u8], magic: &[u8]) -> Result<Self, DecodeError> {
         if data.len() < magic.len() + 32 || !data.starts_with(magic) {
             return Err(if data.starts_with(magic) {
                 DecodeError::Truncated
@@ -93,7 +93,7 @@ impl<'a> Reader<'a> {
 
     /// A reader over bytes that carry no magic or checksum (a body already checked).
     #[must_use]
-    pub fn from_body(buf: &'a [u8]) -> Self {
+    pub(crate) fn from_body(buf: &'a [u8]) -> Self {
         Reader { buf }
     }
 
@@ -106,7 +106,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    pub fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(
             self.take(4)?
                 .try_into()
@@ -114,7 +114,7 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    pub fn u64(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(
             self.take(8)?
                 .try_into()
@@ -122,7 +122,7 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    pub fn i64(&mut self) -> Result<i64, DecodeError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_le_bytes(
             self.take(8)?
                 .try_into()
@@ -130,23 +130,23 @@ impl<'a> Reader<'a> {
         ))
     }
 
-    pub fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.u32()? as usize;
         self.take(n)
     }
 
-    pub fn raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn raw(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         self.take(n)
     }
 
     #[must_use]
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 }
 
 /// Write `data` to `path` atomically: a unique temporary name in the same folder, then rename.
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;

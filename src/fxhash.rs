@@ -1,20 +1,20 @@
 //! The Fx hash (rustc's) for the runner's hot maps (paths of the stat cache and the
 //! fingerprinter's memo, gate names of the history): keys come from the user's own repository,
-//! so hashing them fast matters more than resisting crafted collisions. SipHash, the standard
+//! so hashing them fast matters more than resisting crafted collisions. `SipHash`, the standard
 //! default, showed as several percent of a no-op run.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A `HashMap` hashed with [`FxHasher`].
-pub type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
+pub(crate) type FxHashMap<K, V> = HashMap<K, V, FxBuild>;
 
 /// Builds [`FxHasher`]s.
-pub type FxBuild = BuildHasherDefault<FxHasher>;
+pub(crate) type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// Eight bytes at a time: rotate, xor, multiply.
 #[derive(Default)]
-pub struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {

@@ -11,7 +11,7 @@ use crate::vocab::Status;
 
 /// How the gate's work ended, before artifacts and thresholds are looked at.
 #[derive(Debug, Clone)]
-pub enum Execution {
+pub(crate) enum Execution {
     /// Exit 0, or a built-in check that passed (from a fresh run or the cache).
     Succeeded,
     /// Non-zero exit (not 78), or a built-in check that failed; the words say which.
@@ -24,7 +24,7 @@ pub enum Execution {
 
 /// One threshold as judged, in the report's shape.
 #[derive(Debug, Clone, Serialize)]
-pub struct ThresholdResult {
+pub(crate) struct ThresholdResult {
     pub metric: String,
     pub op: Op,
     pub limit: f64,
@@ -35,7 +35,7 @@ pub struct ThresholdResult {
 
 /// The verdict on one gate.
 #[derive(Debug, Clone)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     pub status: Status,
     pub reason: Option<String>,
     pub thresholds: Vec<ThresholdResult>,
@@ -45,13 +45,13 @@ pub struct Verdict {
 
 /// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
 #[must_use]
-pub fn judge(gate: &Gate, root: &Path, execution: &Execution) -> Verdict {
+pub(crate) fn judge(gate: &Gate, root: &Path, execution: &Execution) -> Verdict {
     judge_with(gate, root, execution, |a| root.join(a).is_file())
 }
 
 /// `judge`, with the caller saying which artifacts exist (a cache hit has just verified them).
 #[must_use]
-pub fn judge_with(
+pub(crate) fn judge_with(
     gate: &Gate,
     root: &Path,
     execution: &Execution,
@@ -136,7 +136,7 @@ pub fn judge_with(
 
 /// A number as people write it: no trailing `.0`.
 #[must_use]
-pub fn fmt_num(n: f64) -> String {
+pub(crate) fn fmt_num(n: f64) -> String {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         format!("{n:.0}")
     } else {
@@ -152,7 +152,7 @@ fn read_metrics(path: &Path) -> Result<Value, String> {
 /// Evaluate thresholds against a metrics document. The second value names the first metric that
 /// was absent or not a number (which makes the gate an `error`, not a `fail`).
 #[must_use]
-pub fn check_thresholds(
+pub(crate) fn check_thresholds(
     thresholds: &[Threshold],
     metrics: &Value,
     file: &str,

@@ -9,7 +9,7 @@ use crate::workspace::{Prepared, Workspace};
 
 /// One gate of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlannedGate {
+pub(crate) struct PlannedGate {
     pub gate: String,
     /// Whether it would execute (false: replayed from the cache).
     pub runs: bool,
@@ -36,7 +36,7 @@ fn scheduler<'a>(
 
 /// Per selected gate in topological order: run or cached, and why.
 #[must_use]
-pub fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate> {
+pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate> {
     let noop = |_: crate::exec::Event<'_>| {};
     let scheduler = scheduler(ws, p, opts, &noop);
     let mut will_run: BTreeMap<usize, bool> = BTreeMap::new();
@@ -98,7 +98,7 @@ pub fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate>
 
 /// What `runner explain GATE` shows.
 #[derive(Debug, Clone)]
-pub struct Explanation {
+pub(crate) struct Explanation {
     pub gate: String,
     pub kind: &'static str,
     pub cacheable: bool,
@@ -110,7 +110,12 @@ pub struct Explanation {
 
 /// The key's inputs of one gate, and what changed since its last stored run.
 #[must_use]
-pub fn explain(ws: &Workspace, p: &Prepared, gate_index: usize, opts: &RunOptions) -> Explanation {
+pub(crate) fn explain(
+    ws: &Workspace,
+    p: &Prepared,
+    gate_index: usize,
+    opts: &RunOptions,
+) -> Explanation {
     let noop = |_: crate::exec::Event<'_>| {};
     let scheduler = scheduler(ws, p, opts, &noop);
     let gate = &ws.config.gates[gate_index];

@@ -16,7 +16,7 @@ use crate::workspace::{Prepared, Workspace};
 
 /// The files a run writes besides the history.
 #[derive(Debug, Clone, Default)]
-pub struct Outputs {
+pub(crate) struct Outputs {
     /// The JSON report (default: `<cache_dir>/report.json`).
     pub report: Option<PathBuf>,
     pub junit: Option<PathBuf>,
@@ -26,7 +26,7 @@ pub struct Outputs {
 
 /// How to run.
 #[derive(Debug, Clone)]
-pub struct RunRequest {
+pub(crate) struct RunRequest {
     /// Parallel gates; None = `settings.jobs`, else the number of CPUs.
     pub jobs: Option<usize>,
     pub no_cache: bool,
@@ -39,7 +39,7 @@ pub struct RunRequest {
 
 /// What a run gives back: the report (already written), and warnings to show.
 #[derive(Debug)]
-pub struct RunResult {
+pub(crate) struct RunResult {
     pub report: Report,
     /// Warnings about the cache, the history and its state files, found while running.
     pub warnings: Vec<String>,
@@ -50,7 +50,7 @@ pub struct RunResult {
 impl RunRequest {
     /// The number of parallel gates.
     #[must_use]
-    pub fn jobs(&self, config: &Config) -> usize {
+    pub(crate) fn jobs(&self, config: &Config) -> usize {
         self.jobs
             .filter(|j| *j > 0)
             .unwrap_or(match config.settings.jobs {
@@ -61,7 +61,7 @@ impl RunRequest {
 
     /// The scheduler's options.
     #[must_use]
-    pub fn options(&self, config: &Config) -> RunOptions {
+    pub(crate) fn options(&self, config: &Config) -> RunOptions {
         RunOptions {
             jobs: self.jobs(config),
             no_cache: self.no_cache,
@@ -73,7 +73,7 @@ impl RunRequest {
 
 /// Run the prepared gates. `observer` sees every event (the progress display); `mark` is told
 /// when each phase ends (for `RUNNER_TIMINGS`).
-pub fn run(
+pub(crate) fn run(
     ws: &Workspace,
     prepared: &Prepared,
     req: &RunRequest,
@@ -190,7 +190,7 @@ fn write_outputs(
 
 /// The report's view of each gate's run.
 #[must_use]
-pub fn gate_reports(
+pub(crate) fn gate_reports(
     config: &Config,
     runs: &[GateRun],
     effective_mode: &dyn Fn(&Gate) -> Mode,

@@ -24,14 +24,14 @@ pub enum WorkspaceError {
 }
 
 /// A loaded config with its graph: what every subcommand starts from.
-pub struct Workspace {
+pub(crate) struct Workspace {
     pub config: Config,
     pub graph: GateGraph,
 }
 
 impl Workspace {
     /// Load and validate the config at `path`, and build its graph.
-    pub fn open(path: &Path) -> Result<Self, WorkspaceError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, WorkspaceError> {
         let config = crate::config::load(path)?;
         match GateGraph::build(&config) {
             Ok(graph) => Ok(Workspace { config, graph }),
@@ -51,7 +51,7 @@ fn invalid(config: &Config, diagnostics: Vec<Diagnostic>) -> LoadError {
 
 /// What to select: named gates (or all), tags, a shard.
 #[derive(Debug, Clone, Default)]
-pub struct Selection {
+pub(crate) struct Selection {
     pub gates: Vec<String>,
     pub tags: Vec<String>,
     pub shard: Option<Shard>,
@@ -59,7 +59,7 @@ pub struct Selection {
 
 /// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
 /// they need.
-pub fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>, WorkspaceError> {
+pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>, WorkspaceError> {
     let mut roots = Vec::new();
     for name in &sel.gates {
         match ws.graph.index(name) {
@@ -92,7 +92,7 @@ pub fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>, Worksp
 }
 
 /// Prepared state for running or planning.
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub selected: BTreeSet<usize>,
     pub inputs: fingerprint::ExpandedInputs,
     pub fp: Fingerprinter,
@@ -103,7 +103,7 @@ pub struct Prepared {
 /// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
 /// artifacts in parallel through the stat cache. `timings` receives phase names and durations
 /// (for `RUNNER_TIMINGS`).
-pub fn prepare(
+pub(crate) fn prepare(
     ws: &Workspace,
     sel: &Selection,
     timings: &dyn Fn(&str, std::time::Duration),

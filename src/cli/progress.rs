@@ -12,7 +12,7 @@ use crate::proc::tail::log_tail;
 use crate::vocab::Status;
 
 /// The display; feed it scheduler events.
-pub struct Progress {
+pub(super) struct Progress {
     bar: Option<ProgressBar>,
     running: Mutex<Vec<String>>,
     quiet: bool,
@@ -21,7 +21,7 @@ pub struct Progress {
 impl Progress {
     /// A terminal display when stderr is a terminal, else plain lines on stdout.
     #[must_use]
-    pub fn new(total: usize, quiet: bool) -> Self {
+    pub(super) fn new(total: usize, quiet: bool) -> Self {
         let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
@@ -55,7 +55,7 @@ impl Progress {
     }
 
     /// Handle one scheduler event.
-    pub fn on_event(&self, event: &Event<'_>) {
+    pub(super) fn on_event(&self, event: &Event<'_>) {
         match event {
             Event::Started { gate } => {
                 if let Ok(mut r) = self.running.lock() {
@@ -110,7 +110,7 @@ impl Progress {
     }
 
     /// Remove the terminal display.
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

@@ -34,13 +34,13 @@ const MAGIC: &[u8] = b"runner-config-snapshot-2\n";
 
 /// Where the snapshot of the config in `root` lives.
 #[must_use]
-pub fn path(root: &Path) -> PathBuf {
+pub(super) fn path(root: &Path) -> PathBuf {
     root.join(".runner").join("config.snapshot")
 }
 
 /// The key of a config: what `load::parse` reads, and which runner parses it.
 #[must_use]
-pub fn key(file: &str, source: &str, root: &Path) -> [u8; 32] {
+pub(super) fn key(file: &str, source: &str, root: &Path) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     let mut field = |bytes: &[u8]| {
         h.update(&(bytes.len() as u64).to_le_bytes());
@@ -73,7 +73,7 @@ fn executable_identity() -> Vec<u8> {
 /// The config stored under `key`, if the snapshot at `file` holds it. `source` becomes the
 /// config's text (it is not stored: it is the file itself).
 #[must_use]
-pub fn read(file: &Path, key: &[u8; 32], source: &str) -> Option<Config> {
+pub(super) fn read(file: &Path, key: &[u8; 32], source: &str) -> Option<Config> {
     let data = std::fs::read(file).ok()?;
     let mut r = Reader::open(&data, MAGIC).ok()?;
     if r.raw(32).ok()? != key {
@@ -89,7 +89,7 @@ pub fn read(file: &Path, key: &[u8; 32], source: &str) -> Option<Config> {
 
 /// Store `config` under `key`, if it survives the round trip exactly. Errors are ignored: the
 /// snapshot only saves time.
-pub fn write(file: &Path, key: &[u8; 32], config: &Config) {
+pub(super) fn write(file: &Path, key: &[u8; 32], config: &Config) {
     let mut body = Writer::new(b"");
     config.encode(&mut body);
     let body = body.into_body();

@@ -6,7 +6,7 @@ use crate::vocab::Status;
 
 /// A moment in a run.
 #[derive(Debug, Clone)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// A gate began executing (cache hits never start).
     Started { gate: &'a str },
     /// A whole line of a running gate's output (`--verbose`), newline included.

@@ -1,7 +1,7 @@
 //! Execution: the scheduler and its events (processes are `proc`'s).
 
-pub mod event;
-pub mod scheduler;
+pub(crate) mod event;
+pub(crate) mod scheduler;
 
-pub use event::Event;
-pub use scheduler::{GateRun, RunOptions, Scheduler};
+pub(crate) use event::Event;
+pub(crate) use scheduler::{GateRun, RunOptions, Scheduler};

@@ -22,7 +22,7 @@ use crate::vocab::Status;
 
 /// Knobs of one run.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
+pub(crate) struct RunOptions {
     /// Parallel gates (at least 1).
     pub jobs: usize,
     /// Do not read the cache (results are still stored).
@@ -35,7 +35,7 @@ pub struct RunOptions {
 
 /// One gate's result in a run.
 #[derive(Debug, Clone)]
-pub struct GateRun {
+pub(crate) struct GateRun {
     pub index: usize,
     pub status: Status,
     pub reason: Option<String>,
@@ -49,7 +49,7 @@ pub struct GateRun {
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
-pub struct Scheduler<'a> {
+pub(crate) struct Scheduler<'a> {
     pub config: &'a Config,
     pub graph: &'a GateGraph,
     pub inputs: &'a ExpandedInputs,
@@ -76,7 +76,7 @@ enum Prepared {
 impl Scheduler<'_> {
     /// Run the `selected` gates (which must include everything they need). Results come back
     /// in declaration order.
-    pub fn run(&self, selected: &BTreeSet<usize>) -> Vec<GateRun> {
+    pub(crate) fn run(&self, selected: &BTreeSet<usize>) -> Vec<GateRun> {
         let mut waiting: HashMap<usize, usize> = selected
             .iter()
             .map(|&g| {
@@ -134,7 +134,13 @@ impl Scheduler<'_> {
                     for (g, prepared) in batch.into_iter().zip(decided) {
                         match prepared {
                             Prepared::Done(run) => {
-                                self.complete(run, selected, &mut waiting, &mut ready, &mut results)
+                                self.complete(
+                                    run,
+                                    selected,
+                                    &mut waiting,
+                                    &mut ready,
+                                    &mut results,
+                                );
                             }
                             Prepared::Run(job) => {
                                 (self.observer)(Event::Started {
@@ -206,7 +212,7 @@ impl Scheduler<'_> {
 
     /// The key material of a gate whose needs are done.
     #[must_use]
-    pub fn material(&self, g: usize) -> KeyMaterial {
+    pub(crate) fn material(&self, g: usize) -> KeyMaterial {
         let gate = &self.config.gates[g];
         let upstream = gate
             .needs
@@ -225,7 +231,7 @@ impl Scheduler<'_> {
     /// The key of a gate whose needs are done: `material(g).key()`, without building the
     /// material when no path needs escaping.
     #[must_use]
-    pub fn key(&self, g: usize) -> CacheKey {
+    pub(crate) fn key(&self, g: usize) -> CacheKey {
         let gate = &self.config.gates[g];
         let needs: Vec<&Gate> = gate
             .needs
@@ -252,7 +258,7 @@ impl Scheduler<'_> {
         std::borrow::Cow::Owned(all)
     }
 
-    /// Decide a ready gate: not_run, skip, cache hit, or a job to run.
+    /// Decide a ready gate: `not_run`, skip, cache hit, or a job to run.
     fn prepare(&self, g: usize, results: &BTreeMap<usize, GateRun>) -> Prepared {
         let gate = &self.config.gates[g];
         let blocked: Vec<String> = gate
@@ -479,7 +485,7 @@ impl Scheduler<'_> {
 
 /// What a command's end means for judging (SPEC 3).
 #[must_use]
-pub fn command_execution(end: &ProcessEnd) -> Execution {
+pub(crate) fn command_execution(end: &ProcessEnd) -> Execution {
     match end {
         ProcessEnd::Exited(0) => Execution::Succeeded,
         ProcessEnd::Exited(78) => Execution::Skipped("command exited 78 (skip)".to_owned()),

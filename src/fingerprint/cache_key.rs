@@ -27,22 +27,22 @@ pub struct KeyMaterial {
 }
 
 /// How a missing input's hash is written in the key material.
-pub const MISSING: &str = "missing";
+pub(super) const MISSING: &str = "missing";
 /// How an absent artifact of a needed gate is written in the key.
-pub const ABSENT: &str = "absent";
+pub(super) const ABSENT: &str = "absent";
 
 /// The canonical encoding a key is the BLAKE3 of: length-prefixed fields in one buffer,
 /// hashed once (many tiny `Hasher::update` calls cost more than the copy). `KeyMaterial::key`
 /// and the fingerprinter's allocation-free `Fingerprinter::key` both write through it, so the
 /// two cannot encode differently.
-pub struct KeyEncoder {
+pub(super) struct KeyEncoder {
     buf: Vec<u8>,
 }
 
 impl KeyEncoder {
     /// Start a key: the domain tag, the format version and the kind's settings.
     #[must_use]
-    pub fn new(format: u32, kind: &[u8]) -> Self {
+    pub(super) fn new(format: u32, kind: &[u8]) -> Self {
         let mut k = KeyEncoder {
             buf: Vec::with_capacity(1024),
         };
@@ -52,19 +52,19 @@ impl KeyEncoder {
         k
     }
 
-    pub fn field(&mut self, bytes: &[u8]) {
+    pub(super) fn field(&mut self, bytes: &[u8]) {
         self.buf
             .extend_from_slice(&(bytes.len() as u64).to_le_bytes());
         self.buf.extend_from_slice(bytes);
     }
 
     /// The number of entries of the list or map that follows.
-    pub fn count(&mut self, n: usize) {
+    pub(super) fn count(&mut self, n: usize) {
         self.field(&(n as u64).to_le_bytes());
     }
 
     /// A declared env variable and its value (unset is not the same as empty).
-    pub fn env(&mut self, name: &str, value: Option<&str>) {
+    pub(super) fn env(&mut self, name: &str, value: Option<&str>) {
         self.field(name.as_bytes());
         match value {
             Some(v) => {
@@ -76,7 +76,7 @@ impl KeyEncoder {
     }
 
     /// A content hash as the 64 lower-case hex digits the material holds.
-    pub fn hash_hex(&mut self, hash: &[u8; 32]) {
+    pub(super) fn hash_hex(&mut self, hash: &[u8; 32]) {
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 64];
         for (i, b) in hash.iter().enumerate() {
@@ -87,7 +87,7 @@ impl KeyEncoder {
     }
 
     #[must_use]
-    pub fn finish(self) -> CacheKey {
+    pub(super) fn finish(self) -> CacheKey {
         CacheKey(*blake3::hash(&self.buf).as_bytes())
     }
 }
@@ -188,7 +188,7 @@ fn diff_maps<V: PartialEq>(
         match old.get(k) {
             None => out.push(format!("{what} added: {k}")),
             Some(o) if o != v => {
-                out.push(format!("{what} changed: {k} ({} -> {})", show(o), show(v)))
+                out.push(format!("{what} changed: {k} ({} -> {})", show(o), show(v)));
             }
             Some(_) => {}
         }

@@ -51,7 +51,7 @@ pub(crate) struct LastOfDay {
 
 /// A gate's last result, for `runner status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LastResult {
+pub(crate) struct LastResult {
     pub status: Status,
     pub at: OffsetDateTime,
     pub cached: bool,
@@ -59,7 +59,7 @@ pub struct LastResult {
 
 /// When and how a gate graduated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Graduation {
+pub(crate) struct Graduation {
     /// The day its streak reached N.
     pub on: Date,
     /// The first green day of that streak.
@@ -68,7 +68,7 @@ pub struct Graduation {
 
 /// A gate's standing at a given `now`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
+pub(crate) struct Standing {
     /// Green days since the last fail or error.
     pub streak: u32,
     /// Set when the gate graduated at or before `now` (only computed for N > 0).

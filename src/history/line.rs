@@ -24,7 +24,7 @@ pub(crate) struct LineOut<'a> {
 
 impl LineOut<'_> {
     /// The whole line, newline included, ready for a single `write`.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
         // Serializing plain strings, enums, bools and numbers cannot fail.
         let mut bytes = serde_json::to_vec(self).unwrap_or_default();
         bytes.push(b'\n');

@@ -8,6 +8,6 @@ mod store;
 mod summary;
 mod write_back;
 
-pub use graduation::{Graduation, Standing};
-pub use store::History;
-pub use write_back::write_graduations;
+pub(crate) use graduation::{Graduation, Standing};
+pub(crate) use store::History;
+pub(crate) use write_back::write_graduations;

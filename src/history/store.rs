@@ -30,7 +30,7 @@ const BATCH_BYTES: usize = 64 * 1024;
 const MAX_LINE_WARNINGS: usize = 100;
 
 /// The history file as read: per gate, one aggregate per UTC day it ran.
-pub struct History {
+pub(crate) struct History {
     path: PathBuf,
     gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
     warnings: Vec<String>,
@@ -66,7 +66,7 @@ struct SummaryState {
 impl History {
     /// Read the history file (missing = empty). Corrupt lines are skipped, one warning each.
     #[must_use]
-    pub fn load(path: &Path) -> Self {
+    pub(crate) fn load(path: &Path) -> Self {
         let mut history = History {
             path: path.to_path_buf(),
             gates: HashMap::default(),
@@ -236,7 +236,7 @@ impl History {
     /// The commit this run's lines record (CI variables, else one bounded `git` call), looked
     /// up once; call it early from a background thread to take the `git` call off the end of
     /// the run.
-    pub fn find_commit(&self) -> Option<String> {
+    pub(crate) fn find_commit(&self) -> Option<String> {
         self.commit
             .get_or_init(|| super::commit::current(self.path.parent().unwrap_or(Path::new("."))))
             .clone()
@@ -244,13 +244,18 @@ impl History {
 
     /// Problems met while reading (corrupt lines), one line each.
     #[must_use]
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         self.warnings.clone()
     }
 
     /// The gate's mode now: blocking once an observational gate graduated.
     #[must_use]
-    pub fn effective_mode(&self, gate: &Gate, settings: &Settings, now: OffsetDateTime) -> Mode {
+    pub(crate) fn effective_mode(
+        &self,
+        gate: &Gate,
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) -> Mode {
         match gate.mode {
             Mode::Blocking => Mode::Blocking,
             Mode::Observational if self.standing(gate, settings, now).graduated.is_some() => {
@@ -263,7 +268,12 @@ impl History {
     /// Streak, graduation and last result of a gate at `now`. Graduation is only computed for
     /// observational gates with N > 0.
     #[must_use]
-    pub fn standing(&self, gate: &Gate, settings: &Settings, now: OffsetDateTime) -> Standing {
+    pub(crate) fn standing(
+        &self,
+        gate: &Gate,
+        settings: &Settings,
+        now: OffsetDateTime,
+    ) -> Standing {
         let n = match gate.mode {
             Mode::Observational => gate.graduate_after(settings),
             Mode::Blocking => 0,
@@ -279,20 +289,20 @@ impl History {
 
     /// Valid lines read.
     #[must_use]
-    pub fn entries(&self) -> usize {
+    pub(crate) fn entries(&self) -> usize {
         self.entries
     }
 
     /// The history file.
     #[must_use]
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The sequence number of a run writing at `now`: above every run in the file, and the
     /// clock in milliseconds when that is higher.
     #[must_use]
-    pub fn next_run(&self, now: OffsetDateTime) -> u64 {
+    pub(crate) fn next_run(&self, now: OffsetDateTime) -> u64 {
         let clock = u64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
         self.max_run.saturating_add(1).max(clock)
     }
@@ -303,7 +313,11 @@ impl History {
     ///
     /// # Errors
     /// When the history's folder or file cannot be created, opened or written.
-    pub fn append_run(&mut self, report: &Report, now: OffsetDateTime) -> std::io::Result<()> {
+    pub(crate) fn append_run(
+        &mut self,
+        report: &Report,
+        now: OffsetDateTime,
+    ) -> std::io::Result<()> {
         if report.gates.is_empty() {
             return Ok(());
         }

@@ -10,7 +10,7 @@ use crate::vocab::Mode;
 
 /// Why gates.toml could not be edited.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum WriteBackError {
+pub(super) enum WriteBackError {
     #[error("gates.toml is not valid TOML: {0}")]
     Parse(String),
     #[error("gate `{0}` is not a table under [gates]")]
@@ -23,7 +23,7 @@ pub enum WriteBackError {
 ///
 /// # Errors
 /// When `source` is not TOML, or a gate is not a table under `[gates]`.
-pub fn set_blocking(source: &str, gates: &[&str]) -> Result<Option<String>, WriteBackError> {
+pub(super) fn set_blocking(source: &str, gates: &[&str]) -> Result<Option<String>, WriteBackError> {
     let mut doc: DocumentMut = source
         .parse()
         .map_err(|e: toml_edit::TomlError| WriteBackError::Parse(e.message().to_owned()))?;
@@ -42,7 +42,7 @@ pub fn set_blocking(source: &str, gates: &[&str]) -> Result<Option<String>, Writ
 
 /// Rewrite the config file of `config` with `gates` made blocking, checked by loading the
 /// result first: the file is never left in a state the runner would refuse.
-pub fn write_graduations(config: &Config, gates: &[&str]) -> Result<(), String> {
+pub(crate) fn write_graduations(config: &Config, gates: &[&str]) -> Result<(), String> {
     let path = config_path(config);
     let source = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
     let Some(edited) = set_blocking(&source, gates).map_err(|e| e.to_string())? else {

@@ -14,7 +14,7 @@ use super::group::{Group, Spawn};
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProcessEnd {
+pub(crate) enum ProcessEnd {
     Exited(i32),
     Signaled(i32),
     TimedOut(Duration),
@@ -22,10 +22,10 @@ pub enum ProcessEnd {
 }
 
 /// Receives the gate's output line by line while it runs (`--verbose`).
-pub type LineSink<'a> = &'a (dyn Fn(&str, &[u8]) + Sync);
+pub(crate) type LineSink<'a> = &'a (dyn Fn(&str, &[u8]) + Sync);
 
 /// What to run.
-pub struct CommandSpec<'a> {
+pub(crate) struct CommandSpec<'a> {
     pub run: &'a str,
     pub cwd: &'a Path,
     pub gate: &'a str,
@@ -40,7 +40,7 @@ pub struct CommandSpec<'a> {
 /// Run a command gate to its end. Never reads its output into memory: stdout and stderr go
 /// straight to the log file, so output volume cannot grow the runner, and a daemon that keeps
 /// them open cannot make the runner wait.
-pub fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
+pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
     if let Some(dir) = spec.log.parent() {
         let _ = std::fs::create_dir_all(dir);
     }

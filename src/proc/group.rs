@@ -1,4 +1,4 @@
-//! A process group the runner started: `sh -c` spawned in a group of its own (posix_spawn, no
+//! A process group the runner started: `sh -c` spawned in a group of its own (`posix_spawn`, no
 //! `pre_exec` hook), registered so the runner's interruption or death takes it down, waited for
 //! with a timeout, and stopped with the one grace policy: SIGTERM to the group, `grace` for the
 //! group to be gone, then SIGKILL. Command gates and the `http` kind's services both use it.
@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use super::signals::{self, Registration};
 
 /// How long a group has between SIGTERM and SIGKILL, unless a caller passes another grace.
-pub const GRACE: Duration = Duration::from_secs(2);
+pub(crate) const GRACE: Duration = Duration::from_secs(2);
 
 /// What to start.
-pub struct Spawn<'a> {
+pub(crate) struct Spawn<'a> {
     /// The shell command.
     pub run: &'a str,
     pub cwd: &'a Path,
@@ -28,7 +28,7 @@ pub struct Spawn<'a> {
 }
 
 /// A running process group, led by the shell.
-pub struct Group {
+pub(crate) struct Group {
     child: Child,
     pgid: i32,
     exit: Option<Exit>,
@@ -37,7 +37,7 @@ pub struct Group {
 
 impl Group {
     /// Start `sh -c run` in its own process group, stdin from /dev/null.
-    pub fn spawn(spec: Spawn<'_>) -> io::Result<Self> {
+    pub(crate) fn spawn(spec: Spawn<'_>) -> io::Result<Self> {
         let stderr = spec.output.try_clone()?;
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
@@ -69,12 +69,12 @@ impl Group {
     }
 
     /// The shell's status if it has exited (reaping it), without waiting.
-    pub fn try_status(&mut self) -> Option<ExitStatus> {
+    pub(crate) fn try_status(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
     }
 
     /// Whether the shell exited within `limit` (not reaped: `wait` gives its status).
-    pub fn wait_exit(&mut self, limit: Duration) -> bool {
+    pub(crate) fn wait_exit(&mut self, limit: Duration) -> bool {
         match &self.exit {
             Some(exit) => exit.wait(limit),
             // Kernels without pidfds (before Linux 5.3): poll.
@@ -94,19 +94,19 @@ impl Group {
     }
 
     /// Reap the shell.
-    pub fn wait(&mut self) -> io::Result<ExitStatus> {
+    pub(crate) fn wait(&mut self) -> io::Result<ExitStatus> {
         self.child.wait()
     }
 
     /// Send `signal` to the whole group.
-    pub fn signal(&self, signal: i32) {
+    pub(crate) fn signal(&self, signal: i32) {
         signals::kill_group(self.pgid, signal);
     }
 
     /// Stop the group: SIGTERM, up to `grace` for every process of it to be gone, then SIGKILL
     /// and up to `grace` again for it to vanish. The shell is reaped. Whether the group had to
     /// be killed.
-    pub fn stop(&mut self, grace: Duration) -> bool {
+    pub(crate) fn stop(&mut self, grace: Duration) -> bool {
         self.signal(libc::SIGTERM);
         let killed = !self.wait_gone(grace);
         if killed {
@@ -141,7 +141,7 @@ impl Group {
 /// Exited members stay in the group as zombies until reaped, and orphans are reaped by init,
 /// which may take its time; on Linux, /proc tells zombies apart, elsewhere any member counts.
 #[must_use]
-pub fn group_alive(pgid: i32) -> bool {
+pub(crate) fn group_alive(pgid: i32) -> bool {
     // SAFETY: kill(2) with signal 0 only asks whether the group exists; it touches no memory.
     if unsafe { libc::kill(-pgid, 0) } == -1 {
         return io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);

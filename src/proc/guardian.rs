@@ -27,12 +27,12 @@ const CAPACITY: usize = 4096;
 static PIPE: OnceLock<Option<i32>> = OnceLock::new();
 
 /// Tell the guardian that `pgid` is running (starting the guardian on first use).
-pub fn watch(pgid: i32) {
+pub(crate) fn watch(pgid: i32) {
     send(pgid);
 }
 
 /// Tell the guardian that `pgid` ended and must not be killed.
-pub fn unwatch(pgid: i32) {
+pub(crate) fn unwatch(pgid: i32) {
     send(-pgid);
 }
 

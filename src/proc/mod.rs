@@ -2,11 +2,11 @@
 //! (`command`), the handlers and the guardian that take every group down with the runner
 //! (`signals`, `guardian`), and the tails of their logs (`tail`).
 
-pub mod command;
-pub mod group;
-pub mod guardian;
-pub mod signals;
-pub mod tail;
+pub(crate) mod command;
+pub(crate) mod group;
+pub(crate) mod guardian;
+pub(crate) mod signals;
+pub(crate) mod tail;
 
-pub use command::{CommandSpec, ProcessEnd};
-pub use group::{GRACE, Group, Spawn};
+pub(crate) use command::{CommandSpec, ProcessEnd};
+pub(crate) use group::{GRACE, Group, Spawn};

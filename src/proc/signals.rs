@@ -12,7 +12,7 @@ static GROUPS: [AtomicI32; SLOTS] = [const { AtomicI32::new(0) }; SLOTS];
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Send `signal` to the process group `pgid`.
-pub fn kill_group(pgid: i32, signal: i32) {
+pub(crate) fn kill_group(pgid: i32, signal: i32) {
     if pgid > 0 {
         // SAFETY: kill(2) with a negative pid signals a process group; no memory is involved.
         unsafe {
@@ -22,7 +22,7 @@ pub fn kill_group(pgid: i32, signal: i32) {
 }
 
 /// While alive, the group is killed if the runner is interrupted or dies.
-pub struct Registration {
+pub(crate) struct Registration {
     slot: Option<usize>,
     pgid: i32,
 }
@@ -40,7 +40,7 @@ impl Drop for Registration {
 
 /// Register a running process group (`pgid` > 1; anything else is ignored).
 #[must_use]
-pub fn register(pgid: i32) -> Registration {
+pub(crate) fn register(pgid: i32) -> Registration {
     if pgid <= 1 {
         return Registration { slot: None, pgid };
     }
@@ -71,7 +71,7 @@ extern "C" fn on_signal(signal: i32) {
 }
 
 /// Install SIGINT/SIGTERM/SIGHUP handlers that take the running gates down with the runner.
-pub fn install() {
+pub(crate) fn install() {
     if INSTALLED.swap(true, Ordering::SeqCst) {
         return;
     }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// The last `max` bytes of an open file (all of it when shorter); empty when unreadable.
 #[must_use]
-pub fn tail_bytes(file: &mut File, max: u64) -> Vec<u8> {
+pub(crate) fn tail_bytes(file: &mut File, max: u64) -> Vec<u8> {
     let len = file.metadata().map_or(0, |m| m.len());
     let mut buf = Vec::new();
     if file.seek(SeekFrom::Start(len.saturating_sub(max))).is_ok() {
@@ -18,13 +18,13 @@ pub fn tail_bytes(file: &mut File, max: u64) -> Vec<u8> {
 
 /// The last `max` bytes of the file at `path`; empty when unreadable.
 #[must_use]
-pub fn tail_bytes_of(path: &Path, max: u64) -> Vec<u8> {
+pub(crate) fn tail_bytes_of(path: &Path, max: u64) -> Vec<u8> {
     File::open(path).map_or_else(|_| Vec::new(), |mut f| tail_bytes(&mut f, max))
 }
 
 /// The last `lines` lines of `bytes` (lossily decoded), joined by newlines.
 #[must_use]
-pub fn last_lines(bytes: &[u8], lines: usize) -> String {
+pub(crate) fn last_lines(bytes: &[u8], lines: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -32,7 +32,7 @@ pub fn last_lines(bytes: &[u8], lines: usize) -> String {
 
 /// The last `lines` lines of a log file (from its last 16 KiB), for failure messages.
 #[must_use]
-pub fn log_tail(path: &Path, lines: usize) -> String {
+pub(crate) fn log_tail(path: &Path, lines: usize) -> String {
     last_lines(&tail_bytes_of(path, 16 * 1024), lines)
 }
 

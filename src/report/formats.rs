@@ -1,4 +1,4 @@
-//! The optional report files of a run (JUnit, Markdown, Prometheus) and the CI side effects:
+//! The optional report files of a run (`JUnit`, Markdown, Prometheus) and the CI side effects:
 //! the GitHub step summary and the workflow-command annotations.
 //!
 //! Every format is rendered by its own module from the same [`Report`]; this file only decides

@@ -1,4 +1,4 @@
-//! JUnit XML (`--junit`) through quick-junit: one testsuite `runner`, one testcase per gate.
+//! `JUnit` XML (`--junit`) through quick-junit: one testsuite `runner`, one testcase per gate.
 //!
 //! Mapping (SPEC 5): `pass` passes; `skip` is skipped; `fail`, `error` and `not_run` of a gate
 //! whose effective mode is blocking are failures (message = reason, type = status); an
@@ -21,7 +21,7 @@ use crate::vocab::Status;
 /// How many lines of a gate's log go into system-out.
 pub const LOG_TAIL_LINES: usize = 50;
 
-/// Render the JUnit XML of a run; log tails are read from the cache's `logs/` folder.
+/// Render the `JUnit` XML of a run; log tails are read from the cache's `logs/` folder.
 pub fn render(report: &Report, config: &Config) -> Result<String, SerializeError> {
     let logs = config.settings.cache_dir.join("logs");
     build(report, &|gate| {
@@ -183,10 +183,13 @@ mod tests {
                 ..
             } => {
                 assert_eq!(
-                    message.as_ref().map(|m| m.as_str()),
+                    message.as_ref().map(quick_junit::XmlString::as_str),
                     Some("bad <reason> & \"quotes\"")
                 );
-                assert_eq!(ty.as_ref().map(|t| t.as_str()), Some("fail"));
+                assert_eq!(
+                    ty.as_ref().map(quick_junit::XmlString::as_str),
+                    Some("fail")
+                );
             }
             other => panic!("bad: {other:?}"),
         }
@@ -207,7 +210,10 @@ mod tests {
             "a gate that did not run has no log"
         );
         assert_eq!(
-            cases[1].classname.as_ref().map(|c| c.as_str()),
+            cases[1]
+                .classname
+                .as_ref()
+                .map(quick_junit::XmlString::as_str),
             Some("command")
         );
         assert_eq!(cases[1].time, Some(Duration::from_millis(1500)));

@@ -7,7 +7,7 @@ use super::status::Status;
 
 /// All gates passed or only observational ones failed.
 pub const SUCCESS: i32 = 0;
-/// A blocking gate ended fail, error or not_run.
+/// A blocking gate ended fail, error or `not_run`.
 pub const GATES_FAILED: i32 = 1;
 /// Usage or config error; nothing ran.
 pub const USAGE: i32 = 2;

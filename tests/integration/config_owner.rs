@@ -805,14 +805,14 @@ fn a_snapshot_copied_with_the_repository_does_not_point_back_at_the_original() {
         copy.write_bytes(rel, &std::fs::read(repo.path(rel)).unwrap());
     }
     let before = std::fs::read_dir(repo.path("cache"))
-        .map(|d| d.count())
+        .map(std::iter::Iterator::count)
         .unwrap_or(0);
     copy.run(&["run"]).expect_code(0);
     assert_eq!(copy.status("m"), ("pass".into(), false));
     assert!(copy.path("cache").is_dir(), "cache not in the copy");
     assert_eq!(
         std::fs::read_dir(repo.path("cache"))
-            .map(|d| d.count())
+            .map(std::iter::Iterator::count)
             .unwrap_or(0),
         before,
         "the copy wrote into the original's cache"

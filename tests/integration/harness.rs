@@ -6,14 +6,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// A temporary repository with a gates.toml.
-pub struct Repo {
+pub(crate) struct Repo {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
 }
 
 /// What a run of the binary gave.
 #[derive(Debug)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -22,7 +22,7 @@ pub struct Outcome {
 impl Outcome {
     /// Panic with the whole output unless the exit code is `code`.
     #[track_caller]
-    pub fn expect_code(&self, code: i32) -> &Self {
+    pub(crate) fn expect_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -33,7 +33,7 @@ impl Outcome {
 }
 
 impl Repo {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Repo {
             dir: tempfile::tempdir().expect("tempdir"),
             env: Vec::new(),
@@ -41,48 +41,48 @@ impl Repo {
     }
 
     /// Write gates.toml (with `version = 1` prepended).
-    pub fn gates(self, body: &str) -> Self {
+    pub(crate) fn gates(self, body: &str) -> Self {
         self.write("gates.toml", &format!("version = 1\n\n{body}"));
         self
     }
 
     /// Set an environment variable for every later run.
-    pub fn env(mut self, key: &str, value: &str) -> Self {
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
-    pub fn set_env(&mut self, key: &str, value: &str) {
+    pub(crate) fn set_env(&mut self, key: &str, value: &str) {
         self.env.retain(|(k, _)| k != key);
         self.env.push((key.to_owned(), value.to_owned()));
     }
 
     /// Write a file (folders created).
-    pub fn write(&self, rel: &str, content: &str) -> &Self {
+    pub(crate) fn write(&self, rel: &str, content: &str) -> &Self {
         self.write_bytes(rel, content.as_bytes())
     }
 
-    pub fn write_bytes(&self, rel: &str, content: &[u8]) -> &Self {
+    pub(crate) fn write_bytes(&self, rel: &str, content: &[u8]) -> &Self {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(p, content).expect("write");
         self
     }
 
-    pub fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
 
-    pub fn path(&self, rel: &str) -> PathBuf {
+    pub(crate) fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
     /// Run `runner ARGS` in the repository (bounded: 120 s).
-    pub fn run(&self, args: &[&str]) -> Outcome {
+    pub(crate) fn run(&self, args: &[&str]) -> Outcome {
         let mut cmd = assert_cmd::Command::cargo_bin("runner").expect("binary");
         cmd.current_dir(self.dir.path())
             .args(args)
@@ -102,12 +102,12 @@ impl Repo {
     }
 
     /// The JSON report of the last run.
-    pub fn report(&self) -> Value {
+    pub(crate) fn report(&self) -> Value {
         serde_json::from_str(&self.read("cache/report.json")).expect("report is JSON")
     }
 
     /// One gate's entry in the last report.
-    pub fn gate(&self, name: &str) -> Value {
+    pub(crate) fn gate(&self, name: &str) -> Value {
         self.report()["gates"]
             .as_array()
             .and_then(|g| g.iter().find(|g| g["name"] == name).cloned())
@@ -115,7 +115,7 @@ impl Repo {
     }
 
     /// (status, cached) of a gate in the last report.
-    pub fn status(&self, name: &str) -> (String, bool) {
+    pub(crate) fn status(&self, name: &str) -> (String, bool) {
         let g = self.gate(name);
         (
             g["status"].as_str().unwrap_or_default().to_owned(),

@@ -13,20 +13,20 @@ use runner::fingerprint::CacheKey;
 use crate::harness::Repo;
 
 /// The built binary.
-pub fn runner_bin() -> PathBuf {
+pub(crate) fn runner_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("runner")
 }
 
 /// A runner started in its own process group. Dropping it kills the whole group (SIGKILL)
 /// and reaps the child, so no test leaves a runner behind, whatever happens.
-pub struct Group {
+pub(crate) struct Group {
     child: Option<Child>,
     pgid: i32,
 }
 
 impl Group {
     /// Start `runner ARGS` in `repo` with `env`, output to files in `log_dir`.
-    pub fn spawn(repo: &Repo, args: &[&str], env: &[(&str, &str)], log_dir: &Path) -> Self {
+    pub(crate) fn spawn(repo: &Repo, args: &[&str], env: &[(&str, &str)], log_dir: &Path) -> Self {
         std::fs::create_dir_all(log_dir).expect("log dir");
         // Runner n of this folder writes n.out and n.err.
         let n = std::fs::read_dir(log_dir).map_or(0, Iterator::count) / 2;
@@ -51,12 +51,12 @@ impl Group {
         }
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.pgid
     }
 
     /// SIGKILL the whole group and reap the runner.
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         // SAFETY: kill(2) on a process group we created; no memory is involved.
         unsafe {
             libc::kill(-self.pgid, libc::SIGKILL);
@@ -67,7 +67,7 @@ impl Group {
     }
 
     /// Wait up to `limit` for the runner to exit; its exit code, or None if it did not.
-    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+    pub(crate) fn wait(&mut self, limit: Duration) -> Option<i32> {
         let deadline = Instant::now() + limit;
         let child = self.child.as_mut()?;
         loop {
@@ -91,7 +91,7 @@ impl Drop for Group {
 
 /// Pids of live processes whose environment holds `KEY=value` (gates inherit the runner's
 /// environment, so this finds the gates a killed runner left behind).
-pub fn processes_with_env(key: &str, value: &str) -> Vec<i32> {
+pub(crate) fn processes_with_env(key: &str, value: &str) -> Vec<i32> {
     let needle = format!("{key}={value}");
     let mut pids = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
@@ -110,14 +110,14 @@ pub fn processes_with_env(key: &str, value: &str) -> Vec<i32> {
 }
 
 /// Kills, on drop, every process left carrying `KEY=value` in its environment.
-pub struct EnvSweeper {
+pub(crate) struct EnvSweeper {
     pub key: &'static str,
     pub value: String,
 }
 
 impl EnvSweeper {
     /// SIGKILL every process carrying the marker; returns how many there were.
-    pub fn sweep(&self) -> usize {
+    pub(crate) fn sweep(&self) -> usize {
         let pids = processes_with_env(self.key, &self.value);
         for &pid in &pids {
             // SAFETY: kill(2) with a pid read from /proc; no memory is involved.
@@ -130,7 +130,7 @@ impl EnvSweeper {
 
     /// Wait up to `limit` for marked processes to end by themselves; how many were left (and
     /// then killed).
-    pub fn wait_then_sweep(&self, limit: Duration) -> usize {
+    pub(crate) fn wait_then_sweep(&self, limit: Duration) -> usize {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if processes_with_env(self.key, &self.value).is_empty() {
@@ -149,14 +149,14 @@ impl Drop for EnvSweeper {
 }
 
 /// A small seeded RNG (splitmix64): failures replay with the same seed.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -165,13 +165,13 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
 /// Every file under `dir` (recursively), sorted.
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
@@ -186,7 +186,7 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Relative path -> bytes of every file under `dir`.
-pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     walk(dir)
         .into_iter()
         .map(|p| {
@@ -203,7 +203,7 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 /// Assert two snapshots are equal, naming the first difference.
 #[track_caller]
-pub fn assert_same_tree(
+pub(crate) fn assert_same_tree(
     got: &BTreeMap<String, Vec<u8>>,
     want: &BTreeMap<String, Vec<u8>>,
     what: &str,
@@ -224,7 +224,7 @@ pub fn assert_same_tree(
 /// Every entry file under `<cache>/entries` decodes and verifies under the key its file name
 /// says; returns how many there are. A torn or foreign file fails the test.
 #[track_caller]
-pub fn assert_entries_intact(cache: &Path) -> usize {
+pub(crate) fn assert_entries_intact(cache: &Path) -> usize {
     let entries = walk(&cache.join("entries"));
     for path in &entries {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -240,7 +240,7 @@ pub fn assert_entries_intact(cache: &Path) -> usize {
 
 /// The cache key `runner explain GATE` prints on its `key  <hex>` line.
 #[track_caller]
-pub fn explain_key(repo: &Repo, gate: &str) -> String {
+pub(crate) fn explain_key(repo: &Repo, gate: &str) -> String {
     let out = repo.run(&["explain", gate]);
     out.expect_code(0);
     out.stdout
@@ -252,7 +252,7 @@ pub fn explain_key(repo: &Repo, gate: &str) -> String {
 }
 
 /// Lines of `text` that start with `warning:`.
-pub fn warnings(text: &str) -> Vec<&str> {
+pub(crate) fn warnings(text: &str) -> Vec<&str> {
     text.lines().filter(|l| l.starts_with("warning:")).collect()
 }
 
@@ -262,7 +262,7 @@ pub fn warnings(text: &str) -> Vec<&str> {
 /// be missed). Not `ru_maxrss` from wait4: Linux folds the pre-exec memory of the forked test
 /// process into it, which is the test binary's size, not the runner's. Returns (exit code,
 /// peak KiB, stderr).
-pub fn run_measuring_memory(
+pub(crate) fn run_measuring_memory(
     repo: &Repo,
     args: &[&str],
     env: &[(&str, &str)],

@@ -23,7 +23,7 @@ const TOKEN: &str = "test-token";
 const TEAM: &str = "gates";
 
 /// A running `turborepo-remote-cache` on 127.0.0.1, killed when dropped.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     port: u16,
     storage: tempfile::TempDir,
@@ -32,7 +32,7 @@ pub struct Server {
 impl Server {
     /// Start the server on a free port with local storage in a temporary folder; None (with
     /// the reason printed) when the server is not installed.
-    pub fn start() -> Option<Server> {
+    pub(crate) fn start() -> Option<Server> {
         let bin = match std::env::var_os("RUNNER_TEST_REMOTE_CACHE_BIN") {
             Some(b) => {
                 let b = PathBuf::from(b);
@@ -105,11 +105,11 @@ impl Server {
         }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
@@ -118,7 +118,7 @@ impl Server {
     }
 
     /// The keys the server holds for the team.
-    pub fn keys(&self) -> Vec<String> {
+    pub(crate) fn keys(&self) -> Vec<String> {
         let dir = self.storage.path().join("store").join(TEAM);
         let mut keys: Vec<String> = std::fs::read_dir(dir)
             .map(|d| {
@@ -132,12 +132,12 @@ impl Server {
     }
 
     /// The stored bytes under `key`.
-    pub fn entry(&self, key: &str) -> Vec<u8> {
+    pub(crate) fn entry(&self, key: &str) -> Vec<u8> {
         std::fs::read(self.storage.path().join("store").join(TEAM).join(key)).expect("stored entry")
     }
 
     /// PUT `data` under `key` through the API, as any holder of the token could.
-    pub fn plant(&self, key: &str, data: &[u8]) {
+    pub(crate) fn plant(&self, key: &str, data: &[u8]) {
         ureq::put(format!("{}/v8/artifacts/{key}?teamId={TEAM}", self.url()))
             .header("Authorization", format!("Bearer {TOKEN}"))
             .header("Content-Type", "application/octet-stream")
@@ -145,7 +145,7 @@ impl Server {
             .expect("plant an entry");
     }
 
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -158,7 +158,7 @@ impl Drop for Server {
 }
 
 /// A port nothing listens on right now.
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -166,12 +166,12 @@ pub fn free_port() -> u16 {
 }
 
 /// A Dilithium2 pair made by `runner keygen`, outside any repository.
-pub struct Keys {
+pub(crate) struct Keys {
     dir: tempfile::TempDir,
 }
 
 impl Keys {
-    pub fn new(names: &[&str]) -> Keys {
+    pub(crate) fn new(names: &[&str]) -> Keys {
         let dir = tempfile::tempdir().expect("key dir");
         let cwd = Repo::new();
         for name in names {
@@ -182,7 +182,7 @@ impl Keys {
         Keys { dir }
     }
 
-    pub fn secret(&self, name: &str) -> String {
+    pub(crate) fn secret(&self, name: &str) -> String {
         self.dir
             .path()
             .join(format!("{name}.key"))
@@ -190,18 +190,18 @@ impl Keys {
             .into_owned()
     }
 
-    pub fn public(&self, name: &str) -> String {
+    pub(crate) fn public(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("{name}.pub"))).expect("public key")
     }
 
-    pub fn signer(&self, name: &str) -> Signer {
+    pub(crate) fn signer(&self, name: &str) -> Signer {
         Signer::parse(&std::fs::read_to_string(self.secret(name)).expect("secret key"))
             .expect("parse key")
     }
 }
 
 /// Three gates in a chain, each appending its name to `runs.log` when it executes.
-pub const CHAIN: &str = r#"
+pub(crate) const CHAIN: &str = r#"
 [gates.a]
 run = "echo a >> runs.log; mkdir -p out; cat src/*.txt > out/a.txt"
 inputs = ["src/*.txt"]
@@ -219,7 +219,7 @@ artifacts = ["out/c.txt"]
 "#;
 
 /// `[settings]` for a remote at `url` that trusts `keys/ci.pub`.
-pub fn settings(url: &str, timeout: &str, signing: bool) -> String {
+pub(crate) fn settings(url: &str, timeout: &str, signing: bool) -> String {
     let mut s = format!(
         "[settings.remote_cache]\nurl = \"{url}\"\nteam = \"{TEAM}\"\nwrite = true\ntimeout = \"{timeout}\"\n\n"
     );
@@ -231,7 +231,7 @@ pub fn settings(url: &str, timeout: &str, signing: bool) -> String {
 
 /// A repository with `gates`, `src/one.txt`, and `keys/ci.pub`; talks to the remote with the
 /// right token, without a signing key.
-pub fn repo(gates: &str, keys: Option<&Keys>) -> Repo {
+pub(crate) fn repo(gates: &str, keys: Option<&Keys>) -> Repo {
     let repo = Repo::new()
         .gates(gates)
         .env("RUNNER_REMOTE_CACHE_TOKEN", TOKEN)
@@ -245,14 +245,14 @@ pub fn repo(gates: &str, keys: Option<&Keys>) -> Repo {
 }
 
 /// What ran, in order.
-pub fn runs(repo: &Repo) -> String {
+pub(crate) fn runs(repo: &Repo) -> String {
     std::fs::read_to_string(repo.path("runs.log"))
         .unwrap_or_default()
         .replace('\n', "")
 }
 
 /// Warning lines of a run.
-pub fn warnings(out: &Outcome) -> Vec<&str> {
+pub(crate) fn warnings(out: &Outcome) -> Vec<&str> {
     out.stderr
         .lines()
         .filter(|l| l.starts_with("warning:"))
@@ -260,7 +260,7 @@ pub fn warnings(out: &Outcome) -> Vec<&str> {
 }
 
 /// Entries in the repository's local cache.
-pub fn local_entries(repo: &Repo) -> usize {
+pub(crate) fn local_entries(repo: &Repo) -> usize {
     walk_files(&repo.path("cache/entries")).len()
 }
 
@@ -270,9 +270,9 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
         for e in read.flatten() {
             let p = e.path();
             if p.is_dir() {
-                out.extend(walk_files(&p))
+                out.extend(walk_files(&p));
             } else {
-                out.push(p)
+                out.push(p);
             }
         }
     }

@@ -1,4 +1,4 @@
-//! The report formats of SPEC 5 and 9 (JUnit, Markdown, Prometheus, GitHub annotations), each
+//! The report formats of SPEC 5 and 9 (`JUnit`, Markdown, Prometheus, GitHub annotations), each
 //! checked by parsing what the binary wrote, plus snapshots of a fixed report.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::harness::Repo;
 
 /// One gate of each outcome, plus an uncacheable one and an export.
-pub const SUITE: &str = r#"
+pub(crate) const SUITE: &str = r#"
 [gates.bench]
 description = "latency"
 run = "printf '{\"lat\": {\"p95\": 4.5}, \"count\": 3}' > bench.json"
@@ -72,12 +72,15 @@ struct Case {
     out: String,
 }
 
-/// Parse JUnit XML (quick-junit's reader, on quick-xml) and check that the counts CI reporters
+/// Parse `JUnit` XML (quick-junit's reader, on quick-xml) and check that the counts CI reporters
 /// read agree with the testcases.
 fn junit_cases(xml: &str) -> BTreeMap<String, Case> {
     let parsed =
         quick_junit::Report::deserialize_from_str(xml).unwrap_or_else(|e| panic!("{e}\n{xml}"));
-    assert_eq!(parsed.name.as_ref().map(|n| n.as_str()), Some("runner"));
+    assert_eq!(
+        parsed.name.as_ref().map(quick_junit::XmlString::as_str),
+        Some("runner")
+    );
     assert_eq!(parsed.test_suites.len(), 1, "one testsuite");
     let suite = &parsed.test_suites[0];
     assert_eq!(suite.name.as_str(), "runner");
@@ -85,7 +88,10 @@ fn junit_cases(xml: &str) -> BTreeMap<String, Case> {
         |s: Option<&quick_junit::XmlString>| s.map(|s| s.as_str().to_owned()).unwrap_or_default();
     let mut cases = BTreeMap::new();
     for c in &suite.test_cases {
-        assert_eq!(c.classname.as_ref().map(|c| c.as_str()), Some("command"));
+        assert_eq!(
+            c.classname.as_ref().map(quick_junit::XmlString::as_str),
+            Some("command")
+        );
         assert!(c.time.is_some(), "time of {}", c.name.as_str());
         let (outcome, ty, message) = match &c.status {
             TestCaseStatus::Success { .. } => ("passed", String::new(), String::new()),

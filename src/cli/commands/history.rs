@@ -19,13 +19,13 @@ macro_rules! say {
 }
 
 /// `runner status`: per gate, configured and effective mode, streak, last result, graduation.
-pub fn status(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
+pub(crate) fn status(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
     let (history, now) = open(ws, now);
     emit(|out| status_into(out, ws, &history, now))
 }
 
 /// `runner graduate [--write]`: the observational gates whose history says they graduated.
-pub fn graduate(ws: &Workspace, now: Option<OffsetDateTime>, write: bool) -> CmdResult {
+pub(crate) fn graduate(ws: &Workspace, now: Option<OffsetDateTime>, write: bool) -> CmdResult {
     let (history, now) = open(ws, now);
     emit(|out| graduate_into(out, ws, &history, now, write))
 }

@@ -101,7 +101,7 @@ graduate_after_days = 7
 
 /// Write a starter config at `path` unless one exists (exit 2 when it exists or cannot be
 /// written).
-pub fn init(path: &Path) -> CmdResult {
+pub(crate) fn init(path: &Path) -> CmdResult {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::Usage(format!("cannot create {}: {e}", dir.display())))?;

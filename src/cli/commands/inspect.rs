@@ -8,7 +8,7 @@ use crate::history::History;
 use crate::workspace::{self, Selection, Workspace};
 
 /// `runner check`: load, build the graph and expand every input glob.
-pub fn check(ws: &Workspace) -> CmdResult {
+pub(super) fn check(ws: &Workspace) -> CmdResult {
     workspace::prepare(ws, &Selection::default(), &|_, _| {})?;
     println!(
         "{}: ok, {} gates, {} edges",
@@ -20,7 +20,7 @@ pub fn check(ws: &Workspace) -> CmdResult {
 }
 
 /// `runner list`: gates with kind, modes, needs and tags.
-pub fn list(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
+pub(super) fn list(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
     let history = History::load(&ws.config.settings.history);
     let now = super::clock(now);
     println!(
@@ -50,7 +50,7 @@ pub fn list(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
 }
 
 /// `runner explain GATE`: the key's inputs, and what changed since the last stored run.
-pub fn explain(ws: &Workspace, gate: &str) -> CmdResult {
+pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
     let sel = Selection {
         gates: vec![gate.to_owned()],
         ..Selection::default()

@@ -6,7 +6,7 @@ use crate::cli::error::{CmdResult, Done, Error};
 use crate::workspace::Workspace;
 
 /// Write a Dilithium2 key pair.
-pub fn keygen(out: &Path) -> CmdResult {
+pub(super) fn keygen(out: &Path) -> CmdResult {
     let (key, public, id) = crate::signing::keygen(out).map_err(Error::Usage)?;
     println!(
         "wrote {} (secret, mode 0600) and {}",
@@ -24,7 +24,7 @@ pub fn keygen(out: &Path) -> CmdResult {
 
 /// Exit 0 when `<report>.sig` is a valid signature of the report by a trusted key, 1 otherwise
 /// (missing, unknown key, changed report, no trusted keys): SPEC 10.
-pub fn verify(ws: &Workspace, report: &Path) -> CmdResult {
+pub(super) fn verify(ws: &Workspace, report: &Path) -> CmdResult {
     let v = crate::report::signature::verify(&ws.config, report);
     for w in &v.warnings {
         eprintln!("warning: {w}");

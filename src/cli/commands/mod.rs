@@ -1,7 +1,7 @@
 //! One module per command (or family of commands); `dispatch` picks one.
 
-pub mod history;
-pub mod init;
+pub(super) mod history;
+pub(super) mod init;
 mod inspect;
 mod keys;
 mod report;
@@ -12,7 +12,7 @@ use super::error::{CmdResult, Done};
 use crate::workspace::Workspace;
 
 /// Run the command `cli` names.
-pub fn dispatch(cli: Cli) -> CmdResult {
+pub(super) fn dispatch(cli: Cli) -> CmdResult {
     let now = cli.now;
     match cli.command {
         Command::Run(args) => run::run(&cli.config, args, now),

@@ -7,7 +7,7 @@ use crate::report::{json, merge};
 
 /// Merge shard reports. Exits with the merged report's exit code (so a final CI job fails when
 /// a shard's blocking gate failed); 2 when a report cannot be read or written.
-pub fn merge(reports: &[PathBuf], out: &Path) -> CmdResult {
+pub(super) fn merge(reports: &[PathBuf], out: &Path) -> CmdResult {
     let mut read = Vec::with_capacity(reports.len());
     for path in reports {
         match json::read(path) {

@@ -13,7 +13,7 @@ use crate::run::{Outputs, RunRequest};
 use crate::vocab::{Mode, Status, exit_code};
 use crate::workspace::{self, Selection, Workspace};
 
-pub fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> CmdResult {
+pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> CmdResult {
     let timings = Timings::from_env();
     crate::proc::signals::install();
     let started = std::time::Instant::now();
