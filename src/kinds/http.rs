@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 use ureq::Agent;
 
-use super::pqc::{millis, percentile};
+use super::latency::{millis, percentile};
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};

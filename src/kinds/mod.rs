@@ -11,6 +11,7 @@
 pub mod checklist;
 pub mod command;
 pub mod http;
+pub mod latency;
 pub mod policy;
 pub mod pqc;
 pub mod schema;
@@ -225,6 +226,18 @@ pub enum BuiltinError {
     /// Anything else: a missing file, a service that did not start, a refused host.
     #[error("{0}")]
     Other(String),
+}
+
+/// The error of a kind whose evaluator this build lacks (also a config error at load).
+#[cfg_attr(
+    all(feature = "policy", feature = "schema", feature = "pqc"),
+    expect(dead_code)
+)]
+pub(crate) fn without_feature(kind: &str, feature: &str) -> String {
+    format!(
+        "kind `{kind}` needs the cargo feature `{feature}`, which this runner was built without; \
+         rebuild it with default features"
+    )
 }
 
 /// Serialize a `Duration` as whole milliseconds (stable in cache keys).

@@ -1,10 +1,5 @@
 //! The `pqc-bench` kind: Dilithium2 keygen, sign and verify latency, measured in process.
 
-use std::time::{Duration, Instant};
-
-use pqcrypto_dilithium::dilithium2;
-use serde_json::json;
-
 use serde::{Deserialize, Serialize};
 
 use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
@@ -25,6 +20,10 @@ impl Kind for PqcSpec {
     const KEYS: &'static [&'static str] = &["algorithm", "iterations", "message_bytes"];
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
+        if cfg!(not(feature = "pqc")) {
+            p.needs_feature(Self::NAME, "pqc");
+            return None;
+        }
         let algorithm = p
             .fields
             .string(p.sink, "algorithm")
@@ -49,272 +48,225 @@ impl Kind for PqcSpec {
     }
 
     fn evaluate(&self, ctx: &mut BuiltinContext<'_>) -> Result<BuiltinOutcome, BuiltinError> {
-        evaluate(self, ctx)
+        #[cfg(feature = "pqc")]
+        return engine::evaluate(self, ctx);
+        #[cfg(not(feature = "pqc"))]
+        {
+            let _ = ctx;
+            Err(BuiltinError::Other(super::without_feature(
+                "pqc-bench",
+                "pqc",
+            )))
+        }
     }
 }
 
-/// Sign+verify rounds run before timing, so caches and branch predictors are warm.
-const WARM_UP: u32 = 10;
-
-/// Run the benchmark of a `pqc-bench` gate.
-///
-/// The check itself always passes once the benchmark ran: latency limits are thresholds on the
-/// artifact, judged by the runner.
-///
-/// # Errors
-///
-/// An algorithm other than `dilithium2`, zero iterations, or a signature that does not verify.
-pub fn evaluate(
-    spec: &PqcSpec,
-    ctx: &mut BuiltinContext<'_>,
-) -> Result<BuiltinOutcome, BuiltinError> {
-    if !spec.algorithm.eq_ignore_ascii_case("dilithium2") {
-        return Err(BuiltinError::Other(format!(
-            "pqc-bench: unsupported algorithm \"{}\"; only \"dilithium2\" is built in",
-            spec.algorithm
-        )));
-    }
-    // A failed log write must not fail the benchmark; the same holds for every log line below.
-    let _ = writeln!(
-        ctx.log,
-        "pqc-bench: Dilithium2, {} warm-up rounds, {} timed rounds over a {}-byte message",
-        WARM_UP, spec.iterations, spec.message_bytes
-    );
-    let artifact = bench(spec.iterations, spec.message_bytes)?;
-    let _ = writeln!(ctx.log, "pqc-bench: {artifact}");
-    Ok(BuiltinOutcome {
-        passed: true,
-        artifact,
-        reason: None,
-    })
-}
-
-/// Time Dilithium2: one keygen, 10 untimed warm-up rounds, then `iterations` detached signs and
-/// verifies of a `message_bytes` message. Returns the artifact of SPEC section 7, latencies in
-/// milliseconds rounded to the microsecond, percentiles by nearest rank.
-///
-/// # Errors
-///
-/// Zero iterations (no percentile to report), or a signature that does not verify.
-pub fn bench(iterations: u32, message_bytes: usize) -> Result<serde_json::Value, BuiltinError> {
-    if iterations == 0 {
-        return Err(BuiltinError::Other(
-            "pqc-bench: iterations must be at least 1".to_owned(),
-        ));
-    }
-    let message = message(message_bytes);
-
-    let start = Instant::now();
-    let (public, secret) = dilithium2::keypair();
-    let keygen_ms = millis(start.elapsed());
-
-    for _ in 0..WARM_UP {
-        let signature = dilithium2::detached_sign(&message, &secret);
-        verify(&signature, &message, &public)?;
-    }
-
-    let capacity = usize::try_from(iterations).unwrap_or(0);
-    let mut sign = Vec::with_capacity(capacity);
-    let mut verify_times = Vec::with_capacity(capacity);
-    for _ in 0..iterations {
-        let start = Instant::now();
-        let signature = dilithium2::detached_sign(&message, &secret);
-        sign.push(millis(start.elapsed()));
-
-        let start = Instant::now();
-        verify(&signature, &message, &public)?;
-        verify_times.push(millis(start.elapsed()));
-    }
-    sign.sort_by(f64::total_cmp);
-    verify_times.sort_by(f64::total_cmp);
-
-    Ok(json!({
-        "algorithm": "Dilithium2",
-        "iterations": iterations,
-        "sign_p50_ms": percentile(&sign, 50.0),
-        "sign_p95_ms": percentile(&sign, 95.0),
-        "verify_p50_ms": percentile(&verify_times, 50.0),
-        "verify_p95_ms": percentile(&verify_times, 95.0),
-        "keygen_ms": keygen_ms,
-    }))
-}
-
-/// The nearest-rank percentile `p` (0 to 100) of ascending `sorted` samples; 0 when empty.
-///
-/// Nearest rank picks an observed sample (the smallest whose rank reaches `p`% of the count), so
-/// p95 of 20 samples is the 19th, and p50 of 4 samples is the 2nd.
-pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let count = u32::try_from(sorted.len()).unwrap_or(u32::MAX);
-    if count == 0 {
-        return 0.0;
-    }
-    // Multiply before dividing so whole ranks (95 * 20 / 100 = 19) stay exact in floating point.
-    let target = p * f64::from(count) / 100.0;
-    let rank = (1..=count)
-        .find(|&rank| f64::from(rank) >= target)
-        .unwrap_or(count);
-    let index = usize::try_from(rank).map_or(0, |rank| rank.saturating_sub(1));
-    sorted.get(index).copied().unwrap_or(0.0)
-}
-
-/// A duration in milliseconds, rounded to the microsecond.
-pub(crate) fn millis(elapsed: Duration) -> f64 {
-    (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0
-}
-
-/// A deterministic, non-repeating-looking message (xorshift), so runs compare like for like.
-fn message(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x9E37_79B9;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state.to_le_bytes()[0]
-        })
-        .collect()
-}
-
-fn verify(
-    signature: &dilithium2::DetachedSignature,
-    message: &[u8],
-    public: &dilithium2::PublicKey,
-) -> Result<(), BuiltinError> {
-    dilithium2::verify_detached_signature(signature, message, public).map_err(|err| {
-        BuiltinError::Other(format!(
-            "pqc-bench: a Dilithium2 signature did not verify: {err}"
-        ))
-    })
-}
-
-#[cfg(test)]
-mod tests {
+/// The evaluator: needs the cargo feature `pqc`.
+#[cfg(feature = "pqc")]
+mod engine {
     use super::*;
+    use crate::kinds::latency::{millis, percentile};
+    use pqcrypto_dilithium::dilithium2;
+    use serde_json::json;
+    use std::time::Instant;
+    /// Sign+verify rounds run before timing, so caches and branch predictors are warm.
+    const WARM_UP: u32 = 10;
 
-    #[test]
-    fn percentile_is_nearest_rank() {
-        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
-        let cases: &[(&[f64], f64, f64)] = &[
-            (&[], 50.0, 0.0),
-            (&[7.0], 50.0, 7.0),
-            (&[7.0], 95.0, 7.0),
-            (&[1.0, 2.0, 3.0, 4.0], 50.0, 2.0),
-            (&[1.0, 2.0, 3.0, 4.0], 95.0, 4.0),
-            (&[1.0, 2.0, 3.0, 4.0], 0.0, 1.0),
-            (&[1.0, 2.0, 3.0, 4.0], 100.0, 4.0),
-            (&twenty, 95.0, 19.0),
-            (&twenty, 50.0, 10.0),
-            (&twenty, 96.0, 20.0),
-        ];
-        for (samples, p, expected) in cases {
-            let got = percentile(samples, *p);
-            // Nearest rank returns one of the samples, bit for bit.
-            assert_eq!(
-                got.to_bits(),
-                expected.to_bits(),
-                "p{p} of {samples:?} = {got}, expected {expected}"
-            );
+    /// Run the benchmark of a `pqc-bench` gate.
+    ///
+    /// The check itself always passes once the benchmark ran: latency limits are thresholds on the
+    /// artifact, judged by the runner.
+    ///
+    /// # Errors
+    ///
+    /// An algorithm other than `dilithium2`, zero iterations, or a signature that does not verify.
+    pub(super) fn evaluate(
+        spec: &PqcSpec,
+        ctx: &mut BuiltinContext<'_>,
+    ) -> Result<BuiltinOutcome, BuiltinError> {
+        if !spec.algorithm.eq_ignore_ascii_case("dilithium2") {
+            return Err(BuiltinError::Other(format!(
+                "pqc-bench: unsupported algorithm \"{}\"; only \"dilithium2\" is built in",
+                spec.algorithm
+            )));
         }
+        // A failed log write must not fail the benchmark; the same holds for every log line below.
+        let _ = writeln!(
+            ctx.log,
+            "pqc-bench: Dilithium2, {} warm-up rounds, {} timed rounds over a {}-byte message",
+            WARM_UP, spec.iterations, spec.message_bytes
+        );
+        let artifact = bench(spec.iterations, spec.message_bytes)?;
+        let _ = writeln!(ctx.log, "pqc-bench: {artifact}");
+        Ok(BuiltinOutcome {
+            passed: true,
+            artifact,
+            reason: None,
+        })
     }
 
-    #[test]
-    fn millis_rounds_to_microseconds() {
-        let cases = [
-            (Duration::from_nanos(1_234_567), 1.235),
-            (Duration::from_nanos(1_234_499), 1.234),
-            (Duration::from_secs(2), 2000.0),
-        ];
-        for (elapsed, expected) in cases {
-            assert!(
-                (millis(elapsed) - expected).abs() < 1e-9,
-                "{elapsed:?} = {}",
-                millis(elapsed)
-            );
+    /// Time Dilithium2: one keygen, 10 untimed warm-up rounds, then `iterations` detached signs and
+    /// verifies of a `message_bytes` message. Returns the artifact of SPEC section 7, latencies in
+    /// milliseconds rounded to the microsecond, percentiles by nearest rank.
+    ///
+    /// # Errors
+    ///
+    /// Zero iterations (no percentile to report), or a signature that does not verify.
+    pub fn bench(iterations: u32, message_bytes: usize) -> Result<serde_json::Value, BuiltinError> {
+        if iterations == 0 {
+            return Err(BuiltinError::Other(
+                "pqc-bench: iterations must be at least 1".to_owned(),
+            ));
         }
-    }
+        let message = message(message_bytes);
 
-    #[test]
-    fn message_is_deterministic_and_sized() {
-        assert_eq!(message(0), Vec::<u8>::new());
-        assert_eq!(message(64), message(64));
-        assert_eq!(message(1024).len(), 1024);
-        assert!(message(64).iter().any(|&byte| byte != message(64)[0]));
-    }
+        let start = Instant::now();
+        let (public, secret) = dilithium2::keypair();
+        let keygen_ms = millis(start.elapsed());
 
-    #[test]
-    fn bench_reports_exactly_the_spec_keys() {
-        let artifact = bench(5, 32).expect("bench runs");
-        let keys: Vec<&str> = artifact
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        let mut expected = vec![
-            "algorithm",
-            "iterations",
-            "sign_p50_ms",
-            "sign_p95_ms",
-            "verify_p50_ms",
-            "verify_p95_ms",
-            "keygen_ms",
-        ];
-        let mut sorted_keys = keys.clone();
-        sorted_keys.sort_unstable();
-        expected.sort_unstable();
-        assert_eq!(sorted_keys, expected);
-        assert_eq!(artifact["algorithm"], "Dilithium2");
-        assert_eq!(artifact["iterations"], 5);
-        for key in [
-            "sign_p50_ms",
-            "sign_p95_ms",
-            "verify_p50_ms",
-            "verify_p95_ms",
-            "keygen_ms",
-        ] {
-            let value = artifact[key].as_f64().expect("number");
-            assert!(value > 0.0, "{key} = {value}");
+        for _ in 0..WARM_UP {
+            let signature = dilithium2::detached_sign(&message, &secret);
+            verify(&signature, &message, &public)?;
         }
-        assert!(artifact["sign_p50_ms"].as_f64() <= artifact["sign_p95_ms"].as_f64());
+
+        let capacity = usize::try_from(iterations).unwrap_or(0);
+        let mut sign = Vec::with_capacity(capacity);
+        let mut verify_times = Vec::with_capacity(capacity);
+        for _ in 0..iterations {
+            let start = Instant::now();
+            let signature = dilithium2::detached_sign(&message, &secret);
+            sign.push(millis(start.elapsed()));
+
+            let start = Instant::now();
+            verify(&signature, &message, &public)?;
+            verify_times.push(millis(start.elapsed()));
+        }
+        sign.sort_by(f64::total_cmp);
+        verify_times.sort_by(f64::total_cmp);
+
+        Ok(json!({
+            "algorithm": "Dilithium2",
+            "iterations": iterations,
+            "sign_p50_ms": percentile(&sign, 50.0),
+            "sign_p95_ms": percentile(&sign, 95.0),
+            "verify_p50_ms": percentile(&verify_times, 50.0),
+            "verify_p95_ms": percentile(&verify_times, 95.0),
+            "keygen_ms": keygen_ms,
+        }))
     }
 
-    #[test]
-    fn bench_refuses_zero_iterations() {
-        assert!(matches!(bench(0, 32), Err(BuiltinError::Other(_))));
+    /// A deterministic, non-repeating-looking message (xorshift), so runs compare like for like.
+    fn message(len: usize) -> Vec<u8> {
+        let mut state: u32 = 0x9E37_79B9;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[0]
+            })
+            .collect()
     }
 
-    #[test]
-    fn evaluate_accepts_any_case_and_refuses_other_algorithms() {
-        let cases = [
-            ("dilithium2", true),
-            ("Dilithium2", true),
-            ("DILITHIUM2", true),
-            ("dilithium3", false),
-            ("", false),
-        ];
-        for (algorithm, ok) in cases {
-            let spec = PqcSpec {
-                algorithm: algorithm.to_owned(),
-                iterations: 2,
-                message_bytes: 16,
-            };
-            let mut log = Vec::new();
-            let root = std::path::Path::new(".");
-            let mut ctx = BuiltinContext {
-                root,
-                inputs: &[],
-                log: &mut log,
-            };
-            match evaluate(&spec, &mut ctx) {
-                Ok(outcome) => {
-                    assert!(ok, "{algorithm} should be refused");
-                    assert!(outcome.passed);
-                    assert!(outcome.reason.is_none());
-                    assert!(String::from_utf8_lossy(&log).contains("pqc-bench"));
-                }
-                Err(err) => {
-                    assert!(!ok, "{algorithm}: {err}");
-                    assert!(err.to_string().contains("unsupported algorithm"), "{err}");
+    fn verify(
+        signature: &dilithium2::DetachedSignature,
+        message: &[u8],
+        public: &dilithium2::PublicKey,
+    ) -> Result<(), BuiltinError> {
+        dilithium2::verify_detached_signature(signature, message, public).map_err(|err| {
+            BuiltinError::Other(format!(
+                "pqc-bench: a Dilithium2 signature did not verify: {err}"
+            ))
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn message_is_deterministic_and_sized() {
+            assert_eq!(message(0), Vec::<u8>::new());
+            assert_eq!(message(64), message(64));
+            assert_eq!(message(1024).len(), 1024);
+            assert!(message(64).iter().any(|&byte| byte != message(64)[0]));
+        }
+
+        #[test]
+        fn bench_reports_exactly_the_spec_keys() {
+            let artifact = bench(5, 32).expect("bench runs");
+            let keys: Vec<&str> = artifact
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut expected = vec![
+                "algorithm",
+                "iterations",
+                "sign_p50_ms",
+                "sign_p95_ms",
+                "verify_p50_ms",
+                "verify_p95_ms",
+                "keygen_ms",
+            ];
+            let mut sorted_keys = keys.clone();
+            sorted_keys.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(sorted_keys, expected);
+            assert_eq!(artifact["algorithm"], "Dilithium2");
+            assert_eq!(artifact["iterations"], 5);
+            for key in [
+                "sign_p50_ms",
+                "sign_p95_ms",
+                "verify_p50_ms",
+                "verify_p95_ms",
+                "keygen_ms",
+            ] {
+                let value = artifact[key].as_f64().expect("number");
+                assert!(value > 0.0, "{key} = {value}");
+            }
+            assert!(artifact["sign_p50_ms"].as_f64() <= artifact["sign_p95_ms"].as_f64());
+        }
+
+        #[test]
+        fn bench_refuses_zero_iterations() {
+            assert!(matches!(bench(0, 32), Err(BuiltinError::Other(_))));
+        }
+
+        #[test]
+        fn evaluate_accepts_any_case_and_refuses_other_algorithms() {
+            let cases = [
+                ("dilithium2", true),
+                ("Dilithium2", true),
+                ("DILITHIUM2", true),
+                ("dilithium3", false),
+                ("", false),
+            ];
+            for (algorithm, ok) in cases {
+                let spec = PqcSpec {
+                    algorithm: algorithm.to_owned(),
+                    iterations: 2,
+                    message_bytes: 16,
+                };
+                let mut log = Vec::new();
+                let root = std::path::Path::new(".");
+                let mut ctx = BuiltinContext {
+                    root,
+                    inputs: &[],
+                    log: &mut log,
+                };
+                match evaluate(&spec, &mut ctx) {
+                    Ok(outcome) => {
+                        assert!(ok, "{algorithm} should be refused");
+                        assert!(outcome.passed);
+                        assert!(outcome.reason.is_none());
+                        assert!(String::from_utf8_lossy(&log).contains("pqc-bench"));
+                    }
+                    Err(err) => {
+                        assert!(!ok, "{algorithm}: {err}");
+                        assert!(err.to_string().contains("unsupported algorithm"), "{err}");
+                    }
                 }
             }
         }
