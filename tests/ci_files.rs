@@ -6,7 +6,7 @@
 //!   `env:`), every input used and every used input declared, outputs and `steps.X` references
 //!   pointing at steps that exist. With `RUNNER_TEST_ACTIONLINT` (set by `.ci/run`) its steps are
 //!   also wrapped in a workflow and linted by actionlint, which checks the expressions and the
-//!   inputs given to other actions.
+//!   inputs given to other actions. Where shellcheck is installed, the scripts pass it.
 //! - The workflows under `.github/workflows/` give `uses: ./` only inputs that `action.yml`
 //!   declares (actionlint cannot read a local action).
 //! - `docs/ci.md`: the GitLab CI template is valid YAML whose `artifacts:reports` paths are the
@@ -456,6 +456,38 @@ fn action_steps_pass_actionlint() {
         "actionlint found problems in action.yml's steps (line numbers are those of this \
          workflow):\n{workflow}\n{stdout}{stderr}"
     );
+}
+
+#[test]
+fn action_scripts_pass_shellcheck() {
+    // Native actionlint runs shellcheck on `run:` scripts; the WebAssembly build cannot, so do it
+    // here where shellcheck is installed (GitHub's ubuntu runners have it; Debian: shellcheck).
+    let probe = Command::new("shellcheck").arg("--version").output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: shellcheck is not installed");
+        return;
+    }
+    let action = action();
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (i, step) in steps(&action).iter().enumerate() {
+        let Some(script) = str_of(step, "run") else {
+            continue;
+        };
+        let file = dir.path().join(format!("step-{i}.sh"));
+        std::fs::write(&file, format!("#!/usr/bin/env bash\n{script}")).expect("write script");
+        let out = Command::new("shellcheck")
+            .args(["--shell=bash", "--format=gcc"])
+            .arg(&file)
+            .output()
+            .expect("run shellcheck");
+        assert!(
+            out.status.success(),
+            "shellcheck: step `{}` of action.yml (line N is the script's line N-1):\n{}{}",
+            step_name(step),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 /// The first fenced ```yaml block after the heading `heading` in docs/ci.md.
