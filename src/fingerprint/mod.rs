@@ -39,6 +39,30 @@ pub struct Fingerprinter {
     stat: StatCache,
     /// Relative path -> hash and stat, or None when the file is missing/unreadable.
     memo: Mutex<FxHashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
+    /// Where declared env variables' values come from.
+    env: Env,
+}
+
+/// The environment keys read their declared variables from: the process's, or (in tests) a
+/// fixed one, so no test has to change the process environment of a multi-threaded binary.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Env {
+    /// `std::env::var`.
+    #[default]
+    Process,
+    /// These variables and no others.
+    #[cfg_attr(not(test), expect(dead_code))]
+    Fixed(BTreeMap<String, String>),
+}
+
+impl Env {
+    /// The value of `name`; None when unset (or not UTF-8).
+    pub(crate) fn get(&self, name: &str) -> Option<String> {
+        match self {
+            Env::Process => std::env::var(name).ok(),
+            Env::Fixed(vars) => vars.get(name).cloned(),
+        }
+    }
 }
 
 impl Fingerprinter {
@@ -52,7 +76,16 @@ impl Fingerprinter {
             root: root.to_path_buf(),
             stat,
             memo: Mutex::new(FxHashMap::default()),
+            env: Env::Process,
         }
+    }
+
+    /// The same, reading declared variables from `env` instead of the process.
+    #[cfg(test)]
+    #[must_use]
+    pub(crate) fn with_env(mut self, env: Env) -> Self {
+        self.env = env;
+        self
     }
 
     /// The stat cache's own load warning, if any.
@@ -155,7 +188,7 @@ impl Fingerprinter {
             env: gate
                 .env
                 .iter()
-                .map(|name| (name.clone(), std::env::var(name).ok()))
+                .map(|name| (name.clone(), self.env.get(name)))
                 .collect(),
             upstream,
         }
@@ -184,7 +217,7 @@ impl Fingerprinter {
         }
         k.count(gate.env.len());
         for name in &gate.env {
-            k.env(name, std::env::var(name).ok().as_deref());
+            k.env(name, self.env.get(name).as_deref());
         }
         // The material's maps are sorted and deduplicated by name and by path.
         let mut needs = needs.to_vec();
@@ -271,12 +304,12 @@ schema = "in/a.txt"
 inputs = ["in/b.txt"]
 "#;
         let config = crate::config::parse("gates.toml", text, root).expect("valid");
-        // SAFETY: this test alone uses these variable names; nothing reads them concurrently.
-        unsafe {
-            std::env::set_var("RUNNER_TEST_KEY_SET", "v");
-            std::env::set_var("RUNNER_TEST_KEY_EMPTY", "");
-        }
-        let fp = Fingerprinter::new(root, StatCache::load(&root.join("stat-cache.bin")));
+        let env = Env::Fixed(BTreeMap::from([
+            ("RUNNER_TEST_KEY_SET".to_owned(), "v".to_owned()),
+            ("RUNNER_TEST_KEY_EMPTY".to_owned(), String::new()),
+        ]));
+        let fp = Fingerprinter::new(root, StatCache::load(&root.join("stat-cache.bin")))
+            .with_env(env);
         let gate = |name: &str| config.gates.iter().find(|g| g.name == name).unwrap();
         let files: Vec<PathBuf> = ["in/a.txt", "in/b.txt", "in/missing.txt"]
             .iter()
