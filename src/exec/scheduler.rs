@@ -214,10 +214,9 @@ impl Scheduler<'_> {
     #[must_use]
     pub(crate) fn material(&self, g: usize) -> KeyMaterial {
         let gate = &self.config.gates[g];
-        let upstream = gate
-            .needs
-            .iter()
-            .filter_map(|n| self.graph.index(n))
+        let upstream = self
+            .graph
+            .needs(g)
             .map(|n| {
                 (
                     self.config.gates[n].name.clone(),
@@ -233,12 +232,7 @@ impl Scheduler<'_> {
     #[must_use]
     pub(crate) fn key(&self, g: usize) -> CacheKey {
         let gate = &self.config.gates[g];
-        let needs: Vec<&Gate> = gate
-            .needs
-            .iter()
-            .filter_map(|n| self.graph.index(n))
-            .map(|n| &self.config.gates[n])
-            .collect();
+        let needs: Vec<&Gate> = self.graph.needs(g).map(|n| &self.config.gates[n]).collect();
         self.fp
             .key(gate, &self.keyed_files(g), &needs)
             .unwrap_or_else(|| self.material(g).key())
@@ -261,10 +255,9 @@ impl Scheduler<'_> {
     /// Decide a ready gate: `not_run`, skip, cache hit, or a job to run.
     fn prepare(&self, g: usize, results: &BTreeMap<usize, GateRun>) -> Prepared {
         let gate = &self.config.gates[g];
-        let blocked: Vec<String> = gate
-            .needs
-            .iter()
-            .filter_map(|n| self.graph.index(n))
+        let blocked: Vec<String> = self
+            .graph
+            .needs(g)
             .filter_map(|n| results.get(&n))
             .filter(|r| !r.status.satisfies_needs())
             .map(|r| {
@@ -357,10 +350,9 @@ impl Scheduler<'_> {
         // second runner re-running an upstream gate rewrites them under this gate's feet)
         // and the files a built-in kind refers to. Their stats are the ones the key was
         // hashed with (memoised by the fingerprinter).
-        let also_keyed: Vec<PathBuf> = gate
-            .needs
-            .iter()
-            .filter_map(|n| self.graph.index(n))
+        let also_keyed: Vec<PathBuf> = self
+            .graph
+            .needs(job.index)
             .flat_map(|n| self.config.gates[n].artifacts.iter().map(PathBuf::from))
             .chain(gate.kind.referenced_files().into_iter().map(PathBuf::from))
             .collect();

@@ -308,8 +308,8 @@ inputs = ["in/b.txt"]
             ("RUNNER_TEST_KEY_SET".to_owned(), "v".to_owned()),
             ("RUNNER_TEST_KEY_EMPTY".to_owned(), String::new()),
         ]));
-        let fp = Fingerprinter::new(root, StatCache::load(&root.join("stat-cache.bin")))
-            .with_env(env);
+        let fp =
+            Fingerprinter::new(root, StatCache::load(&root.join("stat-cache.bin"))).with_env(env);
         let gate = |name: &str| config.gates.iter().find(|g| g.name == name).unwrap();
         let files: Vec<PathBuf> = ["in/a.txt", "in/b.txt", "in/missing.txt"]
             .iter()
