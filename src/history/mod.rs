@@ -6,6 +6,7 @@ mod graduation;
 mod line;
 mod store;
 mod summary;
+mod warning;
 mod write_back;
 
 pub(crate) use graduation::{Graduation, Standing};

@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 use super::graduation::{self, Day, Standing};
 use super::line::{self, LineOut};
 use super::summary;
+use super::warning::HistoryWarning;
 use crate::config::{Gate, Settings};
 use crate::fxhash::FxBuild;
 use crate::report::Report;
@@ -33,7 +34,7 @@ const MAX_LINE_WARNINGS: usize = 100;
 pub(crate) struct History {
     path: PathBuf,
     gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
-    warnings: Vec<String>,
+    warnings: Vec<HistoryWarning>,
     /// The highest `run` in the file.
     max_run: u64,
     /// Valid lines read.
@@ -57,7 +58,7 @@ pub(crate) struct History {
 struct SummaryState {
     lines: usize,
     corrupt: usize,
-    warnings: Vec<String>,
+    warnings: Vec<HistoryWarning>,
     entries: usize,
     max_run: u64,
     gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
@@ -82,9 +83,10 @@ impl History {
         match File::open(path) {
             Ok(file) => history.read_with_summary(file),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => history.whole_file = Some((0, 0)),
-            Err(e) => history
-                .warnings
-                .push(format!("cannot read the history {}: {e}", shown(path))),
+            Err(e) => history.warnings.push(HistoryWarning::Unopenable {
+                file: shown(path),
+                error: e.to_string(),
+            }),
         }
         history
     }
@@ -101,7 +103,16 @@ impl History {
             self.gates = s.gates;
             self.lines_before = s.lines;
             self.corrupt = s.corrupt;
-            self.warnings = s.warnings;
+            let file = shown(&self.path);
+            self.warnings = s
+                .warnings
+                .into_iter()
+                .map(|(line, why)| HistoryWarning::CorruptLine {
+                    file: file.clone(),
+                    line,
+                    why,
+                })
+                .collect();
         }
         if file.seek(SeekFrom::Start(start)).is_err() {
             return;
@@ -187,10 +198,11 @@ impl History {
                     }
                 }
                 Err(e) => {
-                    self.warnings.push(format!(
-                        "cannot read the history {} past line {number}: {e}",
-                        shown(&self.path)
-                    ));
+                    self.warnings.push(HistoryWarning::Unreadable {
+                        file: shown(&self.path),
+                        after_line: number,
+                        error: e.to_string(),
+                    });
                     break;
                 }
             }
@@ -213,21 +225,21 @@ impl History {
                 Err(why) => {
                     corrupt += 1;
                     if corrupt <= MAX_LINE_WARNINGS {
-                        self.warnings.push(format!(
-                            "history {}:{number}: skipped a corrupt line: {why}",
-                            shown(&self.path)
-                        ));
+                        self.warnings.push(HistoryWarning::CorruptLine {
+                            file: shown(&self.path),
+                            line: number,
+                            why: why.to_string(),
+                        });
                     }
                 }
             }
         }
         self.corrupt = corrupt;
         if corrupt > MAX_LINE_WARNINGS {
-            self.warnings.push(format!(
-                "history {}: {} more corrupt lines skipped",
-                shown(&self.path),
-                corrupt - MAX_LINE_WARNINGS
-            ));
+            self.warnings.push(HistoryWarning::MoreCorrupt {
+                file: shown(&self.path),
+                count: corrupt - MAX_LINE_WARNINGS,
+            });
         }
         self.lines_before = number;
         consumed
@@ -245,7 +257,7 @@ impl History {
     /// Problems met while reading (corrupt lines), one line each.
     #[must_use]
     pub(crate) fn warnings(&self) -> Vec<String> {
-        self.warnings.clone()
+        self.warnings.iter().map(ToString::to_string).collect()
     }
 
     /// The gate's mode now: blocking once an observational gate graduated.
@@ -426,13 +438,15 @@ impl History {
     }
 }
 
-/// The warnings a summary keeps: the corrupt lines' own (the "more skipped" count is made
-/// again from `corrupt` on every read).
-fn summarised_warnings(warnings: &[String]) -> Vec<String> {
+/// The warnings a summary keeps, as data: the corrupt lines' numbers and reasons.
+fn summarised_warnings(warnings: &[HistoryWarning]) -> Vec<(usize, String)> {
     warnings
         .iter()
-        .filter(|w| !w.contains("more corrupt lines skipped"))
-        .cloned()
+        .filter(|w| w.is_kept_in_summary())
+        .filter_map(|w| match w {
+            HistoryWarning::CorruptLine { line, why, .. } => Some((*line, why.clone())),
+            _ => None,
+        })
         .collect()
 }
 
@@ -641,16 +655,16 @@ mod tests {
         ));
         assert_eq!(h.entries, 3);
         assert_eq!(h.max_run, 9);
-        assert_eq!(h.warnings.len(), 2, "{:?}", h.warnings);
+        assert_eq!(h.warnings().len(), 2, "{:?}", h.warnings);
         assert!(
-            h.warnings[0].starts_with("history h.jsonl:2: skipped a corrupt line: not JSON"),
+            h.warnings()[0].starts_with("history h.jsonl:2: skipped a corrupt line: not JSON"),
             "{}",
-            h.warnings[0]
+            h.warnings()[0]
         );
         assert!(
-            h.warnings[1].starts_with("history h.jsonl:5: "),
+            h.warnings()[1].starts_with("history h.jsonl:5: "),
             "{}",
-            h.warnings[1]
+            h.warnings()[1]
         );
         assert_eq!(h.gates["a"].len(), 2);
         assert_eq!(h.gates["b"].len(), 1);
@@ -664,9 +678,9 @@ mod tests {
     #[test]
     fn warnings_are_capped_with_a_count() {
         let h = read(&"x\n".repeat(MAX_LINE_WARNINGS + 5));
-        assert_eq!(h.warnings.len(), MAX_LINE_WARNINGS + 1);
+        assert_eq!(h.warnings().len(), MAX_LINE_WARNINGS + 1);
         assert_eq!(
-            h.warnings.last().unwrap(),
+            h.warnings().last().unwrap(),
             "history h.jsonl: 5 more corrupt lines skipped"
         );
     }

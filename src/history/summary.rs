@@ -18,7 +18,7 @@ use super::graduation::{Day, LastOfDay, Mark};
 use crate::bincodec::{self, Reader, Writer};
 use crate::vocab::Status;
 
-const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-2\n";
+const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-3\n";
 /// How many bytes before the offset must match for the summary to be trusted.
 const TAIL: u64 = 256;
 
@@ -28,9 +28,9 @@ pub(crate) struct Summary<S> {
     pub offset: u64,
     pub tail_hash: [u8; 32],
     pub lines: usize,
-    /// Corrupt lines in the summarised part, and their warnings (at most 100).
+    /// Corrupt lines in the summarised part: line number and reason (at most 100).
     pub corrupt: usize,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<(usize, String)>,
     pub entries: usize,
     pub max_run: u64,
     pub gates: HashMap<Box<str>, Vec<Day>, S>,
@@ -78,8 +78,9 @@ pub(crate) fn save<S>(summary_path: &Path, s: &Summary<S>) {
     w.u64(s.lines as u64);
     w.u64(s.corrupt as u64);
     w.u32(u32::try_from(s.warnings.len()).unwrap_or(u32::MAX));
-    for warning in &s.warnings {
-        w.bytes(warning.as_bytes());
+    for (line, why) in &s.warnings {
+        w.u64(*line as u64);
+        w.bytes(why.as_bytes());
     }
     w.u64(s.entries as u64);
     w.u64(s.max_run);
@@ -142,7 +143,8 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
     let count = r.u32()?;
     let mut warnings = Vec::with_capacity(count.min(128) as usize);
     for _ in 0..count {
-        warnings.push(String::from_utf8_lossy(r.bytes()?).into_owned());
+        let line = usize::try_from(r.u64()?).map_err(|_| Truncated)?;
+        warnings.push((line, String::from_utf8_lossy(r.bytes()?).into_owned()));
     }
     let entries = usize::try_from(r.u64()?).map_err(|_| Truncated)?;
     let max_run = r.u64()?;
