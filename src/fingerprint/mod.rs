@@ -42,6 +42,7 @@ pub struct Fingerprinter {
 }
 
 impl Fingerprinter {
+    /// Hash files under `root` (the config folder); `stat` remembers the hashes of unchanged files.
     #[must_use]
     pub fn new(root: &Path, stat: StatCache) -> Self {
         let root_is_cwd = std::env::current_dir()
