@@ -13,12 +13,14 @@ pub struct Diagnostic {
     pub file: String,
     /// Byte range in `source`; `None` when the problem has no place (a missing file).
     pub span: Option<Range<usize>>,
+    /// What is wrong, in one line.
     pub message: String,
     /// How to fix it, when we know.
     pub help: Option<String>,
 }
 
 impl Diagnostic {
+    /// A problem in `file` at `span` (None: no place), without help.
     #[must_use]
     pub fn new(file: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
         Diagnostic {
@@ -29,6 +31,7 @@ impl Diagnostic {
         }
     }
 
+    /// Add how to fix it.
     #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());

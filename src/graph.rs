@@ -161,8 +161,11 @@ impl GateGraph {
 /// Output formats of `runner graph`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum GraphFormat {
+    /// Graphviz DOT (observational gates dashed).
     Dot,
+    /// Mermaid flowchart.
     Mermaid,
+    /// JSON: the gates and the edges between them.
     Json,
 }
 

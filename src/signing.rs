@@ -217,11 +217,13 @@ impl TrustedKeys {
             .insert(key_id(&public), (label.to_owned(), public));
     }
 
+    /// No key is trusted.
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
 
+    /// Is the key with this id (hex BLAKE3 of the public key, see `key_id`) trusted?
     #[must_use]
     pub fn contains(&self, id: &str) -> bool {
         self.keys.contains_key(id)

@@ -27,7 +27,9 @@ pub const MAX_ENTRY_FILE_BYTES: u64 = MAX_ENTRY_BYTES + 8 * 1024 * 1024;
 pub struct FileRecord {
     /// Relative to the config folder, `/`-separated.
     pub path: String,
+    /// Length of the content, in bytes.
     pub size: u64,
+    /// Any execute bit was set when stored: restored with mode 0755, else 0644.
     pub executable: bool,
     /// BLAKE3 of the content, hex.
     pub hash: String,
@@ -39,9 +41,13 @@ pub struct Manifest {
     /// The key the entry was stored under; checked on read (an entry copied under another key
     /// is rejected).
     pub key: String,
+    /// The gate whose run the entry holds.
     pub gate: String,
+    /// When the entry was made: the storing run's time, RFC 3339.
     pub created_at: String,
+    /// The artifacts, in the gate's `artifacts` order.
     pub files: Vec<FileRecord>,
+    /// Length of the captured log that follows the files, in bytes.
     pub log_bytes: u64,
     /// What the key was made of, for `runner explain`.
     pub material: KeyMaterial,
@@ -53,21 +59,33 @@ pub struct Manifest {
 /// A decoded, verified entry.
 #[derive(Debug, Clone)]
 pub struct Entry {
+    /// The key, gate, file records, key material and signature.
     pub manifest: Manifest,
     /// File contents, in `manifest.files` order.
     pub contents: Vec<Vec<u8>>,
+    /// The captured output of the run that made the entry (its last 4 MiB at most).
     pub log: Vec<u8>,
 }
 
 /// Why an entry was rejected.
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
+    /// Unreadable or inconsistent (bad checksum, a file not matching its hash, truncated), with
+    /// the detail.
     #[error("corrupt entry: {0}")]
     Corrupt(String),
+    /// Made for another key than the one it was read for.
     #[error("entry is for key {found}, not {expected} (copied under another key?)")]
-    WrongKey { expected: String, found: String },
+    WrongKey {
+        /// The key the entry was read for, hex.
+        expected: String,
+        /// The key in the entry's manifest, hex.
+        found: String,
+    },
+    /// A file path that is not plain and relative (`..`, absolute, empty), as written.
     #[error("unsafe path `{0}` in entry")]
     UnsafePath(String),
+    /// Bigger than `MAX_ENTRY_FILE_BYTES`; the entry's size in bytes.
     #[error("entry too large ({0} bytes)")]
     TooLarge(u64),
 }

@@ -14,6 +14,7 @@ const MAGIC: &[u8] = b"RUNNER-INDEX-1\n";
 /// What the index remembers of one gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexRecord {
+    /// The key of the gate's last stored or restored run.
     pub key: CacheKey,
     /// Artifact path -> content hash.
     pub files: Vec<(String, [u8; 32])>,
@@ -29,6 +30,8 @@ pub struct Index {
 }
 
 impl Index {
+    /// Read the index at `path`: empty when the file cannot be read, and empty with a
+    /// `load_warning` when it cannot be decoded.
     #[must_use]
     pub fn load(path: &Path) -> Self {
         let mut load_warning = None;
@@ -47,11 +50,13 @@ impl Index {
         }
     }
 
+    /// The record of `gate`, if the index has one.
     #[must_use]
     pub fn get(&self, gate: &str) -> Option<&IndexRecord> {
         self.records.get(gate)
     }
 
+    /// Remember `record` as `gate`'s latest (the index is written back only if this changed it).
     pub fn set(&mut self, gate: &str, record: IndexRecord) {
         if self.records.get(gate) != Some(&record) {
             self.records.insert(gate.to_owned(), record);
@@ -59,6 +64,7 @@ impl Index {
         }
     }
 
+    /// Forget `gate`.
     pub fn remove(&mut self, gate: &str) {
         if self.records.remove(gate).is_some() {
             self.dirty = true;

@@ -15,6 +15,7 @@ pub struct LocalStore {
 }
 
 impl LocalStore {
+    /// The store under `cache_dir` (entries in `entries/`, temporary files in `tmp/`).
     #[must_use]
     pub fn new(cache_dir: &Path) -> Self {
         LocalStore {

@@ -26,9 +26,11 @@ use crate::signing::{Signer, TrustedKeys};
 
 /// A place entries are kept: the local folder, or a remote server. Small and synchronous.
 pub trait Store: Send + Sync {
+    /// What the store is called in warnings (`local cache`, `remote cache`).
     fn name(&self) -> &'static str;
     /// The entry's bytes, or None when absent.
     fn get(&self, key: &CacheKey) -> io::Result<Option<Vec<u8>>>;
+    /// Store `data` as the entry of `key`.
     fn put(&self, key: &CacheKey, data: &[u8]) -> io::Result<()>;
     /// Is there an entry (unverified)? The default reads it.
     fn contains(&self, key: &CacheKey) -> io::Result<bool> {
@@ -43,8 +45,10 @@ pub trait Store: Send + Sync {
 pub enum Lookup {
     /// Replayed: artifacts are in place (`restored` of them were written back).
     Hit {
+        /// How many artifacts had to be written back (0 when all were already in place).
         restored: usize,
     },
+    /// No usable entry: absent, unreadable or rejected.
     Miss,
 }
 

@@ -173,6 +173,8 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// Put `store` behind the circuit breaker; `label` names it in warnings, `read` and `write`
+    /// are this run's permissions.
     #[must_use]
     pub fn new(store: Box<dyn Store>, label: &str, read: bool, write: bool) -> Self {
         Remote {

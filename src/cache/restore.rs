@@ -10,10 +10,13 @@ use super::entry::{Entry, check_path};
 /// Why a restore was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
+    /// The path (as in the entry) passes through a symlink.
     #[error("refusing to restore `{0}`: it passes through a symlink")]
     Symlink(String),
+    /// The path is not plain and relative, or a file or folder is in the way; with the reason.
     #[error("refusing to restore `{0}`: {1}")]
     Unsafe(String, String),
+    /// Writing the file failed: its path and the I/O error.
     #[error("cannot write `{0}`: {1}")]
     Io(String, std::io::Error),
 }

@@ -7,6 +7,7 @@
 pub struct TrustInputs {
     /// `[settings.remote_cache] read` and `write`.
     pub read: bool,
+    /// `[settings.remote_cache] write`.
     pub write: bool,
     /// `[settings.signing]`, when present.
     pub signing: Option<SigningState>,
@@ -31,7 +32,10 @@ pub enum SignerState {
     /// Unset or empty (a pull-request build): read only, by design.
     Absent,
     /// Loaded; `trusted` when its public key is among `trusted_keys`.
-    Loaded { trusted: bool },
+    Loaded {
+        /// Its public key is among `trusted_keys`.
+        trusted: bool,
+    },
     /// Set but unusable, with the reason.
     Broken(String),
 }

@@ -30,10 +30,12 @@ pub struct Cli {
         value_parser = parse_now
     )]
     pub now: Option<OffsetDateTime>,
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run gates (all, or the named ones and what they need).
@@ -44,11 +46,15 @@ pub enum Command {
     List,
     /// Print the DAG.
     Graph {
+        /// Output format.
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
     },
     /// Show a gate's cache key inputs and what changed since its last stored run.
-    Explain { gate: String },
+    Explain {
+        /// The gate to explain.
+        gate: String,
+    },
     /// Per gate: effective mode, green-day streak, graduation state, last result.
     Status,
     /// List observational gates due to graduate; --write flips them to blocking in gates.toml.
@@ -61,6 +67,7 @@ pub enum Command {
     Init,
     /// Print shell completions.
     Completions {
+        /// The shell to write completions for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -74,7 +81,10 @@ pub enum Command {
         out: PathBuf,
     },
     /// Check a signed report (`<report>.sig`) against the trusted keys; exit 0 or 1.
-    Verify { report: PathBuf },
+    Verify {
+        /// The report file to check.
+        report: PathBuf,
+    },
 }
 
 /// `runner report ...`.

@@ -59,6 +59,7 @@ pub enum Done {
 }
 
 impl Done {
+    /// The process exit code.
     #[must_use]
     pub fn exit_code(self) -> i32 {
         match self {

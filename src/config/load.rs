@@ -18,13 +18,22 @@ use crate::vocab::{MetricPath, Mode};
 /// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file could not be read (missing, unreadable, not UTF-8).
     #[error("cannot read {file}: {error}")]
-    Read { file: String, error: std::io::Error },
+    Read {
+        /// The config file as the user named it.
+        file: String,
+        /// Why reading it failed.
+        error: std::io::Error,
+    },
     /// Every problem found, with the text to render them against.
     #[error("{} problem(s) in {file}", diagnostics.len())]
     Invalid {
+        /// The config file as the user named it.
         file: String,
+        /// The file's text, which the diagnostics' spans point into.
         source_text: String,
+        /// Every problem, in the order of their places in the file.
         diagnostics: Vec<Diagnostic>,
     },
 }

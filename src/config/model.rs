@@ -17,6 +17,7 @@ pub struct Config {
     pub root: PathBuf,
     /// The file's text, kept for diagnostics that come later (globs matching nothing).
     pub source: String,
+    /// `[settings]`, with defaults filled in.
     pub settings: Settings,
     /// In declaration order.
     pub gates: Vec<Gate>,
@@ -31,25 +32,39 @@ pub struct Settings {
     pub history: PathBuf,
     /// 0 = number of CPUs.
     pub jobs: usize,
+    /// Green days after which observational gates graduate, unless a gate sets its own; 0 =
+    /// never (default 7).
     pub graduate_after_days: u32,
+    /// `[settings.remote_cache]`; None when the table is absent (no remote cache).
     pub remote_cache: Option<RemoteCacheSettings>,
+    /// `[settings.signing]`; None when the table is absent (nothing is signed or checked).
     pub signing: Option<SigningSettings>,
 }
 
 /// `[settings.remote_cache]` (SPEC 10).
 #[derive(Debug, Clone)]
 pub struct RemoteCacheSettings {
+    /// The server's base URL; `RUNNER_REMOTE_CACHE_URL` overrides it, and without either the
+    /// remote is off.
     pub url: Option<String>,
+    /// Sent as `?teamId=` (default `runner`).
     pub team: String,
+    /// The variable holding the bearer token (default `RUNNER_REMOTE_CACHE_TOKEN`).
     pub token_env: String,
+    /// Look entries up in the remote (default true).
     pub read: bool,
+    /// Upload entries to the remote (default false); writes also need `[settings.signing]` and
+    /// its key.
     pub write: bool,
+    /// Per-request timeout (default 10 s); past it the remote costs a warning and is turned off.
     pub timeout: Duration,
 }
 
 /// `[settings.signing]` (SPEC 10).
 #[derive(Debug, Clone)]
 pub struct SigningSettings {
+    /// The variable holding the secret key's path or the key itself, base64 (default
+    /// `RUNNER_SIGNING_KEY`).
     pub key_env: String,
     /// Paths relative to the config folder.
     pub trusted_keys: Vec<String>,
@@ -71,21 +86,29 @@ pub struct InputGlob {
 pub struct Threshold {
     /// Dotted path into the metrics JSON (`a.b[2].c`).
     pub metric: MetricPath,
+    /// The comparison the metric's value must pass.
     pub expr: ThresholdExpr,
 }
 
 /// A validated gate.
 #[derive(Debug, Clone)]
 pub struct Gate {
+    /// The gate's name: the key of its `[gates.<name>]` table.
     pub name: String,
+    /// `description`: free text for people reading gates.toml; None when not set.
     pub description: Option<String>,
+    /// The kind and its kind-specific settings (`command` with `run` by default).
     pub kind: GateKind,
     /// `kind` serialised as it enters the cache key (`{"kind":"command","run":"..."}`), made
     /// once when the config is loaded (and kept in the config snapshot), not per run.
     pub kind_json: String,
+    /// The configured mode (default blocking); the effective mode may differ after graduation.
     pub mode: Mode,
+    /// Names of the gates that must pass or skip first, deduplicated, in written order.
     pub needs: Vec<String>,
+    /// The `inputs` globs, in written order: they select the files that enter the cache key.
     pub inputs: Vec<InputGlob>,
+    /// `allow_empty = true`: an input glob that matches no file is not a config error.
     pub allow_empty: bool,
     /// Sorted, deduplicated.
     pub env: Vec<String>,
@@ -94,11 +117,17 @@ pub struct Gate {
     pub artifacts: Vec<String>,
     /// The JSON file thresholds read (one of `artifacts` or another file).
     pub metrics: Option<String>,
+    /// How long the gate may run before its process group is killed (default 30 minutes).
     pub timeout: Duration,
+    /// False when the gate sets `cache = false`: its runs are neither stored nor replayed.
     pub cache: bool,
+    /// `tags`, for selecting gates with `--tag`.
     pub tags: Vec<String>,
+    /// (variable, value) pairs that must all hold in the environment, else the gate ends `skip`.
     pub skip_unless_env: Vec<(String, String)>,
+    /// This gate's own `graduate_after_days`; None = the settings' value.
     pub graduate_after_days: Option<u32>,
+    /// The `thresholds` table, in written order.
     pub thresholds: Vec<Threshold>,
     /// `export = {"pqc.verify.latency" = "verify_p95_ms"}`: (exported name, metric path).
     pub export: Vec<(String, MetricPath)>,

@@ -7,16 +7,22 @@ use serde::Serialize;
 /// A comparison operator of a threshold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Op {
+    /// `<`: the value is below the limit.
     #[serde(rename = "<")]
     Lt,
+    /// `<=`: the value is at most the limit.
     #[serde(rename = "<=")]
     Le,
+    /// `>`: the value is above the limit.
     #[serde(rename = ">")]
     Gt,
+    /// `>=`: the value is at least the limit.
     #[serde(rename = ">=")]
     Ge,
+    /// `==`: the value equals the limit exactly.
     #[serde(rename = "==")]
     Eq,
+    /// `!=`: the value differs from the limit (NaN never does).
     #[serde(rename = "!=")]
     Ne,
 }
@@ -62,7 +68,9 @@ impl fmt::Display for Op {
 /// A parsed `"<op> <number>"`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ThresholdExpr {
+    /// How the metric's value is compared with `limit`.
     pub op: Op,
+    /// The number after the operator; always finite.
     pub limit: f64,
 }
 

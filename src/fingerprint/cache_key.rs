@@ -13,6 +13,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// changed since the gate's last stored run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct KeyMaterial {
+    /// `FORMAT_VERSION` when the material was made.
     pub format: u32,
     /// The kind and its settings (`{"kind":"command","run":"..."}`).
     pub kind: String,

@@ -230,6 +230,7 @@ pub fn sort_paths(paths: &mut Vec<PathBuf>) {
 
 /// Expanded inputs of the gates asked for: `files[i]` are gate i's files, relative, sorted.
 pub struct ExpandedInputs {
+    /// Gate index -> its input files, relative to the config folder, sorted and deduplicated.
     pub files: HashMap<usize, Vec<PathBuf>>,
 }
 

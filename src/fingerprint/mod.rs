@@ -66,6 +66,7 @@ impl Env {
 }
 
 impl Fingerprinter {
+    /// Hash files under `root` (the config folder); `stat` remembers the hashes of unchanged files.
     #[must_use]
     pub fn new(root: &Path, stat: StatCache) -> Self {
         let root_is_cwd = std::env::current_dir()

@@ -20,13 +20,18 @@ const MAGIC: &[u8] = b"RUNNER-STAT-1\n";
 /// What `stat` says about a file; equal stats mean an unchanged file (outside the racy window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileStat {
+    /// Length in bytes.
     pub size: u64,
+    /// Modification time: (seconds, nanoseconds) since the Unix epoch.
     pub mtime: (i64, i64),
+    /// Status change time: (seconds, nanoseconds) since the Unix epoch.
     pub ctime: (i64, i64),
+    /// Inode number.
     pub ino: u64,
 }
 
 impl FileStat {
+    /// The stat fields of `meta`.
     #[must_use]
     pub fn of(meta: &std::fs::Metadata) -> Self {
         FileStat {

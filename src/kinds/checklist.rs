@@ -11,6 +11,7 @@ use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
 pub struct ChecklistSpec {
     /// Markdown file, relative to the config folder.
     pub file: String,
+    /// Which items must be ticked: `"all"` (default) or a list of item texts.
     pub require: Require,
 }
 
@@ -18,6 +19,7 @@ pub struct ChecklistSpec {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Require {
+    /// `require = "all"`: every item of the file.
     All,
     /// Exact item texts (the text after the box).
     Items(Vec<String>),

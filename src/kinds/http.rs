@@ -20,6 +20,7 @@ use crate::fields::{Fields, to_json};
 /// `kind = "http"`: latency smoke against a URL. Never cached.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HttpSpec {
+    /// Where every request goes: loopback, or a host in `allow_hosts`.
     pub url: String,
     /// GET (default), POST, PUT, DELETE or HEAD.
     pub method: String,
@@ -46,6 +47,7 @@ pub struct ServiceSpec {
     pub run: String,
     /// Polled until it answers (any status below 500) or `ready_timeout` passes.
     pub ready_url: String,
+    /// How long the service has to become ready (default 30 s); serialized as milliseconds.
     #[serde(with = "super::duration_ms")]
     pub ready_timeout: Duration,
 }
@@ -160,6 +162,7 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Limit of one readiness probe (less when `ready_timeout` is nearer).
     pub probe_timeout: Duration,
+    /// Pause between readiness probes.
     pub poll_interval: Duration,
     /// How long the service has between SIGTERM and SIGKILL.
     pub stop_grace: Duration,

@@ -120,7 +120,10 @@ macro_rules! kinds {
         #[derive(Debug, Clone, Serialize, Deserialize)]
         #[serde(rename_all = "kebab-case", tag = "kind")]
         pub enum GateKind {
-            $($variant($spec),)*
+            $(
+                /// A gate of this kind, with its kind-specific settings.
+                $variant($spec),
+            )*
         }
 
         /// Every kind's name and keys, in registry order.
@@ -218,9 +221,13 @@ pub enum BuiltinError {
     /// rendered like a config error, with file, line and column (1-based; 0 when unknown).
     #[error("{file}:{line}:{col}: {message}")]
     UserFile {
+        /// The file, relative to the config folder.
         file: String,
+        /// 1-based line; 0 when unknown.
         line: usize,
+        /// 1-based column; 0 when unknown.
         col: usize,
+        /// What is wrong, in words.
         message: String,
     },
     /// Anything else: a missing file, a service that did not start, a refused host.

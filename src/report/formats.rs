@@ -14,8 +14,11 @@ use crate::config::Config;
 /// Which extra files a run was asked for.
 #[derive(Debug, Clone, Default)]
 pub struct Requested {
+    /// `--junit`: where to write `JUnit` XML.
     pub junit: Option<PathBuf>,
+    /// `--summary`: where to write the Markdown summary.
     pub summary: Option<PathBuf>,
+    /// `--metrics`: where to write Prometheus text exposition.
     pub metrics: Option<PathBuf>,
 }
 

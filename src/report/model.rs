@@ -7,40 +7,67 @@ use crate::vocab::{Label, Mode, Status, exit_code};
 /// A whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
+    /// Report format version: always 1.
     pub version: u32,
+    /// The run's exit code (SPEC 3): 0 no blocking gate failed, 1 one did, 78 every gate skipped.
     pub exit_code: i32,
+    /// When the run started, RFC 3339 (`--now` or `RUNNER_NOW` when set); the earliest of merged
+    /// shard reports.
     pub started_at: String,
+    /// Wall time of the whole run, in milliseconds (the longest shard's when merged).
     pub duration_ms: u64,
+    /// Gates by status, and how many were replayed from the cache.
     pub summary: Summary,
+    /// Labels for a CI step to put on the pull request: `smoke-failed:<gate>` per observational
+    /// gate that ended `fail` or `error`.
     pub labels: Vec<String>,
+    /// Every selected gate, in declaration order.
     pub gates: Vec<GateReport>,
 }
 
 /// Counts by status, plus how many were replayed from the cache.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
+    /// Gates that ended `pass`.
     pub pass: usize,
+    /// Gates that ended `fail`.
     pub fail: usize,
+    /// Gates that ended `skip`.
     pub skip: usize,
+    /// Gates that ended `error`.
     pub error: usize,
+    /// Gates that ended `not_run`.
     pub not_run: usize,
+    /// Gates replayed from the cache (each also counted under its status).
     pub cached: usize,
 }
 
 /// One gate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GateReport {
+    /// The gate's name in gates.toml.
     pub name: String,
+    /// The gate's kind (`command`, `schema`, `policy`, `checklist`, `http`, `pqc-bench`).
     pub kind: String,
+    /// How the gate ended (SPEC 3).
     pub status: Status,
     /// Effective mode (blocking once an observational gate graduated).
     pub mode: Mode,
+    /// Mode as written in gates.toml.
     pub configured_mode: Mode,
+    /// Replayed from the cache: no process ran.
     pub cached: bool,
+    /// Wall time of the gate in this run, in milliseconds (0 when it never started).
     pub duration_ms: u64,
+    /// Cache key (BLAKE3, hex); None when the gate was `not_run` or skipped by `skip_unless_env`
+    /// before its key was computed.
     pub key: Option<String>,
+    /// Why the gate did not pass, in words (exit code, threshold, missing artifact, dependency);
+    /// None when it passed.
     pub reason: Option<String>,
+    /// Declared artifact paths, relative to the config file's folder.
     pub artifacts: Vec<String>,
+    /// Every threshold, judged; empty when the gate has none or ended before they were read.
     pub thresholds: Vec<ThresholdReport>,
     /// `export` mappings resolved to values (SPEC 9).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -50,17 +77,24 @@ pub struct GateReport {
 /// One judged threshold.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ThresholdReport {
+    /// Path into the metrics JSON (`a.b[2].c`).
     pub metric: String,
+    /// Comparison operator (`<`, `<=`, `>`, `>=`, `==`, `!=`).
     pub op: String,
+    /// The limit from gates.toml.
     pub limit: f64,
+    /// The metric's value; None when absent or not a number (the gate then ends `error`).
     pub value: Option<f64>,
+    /// Whether `value op limit` holds.
     pub pass: bool,
 }
 
 /// An exported metric: its Prometheus name and value.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ExportedMetric {
+    /// Prometheus metric name: the configured name with dots replaced by `_`.
     pub name: String,
+    /// The metric's value, read from the gate's metrics JSON.
     pub value: f64,
 }
 

@@ -86,7 +86,9 @@ fn check(trusted: &TrustedKeys, report: &[u8], sig: &ReportSignature) -> Result<
 /// The result of checking a report: warnings about the trusted keys, then the verdict (Ok: a
 /// sentence naming the signer; Err: why it is not trusted).
 pub struct Verification {
+    /// Trusted keys that could not be loaded, and why.
     pub warnings: Vec<String>,
+    /// Ok: a sentence naming the signer; Err: why the report is not trusted.
     pub verdict: Result<String, String>,
 }
 

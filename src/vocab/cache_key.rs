@@ -8,6 +8,7 @@ use std::fmt;
 pub struct CacheKey(pub [u8; 32]);
 
 impl CacheKey {
+    /// The key as 64 lowercase hex digits.
     #[must_use]
     pub fn hex(&self) -> String {
         hex(&self.0)

@@ -8,7 +8,9 @@ use serde_json::Value;
 /// One step of a metric path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathStep {
+    /// A key into a JSON object (`b` in `a.b`).
     Key(String),
+    /// A 0-based index into a JSON array (`2` in `a[2]`).
     Index(usize),
 }
 
@@ -34,6 +36,7 @@ impl MetricPath {
         &self.text
     }
 
+    /// The steps, in order.
     #[must_use]
     pub fn steps(&self) -> &[PathStep] {
         &self.steps

@@ -6,14 +6,23 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// The command exited 0 (or a built-in kind passed), every artifact exists, every threshold
+    /// holds.
     Pass,
+    /// The command exited non-zero (not 78), a built-in check failed, or a threshold does not
+    /// hold.
     Fail,
+    /// The command exited 78, or `skip_unless_env` was not met.
     Skip,
+    /// Could not be judged: spawn failure, timeout, a declared artifact missing, a metric absent
+    /// or not a number.
     Error,
+    /// Not started: a gate in its `needs` did not pass or skip.
     NotRun,
 }
 
 impl Status {
+    /// The status as the report and the history spell it (`pass`, ..., `not_run`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
