@@ -30,7 +30,7 @@ impl Sink {
     }
 }
 
-/// A table being read, and where it sits (`gate \`x\``, `[settings]`), for messages.
+/// A table being read, and where it sits (``gate `x` ``, `[settings]`), for messages.
 pub(crate) struct Fields<'a, 'i> {
     pub(crate) table: &'a DeTable<'i>,
     pub(crate) place: String,

@@ -490,7 +490,7 @@ fn action_scripts_pass_shellcheck() {
     }
 }
 
-/// The first fenced ```yaml block after the heading `heading` in docs/ci.md.
+/// The first fenced `yaml` code block after the heading `heading` in docs/ci.md.
 fn yaml_block_after(doc: &str, heading: &str) -> String {
     let at = doc
         .lines()

@@ -52,10 +52,11 @@ fn non_test_code(text: &str) -> String {
         let t = line.trim_start();
         // A `#[cfg(test)]` (or `cfg(all(test, ...))`) item: skip it to its closing brace.
         if t.starts_with("#[cfg(") && t.contains("test") && !t.contains("not(test") {
-            let mut depth = 0i32;
+            let mut depth = 0isize;
             let mut opened = false;
             for l in lines.by_ref() {
-                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                depth +=
+                    l.matches('{').count().cast_signed() - l.matches('}').count().cast_signed();
                 opened |= l.contains('{');
                 if opened && depth <= 0 || !opened && l.trim_end().ends_with(';') {
                     break;

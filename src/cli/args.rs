@@ -122,13 +122,13 @@ pub struct RunArgs {
     /// Print only the summary line and warnings.
     #[arg(short, long)]
     pub quiet: bool,
-    /// Where to write the JSON report (default: <`cache_dir>/report.json`).
+    /// Where to write the JSON report (default: `<cache_dir>/report.json`).
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
-    /// Also write `JUnit` XML here.
+    /// Also write JUnit XML here.
     #[arg(long, value_name = "PATH")]
     pub junit: Option<PathBuf>,
-    /// Also write a Markdown summary here (and append to $`GITHUB_STEP_SUMMARY` when set).
+    /// Also write a Markdown summary here (and append to `$GITHUB_STEP_SUMMARY` when set).
     #[arg(long, value_name = "PATH")]
     pub summary: Option<PathBuf>,
     /// Also write Prometheus text exposition here.

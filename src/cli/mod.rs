@@ -24,7 +24,7 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() {
-                crate::vocab::exit_code::USAGE as u8
+                u8::try_from(crate::vocab::exit_code::USAGE).unwrap_or(2)
             } else {
                 0
             });

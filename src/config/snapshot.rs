@@ -352,7 +352,7 @@ const OPS: [Op; 6] = [Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::Eq, Op::Ne];
 impl Codec for Op {
     fn encode(&self, w: &mut Writer) {
         let i = OPS.iter().position(|o| o == self).unwrap_or(0);
-        w.raw(&[i as u8]);
+        w.raw(&[u8::try_from(i).unwrap_or(0)]);
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         OPS.get(usize::from(r.raw(1)?[0]))

@@ -108,7 +108,7 @@ impl Scheduler<'_> {
                             Err(_) => return,
                         };
                         let Ok(job) = job else { return };
-                        if done_tx.send(self.execute(job)).is_err() {
+                        if done_tx.send(self.execute(&job)).is_err() {
                             return;
                         }
                     }
@@ -331,7 +331,7 @@ impl Scheduler<'_> {
 
     /// Run one gate on a worker, store it if it succeeded, and judge it. A cacheable gate is
     /// first looked up in the remote cache (after the local miss in `prepare`).
-    fn execute(&self, job: Job) -> GateRun {
+    fn execute(&self, job: &Job) -> GateRun {
         let gate = &self.config.gates[job.index];
         if gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();

@@ -112,7 +112,10 @@ mod engine {
     /// # Errors
     ///
     /// Zero iterations (no percentile to report), or a signature that does not verify.
-    pub fn bench(iterations: u32, message_bytes: usize) -> Result<serde_json::Value, BuiltinError> {
+    pub(super) fn bench(
+        iterations: u32,
+        message_bytes: usize,
+    ) -> Result<serde_json::Value, BuiltinError> {
         if iterations == 0 {
             return Err(BuiltinError::Other(
                 "pqc-bench: iterations must be at least 1".to_owned(),
