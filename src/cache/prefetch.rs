@@ -10,10 +10,6 @@ use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter};
 use crate::graph::GateGraph;
 
-/// Parallel requests while prefetching. Mostly waiting on the network: enough to hide a
-/// round trip of tens of milliseconds behind the others (see bench/REMOTE.md).
-pub(super) const PREFETCH_THREADS: usize = 32;
-
 impl Cache {
     /// Fill the local store from the remote, in parallel, for every selected gate whose key can
     /// be known before anything runs: gates without needs, and then, walking the graph, gates
@@ -62,7 +58,7 @@ impl Cache {
             }),
             wake: Condvar::new(),
         };
-        let threads = PREFETCH_THREADS.min(selected.len()).max(1);
+        let threads = super::remote::PARALLEL_REQUESTS.min(selected.len()).max(1);
         std::thread::scope(|s| {
             for _ in 0..threads {
                 s.spawn(|| {

@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use ureq::Agent;
 
-use super::prefetch::PREFETCH_THREADS;
+/// Parallel requests the remote is asked at most (the prefetch's threads), and so the idle
+/// connections kept. Mostly waiting on the network: enough to hide a round trip of tens of
+/// milliseconds behind the others (see bench/REMOTE.md).
+pub(super) const PARALLEL_REQUESTS: usize = 32;
 use super::{Cache, Entry, Store};
 use crate::fingerprint::CacheKey;
 
@@ -48,8 +51,8 @@ impl HttpStore {
             .max_redirects(3)
             // Keep a connection per prefetch thread (the default keeps 3 per host, and each new
             // connection costs another round trip).
-            .max_idle_connections(PREFETCH_THREADS)
-            .max_idle_connections_per_host(PREFETCH_THREADS)
+            .max_idle_connections(PARALLEL_REQUESTS)
+            .max_idle_connections_per_host(PARALLEL_REQUESTS)
             .user_agent(concat!("runner/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
