@@ -20,6 +20,8 @@ pub(crate) enum Execution {
     Skipped(String),
     /// Could not be judged: spawn failure, timeout, a built-in that could not run.
     Broken(String),
+    /// The no-op guard tripped: the check judged nothing (a built-in kind with zero items).
+    Guard(String),
 }
 
 /// One threshold as judged, in the report's shape.
@@ -41,6 +43,8 @@ pub(crate) struct Verdict {
     pub thresholds: Vec<ThresholdResult>,
     /// The metrics JSON when it was read (for exports and reports).
     pub metrics: Option<Value>,
+    /// Why the no-op guard tripped, when it did (the status is then `error`).
+    pub guard: Option<String>,
 }
 
 /// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
@@ -62,11 +66,17 @@ pub(crate) fn judge_with(
         reason: Some(reason),
         thresholds: Vec::new(),
         metrics: None,
+        guard: None,
+    };
+    let guard = |why: String| Verdict {
+        guard: Some(why.clone()),
+        ..verdict(Status::Error, why)
     };
     match execution {
         Execution::Failed(why) => return verdict(Status::Fail, why.clone()),
         Execution::Skipped(why) => return verdict(Status::Skip, why.clone()),
         Execution::Broken(why) => return verdict(Status::Error, why.clone()),
+        Execution::Guard(why) => return guard(why.clone()),
         Execution::Succeeded => {}
     }
     let missing: Vec<&str> = gate
@@ -87,6 +97,7 @@ pub(crate) fn judge_with(
             reason: None,
             thresholds: Vec::new(),
             metrics: None,
+            guard: None,
         };
     }
     let Some(metrics_path) = &gate.metrics else {
@@ -97,7 +108,23 @@ pub(crate) fn judge_with(
     };
     let metrics = match read_metrics(&root.join(metrics_path)) {
         Ok(v) => v,
-        Err(e) => return verdict(Status::Error, format!("metrics file {metrics_path}: {e}")),
+        // A gate with thresholds whose metrics are empty or not JSON measured nothing.
+        Err(MetricsError::Empty) => {
+            return guard(format!(
+                "no-op guard: metrics file {metrics_path} is empty, so no threshold could be judged"
+            ));
+        }
+        Err(MetricsError::NotJson(e)) => {
+            return guard(format!(
+                "no-op guard: metrics file {metrics_path} is not valid JSON ({e}), so no threshold could be judged"
+            ));
+        }
+        Err(MetricsError::Unreadable(e)) => {
+            return verdict(
+                Status::Error,
+                format!("metrics file {metrics_path}: cannot read: {e}"),
+            );
+        }
     };
     let (results, problem) = check_thresholds(&gate.thresholds, &metrics, metrics_path);
     let status;
@@ -131,6 +158,7 @@ pub(crate) fn judge_with(
         reason,
         thresholds: results,
         metrics: Some(metrics),
+        guard: None,
     }
 }
 
@@ -144,9 +172,19 @@ pub(crate) fn fmt_num(n: f64) -> String {
     }
 }
 
-fn read_metrics(path: &Path) -> Result<Value, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON: {e}"))
+/// Why a metrics file could not be used.
+enum MetricsError {
+    Unreadable(std::io::Error),
+    Empty,
+    NotJson(serde_json::Error),
+}
+
+fn read_metrics(path: &Path) -> Result<Value, MetricsError> {
+    let bytes = std::fs::read(path).map_err(MetricsError::Unreadable)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(MetricsError::Empty);
+    }
+    serde_json::from_slice(&bytes).map_err(MetricsError::NotJson)
 }
 
 /// Evaluate thresholds against a metrics document. The second value names the first metric that

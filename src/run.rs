@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
-use crate::report::{ExportedMetric, GateReport, Report, ThresholdReport};
+use crate::report::{ExportedMetric, FindingReport, GateReport, Report, ThresholdReport};
 use crate::vocab::{Mode, clock};
 use crate::workspace::{Prepared, Workspace};
 
@@ -35,6 +35,8 @@ pub(crate) struct RunRequest {
     /// The run's time, for the history and graduation.
     pub now: OffsetDateTime,
     pub outputs: Outputs,
+    /// The exit code to use instead of 78 when every gate skipped (`--skip-exit-code`).
+    pub skip_exit_code: Option<i32>,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
@@ -127,11 +129,13 @@ pub(crate) fn run(
         .join()
         .unwrap_or_else(|_| History::load(&ws.config.settings.history));
     let effective = |g: &Gate| history.effective_mode(g, &ws.config.settings, req.now);
-    let report = Report::from_gates(
+    let mut report = Report::from_gates(
         gate_reports(&ws.config, &runs, &effective),
         &clock::rfc3339(req.now),
         started.elapsed().as_millis(),
     );
+    // The report says what the run came to and the code the process uses, both.
+    report.exit_code = report.outcome.process_code(req.skip_exit_code);
     let warnings = prepared
         .cache
         .take_warnings()
@@ -220,6 +224,17 @@ pub(crate) fn gate_reports(
                 duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
                 key: r.key.map(|k| k.hex()),
                 reason: r.reason.clone(),
+                description: gate.description.clone(),
+                guard: r.guard.clone(),
+                findings: r
+                    .findings
+                    .iter()
+                    .map(|f| FindingReport {
+                        file: f.file.clone(),
+                        line: f.line,
+                        message: f.message.clone(),
+                    })
+                    .collect(),
                 artifacts: gate.artifacts.clone(),
                 thresholds: r
                     .thresholds

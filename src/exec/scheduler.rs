@@ -16,7 +16,7 @@ use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
 use crate::graph::GateGraph;
 use crate::judge::{self, Execution, ThresholdResult};
-use crate::kinds::{BuiltinContext, BuiltinError, GateKind};
+use crate::kinds::{BuiltinContext, BuiltinError, Finding, GateKind};
 use crate::proc::{self, CommandSpec, ProcessEnd};
 use crate::vocab::Status;
 
@@ -46,6 +46,10 @@ pub(crate) struct GateRun {
     pub metrics: Option<serde_json::Value>,
     /// The gate's log, when it has one.
     pub log: Option<PathBuf>,
+    /// Why the no-op guard tripped, when it did.
+    pub guard: Option<String>,
+    /// What a built-in check found wrong, and where.
+    pub findings: Vec<Finding>,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -207,6 +211,8 @@ impl Scheduler<'_> {
             thresholds: Vec::new(),
             metrics: None,
             log: None,
+            guard: None,
+            findings: Vec::new(),
         }
     }
 
@@ -326,6 +332,8 @@ impl Scheduler<'_> {
             thresholds: verdict.thresholds,
             metrics: verdict.metrics,
             log: Some(self.cache.log_path(&gate.name)),
+            guard: verdict.guard,
+            findings: Vec::new(),
         }
     }
 
@@ -360,11 +368,11 @@ impl Scheduler<'_> {
             self.fp.known_stats(inputs),
             self.fp.known_stats(&also_keyed),
         );
-        let execution = match &gate.kind {
+        let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
                     |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
-                command_execution(&proc::command::run(&CommandSpec {
+                let end = proc::command::run(&CommandSpec {
                     run: &command.run,
                     cwd: &self.config.root,
                     gate: &gate.name,
@@ -372,7 +380,8 @@ impl Scheduler<'_> {
                     timeout: gate.timeout,
                     grace: proc::GRACE,
                     stream: self.opts.verbose.then_some(&stream),
-                }))
+                });
+                (command_execution(&end), Vec::new())
             }
             kind => self.builtin(gate, kind, inputs, &log),
         };
@@ -416,6 +425,8 @@ impl Scheduler<'_> {
             thresholds: verdict.thresholds,
             metrics: verdict.metrics,
             log: Some(log),
+            guard: verdict.guard,
+            findings,
         }
     }
 
@@ -426,7 +437,7 @@ impl Scheduler<'_> {
         kind: &GateKind,
         inputs: &[PathBuf],
         log_path: &Path,
-    ) -> Execution {
+    ) -> (Execution, Vec<Finding>) {
         if let Some(dir) = log_path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -435,7 +446,8 @@ impl Scheduler<'_> {
         let mut log = match std::fs::File::create(log_path).or_else(|_| tempfile::tempfile()) {
             Ok(f) => std::io::BufWriter::new(f),
             Err(e) => {
-                return Execution::Broken(format!("cannot create log {}: {e}", log_path.display()));
+                let why = format!("cannot create log {}: {e}", log_path.display());
+                return (Execution::Broken(why), Vec::new());
             }
         };
         let mut ctx = BuiltinContext {
@@ -444,17 +456,31 @@ impl Scheduler<'_> {
             log: &mut log,
         };
         let result = kind.evaluate(&mut ctx);
+        let mut findings = Vec::new();
         let execution = match result {
             Ok(outcome) => {
                 let Some(artifact) = gate.metrics.as_deref() else {
-                    return Execution::Broken("built-in gate without an artifact path".to_owned());
+                    let why = "built-in gate without an artifact path".to_owned();
+                    return (Execution::Broken(why), Vec::new());
                 };
                 let path = self.config.root.join(artifact);
                 let text = serde_json::to_vec_pretty(&outcome.artifact).unwrap_or_default();
                 if let Err(e) = crate::bincodec::write_atomic(&path, &text) {
-                    return Execution::Broken(format!("cannot write {artifact}: {e}"));
+                    return (
+                        Execution::Broken(format!("cannot write {artifact}: {e}")),
+                        Vec::new(),
+                    );
                 }
-                if outcome.passed {
+                findings = outcome.findings;
+                if outcome.judged == 0 {
+                    // The no-op guard: a check of nothing must not pass (nor fail: nothing
+                    // was judged, so the verdict is an error).
+                    Execution::Guard(format!(
+                        "no-op guard: the {} check judged 0 {}; a gate that checked nothing cannot pass",
+                        kind.name(),
+                        kind.items()
+                    ))
+                } else if outcome.passed {
                     Execution::Succeeded
                 } else {
                     Execution::Failed(
@@ -467,11 +493,12 @@ impl Scheduler<'_> {
             Err(e @ BuiltinError::UserFile { .. }) => Execution::Broken(e.to_string()),
             Err(BuiltinError::Other(why)) => Execution::Broken(why),
         };
-        if let Execution::Failed(why) | Execution::Broken(why) = &execution {
+        if let Execution::Failed(why) | Execution::Broken(why) | Execution::Guard(why) = &execution
+        {
             let _ = writeln!(log, "{why}");
         }
         let _ = log.flush();
-        execution
+        (execution, findings)
     }
 }
 

@@ -47,6 +47,8 @@ pub(crate) struct LastOfDay {
     pub ms: u32,
     pub status: Status,
     pub cached: bool,
+    /// The no-op guard tripped (the line has a `guard` reason).
+    pub guard: bool,
 }
 
 /// A gate's last result, for `runner status`.
@@ -55,6 +57,8 @@ pub(crate) struct LastResult {
     pub status: Status,
     pub at: OffsetDateTime,
     pub cached: bool,
+    /// The no-op guard tripped.
+    pub guard: bool,
 }
 
 /// When and how a gate graduated.
@@ -90,6 +94,7 @@ pub(crate) fn record(
     run: u64,
     status: Status,
     cached: bool,
+    guard: bool,
 ) {
     let date = at.date();
     let ms = ms_of_day(at);
@@ -98,12 +103,12 @@ pub(crate) fn record(
         Some(d) if d.date > date => match days.binary_search_by_key(&date, |d| d.date) {
             Ok(i) => i,
             Err(i) => {
-                days.insert(i, Day::new(date, ms, status, cached));
+                days.insert(i, Day::new(date, ms, status, cached, guard));
                 i
             }
         },
         _ => {
-            days.push(Day::new(date, ms, status, cached));
+            days.push(Day::new(date, ms, status, cached, guard));
             days.len() - 1
         }
     };
@@ -121,18 +126,28 @@ pub(crate) fn record(
         day.max_run = day.max_run.max(run);
     }
     if ms >= day.last.ms {
-        day.last = LastOfDay { ms, status, cached };
+        day.last = LastOfDay {
+            ms,
+            status,
+            cached,
+            guard,
+        };
     }
 }
 
 impl Day {
-    fn new(date: Date, ms: u32, status: Status, cached: bool) -> Self {
+    fn new(date: Date, ms: u32, status: Status, cached: bool, guard: bool) -> Self {
         Day {
             date,
             pass: None,
             bad: None,
             max_run: 0,
-            last: LastOfDay { ms, status, cached },
+            last: LastOfDay {
+                ms,
+                status,
+                cached,
+                guard,
+            },
         }
     }
 }
@@ -187,6 +202,7 @@ pub(crate) fn standing(days: &[Day], now: OffsetDateTime, n: u32) -> Standing {
                 status: day.last.status,
                 at: at_of(day.date, day.last.ms),
                 cached: day.last.cached,
+                guard: day.last.guard,
             });
         }
     }
@@ -233,7 +249,7 @@ mod tests {
             let at = datetime!(2026-11-01 00:00 UTC)
                 + time::Duration::days(i64::from(day) - 1)
                 + time::Duration::hours(i64::from(hour));
-            record(&mut days, at, run, status, false);
+            record(&mut days, at, run, status, false, false);
         }
         days
     }
@@ -532,12 +548,14 @@ mod tests {
             1,
             Status::Pass,
             false,
+            false,
         );
         record(
             &mut d,
             datetime!(2026-11-02 10:00 UTC),
             2,
             Status::Fail,
+            false,
             false,
         );
         record(
@@ -546,6 +564,7 @@ mod tests {
             3,
             Status::Skip,
             true,
+            false,
         );
         record(
             &mut d,
@@ -553,6 +572,7 @@ mod tests {
             4,
             Status::Pass,
             true,
+            false,
         );
         let last = standing(&d, datetime!(2026-11-03 00:00 UTC), 0)
             .last
@@ -577,12 +597,14 @@ mod tests {
             5,
             Status::Pass,
             false,
+            false,
         );
         record(
             &mut d,
             datetime!(2026-11-01 10:00 UTC),
             6,
             Status::Pass,
+            false,
             false,
         );
         record(
@@ -591,12 +613,14 @@ mod tests {
             7,
             Status::Fail,
             false,
+            false,
         );
         record(
             &mut d,
             datetime!(2026-11-03 09:00 UTC),
             8,
             Status::Pass,
+            false,
             false,
         );
         let dates: Vec<Date> = d.iter().map(|d| d.date).collect();

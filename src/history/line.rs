@@ -18,6 +18,9 @@ pub(crate) struct LineOut<'a> {
     /// The effective mode the gate was judged under.
     pub mode: Mode,
     pub cached: bool,
+    /// Why the no-op guard tripped, when it did: the guard's audit log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<&'a str>,
     pub commit: Option<&'a str>,
     pub run: u64,
 }
@@ -58,6 +61,8 @@ struct LineIn<'a> {
     commit: Option<Cow<'a, str>>,
     #[serde(default)]
     run: Option<u64>,
+    #[serde(default, borrow)]
+    guard: Option<Cow<'a, str>>,
 }
 
 /// A valid line, reduced to what streaks and `runner status` need.
@@ -68,6 +73,8 @@ pub(crate) struct Entry<'a> {
     pub at: OffsetDateTime,
     pub status: Status,
     pub cached: bool,
+    /// The line records a no-op guard trip.
+    pub guard: bool,
     /// 0 for a line without `run` (written before the field existed): it sorts first.
     pub run: u64,
 }
@@ -81,6 +88,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
         at,
         status: raw.status,
         cached: raw.cached.unwrap_or(false),
+        guard: raw.guard.is_some(),
         run: raw.run.unwrap_or(0),
     })
 }
@@ -160,6 +168,7 @@ mod tests {
             status: Status::Pass,
             mode: Mode::Observational,
             cached: true,
+            guard: None,
             commit: None,
             run: 7,
         };

@@ -220,7 +220,14 @@ impl History {
                         Some(days) => days,
                         None => self.gates.entry(entry.gate.as_ref().into()).or_default(),
                     };
-                    graduation::record(days, entry.at, entry.run, entry.status, entry.cached);
+                    graduation::record(
+                        days,
+                        entry.at,
+                        entry.run,
+                        entry.status,
+                        entry.cached,
+                        entry.guard,
+                    );
                 }
                 Err(why) => {
                     corrupt += 1;
@@ -365,6 +372,7 @@ impl History {
                 status: gate.status,
                 mode: gate.mode,
                 cached: gate.cached,
+                guard: gate.guard.as_deref(),
                 commit: commit.as_deref(),
                 run,
             };
@@ -413,7 +421,14 @@ impl History {
                 Some(days) => days,
                 None => self.gates.entry(gate.name.as_str().into()).or_default(),
             };
-            graduation::record(days, at, run, gate.status, gate.cached);
+            graduation::record(
+                days,
+                at,
+                run,
+                gate.status,
+                gate.cached,
+                gate.guard.is_some(),
+            );
             self.entries += 1;
             self.lines_before += 1;
             self.max_run = self.max_run.max(run);
@@ -507,6 +522,7 @@ mod tests {
 
     fn report_of(gates: &[(&str, crate::vocab::Status, bool)]) -> Report {
         Report {
+            outcome: crate::vocab::exit_code::Outcome::Pass,
             version: 1,
             exit_code: 0,
             started_at: String::new(),
@@ -516,6 +532,9 @@ mod tests {
             gates: gates
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
+                    description: None,
+                    guard: None,
+                    findings: Vec::new(),
                     name: (*name).to_owned(),
                     kind: "command".to_owned(),
                     status: *status,

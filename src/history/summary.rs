@@ -18,7 +18,7 @@ use super::graduation::{Day, LastOfDay, Mark};
 use crate::bincodec::{self, Reader, Writer};
 use crate::vocab::Status;
 
-const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-3\n";
+const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-4\n";
 /// How many bytes before the offset must match for the summary to be trusted.
 const TAIL: u64 = 256;
 
@@ -94,7 +94,11 @@ pub(crate) fn save<S>(summary_path: &Path, s: &Summary<S>) {
             mark(&mut w, d.bad);
             w.u64(d.max_run);
             w.u32(d.last.ms);
-            w.u32(status_code(d.last.status) | (u32::from(d.last.cached) << 8));
+            w.u32(
+                status_code(d.last.status)
+                    | (u32::from(d.last.cached) << 8)
+                    | (u32::from(d.last.guard) << 9),
+            );
         }
     }
     let _ = bincodec::write_atomic(summary_path, &w.finish());
@@ -176,7 +180,8 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
                 last: LastOfDay {
                     ms,
                     status,
-                    cached: code >> 8 == 1,
+                    cached: (code >> 8) & 1 == 1,
+                    guard: (code >> 9) & 1 == 1,
                 },
             });
         }

@@ -28,6 +28,7 @@ pub enum Require {
 impl Kind for ChecklistSpec {
     const NAME: &'static str = "checklist";
     const KEYS: &'static [&'static str] = &["file", "require"];
+    const ITEMS: &'static str = "checklist items";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
         let file = p.required("file")?;
@@ -145,10 +146,20 @@ pub fn evaluate(
             listed.join("; ")
         )
     });
+    let findings = missing
+        .iter()
+        .map(|item| super::Finding {
+            file: file.to_owned(),
+            line: Some(item.line),
+            message: format!("unchecked: {}", item.text),
+        })
+        .collect();
     Ok(BuiltinOutcome {
         passed: reason.is_none(),
         artifact,
         reason,
+        judged: items.len(),
+        findings,
     })
 }
 

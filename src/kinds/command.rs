@@ -15,6 +15,7 @@ pub struct CommandSpec {
 impl Kind for CommandSpec {
     const NAME: &'static str = "command";
     const KEYS: &'static [&'static str] = &["run"];
+    const ITEMS: &'static str = "commands";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
         Some(CommandSpec {

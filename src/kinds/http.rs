@@ -67,6 +67,7 @@ impl Kind for HttpSpec {
         "allow_hosts",
         "service",
     ];
+    const ITEMS: &'static str = "HTTP answers";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
         let url = p.required("url")?;
@@ -247,6 +248,7 @@ fn measure(spec: &HttpSpec, limits: &Limits, log: &mut dyn Write) -> BuiltinOutc
     let agent = agent(limits.request_timeout);
     let mut latencies = Vec::with_capacity(usize::try_from(spec.requests).unwrap_or(0));
     let mut ok = 0_u32;
+    let mut answered = 0_usize;
     let mut first_failure = None;
     for number in 1..=spec.requests {
         let start = Instant::now();
@@ -256,9 +258,11 @@ fn measure(spec: &HttpSpec, limits: &Limits, log: &mut dyn Write) -> BuiltinOutc
         match verdict {
             Ok(status) => {
                 ok += 1;
+                answered += 1;
                 let _ = writeln!(log, "http: request {number}: {status} in {elapsed} ms");
             }
-            Err(failure) => {
+            Err((was_answered, failure)) => {
+                answered += usize::from(was_answered);
                 let _ = writeln!(log, "http: request {number}: {failure} ({elapsed} ms)");
                 first_failure.get_or_insert(format!("request {number}: {failure}"));
             }
@@ -284,11 +288,29 @@ fn measure(spec: &HttpSpec, limits: &Limits, log: &mut dyn Write) -> BuiltinOutc
         passed: ok == spec.requests,
         artifact,
         reason,
+        judged: answered,
+        findings: Vec::new(),
     }
 }
 
-/// One request (GET by default), judged: its status, or what did not match.
-fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
+/// One request (GET by default), judged: its status, or what did not match. The error says
+/// whether an answer came at all (`Err((true, _))`: answered, but wrong).
+fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, (bool, String)> {
+    judge_answer(agent, spec).map_err(|e| match e {
+        Answer::None(why) => (false, why),
+        Answer::Wrong(why) => (true, why),
+    })
+}
+
+/// Why a request did not pass.
+enum Answer {
+    /// No answer came (refused, timed out).
+    None(String),
+    /// An answer came, and it was not the one expected.
+    Wrong(String),
+}
+
+fn judge_answer(agent: &Agent, spec: &HttpSpec) -> Result<u16, Answer> {
     let body = spec.body.as_deref().unwrap_or("");
     let content_type = if serde_json::from_str::<Value>(body).is_ok() {
         "application/json"
@@ -308,16 +330,19 @@ fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
         "HEAD" => agent.head(&spec.url).call(),
         _ => agent.get(&spec.url).call(),
     };
-    let mut response = sent.map_err(|err| err.to_string())?;
+    let mut response = sent.map_err(|err| Answer::None(err.to_string()))?;
     let status = response.status().as_u16();
     let body = response
         .body_mut()
         .with_config()
         .limit(BODY_LIMIT)
         .read_to_vec()
-        .map_err(|err| format!("status {status}, cannot read the body: {err}"))?;
+        .map_err(|err| Answer::Wrong(format!("status {status}, cannot read the body: {err}")))?;
     if status != spec.expect_status {
-        return Err(format!("status {status}, expected {}", spec.expect_status));
+        return Err(Answer::Wrong(format!(
+            "status {status}, expected {}",
+            spec.expect_status
+        )));
     }
     for (name, expected) in &spec.expect_headers {
         // `get_all` compares names case-insensitively and finds nothing for an invalid name.
@@ -328,20 +353,20 @@ fn request(agent: &Agent, spec: &HttpSpec) -> Result<u16, String> {
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .collect();
         if values.is_empty() {
-            return Err(format!("missing header {name}"));
+            return Err(Answer::Wrong(format!("missing header {name}")));
         }
         if !values.iter().any(|value| value == expected) {
-            return Err(format!(
+            return Err(Answer::Wrong(format!(
                 "header {name} is \"{}\", expected \"{expected}\"",
                 values.join(", ")
-            ));
+            )));
         }
     }
     if let Some(expected) = &spec.expect_json {
-        let actual: Value =
-            serde_json::from_slice(&body).map_err(|err| format!("body is not JSON ({err})"))?;
+        let actual: Value = serde_json::from_slice(&body)
+            .map_err(|err| Answer::Wrong(format!("body is not JSON ({err})")))?;
         if let Some(lack) = missing(expected, &actual) {
-            return Err(format!("body lacks {lack}"));
+            return Err(Answer::Wrong(format!("body lacks {lack}")));
         }
     }
     Ok(status)

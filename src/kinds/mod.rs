@@ -37,6 +37,8 @@ pub trait Kind: Sized {
     const NAME: &'static str;
     /// The keys of its settings (besides the keys every gate has).
     const KEYS: &'static [&'static str];
+    /// What it judges, plural, for the no-op guard's message ("documents").
+    const ITEMS: &'static str;
 
     /// Read the settings from a gate's table; every problem goes to the sink. None when they
     /// are unusable (the problem was reported).
@@ -155,6 +157,14 @@ macro_rules! kinds {
                 }
             }
 
+            /// What the kind judges, plural ("documents"), for the no-op guard.
+            #[must_use]
+            pub fn items(&self) -> &'static str {
+                match self {
+                    $(GateKind::$variant(_) => <$spec as Kind>::ITEMS,)*
+                }
+            }
+
             /// It measures the machine: never replayed from the cache.
             #[must_use]
             pub fn measures(&self) -> bool {
@@ -212,6 +222,22 @@ pub struct BuiltinOutcome {
     pub artifact: serde_json::Value,
     /// Why the check failed, in words (None when it passed).
     pub reason: Option<String>,
+    /// How many items the check judged (documents, policy cases, checklist items, HTTP
+    /// answers, benchmark rounds). Zero trips the no-op guard: a check of nothing is an error.
+    pub judged: usize,
+    /// What it found wrong, where (for annotations on the diff); empty when it passed.
+    pub findings: Vec<Finding>,
+}
+
+/// One thing a check found wrong, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The file, relative to the config folder.
+    pub file: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// What is wrong, in words.
+    pub message: String,
 }
 
 /// A built-in check that could not be judged.

@@ -24,6 +24,7 @@ pub struct PolicySpec {
 impl Kind for PolicySpec {
     const NAME: &'static str = "policy";
     const KEYS: &'static [&'static str] = &["policy", "input", "data", "query", "expect"];
+    const ITEMS: &'static str = "policy cases";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
         if cfg!(not(feature = "policy")) {
@@ -154,6 +155,8 @@ mod engine {
             passed,
             artifact,
             reason,
+            judged: 1,
+            findings: Vec::new(),
         })
     }
 

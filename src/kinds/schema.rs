@@ -14,6 +14,7 @@ pub struct SchemaSpec {
 impl Kind for SchemaSpec {
     const NAME: &'static str = "schema";
     const KEYS: &'static [&'static str] = &["schema"];
+    const ITEMS: &'static str = "documents";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
         if cfg!(not(feature = "schema")) {
@@ -125,6 +126,8 @@ mod engine {
             passed: invalid == 0,
             artifact,
             reason,
+            judged: ctx.inputs.len(),
+            findings: Vec::new(),
         })
     }
 

@@ -55,6 +55,9 @@ mod tests {
     #[test]
     fn levels_and_escaping() {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
+            description: None,
+            guard: None,
+            findings: Vec::new(),
             name: name.to_owned(),
             kind: "command".to_owned(),
             status,
@@ -69,6 +72,7 @@ mod tests {
             exports: Vec::new(),
         };
         let report = Report {
+            outcome: crate::vocab::exit_code::Outcome::Fail,
             version: 1,
             exit_code: 1,
             started_at: String::new(),

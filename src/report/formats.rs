@@ -130,6 +130,9 @@ mod tests {
 
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {
+            description: None,
+            guard: None,
+            findings: Vec::new(),
             name: name.to_owned(),
             kind: "command".to_owned(),
             status,
@@ -144,6 +147,7 @@ mod tests {
             exports: Vec::new(),
         };
         Report {
+            outcome: crate::vocab::exit_code::Outcome::Fail,
             version: 1,
             exit_code: 1,
             started_at: "2026-11-24T10:00:00Z".to_owned(),

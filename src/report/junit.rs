@@ -121,6 +121,9 @@ mod tests {
 
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
+            description: None,
+            guard: None,
+            findings: Vec::new(),
             name: name.to_owned(),
             kind: "command".to_owned(),
             status,
@@ -145,6 +148,7 @@ mod tests {
     #[test]
     fn maps_each_status_and_mode() {
         let report = Report {
+            outcome: crate::vocab::exit_code::Outcome::Fail,
             version: 1,
             exit_code: 1,
             started_at: "2026-11-24T10:00:00Z".into(),

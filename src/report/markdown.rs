@@ -6,12 +6,13 @@ use std::fmt::Write as _;
 use super::{GateReport, Report, ThresholdReport};
 use crate::vocab::Mode;
 use crate::vocab::Status;
+use crate::vocab::exit_code::Outcome;
 
 /// Render the summary of a run. A pure function of the report.
 #[must_use]
 pub fn render(report: &Report) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "## {}\n", heading(report.exit_code));
+    let _ = writeln!(md, "## {}\n", heading(report.outcome));
     let s = &report.summary;
     let _ = writeln!(
         md,
@@ -94,14 +95,11 @@ pub fn threshold_text(t: &ThresholdReport) -> String {
     )
 }
 
-fn heading(exit_code: i32) -> String {
-    match exit_code {
-        crate::vocab::exit_code::SUCCESS => "✅ runner: no blocking gate failed".to_owned(),
-        crate::vocab::exit_code::GATES_FAILED => {
-            "❌ runner: a blocking gate did not pass".to_owned()
-        }
-        crate::vocab::exit_code::ALL_SKIPPED => "⏭️ runner: every gate was skipped".to_owned(),
-        code => format!("runner: exit {code}"),
+fn heading(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Pass => "✅ runner: no blocking gate failed",
+        Outcome::Fail => "❌ runner: a blocking gate did not pass",
+        Outcome::Skipped => "⏭️ runner: every gate was skipped",
     }
 }
 

@@ -92,6 +92,9 @@ mod tests {
 
     fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
         GateReport {
+            description: None,
+            guard: None,
+            findings: Vec::new(),
             name: name.into(),
             kind: "command".into(),
             status,
@@ -109,6 +112,7 @@ mod tests {
 
     fn report(started_at: &str, duration_ms: u64, gates: Vec<GateReport>) -> Report {
         Report {
+            outcome: crate::vocab::exit_code::Outcome::Pass,
             version: 1,
             exit_code: 0,
             started_at: started_at.into(),

@@ -2,14 +2,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::vocab::{Label, Mode, Status, exit_code};
+use crate::vocab::exit_code::Outcome;
+use crate::vocab::{Label, Mode, Status};
 
 /// A whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Report {
     /// Report format version: always 1.
     pub version: u32,
-    /// The run's exit code (SPEC 3): 0 no blocking gate failed, 1 one did, 78 every gate skipped.
+    /// What the run came to: `pass`, `fail` (a blocking gate did not pass) or `skipped` (every
+    /// gate skipped).
+    #[serde(default)]
+    pub outcome: Outcome,
+    /// The exit code the process used: SPEC 3's for the outcome (0, 1, 78), or the
+    /// `--skip-exit-code` value when every gate skipped.
     pub exit_code: i32,
     /// When the run started, RFC 3339 (`--now` or `RUNNER_NOW` when set); the earliest of merged
     /// shard reports.
@@ -57,6 +63,9 @@ pub struct GateReport {
     pub configured_mode: Mode,
     /// Replayed from the cache: no process ran.
     pub cached: bool,
+    /// The gate's `description`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Wall time of the gate in this run, in milliseconds (0 when it never started).
     pub duration_ms: u64,
     /// Cache key (BLAKE3, hex); None when the gate was `not_run` or skipped by `skip_unless_env`
@@ -72,6 +81,24 @@ pub struct GateReport {
     /// `export` mappings resolved to values (SPEC 9).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exports: Vec<ExportedMetric>,
+    /// Why the no-op guard tripped (the check judged nothing, so the status is `error`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<String>,
+    /// What a built-in check found wrong, and where (for annotations on the diff).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<FindingReport>,
+}
+
+/// One thing a check found wrong, and where.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FindingReport {
+    /// The file, relative to the config folder.
+    pub file: String,
+    /// 1-based line, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// What is wrong, in words.
+    pub message: String,
 }
 
 /// One judged threshold.
@@ -123,9 +150,11 @@ impl Report {
                 labels.push(Label::SmokeFailed(g.name.clone()).to_string());
             }
         }
+        let outcome = Outcome::of(gates.iter().map(|g| (g.mode, g.status)));
         Report {
             version: 1,
-            exit_code: exit_code::for_run(gates.iter().map(|g| (g.mode, g.status))),
+            outcome,
+            exit_code: outcome.code(),
             started_at: started_at.to_owned(),
             duration_ms: u64::try_from(duration_ms).unwrap_or(u64::MAX),
             summary,

@@ -546,6 +546,13 @@ fn report_schema_has_the_models_fields() {
         pass: true,
     };
     let gate = GateReport {
+        description: Some("d".into()),
+        guard: Some("no-op guard: ...".into()),
+        findings: vec![runner::report::FindingReport {
+            file: "docs/x.md".into(),
+            line: Some(3),
+            message: "unchecked: x".into(),
+        }],
         name: "g".into(),
         kind: "command".into(),
         status: runner::vocab::Status::Pass,
@@ -563,6 +570,7 @@ fn report_schema_has_the_models_fields() {
         }],
     };
     let report = Report {
+        outcome: runner::vocab::exit_code::Outcome::Pass,
         version: 1,
         exit_code: 0,
         started_at: "2026-11-24T10:00:00Z".into(),
@@ -586,6 +594,11 @@ fn report_schema_has_the_models_fields() {
             &defs["threshold"],
         ),
         ("export", &json["gates"][0]["exports"][0], &defs["export"]),
+        (
+            "finding",
+            &json["gates"][0]["findings"][0],
+            &defs["finding"],
+        ),
     ];
     for (what, value, def) in pairs {
         assert_eq!(
@@ -600,10 +613,10 @@ fn report_schema_has_the_models_fields() {
             .filter_map(|k| k.as_str().map(str::to_owned))
             .collect();
         let optional: BTreeSet<String> = keys(value).difference(&required).cloned().collect();
-        let expected_optional = if what == "gate" {
-            set(&["exports"])
-        } else {
-            BTreeSet::new()
+        let expected_optional = match what {
+            "gate" => set(&["description", "exports", "findings", "guard"]),
+            "finding" => set(&["line"]),
+            _ => BTreeSet::new(),
         };
         assert_eq!(optional, expected_optional, "{what}: optional fields");
     }

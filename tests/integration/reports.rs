@@ -641,7 +641,7 @@ fn fixed_report() -> Report {
     let mut blocked = gate("governance", "policy", "not_run", blocking, false, 0);
     blocked["reason"] = json!("not run: needs `audit-report` (error) which did not pass");
     serde_json::from_value(json!({
-        "version": 1, "exit_code": 1, "started_at": "2026-11-24T10:00:00Z", "duration_ms": 67_512,
+        "version": 1, "outcome": "fail", "exit_code": 1, "started_at": "2026-11-24T10:00:00Z", "duration_ms": 67_512,
         "summary": {"pass": 2, "fail": 1, "skip": 1, "error": 1, "not_run": 1, "cached": 1},
         "labels": ["smoke-failed:dream-drift"],
         "gates": [pqc, drift, memoria, skipped, broken, blocked]

@@ -183,10 +183,11 @@ fn last_text(standing: &Standing) -> String {
         || "never run".to_owned(),
         |l| {
             format!(
-                "{} {}{}",
+                "{} {}{}{}",
                 l.status.as_str(),
                 clock::rfc3339(l.at),
-                if l.cached { " (cached)" } else { "" }
+                if l.cached { " (cached)" } else { "" },
+                if l.guard { " (no-op guard)" } else { "" }
             )
         },
     )

@@ -10,7 +10,7 @@ use crate::cli::error::{CmdResult, Done};
 use crate::cli::progress::Progress;
 use crate::cli::timings::Timings;
 use crate::run::{Outputs, RunRequest};
-use crate::vocab::{Mode, Status, exit_code};
+use crate::vocab::{Mode, Status};
 use crate::workspace::{self, Selection, Workspace};
 
 pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> CmdResult {
@@ -37,6 +37,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             summary: args.summary,
             metrics: args.metrics,
         },
+        skip_exit_code: args.skip_exit_code,
     };
     if args.dry_run {
         for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
@@ -83,8 +84,5 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         started.elapsed().as_secs_f64(),
         report.exit_code
     );
-    Ok(Done::Run(match (report.exit_code, args.skip_exit_code) {
-        (exit_code::ALL_SKIPPED, Some(code)) => code,
-        (code, _) => code,
-    }))
+    Ok(Done::Run(report.exit_code))
 }
