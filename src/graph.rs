@@ -119,10 +119,18 @@ impl GateGraph {
     /// `roots` plus everything they need, transitively.
     #[must_use]
     pub fn with_needs(&self, roots: &[usize]) -> BTreeSet<usize> {
+        self.with_needs_of(roots, |_| false)
+    }
+
+    /// `roots` plus everything they need, transitively, except what only gates that `skips`
+    /// are needed by: a gate that will be skipped is selected, its needs are not (on its
+    /// account).
+    #[must_use]
+    pub fn with_needs_of(&self, roots: &[usize], skips: impl Fn(usize) -> bool) -> BTreeSet<usize> {
         let mut out = BTreeSet::new();
         let mut stack: Vec<usize> = roots.to_vec();
         while let Some(g) = stack.pop() {
-            if out.insert(g) {
+            if out.insert(g) && !skips(g) {
                 stack.extend(self.needs(g));
             }
         }

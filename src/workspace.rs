@@ -88,7 +88,14 @@ pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>,
     if let Some(shard) = sel.shard {
         roots.retain(|&i| shard.owns(&ws.config.gates[i].name));
     }
-    Ok(ws.graph.with_needs(&roots))
+    // A gate skipped by `skip_unless_env` is decided before its needs: what only it needs
+    // does not run.
+    let skips = |g: usize| {
+        !ws.config.gates[g]
+            .unmet_conditions(|k| std::env::var(k).ok())
+            .is_empty()
+    };
+    Ok(ws.graph.with_needs_of(&roots, skips))
 }
 
 /// Prepared state for running or planning.

@@ -63,6 +63,14 @@ impl Progress {
                 }
                 self.refresh();
             }
+            Event::Waiting { gate } => {
+                if let Ok(mut r) = self.running.lock() {
+                    for g in r.iter_mut().filter(|g| g.as_str() == *gate) {
+                        g.push_str(" (waiting for another runner)");
+                    }
+                }
+                self.refresh();
+            }
             Event::Output { gate, line } => {
                 let mut err = std::io::stderr().lock();
                 let _ = write!(err, "[{gate}] {}", String::from_utf8_lossy(line));
@@ -76,7 +84,7 @@ impl Progress {
                 log,
             } => {
                 if let Ok(mut r) = self.running.lock() {
-                    r.retain(|g| g != gate);
+                    r.retain(|g| g.split(" (").next() != Some(*gate));
                 }
                 if let Some(bar) = &self.bar {
                     bar.inc(1);

@@ -144,6 +144,16 @@ impl Gate {
         self.cache && !self.kind.measures()
     }
 
+    /// The `skip_unless_env` conditions that `env` does not meet, as `NAME=value`; empty when
+    /// the gate is not skipped.
+    pub fn unmet_conditions(&self, env: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        self.skip_unless_env
+            .iter()
+            .filter(|(k, v)| env(k).as_deref() != Some(v.as_str()))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect()
+    }
+
     /// Days of green streak after which this (observational) gate graduates; 0 = never.
     #[must_use]
     pub fn graduate_after(&self, settings: &Settings) -> u32 {

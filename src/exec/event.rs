@@ -9,6 +9,8 @@ use crate::vocab::Status;
 pub(crate) enum Event<'a> {
     /// A gate began executing (cache hits never start).
     Started { gate: &'a str },
+    /// Another runner on this checkout is running the gate: this one waits for its result.
+    Waiting { gate: &'a str },
     /// A whole line of a running gate's output (`--verbose`), newline included.
     Output { gate: &'a str, line: &'a [u8] },
     /// A gate has its final status.

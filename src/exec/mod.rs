@@ -1,6 +1,7 @@
 //! Execution: the scheduler and its events (processes are `proc`'s).
 
 pub(crate) mod event;
+pub(crate) mod lock;
 pub(crate) mod scheduler;
 
 pub(crate) use event::Event;

@@ -261,6 +261,16 @@ impl Scheduler<'_> {
     /// Decide a ready gate: `not_run`, skip, cache hit, or a job to run.
     fn prepare(&self, g: usize, results: &BTreeMap<usize, GateRun>) -> Prepared {
         let gate = &self.config.gates[g];
+        // `skip_unless_env` first: a skipped gate is skipped whatever its needs did.
+        let unmet = gate.unmet_conditions(|k| std::env::var(k).ok());
+        if !unmet.is_empty() {
+            self.clear_artifacts(gate);
+            return Prepared::Done(self.finished(
+                g,
+                Status::Skip,
+                format!("skipped: requires {}", unmet.join(", ")),
+            ));
+        }
         let blocked: Vec<String> = self
             .graph
             .needs(g)
@@ -275,23 +285,11 @@ impl Scheduler<'_> {
             })
             .collect();
         if !blocked.is_empty() {
+            self.clear_artifacts(gate);
             return Prepared::Done(self.finished(
                 g,
                 Status::NotRun,
                 format!("not run: needs {} which did not pass", blocked.join(", ")),
-            ));
-        }
-        let unmet: Vec<String> = gate
-            .skip_unless_env
-            .iter()
-            .filter(|(k, v)| std::env::var(k).ok().as_deref() != Some(v.as_str()))
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        if !unmet.is_empty() {
-            return Prepared::Done(self.finished(
-                g,
-                Status::Skip,
-                format!("skipped: requires {}", unmet.join(", ")),
             ));
         }
         let started = Instant::now();
@@ -315,6 +313,19 @@ impl Scheduler<'_> {
             key: material.key(),
             material,
         })
+    }
+
+    /// Remove a gate's declared artifacts (files; never a folder), so that nothing on disk
+    /// after the run comes from an earlier one unless restored: before the gate runs, and
+    /// when it is skipped or not run (Bazel does this for every action's outputs).
+    fn clear_artifacts(&self, gate: &Gate) {
+        for a in &gate.artifacts {
+            let path = self.config.root.join(a);
+            if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
+                let _ = std::fs::remove_file(&path);
+            }
+            self.fp.invalidate(Path::new(a));
+        }
     }
 
     /// A gate replayed from the cache, judged.
@@ -341,6 +352,20 @@ impl Scheduler<'_> {
     /// first looked up in the remote cache (after the local miss in `prepare`).
     fn execute(&self, job: &Job) -> GateRun {
         let gate = &self.config.gates[job.index];
+        // One runner at a time runs a gate on this checkout; a second one waits, then replays
+        // the first one's result when it was stored.
+        let lock = super::lock::GateLock::acquire(
+            &super::lock::dir(&self.config.root),
+            &gate.name,
+            || (self.observer)(Event::Waiting { gate: &gate.name }),
+        );
+        let waited = lock.as_ref().is_some_and(|(_, waited)| *waited);
+        if waited && gate.cacheable() && !self.opts.no_cache {
+            let started = Instant::now();
+            if let Lookup::Hit { .. } = self.cache.lookup_local(gate, &job.key, self.fp) {
+                return self.replayed(job.index, job.key, started);
+            }
+        }
         if gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
             if let Lookup::Hit { .. } = self.cache.lookup_remote(gate, &job.key, self.fp) {
@@ -368,6 +393,8 @@ impl Scheduler<'_> {
             self.fp.known_stats(inputs),
             self.fp.known_stats(&also_keyed),
         );
+        // What the gate is about to write must come from this run: last run's artifacts go.
+        self.clear_artifacts(gate);
         let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
@@ -385,6 +412,10 @@ impl Scheduler<'_> {
             }
             kind => self.builtin(gate, kind, inputs, &log),
         };
+        if matches!(execution, Execution::Skipped(_)) {
+            // Exit 78: what a skipped gate left behind is not a result.
+            self.clear_artifacts(gate);
+        }
         for a in &gate.artifacts {
             self.fp.invalidate(Path::new(a));
         }

@@ -138,7 +138,10 @@ pub fn render(report: &Report, config: &Config) -> String {
             }
         }
         let configured = config.gates.iter().find(|c| c.name == g.name);
-        let cacheable = configured.map_or(g.kind != "http", crate::config::Gate::cacheable);
+        let cacheable = configured.map_or(
+            !matches!(g.kind.as_str(), "http" | "pqc-bench"),
+            crate::config::Gate::cacheable,
+        );
         if g.cached {
             hit_count += 1;
         } else if cacheable && g.key.is_some() && g.status != Status::NotRun {

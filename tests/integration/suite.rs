@@ -78,11 +78,13 @@ fn suite_passes_without_the_stub_and_skips_the_registry_gates() {
         );
     }
     assert_eq!(repo.report()["labels"], serde_json::json!([]));
-    // Second run: everything cacheable replays.
+    // Second run: everything cacheable replays; the benchmark measures again (a measurement
+    // of this machine now is never replayed).
     repo.run(&["run"]).expect_code(0);
     for g in repo.report()["gates"].as_array().unwrap() {
         if g["status"] == "pass" {
-            assert_eq!(g["cached"], true, "{g}");
+            let measures = g["kind"] == "pqc-bench" || g["kind"] == "http";
+            assert_eq!(g["cached"], !measures, "{g}");
         }
     }
 }
