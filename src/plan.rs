@@ -31,6 +31,7 @@ fn scheduler<'a>(
         cache: &p.cache,
         opts,
         observer: noop,
+        modes: &[],
     }
 }
 

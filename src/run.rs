@@ -95,10 +95,26 @@ pub(crate) fn run(
         );
     }
     // The history and the commit are needed only after the gates: read them meanwhile (on a
-    // no-op run the scheduler's coordinator leaves a core to spare).
+    // no-op run the scheduler's coordinator leaves a core to spare). With an observational
+    // gate selected, the history is read first: whether it graduated decides how its failure
+    // is shown while the run goes on.
     let history_path = ws.config.settings.history.clone();
+    let observational = prepared
+        .selected
+        .iter()
+        .any(|&g| ws.config.gates[g].mode == Mode::Observational);
+    let early = observational.then(|| History::load(&history_path));
+    let modes: Vec<Mode> = ws
+        .config
+        .gates
+        .iter()
+        .map(|g| match &early {
+            Some(h) => h.effective_mode(g, &ws.config.settings, req.now),
+            None => g.mode,
+        })
+        .collect();
     let history_loader = std::thread::spawn(move || {
-        let history = History::load(&history_path);
+        let history = early.unwrap_or_else(|| History::load(&history_path));
         history.find_commit();
         history
     });
@@ -110,6 +126,7 @@ pub(crate) fn run(
         cache: &prepared.cache,
         opts: &opts,
         observer,
+        modes: &modes,
     };
     let runs = scheduler.run(&prepared.selected);
     mark("schedule");

@@ -77,6 +77,7 @@ impl Progress {
             }
             Event::Finished {
                 gate,
+                blocking,
                 status,
                 cached,
                 duration,
@@ -90,20 +91,34 @@ impl Progress {
                     bar.inc(1);
                 }
                 self.refresh();
-                if self.quiet {
+                let blocks = *blocking && status.is_failure();
+                // Quiet still names every blocking failure, with its reason.
+                if self.quiet && !blocks {
                     return;
                 }
+                // An observational gate's failure is a warning: it does not block.
+                let observed = !*blocking && status.is_failure();
                 let mut line = format!(
-                    "{:<7} {gate} {:.2}s{}",
-                    status.as_str().to_uppercase(),
+                    "{:<7} {gate} {:.2}s{}{}",
+                    if observed {
+                        "WARN".to_owned()
+                    } else {
+                        status.as_str().to_uppercase()
+                    },
                     duration.as_secs_f64(),
-                    if *cached { " (cached)" } else { "" }
+                    if *cached { " (cached)" } else { "" },
+                    if observed {
+                        format!(" (observational, {})", status.as_str())
+                    } else {
+                        String::new()
+                    }
                 );
                 if let Some(reason) = reason.filter(|_| *status != Status::Pass) {
                     line.push_str(&format!(": {reason}"));
                 }
                 let failed = matches!(status, Status::Fail | Status::Error) && !*cached;
                 if failed
+                    && !self.quiet
                     && let Some(l) = log
                     && let tail = log_tail(l, 20)
                     && !tail.trim().is_empty()

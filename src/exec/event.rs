@@ -16,6 +16,8 @@ pub(crate) enum Event<'a> {
     /// A gate has its final status.
     Finished {
         gate: &'a str,
+        /// Its effective mode is blocking: a failure blocks the merge.
+        blocking: bool,
         status: Status,
         cached: bool,
         duration: Duration,

@@ -18,7 +18,7 @@ use crate::graph::GateGraph;
 use crate::judge::{self, Execution, ThresholdResult};
 use crate::kinds::{BuiltinContext, BuiltinError, Finding, GateKind};
 use crate::proc::{self, CommandSpec, ProcessEnd};
-use crate::vocab::Status;
+use crate::vocab::{Mode, Status};
 
 /// Knobs of one run.
 #[derive(Debug, Clone)]
@@ -61,6 +61,9 @@ pub(crate) struct Scheduler<'a> {
     pub cache: &'a Cache,
     pub opts: &'a RunOptions,
     pub observer: &'a (dyn Fn(Event<'_>) + Sync),
+    /// Each gate's effective mode (by index), for the events: a failure of an observational
+    /// gate is shown as a warning.
+    pub modes: &'a [Mode],
 }
 
 struct Job {
@@ -179,6 +182,7 @@ impl Scheduler<'_> {
     ) {
         (self.observer)(Event::Finished {
             gate: &self.config.gates[run.index].name,
+            blocking: self.modes.get(run.index) != Some(&Mode::Observational),
             status: run.status,
             cached: run.cached,
             duration: run.duration,

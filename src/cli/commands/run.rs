@@ -9,7 +9,9 @@ use crate::cli::args::RunArgs;
 use crate::cli::error::{CmdResult, Done};
 use crate::cli::progress::Progress;
 use crate::cli::timings::Timings;
+use crate::report::Report;
 use crate::run::{Outputs, RunRequest};
+use crate::vocab::exit_code::Outcome;
 use crate::vocab::{Mode, Status};
 use crate::workspace::{self, Selection, Workspace};
 
@@ -74,15 +76,46 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     for w in &result.output_warnings {
         eprintln!("warning: {w}");
     }
+    if report.outcome == Outcome::Skipped {
+        // Every gate skipped: say why, even under -q (a 78 with no word is a mystery in CI).
+        for g in &report.gates {
+            eprintln!(
+                "note: gate `{}` {}",
+                g.name,
+                g.reason.as_deref().unwrap_or("skipped")
+            );
+        }
+    }
     timings.cpu();
     // `run` keeps SIGPIPE ignored (see `cli::main`): a closed stdout is not worth a panic.
     let _ = writeln!(
         std::io::stdout(),
-        "{} gates: {} in {:.2}s -> exit {}",
+        "{} gates: {}{} in {:.2}s -> exit {}",
         report.gates.len(),
         report.summary,
+        failures_clause(report),
         started.elapsed().as_secs_f64(),
         report.exit_code
     );
     Ok(Done::Run(report.exit_code))
+}
+
+/// `; 1 blocking failure, 2 observed` (fail, error or not run, by effective mode); empty when
+/// nothing failed.
+fn failures_clause(report: &Report) -> String {
+    let failed = |mode: Mode| {
+        report
+            .gates
+            .iter()
+            .filter(|g| g.mode == mode && g.status.is_failure())
+            .count()
+    };
+    let (blocking, observed) = (failed(Mode::Blocking), failed(Mode::Observational));
+    if blocking + observed == 0 {
+        return String::new();
+    }
+    format!(
+        "; {blocking} blocking failure{}, {observed} observed",
+        if blocking == 1 { "" } else { "s" }
+    )
 }
