@@ -171,3 +171,29 @@ fn help_says_drift_is_drift_max_the_judged_score() {
     );
     assert!(help.contains("drift       same as drift_max"), "{help}");
 }
+
+/// The lines of one `[section]` of gates.toml, up to the next section.
+fn section<'a>(toml: &'a str, header: &str) -> Vec<&'a str> {
+    toml.lines()
+        .skip_while(|line| line.trim() != header)
+        .skip(1)
+        .take_while(|line| !line.trim_start().starts_with('['))
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .collect()
+}
+
+#[test]
+fn dream_drift_gate_judges_and_exports_drift_max() {
+    let gates = manifest_dir().join("../gates.toml");
+    let toml = std::fs::read_to_string(&gates).expect("gates.toml beside tasks/");
+    assert_eq!(
+        section(&toml, "[gates.dream-drift.thresholds]"),
+        [r#"drift_max = "< 0.05""#]
+    );
+    let gate = section(&toml, "[gates.dream-drift]");
+    assert!(
+        gate.contains(&r#"export = { "dream.drift.score" = "drift_max" }"#),
+        "{gate:#?}"
+    );
+}
