@@ -104,9 +104,18 @@ pub fn evaluate(
     let required: Vec<&Item> = match &spec.require {
         Require::All => {
             if items.is_empty() {
-                return Err(BuiltinError::Other(format!(
+                // Nothing to check: the engine's no-op guard makes this an error.
+                let _ = writeln!(
+                    ctx.log,
                     "checklist: {file} has no task-list items (`- [ ] ...`): nothing to check"
-                )));
+                );
+                return Ok(BuiltinOutcome {
+                    passed: false,
+                    artifact: json!({"total": 0, "checked": 0, "unchecked": []}),
+                    reason: None,
+                    judged: 0,
+                    findings: Vec::new(),
+                });
             }
             items.iter().collect()
         }
@@ -415,10 +424,19 @@ mod tests {
     }
 
     #[test]
+    fn no_items_judges_nothing() {
+        // Zero items is for the engine's no-op guard: judged 0 is an error, not a pass.
+        for markdown in ["no tasks here\n- plain\n", "```\n- [x] fenced\n```\n"] {
+            let (result, log) = run(markdown, Require::All);
+            let outcome = result.expect("judged");
+            assert_eq!(outcome.judged, 0, "{markdown:?}");
+            assert!(log.contains("nothing to check"), "{log}");
+        }
+    }
+
+    #[test]
     fn errors() {
         let cases = [
-            ("no tasks here\n- plain\n", Require::All, "nothing to check"),
-            ("```\n- [x] fenced\n```\n", Require::All, "nothing to check"),
             (
                 "- [x] Tests pass\n",
                 items(&["tests passes"]),

@@ -15,6 +15,7 @@ mod shard;
 mod signing;
 mod statuses;
 mod suite;
+mod verdicts;
 
 // The reliability battery (issue 7): `cargo test --test integration reliability`.
 mod reliability_clock;
