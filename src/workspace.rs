@@ -30,14 +30,53 @@ pub(crate) struct Workspace {
 }
 
 impl Workspace {
-    /// Load and validate the config at `path`, and build its graph.
+    /// Load and validate the config at `path`, and build its graph. Every problem of every
+    /// class is reported in one pass: with a problem in the file, the cycles of the gates that
+    /// could be read and their globs that match nothing are reported with it.
     pub(crate) fn open(path: &Path) -> Result<Self, WorkspaceError> {
-        let config = crate::config::load(path)?;
+        let config = match crate::config::load(path) {
+            Ok(config) => config,
+            Err(LoadError::Invalid {
+                file,
+                source_text,
+                mut diagnostics,
+                partial: Some(partial),
+            }) => {
+                if let Err(cycles) = GateGraph::build(&partial) {
+                    diagnostics.extend(cycles);
+                }
+                diagnostics.extend(empty_globs(&partial));
+                sort(&mut diagnostics);
+                return Err(LoadError::Invalid {
+                    file,
+                    source_text,
+                    diagnostics,
+                    partial: None,
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         match GateGraph::build(&config) {
             Ok(graph) => Ok(Workspace { config, graph }),
-            Err(diagnostics) => Err(invalid(&config, diagnostics).into()),
+            Err(mut diagnostics) => {
+                diagnostics.extend(empty_globs(&config));
+                sort(&mut diagnostics);
+                Err(invalid(&config, diagnostics).into())
+            }
         }
     }
+}
+
+/// The globs of every gate that match no file (a config error unless `allow_empty`).
+fn empty_globs(config: &Config) -> Vec<Diagnostic> {
+    let all: BTreeSet<usize> = (0..config.gates.len()).collect();
+    fingerprint::expand(config, &all).err().unwrap_or_default()
+}
+
+/// Problems in the order of their places in the file.
+fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
 }
 
 /// Diagnostics found after loading, as the same error loading gives.
@@ -46,6 +85,7 @@ fn invalid(config: &Config, diagnostics: Vec<Diagnostic>) -> LoadError {
         file: config.file_name.clone(),
         source_text: config.source.clone(),
         diagnostics,
+        partial: None,
     }
 }
 

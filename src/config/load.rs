@@ -35,6 +35,9 @@ pub enum LoadError {
         source_text: String,
         /// Every problem, in the order of their places in the file.
         diagnostics: Vec<Diagnostic>,
+        /// What could be read despite the problems (the gates whose kind parsed), so later
+        /// checks (cycles, globs matching nothing) can report their problems in the same pass.
+        partial: Option<Box<Config>>,
     },
 }
 
@@ -52,6 +55,7 @@ impl LoadError {
                 file,
                 source_text,
                 diagnostics,
+                ..
             } => {
                 let mut out: String = diagnostics
                     .iter()
@@ -138,17 +142,37 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
     if let Some(config) = snapshot::read(&snapshot_file, &key, &source) {
         return Ok(config);
     }
-    let config = parse(&file, &source, &root).map_err(|diagnostics| LoadError::Invalid {
-        file,
-        source_text: source.clone(),
-        diagnostics,
-    })?;
+    let (config, diagnostics) = parse_partial(&file, &source, &root);
+    let config = match config {
+        Some(config) if diagnostics.is_empty() => config,
+        partial => {
+            return Err(LoadError::Invalid {
+                file,
+                source_text: source.clone(),
+                diagnostics,
+                partial: partial.map(Box::new),
+            });
+        }
+    };
     snapshot::write(&snapshot_file, &key, &config);
     Ok(config)
 }
 
 /// Validate config text. `root` is the folder relative paths resolve against.
 pub fn parse(file: &str, source: &str, root: &Path) -> Result<Config, Vec<Diagnostic>> {
+    match parse_partial(file, source, root) {
+        (Some(config), diags) if diags.is_empty() => Ok(config),
+        (_, diags) => Err(diags),
+    }
+}
+
+/// Validate config text, keeping what could be read: every problem, and the config of the
+/// gates whose kind parsed (None when the file is not TOML at all).
+pub(super) fn parse_partial(
+    file: &str,
+    source: &str,
+    root: &Path,
+) -> (Option<Config>, Vec<Diagnostic>) {
     let mut sink = Sink {
         file: file.to_owned(),
         diags: Vec::new(),
@@ -159,7 +183,7 @@ pub fn parse(file: &str, source: &str, root: &Path) -> Result<Config, Vec<Diagno
             let span = e.span().unwrap_or(0..0);
             let message = e.message().trim().to_owned();
             sink.error(span, format!("invalid TOML: {message}"));
-            return Err(sink.diags);
+            return (None, sink.diags);
         }
     };
     let top = Fields::new(doc.get_ref(), "the top level");
@@ -215,17 +239,14 @@ pub fn parse(file: &str, source: &str, root: &Path) -> Result<Config, Vec<Diagno
     }
     sink.diags
         .sort_by_key(|d| d.span.as_ref().map_or(0, |s| s.start));
-    if sink.diags.is_empty() {
-        Ok(Config {
-            file_name: file.to_owned(),
-            root: root.to_path_buf(),
-            source: source.to_owned(),
-            settings,
-            gates,
-        })
-    } else {
-        Err(sink.diags)
-    }
+    let config = Config {
+        file_name: file.to_owned(),
+        root: root.to_path_buf(),
+        source: source.to_owned(),
+        settings,
+        gates,
+    };
+    (Some(config), sink.diags)
 }
 
 fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings {
@@ -382,7 +403,7 @@ fn read_gate(
             needs.push(need);
         }
     }
-    let inputs = f
+    let inputs: Vec<InputGlob> = f
         .strings(sink, "inputs")
         .into_iter()
         .filter_map(|(pattern, s)| {
@@ -429,6 +450,7 @@ fn read_gate(
             artifacts.push(p);
         }
     }
+    check_outputs_are_not_inputs(sink, name, &inputs, &artifacts);
     let metrics = f
         .string(sink, "metrics")
         .and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
@@ -511,7 +533,58 @@ fn read_gate(
         export,
         span,
     };
-    (sink.diags.len() == errors_before).then_some(gate)
+    // With problems of its own the gate is still returned: the config as a whole is then
+    // invalid, and the gate serves only the checks that report the other problems.
+    let _ = errors_before;
+    Some(gate)
+}
+
+/// A gate's artifacts are removed before it runs: one that its own inputs match would be
+/// deleted from under it (and its key would follow its own output). Each overlap is an error
+/// at the input, naming the artifact.
+fn check_outputs_are_not_inputs(
+    sink: &mut Sink,
+    gate: &str,
+    inputs: &[InputGlob],
+    artifacts: &[String],
+) {
+    let compile = |pattern: &str| {
+        let literal = pattern.trim_end_matches('/');
+        // A literal folder means everything under it, as when inputs are expanded.
+        globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .ok()
+            .map(|g| (g.compile_matcher(), format!("{literal}/")))
+    };
+    let excluded: Vec<_> = inputs
+        .iter()
+        .filter(|i| i.exclude)
+        .filter_map(|i| compile(&i.pattern))
+        .collect();
+    for input in inputs.iter().filter(|i| !i.exclude) {
+        let Some((matcher, folder)) = compile(&input.pattern) else {
+            continue;
+        };
+        for artifact in artifacts {
+            let matches = |m: &globset::GlobMatcher, folder: &str| {
+                m.is_match(artifact) || artifact.starts_with(folder)
+            };
+            if matches(&matcher, &folder) && !excluded.iter().any(|(m, f)| matches(m, f)) {
+                sink.error_help(
+                    input.span.clone(),
+                    format!(
+                        "input `{}` of gate `{gate}` matches its own artifact `{artifact}`",
+                        input.pattern
+                    ),
+                    format!(
+                        "a gate's artifacts are removed before it runs, so they cannot be its inputs; \
+                         add \"!{artifact}\" to `inputs`, or narrow the glob"
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// The metrics file: as set, else the only `.json` artifact. Built-in kinds always get one (their

@@ -295,3 +295,72 @@ fn skip_exit_code_is_recorded_with_the_outcome() {
     assert_eq!(repo.report()["exit_code"], 78);
     assert_eq!(repo.report()["outcome"], "skipped");
 }
+
+#[test]
+fn config_problems_of_every_class_come_in_one_pass() {
+    // An unknown key, a cycle and a glob matching nothing: all three, in one run.
+    let repo = Repo::new().gates(
+        r#"
+[gates.a]
+run = "true"
+needs = ["b"]
+colour = "blue"
+
+[gates.b]
+run = "true"
+needs = ["a"]
+
+[gates.c]
+run = "true"
+inputs = ["nothing/*.txt"]
+"#,
+    );
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    for words in [
+        "unknown key `colour`",
+        "dependency cycle: a -> b -> a",
+        "matches no file",
+        "error: 3 problems in gates.toml",
+    ] {
+        assert!(out.stderr.contains(words), "{words}:\n{}", out.stderr);
+    }
+    // In the file's order: the key (in a), the cycle (at a's header, before it), the glob.
+    let at = |w: &str| out.stderr.find(w).unwrap();
+    assert!(at("dependency cycle") < at("colour") && at("colour") < at("matches no file"));
+    // Fixing the key alone still reports the other two, together.
+    let repo = Repo::new().gates(
+        "[gates.a]\nrun = \"true\"\nneeds = [\"b\"]\n[gates.b]\nrun = \"true\"\nneeds = [\"a\"]\n[gates.c]\nrun = \"true\"\ninputs = [\"nothing/*.txt\"]\n",
+    );
+    let out = repo.run(&["run"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains("dependency cycle") && out.stderr.contains("matches no file"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 problems"), "{}", out.stderr);
+}
+
+#[test]
+fn an_artifact_that_its_own_inputs_match_is_a_config_error() {
+    for inputs in [r#"["out/**"]"#, r#"["out"]"#, r#"["out/report.json"]"#] {
+        let repo = Repo::new().gates(&format!(
+            "[gates.g]\nrun = \"true\"\ninputs = {inputs}\nallow_empty = true\nartifacts = [\"out/report.json\"]\n"
+        ));
+        let out = repo.run(&["check"]);
+        out.expect_code(2);
+        assert!(
+            out.stderr
+                .contains("matches its own artifact `out/report.json`")
+                && out.stderr.contains("\"!out/report.json\""),
+            "{inputs}: {}",
+            out.stderr
+        );
+    }
+    // Excluded, it is fine.
+    let repo = Repo::new().gates(
+        "[gates.g]\nrun = \"true\"\ninputs = [\"out/**\", \"!out/report.json\"]\nallow_empty = true\nartifacts = [\"out/report.json\"]\n",
+    );
+    repo.run(&["check"]).expect_code(0);
+}
