@@ -7,12 +7,43 @@ use crate::exec::{RunOptions, Scheduler};
 use crate::fingerprint::{CacheKey, KeyMaterial};
 use crate::workspace::{Prepared, Workspace};
 
+/// What the plan expects of a gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Prediction {
+    /// Replayed from the cache (restored if its artifacts are not on disk).
+    Cached,
+    /// Executed.
+    Runs,
+    /// Executed only if what a need that runs writes differs from what this gate's entry
+    /// was stored with (early cutoff): known after the need ran.
+    Depends,
+    /// Skipped by `skip_unless_env`.
+    Skip,
+}
+
+impl Prediction {
+    /// The word the plan prints.
+    #[must_use]
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Prediction::Cached => "cached",
+            Prediction::Runs => "run",
+            Prediction::Depends => "maybe",
+            Prediction::Skip => "skip",
+        }
+    }
+}
+
+/// A gate's artifacts after the run: path -> hex hash (None: absent).
+type ArtifactHashes = BTreeMap<String, Option<String>>;
+
 /// One gate of a plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PlannedGate {
+    /// The gate's name.
     pub gate: String,
-    /// Whether it would execute (false: replayed from the cache).
-    pub runs: bool,
+    /// What the run will do with it.
+    pub prediction: Prediction,
     /// Why, in words.
     pub why: String,
 }
@@ -35,12 +66,17 @@ fn scheduler<'a>(
     }
 }
 
-/// Per selected gate in topological order: run or cached, and why.
+/// Per selected gate in topological order: what `runner run` will do with it, and why. The
+/// plan follows the run's own rules: `skip_unless_env` first (a skipped gate's artifacts are
+/// removed), then the cache, with the artifacts a replayed need will restore (not the ones on
+/// disk now) in its dependents' keys.
 #[must_use]
 pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate> {
     let noop = |_: crate::exec::Event<'_>| {};
     let scheduler = scheduler(ws, p, opts, &noop);
-    let mut will_run: BTreeMap<usize, bool> = BTreeMap::new();
+    // Per gate decided so far: its prediction, and the artifact hashes it will leave (None:
+    // unknown until it ran).
+    let mut decided: BTreeMap<usize, (Prediction, Option<ArtifactHashes>)> = BTreeMap::new();
     let mut out = Vec::new();
     for g in ws
         .graph
@@ -49,33 +85,69 @@ pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<Plann
         .filter(|g| p.selected.contains(g))
     {
         let gate = &ws.config.gates[g];
-        let upstream_runs: Vec<&str> = ws
+        let unmet = gate.unmet_conditions(|k| std::env::var(k).ok());
+        if !unmet.is_empty() {
+            let absent = gate.artifacts.iter().map(|a| (a.clone(), None)).collect();
+            decided.insert(g, (Prediction::Skip, Some(absent)));
+            out.push(PlannedGate {
+                gate: gate.name.clone(),
+                prediction: Prediction::Skip,
+                why: format!("skipped: requires {}", unmet.join(", ")),
+            });
+            continue;
+        }
+        let upstream_of = |n: usize| decided.get(&n).and_then(|(_, hashes)| hashes.clone());
+        let material = scheduler.material_with(g, &upstream_of);
+        let last = p.cache.last_material(&gate.name);
+        // What changed in the gate's own part of the key (everything but its needs' outputs).
+        let own_changes = last.as_ref().map(|(_, old)| {
+            let mut own = material.clone();
+            own.upstream.clone_from(&old.upstream);
+            own.diff(old)
+        });
+        let unknown_needs: Vec<&str> = ws
             .graph
             .needs(g)
-            .filter(|n| will_run.get(n) == Some(&true))
+            .filter(|n| decided.get(n).is_some_and(|(_, hashes)| hashes.is_none()))
             .map(|n| ws.config.gates[n].name.as_str())
             .collect();
-        let (runs, why) = if !upstream_runs.is_empty() {
-            (
-                true,
-                format!(
-                    "after {} (hit if their artifacts come out the same)",
-                    upstream_runs.join(", ")
-                ),
-            )
-        } else if !gate.cacheable() {
-            (true, "never cached".to_owned())
+        let (prediction, why) = if !gate.cacheable() {
+            (Prediction::Runs, "never cached".to_owned())
         } else if opts.no_cache {
-            (true, "--no-cache".to_owned())
+            (Prediction::Runs, "--no-cache".to_owned())
+        } else if !unknown_needs.is_empty() {
+            match own_changes {
+                Some(changes) if changes.is_empty() => (
+                    Prediction::Depends,
+                    format!(
+                        "after {} runs: cached if its artifacts come out the same",
+                        unknown_needs.join(", ")
+                    ),
+                ),
+                Some(changes) => (
+                    Prediction::Runs,
+                    format!(
+                        "cache miss: {}; and after {}",
+                        changes.join("; "),
+                        unknown_needs.join(", ")
+                    ),
+                ),
+                None => (
+                    Prediction::Runs,
+                    format!("never stored; after {}", unknown_needs.join(", ")),
+                ),
+            }
         } else {
-            let material = scheduler.material(g);
             let key = material.key();
             if p.cache.contains(gate, &key) {
-                (false, format!("cache hit {}", &key.hex()[..12]))
+                (
+                    Prediction::Cached,
+                    format!("cache hit {}", &key.hex()[..12]),
+                )
             } else {
-                let why = match p.cache.last_material(&gate.name) {
+                let why = match &last {
                     Some((_, old)) => {
-                        let d = material.diff(&old);
+                        let d = material.diff(old);
                         if d.is_empty() {
                             "entry missing".to_owned()
                         } else {
@@ -84,13 +156,17 @@ pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<Plann
                     }
                     None => "never stored".to_owned(),
                 };
-                (true, format!("cache miss: {why}"))
+                (Prediction::Runs, format!("cache miss: {why}"))
             }
         };
-        will_run.insert(g, runs);
+        let hashes = match prediction {
+            Prediction::Cached => p.cache.stored_artifacts(gate, &material.key()),
+            _ => None,
+        };
+        decided.insert(g, (prediction, hashes));
         out.push(PlannedGate {
             gate: gate.name.clone(),
-            runs,
+            prediction,
             why,
         });
     }

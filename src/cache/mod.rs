@@ -15,6 +15,7 @@ pub use index::{Index, IndexRecord};
 pub use local::LocalStore;
 pub use remote::{HttpStore, Remote};
 
+use std::collections::BTreeMap;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -221,6 +222,46 @@ impl Cache {
                 .flatten()
                 .is_some_and(|d| Entry::decode(&d, key).is_ok())
             || self.remote_contains(key)
+    }
+
+    /// The artifacts a hit on `key` would leave on disk (path -> hex hash; None for one the
+    /// entry lacks), for `--dry-run` to predict downstream keys; None when no local entry
+    /// holds the key.
+    pub(crate) fn stored_artifacts(
+        &self,
+        gate: &Gate,
+        key: &CacheKey,
+    ) -> Option<BTreeMap<String, Option<String>>> {
+        let from_index = self.index.lock().ok().and_then(|i| {
+            i.get(&gate.name).filter(|r| r.key == *key).map(|r| {
+                r.files
+                    .iter()
+                    .map(|(p, h)| (p.clone(), hex(h)))
+                    .collect::<Vec<_>>()
+            })
+        });
+        let files = match from_index {
+            Some(files) => files,
+            None => {
+                let data = self.local.get(key).ok().flatten()?;
+                let entry = Entry::decode(&data, key).ok()?;
+                entry
+                    .manifest
+                    .files
+                    .into_iter()
+                    .map(|f| (f.path, f.hash))
+                    .collect()
+            }
+        };
+        Some(
+            gate.artifacts
+                .iter()
+                .map(|a| {
+                    let hash = files.iter().find(|(p, _)| p == a).map(|(_, h)| h.clone());
+                    (a.clone(), hash)
+                })
+                .collect(),
+        )
     }
 
     /// Replay `gate` under `key` if possible: make its artifacts on disk equal the entry's.

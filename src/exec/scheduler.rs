@@ -223,15 +223,25 @@ impl Scheduler<'_> {
     /// The key material of a gate whose needs are done.
     #[must_use]
     pub(crate) fn material(&self, g: usize) -> KeyMaterial {
+        self.material_with(g, &|_| None)
+    }
+
+    /// The key material of a gate, with the artifact hashes of some needs given (`--dry-run`
+    /// predicting what they will be after the run) instead of read from disk.
+    #[must_use]
+    pub(crate) fn material_with(
+        &self,
+        g: usize,
+        upstream_of: &dyn Fn(usize) -> Option<BTreeMap<String, Option<String>>>,
+    ) -> KeyMaterial {
         let gate = &self.config.gates[g];
         let upstream = self
             .graph
             .needs(g)
             .map(|n| {
-                (
-                    self.config.gates[n].name.clone(),
-                    self.fp.artifact_hashes(&self.config.gates[n]),
-                )
+                let need = &self.config.gates[n];
+                let hashes = upstream_of(n).unwrap_or_else(|| self.fp.artifact_hashes(need));
+                (need.name.clone(), hashes)
             })
             .collect();
         self.fp.material(gate, &self.keyed_files(g), upstream)

@@ -9,6 +9,7 @@ mod exec;
 mod history;
 mod kinds;
 mod listing_cache;
+mod plan_props;
 mod remote;
 mod reports;
 mod shard;

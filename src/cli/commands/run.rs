@@ -46,7 +46,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             let _ = writeln!(
                 std::io::stdout(),
                 "{:<6} {}  {}",
-                if p.runs { "run" } else { "cached" },
+                p.prediction.as_str(),
                 p.gate,
                 p.why
             );
