@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::exec::environment::GateEnvironment;
 use crate::exec::{RunOptions, Scheduler};
 use crate::fingerprint::{CacheKey, KeyMaterial};
 use crate::workspace::{Prepared, Workspace};
@@ -53,6 +54,7 @@ fn scheduler<'a>(
     p: &'a Prepared,
     opts: &'a RunOptions,
     noop: &'a (dyn Fn(crate::exec::Event<'_>) + Sync),
+    environment: &'a GateEnvironment,
 ) -> Scheduler<'a> {
     Scheduler {
         config: &ws.config,
@@ -63,6 +65,7 @@ fn scheduler<'a>(
         opts,
         observer: noop,
         modes: &[],
+        environment,
     }
 }
 
@@ -73,7 +76,9 @@ fn scheduler<'a>(
 #[must_use]
 pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate> {
     let noop = |_: crate::exec::Event<'_>| {};
-    let scheduler = scheduler(ws, p, opts, &noop);
+    // Nothing is spawned: the environment only has to exist.
+    let environment = GateEnvironment::from_process(ws.config.settings.env_mode);
+    let scheduler = scheduler(ws, p, opts, &noop, &environment);
     // Per gate decided so far: its prediction, and the artifact hashes it will leave (None:
     // unknown until it ran).
     let mut decided: BTreeMap<usize, (Prediction, Option<ArtifactHashes>)> = BTreeMap::new();
@@ -194,7 +199,9 @@ pub(crate) fn explain(
     opts: &RunOptions,
 ) -> Explanation {
     let noop = |_: crate::exec::Event<'_>| {};
-    let scheduler = scheduler(ws, p, opts, &noop);
+    // Nothing is spawned: the environment only has to exist.
+    let environment = GateEnvironment::from_process(ws.config.settings.env_mode);
+    let scheduler = scheduler(ws, p, opts, &noop, &environment);
     let gate = &ws.config.gates[gate_index];
     let material = scheduler.material(gate_index);
     let key = material.key();

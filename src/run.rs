@@ -8,6 +8,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use crate::config::{Config, Gate};
+use crate::exec::environment::GateEnvironment;
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
 use crate::report::{ExportedMetric, FindingReport, GateReport, Report, ThresholdReport};
@@ -127,6 +128,7 @@ pub(crate) fn run(
         opts: &opts,
         observer,
         modes: &modes,
+        environment: &GateEnvironment::from_process(ws.config.settings.env_mode),
     };
     let runs = scheduler.run(&prepared.selected);
     mark("schedule");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, EnvMode, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
@@ -80,6 +80,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "graduate_after_days",
     "remote_cache",
     "signing",
+    "env_mode",
 ];
 const REMOTE_KEYS: &[&str] = &["url", "team", "token_env", "read", "write", "timeout"];
 const SIGNING_KEYS: &[&str] = &["key_env", "trusted_keys"];
@@ -91,6 +92,7 @@ const COMMON_KEYS: &[&str] = &[
     "inputs",
     "allow_empty",
     "env",
+    "pass_env",
     "artifacts",
     "metrics",
     "timeout",
@@ -257,6 +259,7 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         graduate_after_days: 7,
         remote_cache: None,
         signing: None,
+        env_mode: EnvMode::Strict,
     };
     let Some((table, _)) = top.table(sink, "settings") else {
         return settings;
@@ -268,6 +271,16 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
     }
     if let Some((h, _)) = f.string(sink, "history") {
         settings.history = root.join(h);
+    }
+    match f.string(sink, "env_mode") {
+        None => {}
+        Some((m, _)) if m == "strict" => settings.env_mode = EnvMode::Strict,
+        Some((m, _)) if m == "loose" => settings.env_mode = EnvMode::Loose,
+        Some((m, span)) => sink.error_help(
+            span,
+            format!("unknown env_mode `{m}` in [settings]"),
+            suggest(&m, &["strict", "loose"]),
+        ),
     }
     if let Some((j, _)) = f.uint(sink, "jobs") {
         settings.jobs = usize::try_from(j).unwrap_or(usize::MAX);
@@ -444,6 +457,13 @@ fn read_gate(
     let mut env: Vec<String> = f.strings(sink, "env").into_iter().map(|(e, _)| e).collect();
     env.sort();
     env.dedup();
+    let mut pass_env: Vec<String> = f
+        .strings(sink, "pass_env")
+        .into_iter()
+        .map(|(e, _)| e)
+        .collect();
+    pass_env.sort();
+    pass_env.dedup();
     let mut artifacts = Vec::new();
     for (a, s) in f.strings(sink, "artifacts") {
         if let Some(p) = repo_relative(sink, &a, s, name, "artifact") {
@@ -522,6 +542,7 @@ fn read_gate(
         inputs,
         allow_empty,
         env,
+        pass_env,
         artifacts,
         metrics,
         timeout,

@@ -7,5 +7,5 @@ pub mod threshold_expr;
 
 pub use load::{LoadError, all_gate_keys, load, parse};
 pub use model::{
-    Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, EnvMode, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };

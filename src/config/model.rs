@@ -39,6 +39,19 @@ pub struct Settings {
     pub remote_cache: Option<RemoteCacheSettings>,
     /// `[settings.signing]`; None when the table is absent (nothing is signed or checked).
     pub signing: Option<SigningSettings>,
+    /// What a gate's process sees of the caller's environment (default strict).
+    pub env_mode: EnvMode,
+}
+
+/// `[settings] env_mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EnvMode {
+    /// A gate sees its `env` (keyed), its `pass_env` (not keyed) and a documented base
+    /// (PATH, HOME, locale, CI identity...), nothing else.
+    #[default]
+    Strict,
+    /// A gate sees the caller's whole environment (only `env` is keyed).
+    Loose,
 }
 
 /// `[settings.remote_cache]` (SPEC 10).
@@ -112,6 +125,9 @@ pub struct Gate {
     pub allow_empty: bool,
     /// Sorted, deduplicated.
     pub env: Vec<String>,
+    /// Variables passed to the gate's process but not keyed (tokens, paths of caches):
+    /// exact names, or a prefix ending in `*`. Sorted, deduplicated.
+    pub pass_env: Vec<String>,
     /// Relative to the config folder, normalised (no `.`/`..`). For built-in kinds this always
     /// includes the JSON artifact they write.
     pub artifacts: Vec<String>,

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Config, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, EnvMode, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
 };
 use super::threshold_expr::{Op, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
@@ -272,7 +272,8 @@ codec_struct!(Settings {
     jobs,
     graduate_after_days,
     remote_cache,
-    signing
+    signing,
+    env_mode
 });
 codec_struct!(RemoteCacheSettings {
     url,
@@ -303,6 +304,7 @@ codec_struct!(Gate {
     inputs,
     allow_empty,
     env,
+    pass_env,
     artifacts,
     metrics,
     timeout,
@@ -331,6 +333,19 @@ impl Codec for f64 {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(f64::from_bits(r.u64()?))
+    }
+}
+
+impl Codec for EnvMode {
+    fn encode(&self, w: &mut Writer) {
+        (*self == EnvMode::Loose).encode(w);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(if bool::decode(r)? {
+            EnvMode::Loose
+        } else {
+            EnvMode::Strict
+        })
     }
 }
 

@@ -1,5 +1,6 @@
 //! Execution: the scheduler and its events (processes are `proc`'s).
 
+pub(crate) mod environment;
 pub(crate) mod event;
 pub(crate) mod lock;
 pub(crate) mod scheduler;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use super::environment::GateEnvironment;
 use super::event::Event;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
@@ -64,6 +65,8 @@ pub(crate) struct Scheduler<'a> {
     /// Each gate's effective mode (by index), for the events: a failure of an observational
     /// gate is shown as a warning.
     pub modes: &'a [Mode],
+    /// What gates' processes see of the caller's environment.
+    pub environment: &'a GateEnvironment,
 }
 
 struct Job {
@@ -409,6 +412,7 @@ impl Scheduler<'_> {
         );
         // What the gate is about to write must come from this run: last run's artifacts go.
         self.clear_artifacts(gate);
+        let env = self.environment.for_gate(gate);
         let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
@@ -420,11 +424,12 @@ impl Scheduler<'_> {
                     log: &log,
                     timeout: gate.timeout,
                     grace: proc::GRACE,
+                    env: &env,
                     stream: self.opts.verbose.then_some(&stream),
                 });
                 (command_execution(&end), Vec::new())
             }
-            kind => self.builtin(gate, kind, inputs, &log),
+            kind => self.builtin(gate, kind, inputs, &log, &env),
         };
         if matches!(execution, Execution::Skipped(_)) {
             // Exit 78: what a skipped gate left behind is not a result.
@@ -460,6 +465,11 @@ impl Scheduler<'_> {
             }
         }
         let verdict = judge::judge(gate, &self.config.root, &execution);
+        if matches!(verdict.status, Status::Fail | Status::Error)
+            && let Some(hint) = self.environment.hint(gate)
+        {
+            self.cache.warn(hint);
+        }
         GateRun {
             index: job.index,
             status: verdict.status,
@@ -482,6 +492,7 @@ impl Scheduler<'_> {
         kind: &GateKind,
         inputs: &[PathBuf],
         log_path: &Path,
+        env: &proc::SpawnEnv,
     ) -> (Execution, Vec<Finding>) {
         if let Some(dir) = log_path.parent() {
             let _ = std::fs::create_dir_all(dir);
@@ -499,6 +510,7 @@ impl Scheduler<'_> {
             root: &self.config.root,
             inputs,
             log: &mut log,
+            env,
         };
         let result = kind.evaluate(&mut ctx);
         let mut findings = Vec::new();

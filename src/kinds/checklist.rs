@@ -367,6 +367,7 @@ mod tests {
             root: dir.path(),
             inputs: &[],
             log: &mut log,
+            env: &crate::proc::SpawnEnv::default(),
         };
         let result = evaluate(&spec, &mut ctx);
         (result, String::from_utf8_lossy(&log).into_owned())
@@ -476,6 +477,7 @@ mod tests {
             root: dir.path(),
             inputs: &[],
             log: &mut log,
+            env: &crate::proc::SpawnEnv::default(),
         };
         let err = evaluate(&spec, &mut ctx).expect_err("missing file");
         assert!(err.to_string().contains("cannot read absent.md"), "{err}");

@@ -154,7 +154,7 @@ impl Kind for HttpSpec {
     }
 }
 use crate::proc::tail::{last_lines, tail_bytes};
-use crate::proc::{GRACE, Group, Spawn};
+use crate::proc::{GRACE, Group, Spawn, SpawnEnv};
 
 /// The time limits of an `http` gate; tests pass short ones.
 #[derive(Debug, Clone)]
@@ -232,7 +232,7 @@ pub fn evaluate_with(
         service_spec.run,
         ctx.root.display()
     );
-    let mut service = Service::start(service_spec, ctx.root, limits.stop_grace)?;
+    let mut service = Service::start(service_spec, ctx.root, ctx.env, limits.stop_grace)?;
     let result = service
         .wait_ready(service_spec, limits, ctx.log)
         .map(|()| measure(spec, limits, ctx.log));
@@ -437,7 +437,12 @@ struct Service {
 }
 
 impl Service {
-    fn start(spec: &ServiceSpec, root: &Path, grace: Duration) -> Result<Self, BuiltinError> {
+    fn start(
+        spec: &ServiceSpec,
+        root: &Path,
+        env: &SpawnEnv,
+        grace: Duration,
+    ) -> Result<Self, BuiltinError> {
         let fail =
             |what: &str, err: io::Error| BuiltinError::Other(format!("http: cannot {what}: {err}"));
         let output = tempfile::tempfile().map_err(|err| fail("create the service's log", err))?;
@@ -447,6 +452,7 @@ impl Service {
         let group = Group::spawn(Spawn {
             run: &spec.run,
             cwd: root,
+            base: env,
             env: &[],
             output: stdout,
         })
@@ -619,6 +625,7 @@ mod tests {
             root,
             inputs: &[],
             log: &mut log,
+            env: &crate::proc::SpawnEnv::default(),
         };
         let result = evaluate_with(spec, &mut ctx, &limits());
         (result, String::from_utf8_lossy(&log).into_owned())

@@ -211,6 +211,8 @@ pub struct BuiltinContext<'a> {
     pub inputs: &'a [PathBuf],
     /// The gate's log file: progress and details go here (shown when the gate fails).
     pub log: &'a mut dyn Write,
+    /// The environment a process the kind starts (the `http` kind's service) gets.
+    pub(crate) env: &'a crate::proc::SpawnEnv,
 }
 
 /// The result of a built-in check that could be judged.

@@ -386,6 +386,7 @@ level := input.event.level
                 root: dir.path(),
                 inputs: &[],
                 log: &mut log,
+                env: &crate::proc::SpawnEnv::default(),
             };
             let result = evaluate(&spec, &mut ctx);
             (result, String::from_utf8_lossy(&log).into_owned())

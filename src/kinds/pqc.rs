@@ -266,6 +266,7 @@ mod engine {
                     root,
                     inputs: &[],
                     log: &mut log,
+                    env: &crate::proc::SpawnEnv::default(),
                 };
                 match evaluate(&spec, &mut ctx) {
                     Ok(outcome) => {

@@ -418,6 +418,7 @@ mod engine {
                 root: dir.path(),
                 inputs: &inputs,
                 log: &mut log,
+                env: &crate::proc::SpawnEnv::default(),
             };
             let result = evaluate(&spec, &mut ctx);
             (result, String::from_utf8_lossy(&log).into_owned())
@@ -637,6 +638,7 @@ mod engine {
                     root: dir.path(),
                     inputs: &inputs,
                     log: &mut log,
+                    env: &crate::proc::SpawnEnv::default(),
                 };
                 let err = evaluate(&spec, &mut ctx).expect_err("missing file");
                 assert!(

@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::group::{Group, Spawn};
+use super::group::{Group, Spawn, SpawnEnv};
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub(crate) struct CommandSpec<'a> {
     pub timeout: Duration,
     /// Between SIGTERM and SIGKILL when the timeout strikes.
     pub grace: Duration,
+    /// The environment the gate starts with (`RUNNER_GATE` and `RUNNER_BIN` are added).
+    pub env: &'a SpawnEnv,
     /// Given every whole line of the log, with the gate's name, while it runs.
     pub stream: Option<LineSink<'a>>,
 }
@@ -63,6 +65,7 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
     let mut group = match Group::spawn(Spawn {
         run: spec.run,
         cwd: spec.cwd,
+        base: spec.env,
         env: &env,
         output: log,
     }) {

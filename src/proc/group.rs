@@ -3,7 +3,7 @@
 //! with a timeout, and stopped with the one grace policy: SIGTERM to the group, `grace` for the
 //! group to be gone, then SIGKILL. Command gates and the `http` kind's services both use it.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::unix::process::CommandExt as _;
@@ -16,12 +16,23 @@ use super::signals::{self, Registration};
 /// How long a group has between SIGTERM and SIGKILL, unless a caller passes another grace.
 pub(crate) const GRACE: Duration = Duration::from_secs(2);
 
+/// The environment a process starts with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpawnEnv {
+    /// Start from an empty environment (strict); else from the runner's own.
+    pub clear: bool,
+    /// The variables to set.
+    pub vars: Vec<(OsString, OsString)>,
+}
+
 /// What to start.
 pub(crate) struct Spawn<'a> {
     /// The shell command.
     pub run: &'a str,
     pub cwd: &'a Path,
-    /// Extra environment variables.
+    /// The environment: cleared or inherited, then these variables.
+    pub base: &'a SpawnEnv,
+    /// More environment variables, set last.
     pub env: &'a [(&'a str, &'a OsStr)],
     /// Where stdout and stderr go.
     pub output: File,
@@ -47,6 +58,10 @@ impl Group {
             .stdout(spec.output)
             .stderr(stderr)
             .process_group(0);
+        if spec.base.clear {
+            cmd.env_clear();
+        }
+        cmd.envs(spec.base.vars.iter().map(|(k, v)| (k, v)));
         for (name, value) in spec.env {
             cmd.env(name, value);
         }
@@ -217,6 +232,7 @@ mod tests {
         Group::spawn(Spawn {
             run,
             cwd: Path::new("."),
+            base: &SpawnEnv::default(),
             env: &[],
             output: tempfile::tempfile().unwrap(),
         })

@@ -9,4 +9,4 @@ pub(crate) mod signals;
 pub(crate) mod tail;
 
 pub(crate) use command::{CommandSpec, ProcessEnd};
-pub(crate) use group::{GRACE, Group, Spawn};
+pub(crate) use group::{GRACE, Group, Spawn, SpawnEnv};

@@ -7,6 +7,7 @@ mod config_errors;
 mod config_owner;
 mod exec;
 mod history;
+mod keys;
 mod kinds;
 mod listing_cache;
 mod plan_props;

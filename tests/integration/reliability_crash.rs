@@ -24,7 +24,7 @@ fn workload() -> Repo {
             let name = format!("l{i}_{j}");
             if i == 0 {
                 body += &format!(
-                    "[gates.{name}]\nrun = \"mkdir -p out; {{ cat src/{j}.txt; sleep 0.0{p}; echo {name}; }} > out/{name}.txt\"\ninputs = [\"src/{j}.txt\"]\nartifacts = [\"out/{name}.txt\"]\n\n",
+                    "[gates.{name}]\nrun = \"mkdir -p out; {{ cat src/{j}.txt; sleep 0.0{p}; echo {name}; }} > out/{name}.txt\"\ninputs = [\"src/{j}.txt\"]\nartifacts = [\"out/{name}.txt\"]\npass_env = [\"{MARK}\"]\n\n",
                     p = 5 + j % 4
                 );
             } else {
@@ -33,7 +33,7 @@ fn workload() -> Repo {
                     format!("l{}_{}", i - 1, (j + 1) % WIDTH),
                 );
                 body += &format!(
-                    "[gates.{name}]\nrun = \"{{ cat out/{a}.txt; sleep 0.05; cat out/{b}.txt; echo {name}; }} > out/{name}.txt\"\nneeds = [\"{a}\", \"{b}\"]\nartifacts = [\"out/{name}.txt\"]\n\n"
+                    "[gates.{name}]\nrun = \"{{ cat out/{a}.txt; sleep 0.05; cat out/{b}.txt; echo {name}; }} > out/{name}.txt\"\nneeds = [\"{a}\", \"{b}\"]\nartifacts = [\"out/{name}.txt\"]\npass_env = [\"{MARK}\"]\n\n"
                 );
             }
         }
@@ -215,7 +215,7 @@ artifacts = ["out/r.bin"]
 /// group once it ticked, and assert that no process of the run is left and the ticking stopped.
 fn kill_9_stops_the_ticking(run: &str, what: &str) {
     let repo = Repo::new().gates(&format!(
-        "[gates.ticker]\nrun = \"{run}\"\ntimeout = \"1m\"\n"
+        "[gates.ticker]\nrun = \"{run}\"\ntimeout = \"1m\"\npass_env = [\"{MARK}\"]\n"
     ));
     let logs = tempfile::tempdir().expect("log dir");
     let mark = repo.root().display().to_string();

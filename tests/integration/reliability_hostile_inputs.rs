@@ -152,7 +152,7 @@ mode = "observational"
 fn a_daemon_that_escapes_the_group_and_keeps_the_output_open_does_not_hang_the_runner() {
     const MARK: &str = "RUNNER_RELIABILITY_DAEMON";
     let repo = Repo::new().gates(
-        "[gates.spawner]\nrun = \"setsid sh -c 'sleep 30; echo late' & echo started\"\ncache = false\n",
+        "[gates.spawner]\nrun = \"setsid sh -c 'sleep 30; echo late' & echo started\"\ncache = false\npass_env = [\"RUNNER_RELIABILITY_DAEMON\"]\n",
     );
     let mark = repo.root().display().to_string();
     let sweeper = EnvSweeper {

@@ -381,6 +381,7 @@ artifacts = ["out/early.txt"]
 
 [gates.stop]
 run = "if [ -n \"$STOP_PID\" ]; then kill $STOP_PID; sleep 0.3; fi"
+pass_env = ["STOP_PID"]
 cache = false
 
 [gates.d]
