@@ -30,6 +30,14 @@ impl Sink {
     }
 }
 
+/// One item of an array of strings or tables.
+pub(crate) enum Element<'a, 'i> {
+    /// A string, and where it is.
+    Str(String, Range<usize>),
+    /// An inline table, and where it is.
+    Table(&'a DeTable<'i>, Range<usize>),
+}
+
 /// A table being read, and where it sits (``gate `x` ``, `[settings]`), for messages.
 pub(crate) struct Fields<'a, 'i> {
     pub(crate) table: &'a DeTable<'i>,
@@ -150,6 +158,41 @@ impl<'a, 'i> Fields<'a, 'i> {
                             "`{key}` in {} must hold strings, found {}",
                             self.place,
                             item.get_ref().type_str()
+                        ),
+                    );
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// An array whose items are strings or tables (`inputs = ["src/**", { run = "..." }]`).
+    /// `expected` says what it holds, for the error when it is not an array.
+    pub(crate) fn strings_or_tables(
+        &self,
+        sink: &mut Sink,
+        key: &str,
+        expected: &str,
+    ) -> Vec<Element<'a, 'i>> {
+        let Some(v) = self.value(key) else {
+            return Vec::new();
+        };
+        let Some(items) = v.get_ref().as_array() else {
+            self.type_error(sink, key, v, expected);
+            return Vec::new();
+        };
+        items
+            .iter()
+            .filter_map(|item| match item.get_ref() {
+                DeValue::String(s) => Some(Element::Str(s.to_string(), item.span())),
+                DeValue::Table(t) => Some(Element::Table(t, item.span())),
+                other => {
+                    sink.error(
+                        item.span(),
+                        format!(
+                            "`{key}` in {} must hold strings or tables, found {}",
+                            self.place,
+                            other.type_str()
                         ),
                     );
                     None

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::exec::environment::GateEnvironment;
 use crate::exec::{RunOptions, Scheduler};
 use crate::fingerprint::{CacheKey, KeyMaterial};
 use crate::workspace::{Prepared, Workspace};
@@ -54,7 +53,6 @@ fn scheduler<'a>(
     p: &'a Prepared,
     opts: &'a RunOptions,
     noop: &'a (dyn Fn(crate::exec::Event<'_>) + Sync),
-    environment: &'a GateEnvironment,
 ) -> Scheduler<'a> {
     Scheduler {
         config: &ws.config,
@@ -65,7 +63,8 @@ fn scheduler<'a>(
         opts,
         observer: noop,
         modes: &[],
-        environment,
+        environment: &p.environment,
+        runtime: &p.runtime,
     }
 }
 
@@ -76,9 +75,7 @@ fn scheduler<'a>(
 #[must_use]
 pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<PlannedGate> {
     let noop = |_: crate::exec::Event<'_>| {};
-    // Nothing is spawned: the environment only has to exist.
-    let environment = GateEnvironment::from_process(ws.config.settings.env_mode);
-    let scheduler = scheduler(ws, p, opts, &noop, &environment);
+    let scheduler = scheduler(ws, p, opts, &noop);
     // Per gate decided so far: its prediction, and the artifact hashes it will leave (None:
     // unknown until it ran).
     let mut decided: BTreeMap<usize, (Prediction, Option<ArtifactHashes>)> = BTreeMap::new();
@@ -199,9 +196,7 @@ pub(crate) fn explain(
     opts: &RunOptions,
 ) -> Explanation {
     let noop = |_: crate::exec::Event<'_>| {};
-    // Nothing is spawned: the environment only has to exist.
-    let environment = GateEnvironment::from_process(ws.config.settings.env_mode);
-    let scheduler = scheduler(ws, p, opts, &noop, &environment);
+    let scheduler = scheduler(ws, p, opts, &noop);
     let gate = &ws.config.gates[gate_index];
     let material = scheduler.material(gate_index);
     let key = material.key();

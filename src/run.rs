@@ -8,7 +8,6 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use crate::config::{Config, Gate};
-use crate::exec::environment::GateEnvironment;
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
 use crate::report::{ExportedMetric, FindingReport, GateReport, Report, ThresholdReport};
@@ -128,7 +127,8 @@ pub(crate) fn run(
         opts: &opts,
         observer,
         modes: &modes,
-        environment: &GateEnvironment::from_process(ws.config.settings.env_mode),
+        environment: &prepared.environment,
+        runtime: &prepared.runtime,
     };
     let runs = scheduler.run(&prepared.selected);
     mark("schedule");

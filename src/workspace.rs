@@ -8,6 +8,8 @@ use std::time::Instant;
 use crate::cache::Cache;
 use crate::config::{Config, LoadError};
 use crate::diag::Diagnostic;
+use crate::exec::environment::GateEnvironment;
+use crate::exec::runtime::RuntimeInputs;
 use crate::fingerprint::{self, Fingerprinter, ListingCache, StatCache};
 use crate::graph::GateGraph;
 use crate::shard::Shard;
@@ -145,6 +147,10 @@ pub(crate) struct Prepared {
     pub fp: Fingerprinter,
     pub cache: Cache,
     pub listings: ListingCache,
+    /// What gates' processes see of the caller's environment.
+    pub environment: GateEnvironment,
+    /// The outputs of the selected gates' runtime inputs (run once each).
+    pub runtime: RuntimeInputs,
 }
 
 /// Select, expand inputs (a glob matching nothing is a config error), and hash inputs and
@@ -183,6 +189,10 @@ pub(crate) fn prepare(
     fp.prehash(&files);
     timings("prehash", t.elapsed());
     let cache = Cache::open(&ws.config.root, &settings.cache_dir).with_remote(&ws.config);
+    let environment = GateEnvironment::from_process(settings.env_mode);
+    let t = Instant::now();
+    let runtime = RuntimeInputs::run(&ws.config, &selected, &environment);
+    timings("runtime inputs", t.elapsed());
     if let Some(w) = fp.stat_warning() {
         cache.warn(format!("stat cache {w}"));
     }
@@ -195,5 +205,7 @@ pub(crate) fn prepare(
         fp,
         cache,
         listings,
+        environment,
+        runtime,
     })
 }

@@ -44,6 +44,7 @@ fn material() -> impl Strategy<Value = KeyMaterial> {
                 inputs,
                 env,
                 upstream,
+                runtime: BTreeMap::new(),
             },
         )
 }
@@ -84,7 +85,7 @@ impl Checkout {
         let state = tempfile::tempdir().expect("state dir");
         let stat = StatCache::load(&state.path().join("stat-cache.bin"));
         let fp = Fingerprinter::new(&self.config.root, stat);
-        fp.material(&self.config.gates[0], inputs, upstream)
+        fp.material(&self.config.gates[0], inputs, upstream, BTreeMap::new())
     }
 
     fn root(&self) -> &Path {

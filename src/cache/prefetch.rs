@@ -34,7 +34,9 @@ impl Cache {
         }
         let eligible = |g: usize| {
             let gate = &config.gates[g];
+            // A runtime input's output is known only once the scheduler ran it.
             gate.cacheable()
+                && gate.runtime_inputs.is_empty()
                 && gate
                     .skip_unless_env
                     .iter()
@@ -65,7 +67,7 @@ impl Cache {
                     while let Some((g, upstream)) = walk.next(config, graph) {
                         let gate = &config.gates[g];
                         let files = inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
-                        let key = fp.material(gate, files, upstream).key();
+                        let key = fp.material(gate, files, upstream, BTreeMap::new()).key();
                         let hashes = self.prefetch_one(gate, &key);
                         walk.done(g, hashes, graph, selected, &eligible);
                     }
@@ -154,13 +156,15 @@ impl Walk {
         loop {
             if let Some(g) = st.ready.pop_front() {
                 st.active += 1;
+                let gate = &config.gates[g];
                 let upstream = graph
                     .needs(g)
                     .map(|n| {
-                        (
-                            config.gates[n].name.clone(),
-                            st.known.get(&n).cloned().unwrap_or_default(),
-                        )
+                        let need = &config.gates[n];
+                        let keyed = gate.keyed_artifacts_of(need);
+                        let mut hashes = st.known.get(&n).cloned().unwrap_or_default();
+                        hashes.retain(|a, _| keyed.contains(&a.as_str()));
+                        (need.name.clone(), hashes)
                     })
                     .collect();
                 return Some((g, upstream));
@@ -277,7 +281,7 @@ mod tests {
                 })
                 .collect();
             let files = inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
-            let material = fp.material(&config.gates[g], files, upstream);
+            let material = fp.material(&config.gates[g], files, upstream, BTreeMap::new());
             (material.key(), material)
         };
 

@@ -7,11 +7,12 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Config, EnvMode, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings,
+    Threshold,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
-use crate::fields::{Fields, Sink};
+use crate::fields::{Element, Fields, Sink};
 use crate::kinds::{GateKind, KINDS, KindParser};
 use crate::vocab::{MetricPath, Mode};
 
@@ -232,6 +233,7 @@ pub(super) fn parse_partial(
             }
         }
     }
+    check_narrowed_needs(&mut sink, &gates);
     if gates.is_empty() && sink.diags.is_empty() {
         sink.error_help(
             0..0,
@@ -403,7 +405,46 @@ fn read_gate(
         }
     };
     let mut needs = Vec::new();
-    for (need, s) in f.strings(sink, "needs") {
+    let mut narrowed = Vec::new();
+    let need_items: Vec<(String, Range<usize>)> = f
+        .strings_or_tables(
+            sink,
+            "needs",
+            "an array of gate names (or { gate, artifacts } tables)",
+        )
+        .into_iter()
+        .filter_map(|item| match item {
+            Element::Str(need, s) => Some((need, s)),
+            Element::Table(t, s) => {
+                let tf = Fields::new(t, format!("a need of gate `{name}`"));
+                tf.reject_unknown(sink, &["gate", "artifacts"], |_| None);
+                let Some((need, _)) = tf.string(sink, "gate") else {
+                    if tf.value("gate").is_none() {
+                        sink.error_help(
+                            s,
+                            format!("a table in the needs of gate `{name}` needs `gate`"),
+                            "write { gate = \"test\", artifacts = [\".coverage\"] }",
+                        );
+                    }
+                    return None;
+                };
+                if tf.value("artifacts").is_some() {
+                    let artifacts: Vec<String> = tf
+                        .strings(sink, "artifacts")
+                        .into_iter()
+                        .map(|(a, _)| a)
+                        .collect();
+                    narrowed.push(NarrowedNeed {
+                        gate: need.clone(),
+                        artifacts,
+                        span: s.clone(),
+                    });
+                }
+                Some((need, s))
+            }
+        })
+        .collect();
+    for (need, s) in need_items {
         if !all_names.contains(need.as_str()) {
             let mut others: Vec<&str> = all_names.iter().copied().filter(|n| *n != name).collect();
             others.sort_unstable();
@@ -416,8 +457,37 @@ fn read_gate(
             needs.push(need);
         }
     }
-    let inputs: Vec<InputGlob> = f
-        .strings(sink, "inputs")
+    let mut runtime_inputs: Vec<String> = Vec::new();
+    let input_strings: Vec<(String, Range<usize>)> = f
+        .strings_or_tables(sink, "inputs", "an array of globs (or { run } tables)")
+        .into_iter()
+        .filter_map(|item| match item {
+            Element::Str(pattern, s) => Some((pattern, s)),
+            Element::Table(t, s) => {
+                let tf = Fields::new(t, format!("an input of gate `{name}`"));
+                tf.reject_unknown(sink, &["run"], |_| None);
+                match tf.string(sink, "run") {
+                    Some((command, _)) if !command.trim().is_empty() => {
+                        if !runtime_inputs.contains(&command) {
+                            runtime_inputs.push(command);
+                        }
+                    }
+                    Some((_, span)) => sink.error(
+                        span,
+                        format!("the runtime input of gate `{name}` has an empty `run`"),
+                    ),
+                    None if tf.value("run").is_none() => sink.error_help(
+                        s,
+                        format!("a table in the inputs of gate `{name}` needs `run`"),
+                        "a runtime input is { run = \"tool --version\" }: its output enters the key",
+                    ),
+                    None => {}
+                }
+                None
+            }
+        })
+        .collect();
+    let inputs: Vec<InputGlob> = input_strings
         .into_iter()
         .filter_map(|(pattern, s)| {
             let (exclude, pattern) = match pattern.strip_prefix('!') {
@@ -543,6 +613,8 @@ fn read_gate(
         allow_empty,
         env,
         pass_env,
+        runtime_inputs,
+        narrowed,
         artifacts,
         metrics,
         timeout,
@@ -558,6 +630,35 @@ fn read_gate(
     // invalid, and the gate serves only the checks that report the other problems.
     let _ = errors_before;
     Some(gate)
+}
+
+/// `needs = [{ gate = "x", artifacts = [...] }]` may list only artifacts that `x` declares.
+fn check_narrowed_needs(sink: &mut Sink, gates: &[Gate]) {
+    for gate in gates {
+        for n in &gate.narrowed {
+            let Some(need) = gates.iter().find(|g| g.name == n.gate) else {
+                continue;
+            };
+            for a in n.artifacts.iter().filter(|a| !need.artifacts.contains(a)) {
+                sink.error_help(
+                    n.span.clone(),
+                    format!(
+                        "gate `{}` narrows its need `{}` to artifact `{a}`, which `{}` does not declare",
+                        gate.name, n.gate, n.gate
+                    ),
+                    format!(
+                        "`{}` declares: {}",
+                        n.gate,
+                        if need.artifacts.is_empty() {
+                            "no artifact".to_owned()
+                        } else {
+                            need.artifacts.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// A gate's artifacts are removed before it runs: one that its own inputs match would be

@@ -94,6 +94,18 @@ pub struct InputGlob {
     pub span: Range<usize>,
 }
 
+/// `needs = [{ gate = "test", artifacts = [".coverage"] }]`: only these artifacts of the need
+/// enter this gate's key (a timestamped report beside them does not defeat early cutoff).
+#[derive(Debug, Clone)]
+pub struct NarrowedNeed {
+    /// The needed gate.
+    pub gate: String,
+    /// Its artifacts that enter the key.
+    pub artifacts: Vec<String>,
+    /// Where the need is written, for messages.
+    pub span: Range<usize>,
+}
+
 /// One threshold: `metric = "<op> <limit>"`.
 #[derive(Debug, Clone)]
 pub struct Threshold {
@@ -125,6 +137,11 @@ pub struct Gate {
     pub allow_empty: bool,
     /// Sorted, deduplicated.
     pub env: Vec<String>,
+    /// Needs whose artifacts enter the key only in part (`needs = [{ gate, artifacts }]`).
+    pub narrowed: Vec<NarrowedNeed>,
+    /// Commands whose output enters the key (`inputs = [{ run = "mypy --version" }]`), in
+    /// order, deduplicated.
+    pub runtime_inputs: Vec<String>,
     /// Variables passed to the gate's process but not keyed (tokens, paths of caches):
     /// exact names, or a prefix ending in `*`. Sorted, deduplicated.
     pub pass_env: Vec<String>,
@@ -168,6 +185,21 @@ impl Gate {
             .filter(|(k, v)| env(k).as_deref() != Some(v.as_str()))
             .map(|(k, v)| format!("{k}={v}"))
             .collect()
+    }
+
+    /// The artifacts of `need` that enter this gate's key: all it declares, unless this gate
+    /// narrowed them.
+    #[must_use]
+    pub fn keyed_artifacts_of<'a>(&self, need: &'a Gate) -> Vec<&'a str> {
+        match self.narrowed.iter().find(|n| n.gate == need.name) {
+            Some(n) => need
+                .artifacts
+                .iter()
+                .filter(|a| n.artifacts.contains(a))
+                .map(String::as_str)
+                .collect(),
+            None => need.artifacts.iter().map(String::as_str).collect(),
+        }
     }
 
     /// Days of green streak after which this (observational) gate graduates; 0 = never.

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Config, EnvMode, Gate, InputGlob, RemoteCacheSettings, Settings, SigningSettings, Threshold,
+    Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings,
+    Threshold,
 };
 use super::threshold_expr::{Op, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
@@ -293,6 +294,11 @@ codec_struct!(InputGlob {
     span
 });
 codec_struct!(Threshold { metric, expr });
+codec_struct!(NarrowedNeed {
+    gate,
+    artifacts,
+    span
+});
 codec_struct!(ThresholdExpr { op, limit });
 codec_struct!(Gate {
     name,
@@ -305,6 +311,8 @@ codec_struct!(Gate {
     allow_empty,
     env,
     pass_env,
+    runtime_inputs,
+    narrowed,
     artifacts,
     metrics,
     timeout,

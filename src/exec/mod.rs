@@ -3,6 +3,7 @@
 pub(crate) mod environment;
 pub(crate) mod event;
 pub(crate) mod lock;
+pub(crate) mod runtime;
 pub(crate) mod scheduler;
 
 pub(crate) use event::Event;

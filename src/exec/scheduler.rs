@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::environment::GateEnvironment;
 use super::event::Event;
+use super::runtime::RuntimeInputs;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
@@ -67,6 +68,8 @@ pub(crate) struct Scheduler<'a> {
     pub modes: &'a [Mode],
     /// What gates' processes see of the caller's environment.
     pub environment: &'a GateEnvironment,
+    /// The outputs of the selected gates' runtime inputs.
+    pub runtime: &'a RuntimeInputs,
 }
 
 struct Job {
@@ -243,11 +246,20 @@ impl Scheduler<'_> {
             .needs(g)
             .map(|n| {
                 let need = &self.config.gates[n];
-                let hashes = upstream_of(n).unwrap_or_else(|| self.fp.artifact_hashes(need));
+                let keyed = gate.keyed_artifacts_of(need);
+                let hashes = match upstream_of(n) {
+                    Some(mut predicted) => {
+                        predicted.retain(|a, _| keyed.contains(&a.as_str()));
+                        predicted
+                    }
+                    None => self.fp.hashes_of(keyed),
+                };
                 (need.name.clone(), hashes)
             })
             .collect();
-        self.fp.material(gate, &self.keyed_files(g), upstream)
+        let runtime = self.runtime.outputs(g).unwrap_or_default();
+        self.fp
+            .material(gate, &self.keyed_files(g), upstream, runtime)
     }
 
     /// The key of a gate whose needs are done: `material(g).key()`, without building the
@@ -256,8 +268,9 @@ impl Scheduler<'_> {
     pub(crate) fn key(&self, g: usize) -> CacheKey {
         let gate = &self.config.gates[g];
         let needs: Vec<&Gate> = self.graph.needs(g).map(|n| &self.config.gates[n]).collect();
+        let runtime = self.runtime.outputs(g).unwrap_or_default();
         self.fp
-            .key(gate, &self.keyed_files(g), &needs)
+            .key(gate, &self.keyed_files(g), &needs, &runtime)
             .unwrap_or_else(|| self.material(g).key())
     }
 
@@ -308,6 +321,10 @@ impl Scheduler<'_> {
                 Status::NotRun,
                 format!("not run: needs {} which did not pass", blocked.join(", ")),
             ));
+        }
+        if let Err(why) = self.runtime.outputs(g) {
+            self.clear_artifacts(gate);
+            return Prepared::Done(self.finished(g, Status::Error, why));
         }
         let started = Instant::now();
         let key = self.key(g);

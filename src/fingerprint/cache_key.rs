@@ -25,6 +25,19 @@ pub struct KeyMaterial {
     pub env: BTreeMap<String, Option<String>>,
     /// Needed gate -> its artifacts' path -> content hash (None when absent).
     pub upstream: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// Runtime input command -> its output (`inputs = [{ run = "mypy --version" }]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub runtime: BTreeMap<String, RuntimeOutput>,
+}
+
+/// What a runtime input's command printed: the hash that enters the key, and its first line
+/// for people (`explain`, the diff).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RuntimeOutput {
+    /// BLAKE3 of the whole output, hex.
+    pub hash: String,
+    /// The output's first non-empty line, at most 120 characters.
+    pub shown: String,
 }
 
 /// How a missing input's hash is written in the key material.
@@ -62,6 +75,23 @@ impl KeyEncoder {
     /// The number of entries of the list or map that follows.
     pub(super) fn count(&mut self, n: usize) {
         self.field(&(n as u64).to_le_bytes());
+    }
+
+    /// The runtime inputs (command, output hash), sorted by command; nothing at all when there
+    /// are none, so the keys of gates without them are what they were before they existed.
+    pub(super) fn runtime<'a>(
+        &mut self,
+        entries: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    ) {
+        if entries.len() == 0 {
+            return;
+        }
+        self.field(b"runtime");
+        self.count(entries.len());
+        for (command, hash) in entries {
+            self.field(command.as_bytes());
+            self.field(hash.as_bytes());
+        }
     }
 
     /// A declared env variable and its value (unset is not the same as empty).
@@ -121,6 +151,11 @@ impl KeyMaterial {
                 k.field(hash.as_deref().unwrap_or(ABSENT).as_bytes());
             }
         }
+        k.runtime(
+            self.runtime
+                .iter()
+                .map(|(c, o)| (c.as_str(), o.hash.as_str())),
+        );
         k.finish()
     }
 
@@ -170,6 +205,13 @@ impl KeyMaterial {
         {
             out.push(format!("need `{gate}` removed"));
         }
+        diff_maps(
+            &mut out,
+            "runtime input",
+            &old.runtime,
+            &self.runtime,
+            |v| format!("{:?}", v.shown),
+        );
         out
     }
 }
@@ -214,6 +256,7 @@ mod tests {
             ]),
             env: BTreeMap::from([("X".into(), Some("1".into()))]),
             upstream: BTreeMap::new(),
+            runtime: BTreeMap::new(),
         }
     }
 

@@ -6,7 +6,7 @@ mod listing_cache;
 mod stat_cache;
 
 use cache_key::{ABSENT, KeyEncoder, MISSING};
-pub use cache_key::{CacheKey, FORMAT_VERSION, KeyMaterial, hex};
+pub use cache_key::{CacheKey, FORMAT_VERSION, KeyMaterial, RuntimeOutput, hex};
 pub use inputs::{ExpandedInputs, expand, expand_cached, sort_paths};
 pub use listing_cache::ListingCache;
 pub use stat_cache::{FileStat, Hash, StatCache, hash_file};
@@ -158,9 +158,18 @@ impl Fingerprinter {
     /// Artifacts of a gate as path -> hex hash (None when absent).
     #[must_use]
     pub fn artifact_hashes(&self, gate: &Gate) -> BTreeMap<String, Option<String>> {
-        gate.artifacts
-            .iter()
-            .map(|a| (a.clone(), self.file(Path::new(a)).map(|(h, _)| hex(&h))))
+        self.hashes_of(gate.artifacts.iter().map(String::as_str))
+    }
+
+    /// Path -> hex hash (None when absent) of these files.
+    #[must_use]
+    pub fn hashes_of<'a>(
+        &self,
+        paths: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeMap<String, Option<String>> {
+        paths
+            .into_iter()
+            .map(|a| (a.to_owned(), self.file(Path::new(a)).map(|(h, _)| hex(&h))))
             .collect()
     }
 
@@ -171,6 +180,7 @@ impl Fingerprinter {
         gate: &Gate,
         inputs: &[PathBuf],
         upstream: BTreeMap<String, BTreeMap<String, Option<String>>>,
+        runtime: BTreeMap<String, RuntimeOutput>,
     ) -> KeyMaterial {
         KeyMaterial {
             format: FORMAT_VERSION,
@@ -192,6 +202,7 @@ impl Fingerprinter {
                 .map(|name| (name.clone(), self.env.get(name)))
                 .collect(),
             upstream,
+            runtime,
         }
     }
 
@@ -201,7 +212,13 @@ impl Fingerprinter {
     /// `needs` the needed gates. `None` when a path needs escaping in the material (not UTF-8),
     /// where only the material's own order is right: the caller then builds the material.
     #[must_use]
-    pub fn key(&self, gate: &Gate, inputs: &[PathBuf], needs: &[&Gate]) -> Option<CacheKey> {
+    pub fn key(
+        &self,
+        gate: &Gate,
+        inputs: &[PathBuf],
+        needs: &[&Gate],
+        runtime: &BTreeMap<String, RuntimeOutput>,
+    ) -> Option<CacheKey> {
         let mut k = KeyEncoder::new(FORMAT_VERSION, gate.kind_json.as_bytes());
         k.count(gate.artifacts.len());
         for a in &gate.artifacts {
@@ -227,7 +244,7 @@ impl Fingerprinter {
         k.count(needs.len());
         for need in needs {
             k.field(need.name.as_bytes());
-            let mut arts: Vec<&str> = need.artifacts.iter().map(String::as_str).collect();
+            let mut arts: Vec<&str> = gate.keyed_artifacts_of(need);
             arts.sort_unstable();
             arts.dedup();
             k.count(arts.len());
@@ -239,6 +256,7 @@ impl Fingerprinter {
                 }
             }
         }
+        k.runtime(runtime.iter().map(|(c, o)| (c.as_str(), o.hash.as_str())));
         Some(k.finish())
     }
 
@@ -274,6 +292,8 @@ impl Fingerprinter {
 mod tests {
     use super::*;
 
+    type Runtime = BTreeMap<String, RuntimeOutput>;
+
     /// The allocation-free key must be the material's key in every case the material covers:
     /// missing inputs, set/unset/empty env, needs with absent and duplicate artifacts, kinds
     /// with settings; and must step aside (None) for a path that needs escaping.
@@ -303,6 +323,9 @@ inputs = ["in/*.txt"]
 kind = "schema"
 schema = "in/a.txt"
 inputs = ["in/b.txt"]
+[gates.narrow]
+run = "true"
+needs = ["up2", { gate = "up1", artifacts = ["out/u1.txt"] }]
 "#;
         let config = crate::config::parse("gates.toml", text, root).expect("valid");
         let env = Env::Fixed(BTreeMap::from([
@@ -316,28 +339,47 @@ inputs = ["in/b.txt"]
             .iter()
             .map(PathBuf::from)
             .collect();
-        let material = |g: &Gate, files: &[PathBuf], needs: &[&Gate]| {
+        let material = |g: &Gate, files: &[PathBuf], needs: &[&Gate], runtime: &Runtime| {
             let upstream = needs
                 .iter()
-                .map(|n| (n.name.clone(), fp.artifact_hashes(n)))
+                .map(|n| (n.name.clone(), fp.hashes_of(g.keyed_artifacts_of(n))))
                 .collect();
-            fp.material(g, files, upstream).key()
+            fp.material(g, files, upstream, runtime.clone()).key()
         };
-        for (g, needs) in [
-            (gate("g"), vec![gate("up2"), gate("up1"), gate("up1")]),
-            (gate("s"), vec![]),
-            (gate("up1"), vec![]),
+        let none = Runtime::new();
+        let versions = Runtime::from([(
+            "tool --version".to_owned(),
+            RuntimeOutput {
+                hash: "ab".repeat(32),
+                shown: "tool 1.0".to_owned(),
+            },
+        )]);
+        for (g, needs, runtime) in [
+            (
+                gate("g"),
+                vec![gate("up2"), gate("up1"), gate("up1")],
+                &none,
+            ),
+            (gate("g"), vec![gate("up2"), gate("up1")], &versions),
+            (gate("narrow"), vec![gate("up2"), gate("up1")], &none),
+            (gate("s"), vec![], &none),
+            (gate("up1"), vec![], &none),
         ] {
             assert_eq!(
-                fp.key(g, &files, &needs),
-                Some(material(g, &files, &needs)),
+                fp.key(g, &files, &needs, runtime),
+                Some(material(g, &files, &needs, runtime)),
                 "gate {}",
                 g.name
             );
         }
+        // Narrowing a need changes the key: fewer artifacts enter it.
+        assert_ne!(
+            fp.key(gate("narrow"), &files, &[gate("up1")], &none),
+            fp.key(gate("g"), &files, &[gate("up1")], &none),
+        );
         // A name that is not UTF-8 is escaped in the material: the direct key steps aside.
         use std::os::unix::ffi::OsStrExt as _;
         let odd = vec![PathBuf::from(std::ffi::OsStr::from_bytes(b"in/\xff.txt"))];
-        assert_eq!(fp.key(gate("g"), &odd, &[]), None);
+        assert_eq!(fp.key(gate("g"), &odd, &[], &none), None);
     }
 }

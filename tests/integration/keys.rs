@@ -77,3 +77,139 @@ fn env_mode_is_checked() {
         out.stderr
     );
 }
+
+#[test]
+fn a_runtime_inputs_output_changing_reruns_the_gate() {
+    // The "tool" prints the version in tool.version; the gate's own files never change.
+    let repo = Repo::new().gates(
+        r#"
+[gates.typecheck]
+run = "echo checked >> runs.log"
+inputs = [{ run = "cat tool.version" }]
+"#,
+    );
+    repo.write("tool.version", "mypy 1.15.0\n");
+    repo.run(&["run"]).expect_code(0);
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(
+        repo.gate("typecheck")["cached"],
+        true,
+        "same version: replayed"
+    );
+    repo.write("tool.version", "mypy 2.4.1\n");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(
+        repo.gate("typecheck")["cached"],
+        false,
+        "a new version is a new key"
+    );
+    assert_eq!(repo.read("runs.log"), "checked\nchecked\n");
+    let explain = repo.run(&["explain", "typecheck"]);
+    assert!(
+        explain.stdout.contains("cat tool.version") && explain.stdout.contains("mypy 2.4.1"),
+        "{}",
+        explain.stdout
+    );
+    repo.write("tool.version", "mypy 3\n");
+    let plan = repo.run(&["run", "--dry-run"]);
+    assert!(
+        plan.stdout
+            .contains("runtime input changed: cat tool.version")
+            && plan.stdout.contains("mypy 2.4.1")
+            && plan.stdout.contains("mypy 3"),
+        "{}",
+        plan.stdout
+    );
+}
+
+#[test]
+fn a_failing_runtime_input_is_an_error_naming_it() {
+    let repo = Repo::new().gates(
+        "[gates.typecheck]\nrun = \"echo ran > ran.txt\"\ninputs = [{ run = \"no-such-tool --version\" }]\n",
+    );
+    let out = repo.run(&["run"]);
+    out.expect_code(1);
+    let g = repo.gate("typecheck");
+    assert_eq!(g["status"], "error");
+    let reason = g["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("runtime input `no-such-tool --version` failed"),
+        "{reason}"
+    );
+    assert!(!repo.path("ran.txt").exists(), "the gate did not run");
+}
+
+#[test]
+fn each_distinct_runtime_command_runs_once_per_run() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.a]
+run = "true"
+inputs = [{ run = "echo x >> calls.log; echo v1" }]
+
+[gates.b]
+run = "true"
+inputs = [{ run = "echo x >> calls.log; echo v1" }]
+"#,
+    );
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("calls.log"), "x\n");
+}
+
+#[test]
+fn a_narrowed_need_keeps_early_cutoff_when_an_unlisted_artifact_changes() {
+    // `test` writes a timestamped report beside its coverage; `report` reads the coverage
+    // only. A change to `flaky.txt` re-runs `test` (new timestamp, same coverage).
+    let gates = |needs: &str| {
+        format!(
+            r#"
+[gates.test]
+run = "mkdir -p out && cat src.txt > out/coverage.txt && date +%s%N > out/junit.xml"
+inputs = ["src.txt", "flaky.txt"]
+artifacts = ["out/coverage.txt", "out/junit.xml"]
+
+[gates.report]
+run = "echo ran >> report.log; cat out/coverage.txt > summary.txt"
+needs = [{needs}]
+artifacts = ["summary.txt"]
+"#
+        )
+    };
+    for (needs, cutoff) in [
+        (
+            r#"{ gate = "test", artifacts = ["out/coverage.txt"] }"#,
+            true,
+        ),
+        (r#""test""#, false),
+    ] {
+        let repo = Repo::new().gates(&gates(needs));
+        repo.write("src.txt", "covered\n");
+        repo.write("flaky.txt", "1");
+        repo.run(&["run"]).expect_code(0);
+        repo.write("flaky.txt", "2");
+        repo.run(&["run"]).expect_code(0);
+        assert_eq!(repo.gate("test")["cached"], false);
+        assert_eq!(repo.gate("report")["cached"], cutoff, "needs = [{needs}]");
+        // The coverage itself is still in the key.
+        repo.write("src.txt", "changed\n");
+        repo.run(&["run"]).expect_code(0);
+        assert_eq!(repo.gate("report")["cached"], false);
+        assert_eq!(repo.read("summary.txt"), "changed\n");
+    }
+}
+
+#[test]
+fn a_narrowed_need_must_name_a_declared_artifact() {
+    let repo = Repo::new().gates(
+        "[gates.test]\nrun = \"true\"\nartifacts = [\"out/a.txt\"]\n[gates.report]\nrun = \"true\"\nneeds = [{ gate = \"test\", artifacts = [\"out/b.txt\"] }]\n",
+    );
+    let out = repo.run(&["check"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("narrows its need `test` to artifact `out/b.txt`")
+            && out.stderr.contains("`test` declares: out/a.txt"),
+        "{}",
+        out.stderr
+    );
+}

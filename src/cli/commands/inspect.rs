@@ -95,6 +95,14 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
     for (name, value) in &material.env {
         println!("  {name}={}", value.as_deref().unwrap_or("(unset)"));
     }
+    println!("runtime inputs ({}):", material.runtime.len());
+    for (command, output) in &material.runtime {
+        println!(
+            "  {command}  {}  {:?}",
+            &output.hash[..output.hash.len().min(16)],
+            output.shown
+        );
+    }
     println!("needs ({}):", material.upstream.len());
     for (need, arts) in &material.upstream {
         for (path, hash) in arts {
