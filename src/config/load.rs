@@ -467,15 +467,16 @@ fn read_gate(
                 let tf = Fields::new(t, format!("an input of gate `{name}`"));
                 tf.reject_unknown(sink, &["run"], |_| None);
                 match tf.string(sink, "run") {
-                    Some((command, _)) if !command.trim().is_empty() => {
-                        if !runtime_inputs.contains(&command) {
+                    Some((command, span)) => {
+                        if command.trim().is_empty() {
+                            sink.error(
+                                span,
+                                format!("the runtime input of gate `{name}` has an empty `run`"),
+                            );
+                        } else if !runtime_inputs.contains(&command) {
                             runtime_inputs.push(command);
                         }
                     }
-                    Some((_, span)) => sink.error(
-                        span,
-                        format!("the runtime input of gate `{name}` has an empty `run`"),
-                    ),
                     None if tf.value("run").is_none() => sink.error_help(
                         s,
                         format!("a table in the inputs of gate `{name}` needs `run`"),

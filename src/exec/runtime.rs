@@ -20,15 +20,18 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// Output beyond this is cut (a version line is short; a runaway command is not an input).
 const MAX_OUTPUT: u64 = 1 << 20;
 
-/// The runtime inputs of the selected gates: gate index -> (command, its output or why not).
+/// A runtime input's command, and its output or why there is none.
+type Ran = (String, Result<RuntimeOutput, String>);
+
+/// The runtime inputs of the selected gates: gate index -> what each of its commands gave.
 #[derive(Debug, Default)]
 pub(crate) struct RuntimeInputs {
-    per_gate: HashMap<usize, Vec<(String, Result<RuntimeOutput, String>)>>,
+    per_gate: HashMap<usize, Vec<Ran>>,
 }
 
 impl RuntimeInputs {
     /// Gate `g`'s runtime inputs, in the order declared.
-    pub(crate) fn of(&self, g: usize) -> &[(String, Result<RuntimeOutput, String>)] {
+    pub(crate) fn of(&self, g: usize) -> &[Ran] {
         self.per_gate.get(&g).map_or(&[], Vec::as_slice)
     }
 
