@@ -15,7 +15,7 @@ use super::event::Event;
 use super::runtime::RuntimeInputs;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
-use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter, KeyMaterial};
+use crate::fingerprint::{CacheKey, ExpandedInputs, FileStat, Fingerprinter, KeyMaterial};
 use crate::graph::GateGraph;
 use crate::judge::{self, Execution, ThresholdResult};
 use crate::kinds::{BuiltinContext, BuiltinError, Finding, GateKind};
@@ -349,6 +349,30 @@ impl Scheduler<'_> {
         })
     }
 
+    /// The inputs whose content differs now from the content the key was made from (deleted
+    /// ones included). Inputs rewritten with the same bytes are re-recorded (new stat, same
+    /// hash) and not listed.
+    fn changed_inputs(&self, inputs: &[PathBuf], before: &[Option<FileStat>]) -> Vec<String> {
+        let now = self.fp.fresh_stats(inputs);
+        let mut changed = Vec::new();
+        for ((path, was), is) in inputs.iter().zip(before).zip(&now) {
+            if was == is {
+                continue;
+            }
+            let old = self.fp.file(path).map(|(h, _)| h);
+            let new = is.as_ref().and_then(|stat| {
+                crate::fingerprint::hash_file(&self.config.root.join(path), stat.size).ok()
+            });
+            if old.is_some() && old == new {
+                // Same bytes: learn the new stat so the next run does not hash it again.
+                self.fp.record(path);
+            } else {
+                changed.push(crate::fingerprint::path_string(path));
+            }
+        }
+        changed
+    }
+
     /// Remove a gate's declared artifacts (files; never a folder), so that nothing on disk
     /// after the run comes from an earlier one unless restored: before the gate runs, and
     /// when it is skipped or not run (Bazel does this for every action's outputs).
@@ -455,10 +479,26 @@ impl Scheduler<'_> {
         for a in &gate.artifacts {
             self.fp.invalidate(Path::new(a));
         }
+        // An input whose content changed while the gate ran: most likely the gate itself (a
+        // formatter or linter writing its fixes). The verdict was made on other content than
+        // the key's: an error, never cached. A rewrite with the same bytes is no change.
+        let rewritten = self.changed_inputs(inputs, &before.0);
+        let execution = if rewritten.is_empty() || matches!(execution, Execution::Broken(_)) {
+            execution
+        } else {
+            Execution::Broken(format!(
+                "gate `{}` changed its own inputs while it ran: {} (likely cause: a formatter or \
+                 linter writing its fixes, e.g. `fix = true` in its config, or a generator writing \
+                 into its inputs; if another process edited them, run again)",
+                gate.name,
+                rewritten.join(", ")
+            ))
+        };
         let artifacts_present = gate
             .artifacts
             .iter()
             .all(|a| self.config.root.join(a).is_file());
+        let before = (self.fp.known_stats(inputs), before.1);
         if matches!(execution, Execution::Succeeded) && gate.cacheable() && artifacts_present {
             // The file set too: a file created mid-run that the globs match is in neither the
             // key nor `before`, yet the gate may have read it (found by the reliability tests:
