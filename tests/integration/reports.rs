@@ -702,6 +702,134 @@ fn github_actions_annotations_and_step_summary() {
     );
 }
 
+/// The workflow-command lines of stdout, as printed.
+fn workflow_commands(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("::")).collect()
+}
+
+const CHECKLISTS: &str = r#"
+[gates.release-plan]
+kind = "checklist"
+file = "docs/plan.md"
+
+[gates.smoke-plan]
+mode = "observational"
+kind = "checklist"
+file = "docs/smoke.md"
+"#;
+
+fn checklists(repo: &Repo, dir: &str) {
+    repo.write(
+        &format!("{dir}docs/plan.md"),
+        "# Plan\n\n- [x] Schema reviewed\n- [ ] Docs updated\n- [ ] Rollback, tested: 100%\n",
+    );
+    repo.write(&format!("{dir}docs/smoke.md"), "- [ ] Smoke run\n");
+}
+
+#[test]
+fn github_actions_annotations_put_findings_on_their_file_and_line() {
+    let repo = Repo::new().gates(CHECKLISTS).env("GITHUB_ACTIONS", "true");
+    checklists(&repo, "");
+    let out = repo.run(&["run"]);
+    out.expect_code(1);
+    assert_eq!(
+        workflow_commands(&out.stdout),
+        [
+            "::error title=release-plan::2 of 3 required items unchecked: docs/plan.md:4: Docs updated; docs/plan.md:5: Rollback, tested: 100%25",
+            "::error file=docs/plan.md,line=4,title=release-plan::unchecked: Docs updated",
+            "::error file=docs/plan.md,line=5,title=release-plan::unchecked: Rollback, tested: 100%25",
+            "::warning title=smoke-plan::1 of 1 required items unchecked: docs/smoke.md:1: Smoke run",
+            "::warning file=docs/smoke.md,line=1,title=smoke-plan::unchecked: Smoke run",
+        ],
+        "{}",
+        out.stdout
+    );
+
+    // A config in a subfolder of the repository ($GITHUB_WORKSPACE): files are named from the
+    // repository root, so GitHub finds them in the diff.
+    let repo = Repo::new().env("GITHUB_ACTIONS", "true");
+    repo.write("sub/gates.toml", &format!("version = 1\n{CHECKLISTS}"));
+    checklists(&repo, "sub/");
+    let root = repo.root().display().to_string();
+    let repo = repo.env("GITHUB_WORKSPACE", &root);
+    let out = repo.run(&["-c", "sub/gates.toml", "run"]);
+    out.expect_code(1);
+    let placed: Vec<&str> = workflow_commands(&out.stdout)
+        .into_iter()
+        .filter(|l| l.contains(" file="))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            "::error file=sub/docs/plan.md,line=4,title=release-plan::unchecked: Docs updated",
+            "::error file=sub/docs/plan.md,line=5,title=release-plan::unchecked: Rollback, tested: 100%25",
+            "::warning file=sub/docs/smoke.md,line=1,title=smoke-plan::unchecked: Smoke run",
+        ],
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn github_actions_annotations_put_config_errors_on_gates_toml() {
+    // Line 1 is `version = 1`, line 2 is empty (Repo::gates).
+    let repo = Repo::new().gates(
+        "[gates.a]\nrun = \"true\"\nrunn = 1\n\n[gates.b]\nneeds = [\"a\", \"zz\"]\nrun = \"true\"\n",
+    );
+    let plain = repo.run(&["run"]);
+    plain.expect_code(2);
+    assert!(
+        workflow_commands(&plain.stdout).is_empty(),
+        "{}",
+        plain.stdout
+    );
+    assert!(
+        plain
+            .stderr
+            .starts_with("gates.toml:5:1: unknown key `runn`"),
+        "{}",
+        plain.stderr
+    );
+
+    let repo = repo.env("GITHUB_ACTIONS", "true");
+    let out = repo.run(&["run"]);
+    out.expect_code(2);
+    assert_eq!(out.stderr, plain.stderr, "the human rendering is unchanged");
+    assert_eq!(
+        workflow_commands(&out.stdout),
+        [
+            "::error file=gates.toml,line=5,col=1::unknown key `runn` in gate `a`",
+            "::error file=gates.toml,line=8,col=15::gate `b` needs unknown gate `zz`",
+        ],
+        "{}",
+        out.stdout
+    );
+
+    // Named from the repository root when the config is in a subfolder of $GITHUB_WORKSPACE.
+    let text = repo.read("gates.toml");
+    repo.write("ci/gates.toml", &text);
+    let root = repo.root().display().to_string();
+    let repo = repo.env("GITHUB_WORKSPACE", &root);
+    let out = repo.run(&["-c", "ci/../ci/gates.toml", "run"]);
+    out.expect_code(2);
+    let files: Vec<&str> = workflow_commands(&out.stdout)
+        .iter()
+        .map(|l| l.split([',', ':']).nth(2).unwrap_or(l))
+        .collect();
+    assert_eq!(files, ["error file=ci/gates.toml"; 2], "{}", out.stdout);
+
+    // A config that cannot be read is annotated too, on the path as given.
+    let out = repo.run(&["-c", "absent.toml", "run"]);
+    out.expect_code(2);
+    let lines = workflow_commands(&out.stdout);
+    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("::error file=absent.toml::cannot read the config: "),
+        "{}",
+        out.stdout
+    );
+}
+
 // ---------------------------------------------------------------- Snapshots
 
 /// A report with every status, a graduated gate, thresholds, exports and text to escape.
