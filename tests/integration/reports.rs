@@ -830,6 +830,40 @@ fn github_actions_annotations_put_config_errors_on_gates_toml() {
     );
 }
 
+#[test]
+fn smoke_labels_of_long_gate_names_fit_githubs_50_characters() {
+    let long = "end-to-end-latency-of-the-registry-stub-under-load";
+    let repo = Repo::new().gates(&format!(
+        "[gates.{long}]\nmode = \"observational\"\nrun = \"exit 1\"\n\n[gates.smoke]\nmode = \"observational\"\nrun = \"exit 1\"\n"
+    ));
+    repo.run(&["run", "--summary", "out/summary.md"])
+        .expect_code(0);
+    let labels: Vec<String> =
+        serde_json::from_value(repo.report()["labels"].clone()).expect("labels are strings");
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert_eq!(labels[1], "smoke-failed:smoke");
+    let short = &labels[0];
+    assert_eq!(short.chars().count(), 50, "{short}");
+    assert!(
+        short.starts_with(&format!("smoke-failed:{}-", &long[..28])),
+        "{short}"
+    );
+    assert!(
+        short[42..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{short}"
+    );
+    assert!(
+        repo.read("out/summary.md").contains(&format!("`{short}`")),
+        "the summary names the label as the report does"
+    );
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(
+        repo.report()["labels"][0],
+        short.as_str(),
+        "the same label every run"
+    );
+}
+
 // ---------------------------------------------------------------- Snapshots
 
 /// A report with every status, a graduated gate, thresholds, exports and text to escape.
