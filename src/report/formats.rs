@@ -123,7 +123,7 @@ pub fn write_with(
 }
 
 fn write_file(path: &Path, data: &[u8], what: &str, warnings: &mut Vec<String>) {
-    if let Err(e) = crate::bincodec::write_atomic(path, data) {
+    if let Err(e) = crate::bincodec::write_atomic_shared(path, data) {
         warnings.push(format!("cannot write the {what} {}: {e}", path.display()));
     }
 }

@@ -864,6 +864,62 @@ fn smoke_labels_of_long_gate_names_fit_githubs_50_characters() {
     );
 }
 
+// ---------------------------------------------------------------- File modes
+
+/// Run `runner run` with the report files of [`RUN_ARGS`] in `repo` from `sh`, with `umask` set
+/// first; the permission bits of each report file it wrote (the JSON report at its default
+/// path, `JUnit`, Markdown, Prometheus).
+fn report_file_modes(repo: &Repo, umask: &str) -> BTreeMap<&'static str, u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let files = [
+        "cache/report.json",
+        "out/junit.xml",
+        "out/summary.md",
+        "out/metrics.prom",
+    ];
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_runner"))
+        .args(RUN_ARGS)
+        .current_dir(repo.root())
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("run sh");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(repo.path(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+            (*f, meta.permissions().mode() & 0o777)
+        })
+        .collect()
+}
+
+#[test]
+fn report_files_honour_the_umask() {
+    let repo = suite();
+    // 022: the usual default, 0644; 027: no access for others, 0640. Later rounds replace the
+    // files an earlier one wrote: the new file's mode is a new file's, not the old one's.
+    for (umask, want) in [("022", 0o644), ("027", 0o640), ("022", 0o644)] {
+        let modes = report_file_modes(&repo, umask);
+        assert!(
+            modes.values().all(|m| *m == want),
+            "umask {umask}: want {want:o}, got {:?}",
+            modes
+                .iter()
+                .map(|(f, m)| format!("{f} {m:o}"))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
 // ---------------------------------------------------------------- Snapshots
 
 /// A report with every status, a graduated gate, thresholds, exports and text to escape.
