@@ -146,11 +146,38 @@ impl<'a> Reader<'a> {
 }
 
 /// Write `data` to `path` atomically: a unique temporary name in the same folder, then rename.
+/// The file is readable by its owner only (mode 0600, a temporary file's): for the runner's own
+/// state. Files meant for people and other tools use [`write_atomic_shared`].
 pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, data, None)
+}
+
+/// [`write_atomic`] for files meant for people and other tools (reports, `JUnit`, summaries,
+/// metrics): created with mode 0666 less the umask, as `std::fs::write` or a shell redirection
+/// would (0644 under umask 022), instead of 0600.
+///
+/// The mode is given to `open(2)` when the temporary file is created, and the kernel applies the
+/// umask (and a folder's default ACL) there, so the process-wide umask is never read or set (it
+/// cannot be read without setting it, which would race with other threads creating files).
+pub(crate) fn write_atomic_shared(path: &Path, data: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    write_atomic_mode(path, data, Some(std::fs::Permissions::from_mode(0o666)))
+}
+
+fn write_atomic_mode(
+    path: &Path,
+    data: &[u8],
+    mode: Option<std::fs::Permissions>,
+) -> io::Result<()> {
     use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".tmp-");
+    if let Some(mode) = mode {
+        builder.permissions(mode);
+    }
+    let mut tmp = builder.tempfile_in(dir)?;
     tmp.write_all(data)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -159,6 +186,34 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn shared_files_follow_the_umask_and_state_files_stay_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |name: &str| {
+            std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        // What any new file of this process gets (the umask applied by the kernel).
+        std::fs::write(dir.path().join("plain"), b"x").unwrap();
+        write_atomic_shared(&dir.path().join("shared"), b"x").unwrap();
+        assert_eq!(mode("shared"), mode("plain"));
+        write_atomic(&dir.path().join("state"), b"x").unwrap();
+        assert_eq!(mode("state"), 0o600);
+        // Replacing a file gives the new one the mode of a new file, not the old one's.
+        std::fs::set_permissions(
+            dir.path().join("shared"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        write_atomic_shared(&dir.path().join("shared"), b"y").unwrap();
+        assert_eq!(mode("shared"), mode("plain"));
+        assert_eq!(std::fs::read(dir.path().join("shared")).unwrap(), b"y");
+    }
 
     #[test]
     fn round_trip_and_corruption() {

@@ -1,6 +1,10 @@
 //! The command line's errors, and the one place where errors and outcomes become exit codes.
 
+use std::path::Path;
+
 use crate::config::LoadError;
+use crate::report::annotations;
+use crate::report::formats::CiEnv;
 use crate::vocab::exit_code;
 use crate::workspace::WorkspaceError;
 
@@ -34,6 +38,22 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage(_) => exit_code::USAGE,
             Error::CheckFailed(_) => exit_code::GATES_FAILED,
+        }
+    }
+
+    /// GitHub Actions workflow commands for stdout under `GITHUB_ACTIONS=true`: one
+    /// `::error file=<config>,line=L,col=C::message` per problem of a config error, so each
+    /// shows on gates.toml in the pull request. `config` is the config path as given (`-c`);
+    /// annotations name it relative to `$GITHUB_WORKSPACE` when it is inside. Empty outside
+    /// GitHub Actions and for other errors; the human rendering ([`Error::render`]) is unchanged.
+    #[must_use]
+    pub fn annotations(&self, config: &Path, ci: &CiEnv) -> String {
+        match self {
+            Error::Config(e) if ci.github_actions => {
+                let file = ci.repo_path(config).unwrap_or_else(|| config.to_path_buf());
+                annotations::config_errors(e, &file.display().to_string())
+            }
+            _ => String::new(),
         }
     }
 

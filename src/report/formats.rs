@@ -29,18 +29,32 @@ pub struct CiEnv {
     pub step_summary: Option<PathBuf>,
     /// `GITHUB_ACTIONS=true`: print `::error` / `::warning` workflow commands.
     pub github_actions: bool,
+    /// `$GITHUB_WORKSPACE`: the repository root, which annotations name files relative to.
+    pub workspace: Option<PathBuf>,
 }
 
 impl CiEnv {
-    /// Read `GITHUB_STEP_SUMMARY` (ignored when empty) and `GITHUB_ACTIONS`.
+    /// Read `GITHUB_STEP_SUMMARY` and `GITHUB_WORKSPACE` (each ignored when empty) and
+    /// `GITHUB_ACTIONS`.
     #[must_use]
     pub fn from_env() -> Self {
-        CiEnv {
-            step_summary: std::env::var_os("GITHUB_STEP_SUMMARY")
+        let path = |name: &str| {
+            std::env::var_os(name)
                 .filter(|v| !v.is_empty())
-                .map(PathBuf::from),
+                .map(PathBuf::from)
+        };
+        CiEnv {
+            step_summary: path("GITHUB_STEP_SUMMARY"),
             github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+            workspace: path("GITHUB_WORKSPACE"),
         }
+    }
+
+    /// A folder (or file) as annotations name it: relative to `$GITHUB_WORKSPACE` when it is
+    /// inside it; None otherwise.
+    #[must_use]
+    pub fn repo_path(&self, path: &Path) -> Option<PathBuf> {
+        annotations::repo_path(path, self.workspace.as_deref()?)
     }
 }
 
@@ -94,7 +108,10 @@ pub fn write_with(
         ));
     }
     if ci.github_actions {
-        let text = annotations::render(report);
+        // Findings name files relative to the config folder; GitHub, relative to the
+        // repository. Without a workspace that holds the config, they stay as they are.
+        let dir = ci.repo_path(&config.root).unwrap_or_default();
+        let text = annotations::render(report, &dir);
         if let Err(e) = annotations_out
             .write_all(text.as_bytes())
             .and_then(|()| annotations_out.flush())
@@ -106,7 +123,7 @@ pub fn write_with(
 }
 
 fn write_file(path: &Path, data: &[u8], what: &str, warnings: &mut Vec<String>) {
-    if let Err(e) = crate::bincodec::write_atomic(path, data) {
+    if let Err(e) = crate::bincodec::write_atomic_shared(path, data) {
         warnings.push(format!("cannot write the {what} {}: {e}", path.display()));
     }
 }
@@ -187,6 +204,7 @@ mod tests {
         let ci = CiEnv {
             step_summary: Some(step.clone()),
             github_actions: true,
+            workspace: None,
         };
         let mut out = Vec::new();
         let warnings = write_with(&report(), &config, &requested, &ci, &mut out);
@@ -231,5 +249,49 @@ mod tests {
             "{warnings:?}"
         );
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn findings_are_annotated_relative_to_the_github_workspace() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir_all(&sub).expect("mkdir");
+        let config = config(&sub);
+        let mut report = report();
+        report.gates[0].findings = vec![crate::report::FindingReport {
+            file: "docs/x.md".to_owned(),
+            line: Some(2),
+            message: "item missing".to_owned(),
+        }];
+        let annotate = |workspace: Option<PathBuf>| {
+            let ci = CiEnv {
+                step_summary: None,
+                github_actions: true,
+                workspace,
+            };
+            let mut out = Vec::new();
+            let warnings = write_with(&report, &config, &Requested::default(), &ci, &mut out);
+            assert!(warnings.is_empty(), "{warnings:?}");
+            String::from_utf8(out)
+                .expect("utf8")
+                .lines()
+                .filter(|l| l.contains("file="))
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            annotate(Some(dir.path().to_path_buf())),
+            ["::error file=sub/docs/x.md,line=2,title=build::item missing"]
+        );
+        assert_eq!(
+            annotate(None),
+            ["::error file=docs/x.md,line=2,title=build::item missing"]
+        );
+        // A workspace that does not hold the config: paths stay relative to the config folder.
+        let elsewhere = tempfile::tempdir().expect("tempdir");
+        assert_eq!(
+            annotate(Some(elsewhere.path().to_path_buf())),
+            ["::error file=docs/x.md,line=2,title=build::item missing"]
+        );
     }
 }

@@ -1,10 +1,16 @@
 //! `JUnit` XML (`--junit`) through quick-junit: one testsuite `runner`, one testcase per gate.
 //!
-//! Mapping (SPEC 5): `pass` passes; `skip` is skipped; `fail`, `error` and `not_run` of a gate
-//! whose effective mode is blocking are failures (message = reason, type = status); an
-//! observational `fail` or `error` passes with a `WARNING (observational): reason` line in
-//! system-out; an observational `not_run` is skipped. System-out carries the log tail of every
-//! gate that ran in this run (not of those replayed from the cache).
+//! Mapping (SPEC 5): `pass` passes; `skip` is skipped; a gate whose effective mode is blocking
+//! and that ended `fail` is a `<failure>` (the check ran and said no), and one that ended `error`
+//! or `not_run` is an `<error>` (it could not be judged), each with message = reason and type =
+//! status, so the `failures` and `errors` counts tell the two apart; an observational `fail` or
+//! `error` passes with a `WARNING (observational): reason` line in system-out; an observational
+//! `not_run` is skipped. System-out carries the log tail of every gate that ran in this run (not
+//! of those replayed from the cache).
+//!
+//! The output validates against Jenkins' `junit-10.xsd` (the schema its `JUnit` and xUnit plugins
+//! check reports with): `<testsuites>` carries no `skipped` attribute there, so the one
+//! quick-junit writes is taken out (the `<testsuite>` keeps its own).
 
 use std::time::Duration;
 
@@ -41,7 +47,33 @@ pub fn build(report: &Report, log_tail: &dyn Fn(&str) -> String) -> Result<Strin
     let mut junit = JUnit::new("runner");
     junit.set_time(time);
     junit.add_test_suite(suite);
-    junit.to_string()
+    Ok(without_testsuites_skipped(&junit.to_string()?))
+}
+
+/// The XML without the `skipped` attribute of its `<testsuites>` element, which quick-junit
+/// always writes and Jenkins' `junit-10.xsd` does not allow (it allows one on `<testsuite>`).
+///
+/// Only the first `<testsuites ...>` start tag is touched. Attribute values cannot hold a raw
+/// `<` or `"` (quick-xml escapes them), so the tag ends at the first `>` after its start and
+/// the attribute's value at the next `"`.
+fn without_testsuites_skipped(xml: &str) -> String {
+    const ATTRIBUTE: &str = " skipped=\"";
+    let Some(start) = xml.find("<testsuites ") else {
+        return xml.to_owned();
+    };
+    let Some(tag_len) = xml[start..].find('>') else {
+        return xml.to_owned();
+    };
+    let tag = &xml[start..start + tag_len];
+    let Some(at) = tag.find(ATTRIBUTE) else {
+        return xml.to_owned();
+    };
+    let value_start = at + ATTRIBUTE.len();
+    let Some(value_len) = tag[value_start..].find('"') else {
+        return xml.to_owned();
+    };
+    let (cut_from, cut_to) = (start + at, start + value_start + value_len + 1);
+    format!("{}{}", &xml[..cut_from], &xml[cut_to..])
 }
 
 fn test_case(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> TestCase {
@@ -56,7 +88,14 @@ fn test_case(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> TestCase {
             TestCaseStatus::success()
         }
         (Status::Fail | Status::Error | Status::NotRun, Mode::Blocking) => {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            // `fail`: the check ran and said no. `error` and `not_run`: it could not be judged
+            // (spawn failure, timeout, missing artifact or metric; a need that did not pass).
+            let kind = if g.status == Status::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut s = TestCaseStatus::non_success(kind);
             s.set_message(reason.as_str())
                 .set_type(g.status.as_str())
                 .set_description(details(g, &reason));
@@ -161,6 +200,9 @@ mod tests {
                 gate("obs", Status::Fail, Mode::Observational, false),
                 gate("skipped", Status::Skip, Mode::Blocking, false),
                 gate("blocked", Status::NotRun, Mode::Blocking, false),
+                gate("broken", Status::Error, Mode::Blocking, false),
+                gate("obs-broken", Status::Error, Mode::Observational, false),
+                gate("obs-blocked", Status::NotRun, Mode::Observational, false),
             ],
         };
         let xml = build(&report, &|name| format!("log of {name}\x1b[31m red\x1b[0m")).expect("xml");
@@ -169,8 +211,9 @@ mod tests {
         assert_eq!(suite.name.as_str(), "runner");
         assert_eq!(
             (suite.tests, suite.failures, suite.errors, suite.skipped),
-            (5, 2, 0, 1)
+            (8, 1, 2, 2)
         );
+        assert_eq!((parsed.tests, parsed.failures, parsed.errors), (8, 1, 2));
         let cases = &suite.test_cases;
         assert!(matches!(cases[0].status, TestCaseStatus::Success { .. }));
         assert!(
@@ -208,7 +251,18 @@ mod tests {
             "ANSI escapes stripped: {out}"
         );
         assert!(matches!(cases[3].status, TestCaseStatus::Skipped { .. }));
-        assert!(matches!(cases[4].status, TestCaseStatus::NonSuccess { .. }));
+        for (i, ty) in [(4, "not_run"), (5, "error")] {
+            match &cases[i].status {
+                TestCaseStatus::NonSuccess {
+                    kind: NonSuccessKind::Error,
+                    ty: Some(t),
+                    ..
+                } => assert_eq!(t.as_str(), ty),
+                other => panic!("{}: {other:?}", cases[i].name.as_str()),
+            }
+        }
+        assert!(matches!(cases[6].status, TestCaseStatus::Success { .. }));
+        assert!(matches!(cases[7].status, TestCaseStatus::Skipped { .. }));
         assert!(
             cases[4].system_out.is_none(),
             "a gate that did not run has no log"
@@ -221,5 +275,47 @@ mod tests {
             Some("command")
         );
         assert_eq!(cases[1].time, Some(Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn error_and_not_run_are_errors_and_testsuites_has_no_skipped_attribute() {
+        let report = Report {
+            outcome: crate::vocab::exit_code::Outcome::Fail,
+            version: 1,
+            exit_code: 1,
+            started_at: "2026-11-24T10:00:00Z".into(),
+            duration_ms: 3000,
+            summary: Summary::default(),
+            labels: Vec::new(),
+            gates: vec![
+                gate("bad", Status::Fail, Mode::Blocking, false),
+                gate("broken", Status::Error, Mode::Blocking, false),
+                gate("blocked", Status::NotRun, Mode::Blocking, false),
+                gate("skipped", Status::Skip, Mode::Blocking, false),
+            ],
+        };
+        let xml = build(&report, &|_| String::new()).expect("xml");
+        let start = xml.find("<testsuites ").expect("a testsuites element");
+        let tag = &xml[start..start + xml[start..].find('>').expect("tag end")];
+        assert!(!tag.contains("skipped="), "{tag}");
+        assert!(
+            tag.contains(r#"errors="2""#) && tag.contains(r#"failures="1""#),
+            "{tag}"
+        );
+        let suite_at = xml.find("<testsuite ").expect("a testsuite element");
+        let suite_tag = &xml[suite_at..suite_at + xml[suite_at..].find('>').expect("tag end")];
+        assert!(suite_tag.contains(r#"skipped="1""#), "{suite_tag}");
+        assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+        assert_eq!(xml.matches("<error ").count(), 2, "{xml}");
+    }
+
+    #[test]
+    fn only_the_testsuites_skipped_attribute_is_removed() {
+        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"a skipped=&quot;\" tests=\"1\" skipped=\"12\" failures=\"0\">\n<testsuite name=\"x\" skipped=\"12\">";
+        assert_eq!(
+            without_testsuites_skipped(xml),
+            "<?xml version=\"1.0\"?>\n<testsuites name=\"a skipped=&quot;\" tests=\"1\" failures=\"0\">\n<testsuite name=\"x\" skipped=\"12\">"
+        );
+        assert_eq!(without_testsuites_skipped("<a/>"), "<a/>");
     }
 }

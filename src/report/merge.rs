@@ -9,9 +9,9 @@ use std::collections::HashMap;
 
 use super::{GateReport, Report};
 use crate::vocab::Status;
-
-/// Label prefix `Report::from_gates` gives observational gates that failed (recomputed).
-const SMOKE_FAILED: &str = "smoke-failed:";
+// The label prefix `Report::from_gates` gives observational gates that failed (recomputed); a
+// label shortened to GitHub's limit keeps it.
+use crate::vocab::label::SMOKE_FAILED_PREFIX as SMOKE_FAILED;
 
 /// Merge reports; None when there are none.
 #[must_use]
@@ -197,5 +197,22 @@ mod tests {
         let m = merge(&[b, a]).unwrap();
         assert_eq!(m.gates[0].status, Status::Error);
         assert!(merge(&[]).is_none());
+    }
+
+    #[test]
+    fn shortened_smoke_labels_are_recomputed_once() {
+        let long = "observational-end-to-end-latency-check-eu-west-1";
+        let failed = || gate(long, Status::Fail, false, Mode::Observational);
+        let mut a = report("t", 1, vec![failed()]);
+        a.labels = vec![
+            crate::vocab::Label::SmokeFailed(long.to_owned()).to_string(),
+            "needs-review".to_owned(),
+        ];
+        let mut b = report("t", 1, vec![failed()]);
+        b.labels.clone_from(&a.labels);
+        let m = merge(&[a, b]).unwrap();
+        let want = crate::vocab::Label::SmokeFailed(long.to_owned()).to_string();
+        assert!(want.len() <= 50 && want.starts_with(SMOKE_FAILED), "{want}");
+        assert_eq!(m.labels, vec!["needs-review".to_owned(), want]);
     }
 }

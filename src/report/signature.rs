@@ -162,7 +162,7 @@ pub fn sign_if_configured(config: &Config, path: &Path) -> Option<String> {
         .and_then(|data| sign(&signer, &data))
         .and_then(|text| {
             let sig = signature_path(path);
-            crate::bincodec::write_atomic(&sig, text.as_bytes())
+            crate::bincodec::write_atomic_shared(&sig, text.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", sig.display()))
         });
     result

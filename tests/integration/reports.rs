@@ -101,7 +101,12 @@ fn junit_cases(xml: &str) -> BTreeMap<String, Case> {
                 message,
                 ..
             } => ("failure", text(ty.as_ref()), text(message.as_ref())),
-            TestCaseStatus::NonSuccess { .. } => ("error", String::new(), String::new()),
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Error,
+                ty,
+                message,
+                ..
+            } => ("error", text(ty.as_ref()), text(message.as_ref())),
             TestCaseStatus::Skipped { ty, message, .. } => {
                 ("skipped", text(ty.as_ref()), text(message.as_ref()))
             }
@@ -132,7 +137,24 @@ fn junit_cases(xml: &str) -> BTreeMap<String, Case> {
         (parsed.tests, parsed.failures, parsed.errors),
         (counts.0, counts.1, counts.2)
     );
+    let testsuites = start_tag(xml, "testsuites");
+    assert!(
+        !testsuites.contains(" skipped="),
+        "Jenkins' junit-10.xsd allows no `skipped` on <testsuites>: {testsuites}"
+    );
     cases
+}
+
+/// The first `<NAME ...>` start tag of `xml`, up to its `>`.
+fn start_tag<'a>(xml: &'a str, name: &str) -> &'a str {
+    let open = format!("<{name} ");
+    let start = xml
+        .find(&open)
+        .unwrap_or_else(|| panic!("no <{name}> in\n{xml}"));
+    let len = xml[start..]
+        .find('>')
+        .unwrap_or_else(|| panic!("<{name}> not closed in\n{xml}"));
+    &xml[start..=start + len]
 }
 
 #[test]
@@ -152,11 +174,11 @@ fn junit_has_one_testcase_per_gate_with_spec_mapping() {
         ("optional", "skipped", "skip", "command exited 78"),
         (
             "after-slow",
-            "failure",
+            "error",
             "not_run",
             "not run: needs `slow` (fail)",
         ),
-        ("missing", "failure", "error", "declared artifact"),
+        ("missing", "error", "error", "declared artifact"),
         ("fresh", "passed", "", ""),
     ];
     assert_eq!(cases.len(), expected.len());
@@ -189,6 +211,83 @@ fn junit_has_one_testcase_per_gate_with_spec_mapping() {
         "{:?}",
         cases["bench"]
     );
+}
+
+#[test]
+fn junit_counts_errors_apart_from_failures() {
+    let repo = suite();
+    repo.run(&RUN_ARGS).expect_code(1);
+    let xml = repo.read("out/junit.xml");
+    // slow failed its threshold; missing (error) and after-slow (not_run) could not be judged.
+    let elements = |tag: &str| xml.matches(&format!("<{tag} ")).count();
+    assert_eq!(
+        (elements("failure"), elements("error"), elements("skipped")),
+        (1, 2, 1),
+        "{xml}"
+    );
+    let suite = start_tag(&xml, "testsuite");
+    for attribute in [r#"failures="1""#, r#"errors="2""#, r#"skipped="1""#] {
+        assert!(suite.contains(attribute), "{attribute} in {suite}");
+    }
+    let suites = start_tag(&xml, "testsuites");
+    for attribute in [r#"failures="1""#, r#"errors="2""#] {
+        assert!(suites.contains(attribute), "{attribute} in {suites}");
+    }
+    assert!(!suites.contains("skipped"), "{suites}");
+}
+
+/// Run `xmllint --noout --schema tests/data/junit-10.xsd FILE`: (success, what it printed).
+/// Panics when xmllint cannot be started, so a machine without it fails the test.
+fn xmllint_junit_10(file: &std::path::Path) -> (bool, String) {
+    let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
+    let out = std::process::Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run xmllint ({e}): install Debian's libxml2-utils (.ci/run does)")
+        });
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+#[ignore = "needs xmllint (Debian libxml2-utils); .ci/run installs it"]
+fn junit_of_a_real_run_validates_against_jenkins_junit_10_xsd() {
+    let repo = suite();
+    // pass (bench, fresh), fail (slow), error (missing), skip (optional), not_run
+    // (after-slow) and an observational failure (smoke); the second run replays from the cache.
+    for _ in 0..2 {
+        repo.run(&RUN_ARGS).expect_code(1);
+        let cases = junit_cases(&repo.read("out/junit.xml"));
+        let outcomes: BTreeSet<&str> = cases.values().map(|c| c.outcome).collect();
+        assert_eq!(
+            outcomes,
+            BTreeSet::from(["passed", "failure", "error", "skipped"])
+        );
+        let (valid, text) = xmllint_junit_10(&repo.path("out/junit.xml"));
+        assert!(valid, "{text}\n{}", repo.read("out/junit.xml"));
+        assert!(text.contains("validates"), "{text}");
+    }
+    // The schema is strict where it matters: the attribute quick-junit writes by default on
+    // <testsuites> does not validate.
+    let xml = repo.read("out/junit.xml");
+    let tag = start_tag(&xml, "testsuites");
+    let with_skipped = xml.replacen(tag, &tag.replacen(" tests=", " skipped=\"1\" tests=", 1), 1);
+    assert_ne!(with_skipped, xml);
+    repo.write("out/with-skipped.xml", &with_skipped);
+    let (valid, text) = xmllint_junit_10(&repo.path("out/with-skipped.xml"));
+    assert!(
+        !valid,
+        "a `skipped` on <testsuites> must not validate: {text}"
+    );
+    assert!(text.contains("skipped"), "{text}");
 }
 
 // ---------------------------------------------------------------- Markdown
@@ -601,6 +700,224 @@ fn github_actions_annotations_and_step_summary() {
         repo.read("step-summary.md"),
         format!("earlier step\n{summary}")
     );
+}
+
+/// The workflow-command lines of stdout, as printed.
+fn workflow_commands(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("::")).collect()
+}
+
+const CHECKLISTS: &str = r#"
+[gates.release-plan]
+kind = "checklist"
+file = "docs/plan.md"
+
+[gates.smoke-plan]
+mode = "observational"
+kind = "checklist"
+file = "docs/smoke.md"
+"#;
+
+fn checklists(repo: &Repo, dir: &str) {
+    repo.write(
+        &format!("{dir}docs/plan.md"),
+        "# Plan\n\n- [x] Schema reviewed\n- [ ] Docs updated\n- [ ] Rollback, tested: 100%\n",
+    );
+    repo.write(&format!("{dir}docs/smoke.md"), "- [ ] Smoke run\n");
+}
+
+#[test]
+fn github_actions_annotations_put_findings_on_their_file_and_line() {
+    let repo = Repo::new().gates(CHECKLISTS).env("GITHUB_ACTIONS", "true");
+    checklists(&repo, "");
+    let out = repo.run(&["run"]);
+    out.expect_code(1);
+    assert_eq!(
+        workflow_commands(&out.stdout),
+        [
+            "::error title=release-plan::2 of 3 required items unchecked: docs/plan.md:4: Docs updated; docs/plan.md:5: Rollback, tested: 100%25",
+            "::error file=docs/plan.md,line=4,title=release-plan::unchecked: Docs updated",
+            "::error file=docs/plan.md,line=5,title=release-plan::unchecked: Rollback, tested: 100%25",
+            "::warning title=smoke-plan::1 of 1 required items unchecked: docs/smoke.md:1: Smoke run",
+            "::warning file=docs/smoke.md,line=1,title=smoke-plan::unchecked: Smoke run",
+        ],
+        "{}",
+        out.stdout
+    );
+
+    // A config in a subfolder of the repository ($GITHUB_WORKSPACE): files are named from the
+    // repository root, so GitHub finds them in the diff.
+    let repo = Repo::new().env("GITHUB_ACTIONS", "true");
+    repo.write("sub/gates.toml", &format!("version = 1\n{CHECKLISTS}"));
+    checklists(&repo, "sub/");
+    let root = repo.root().display().to_string();
+    let repo = repo.env("GITHUB_WORKSPACE", &root);
+    let out = repo.run(&["-c", "sub/gates.toml", "run"]);
+    out.expect_code(1);
+    let placed: Vec<&str> = workflow_commands(&out.stdout)
+        .into_iter()
+        .filter(|l| l.contains(" file="))
+        .collect();
+    assert_eq!(
+        placed,
+        [
+            "::error file=sub/docs/plan.md,line=4,title=release-plan::unchecked: Docs updated",
+            "::error file=sub/docs/plan.md,line=5,title=release-plan::unchecked: Rollback, tested: 100%25",
+            "::warning file=sub/docs/smoke.md,line=1,title=smoke-plan::unchecked: Smoke run",
+        ],
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn github_actions_annotations_put_config_errors_on_gates_toml() {
+    // Line 1 is `version = 1`, line 2 is empty (Repo::gates).
+    let repo = Repo::new().gates(
+        "[gates.a]\nrun = \"true\"\nrunn = 1\n\n[gates.b]\nneeds = [\"a\", \"zz\"]\nrun = \"true\"\n",
+    );
+    let plain = repo.run(&["run"]);
+    plain.expect_code(2);
+    assert!(
+        workflow_commands(&plain.stdout).is_empty(),
+        "{}",
+        plain.stdout
+    );
+    assert!(
+        plain
+            .stderr
+            .starts_with("gates.toml:5:1: unknown key `runn`"),
+        "{}",
+        plain.stderr
+    );
+
+    let repo = repo.env("GITHUB_ACTIONS", "true");
+    let out = repo.run(&["run"]);
+    out.expect_code(2);
+    assert_eq!(out.stderr, plain.stderr, "the human rendering is unchanged");
+    assert_eq!(
+        workflow_commands(&out.stdout),
+        [
+            "::error file=gates.toml,line=5,col=1::unknown key `runn` in gate `a`",
+            "::error file=gates.toml,line=8,col=15::gate `b` needs unknown gate `zz`",
+        ],
+        "{}",
+        out.stdout
+    );
+
+    // Named from the repository root when the config is in a subfolder of $GITHUB_WORKSPACE.
+    let text = repo.read("gates.toml");
+    repo.write("ci/gates.toml", &text);
+    let root = repo.root().display().to_string();
+    let repo = repo.env("GITHUB_WORKSPACE", &root);
+    let out = repo.run(&["-c", "ci/../ci/gates.toml", "run"]);
+    out.expect_code(2);
+    let files: Vec<&str> = workflow_commands(&out.stdout)
+        .iter()
+        .map(|l| l.split([',', ':']).nth(2).unwrap_or(l))
+        .collect();
+    assert_eq!(files, ["error file=ci/gates.toml"; 2], "{}", out.stdout);
+
+    // A config that cannot be read is annotated too, on the path as given.
+    let out = repo.run(&["-c", "absent.toml", "run"]);
+    out.expect_code(2);
+    let lines = workflow_commands(&out.stdout);
+    assert_eq!(lines.len(), 1, "{}", out.stdout);
+    assert!(
+        lines[0].starts_with("::error file=absent.toml::cannot read the config: "),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn smoke_labels_of_long_gate_names_fit_githubs_50_characters() {
+    let long = "end-to-end-latency-of-the-registry-stub-under-load";
+    let repo = Repo::new().gates(&format!(
+        "[gates.{long}]\nmode = \"observational\"\nrun = \"exit 1\"\n\n[gates.smoke]\nmode = \"observational\"\nrun = \"exit 1\"\n"
+    ));
+    repo.run(&["run", "--summary", "out/summary.md"])
+        .expect_code(0);
+    let labels: Vec<String> =
+        serde_json::from_value(repo.report()["labels"].clone()).expect("labels are strings");
+    assert_eq!(labels.len(), 2, "{labels:?}");
+    assert_eq!(labels[1], "smoke-failed:smoke");
+    let short = &labels[0];
+    assert_eq!(short.chars().count(), 50, "{short}");
+    assert!(
+        short.starts_with(&format!("smoke-failed:{}-", &long[..28])),
+        "{short}"
+    );
+    assert!(
+        short[42..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{short}"
+    );
+    assert!(
+        repo.read("out/summary.md").contains(&format!("`{short}`")),
+        "the summary names the label as the report does"
+    );
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(
+        repo.report()["labels"][0],
+        short.as_str(),
+        "the same label every run"
+    );
+}
+
+// ---------------------------------------------------------------- File modes
+
+/// Run `runner run` with the report files of [`RUN_ARGS`] in `repo` from `sh`, with `umask` set
+/// first; the permission bits of each report file it wrote (the JSON report at its default
+/// path, `JUnit`, Markdown, Prometheus).
+fn report_file_modes(repo: &Repo, umask: &str) -> BTreeMap<&'static str, u32> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let files = [
+        "cache/report.json",
+        "out/junit.xml",
+        "out/summary.md",
+        "out/metrics.prom",
+    ];
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_runner"))
+        .args(RUN_ARGS)
+        .current_dir(repo.root())
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .output()
+        .expect("run sh");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    files
+        .iter()
+        .map(|f| {
+            let meta = std::fs::metadata(repo.path(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+            (*f, meta.permissions().mode() & 0o777)
+        })
+        .collect()
+}
+
+#[test]
+fn report_files_honour_the_umask() {
+    let repo = suite();
+    // 022: the usual default, 0644; 027: no access for others, 0640. Later rounds replace the
+    // files an earlier one wrote: the new file's mode is a new file's, not the old one's.
+    for (umask, want) in [("022", 0o644), ("027", 0o640), ("022", 0o644)] {
+        let modes = report_file_modes(&repo, umask);
+        assert!(
+            modes.values().all(|m| *m == want),
+            "umask {umask}: want {want:o}, got {:?}",
+            modes
+                .iter()
+                .map(|(f, m)| format!("{f} {m:o}"))
+                .collect::<Vec<_>>()
+        );
+    }
 }
 
 // ---------------------------------------------------------------- Snapshots
