@@ -38,9 +38,16 @@ pub fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    let config = cli.config.clone();
     let code = match commands::dispatch(cli) {
         Ok(done) => done.exit_code(),
         Err(e) => {
+            // A config error is also put on gates.toml in the pull request (stdout, like a
+            // run's annotations); its rendering goes to stderr as for every error.
+            let annotations = e.annotations(&config, &crate::report::formats::CiEnv::from_env());
+            if !annotations.is_empty() {
+                let _ = std::io::stdout().lock().write_all(annotations.as_bytes());
+            }
             let _ = std::io::stderr().lock().write_all(e.render().as_bytes());
             e.exit_code()
         }

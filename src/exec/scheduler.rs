@@ -579,7 +579,7 @@ impl Scheduler<'_> {
                 };
                 let path = self.config.root.join(artifact);
                 let text = serde_json::to_vec_pretty(&outcome.artifact).unwrap_or_default();
-                if let Err(e) = crate::bincodec::write_atomic(&path, &text) {
+                if let Err(e) = crate::bincodec::write_atomic_shared(&path, &text) {
                     return (
                         Execution::Broken(format!("cannot write {artifact}: {e}")),
                         Vec::new(),

@@ -10,26 +10,12 @@ use crate::cli::error::{CmdResult, Done};
 use crate::cli::progress::Progress;
 use crate::cli::timings::Timings;
 use crate::report::Report;
-use crate::report::formats::CiEnv;
 use crate::run::{Outputs, RunRequest};
 use crate::vocab::exit_code::Outcome;
 use crate::vocab::{Mode, Status};
 use crate::workspace::{self, Selection, Workspace};
 
 pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> CmdResult {
-    let result = run_gates(config, args, now);
-    if let Err(e) = &result {
-        // A config error is also put on gates.toml in the pull request (stdout, like a run's
-        // annotations); its rendering goes to stderr as for every error.
-        let text = e.annotations(config, &CiEnv::from_env());
-        if !text.is_empty() {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        }
-    }
-    result
-}
-
-fn run_gates(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> CmdResult {
     let timings = Timings::from_env();
     crate::proc::signals::install();
     let started = std::time::Instant::now();
