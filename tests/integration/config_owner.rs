@@ -349,6 +349,23 @@ data = "policies/data.json"
 query = "data.matriz.governance.allow"
 expect = { allow = true, reasons = [] }
 
+[gates.governance-cases]
+kind = "policy"
+policy = "policies/a.rego"
+query = "data.matriz.governance.allow"
+cases = [
+  { input = "policies/samples/e.json" },
+  { input = "policies/samples/d.json", expect = false, deny_contains = "no consent" },
+]
+
+[gates.governance-denied]
+kind = "policy"
+policy = "policies/a.rego"
+input = "policies/samples/d.json"
+query = "data.matriz.governance.allow"
+expect = false
+deny_contains = "no consent"
+
 [gates.phase]
 kind = "checklist"
 file = "docs/phases/matriz-007.md"
@@ -436,6 +453,30 @@ const INVALID: &[(&str, &str)] = &[
     (
         "policy without query",
         "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\ninput = \"i.json\"\n",
+    ),
+    (
+        "policy with input and cases",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ninput = \"i.json\"\ncases = [{ input = \"j.json\" }]\n",
+    ),
+    (
+        "policy with neither input nor cases",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\n",
+    ),
+    (
+        "policy cases with a gate-level expect",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\nexpect = false\ncases = [{ input = \"j.json\" }]\n",
+    ),
+    (
+        "policy case without input",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = [{ expect = true }]\n",
+    ),
+    (
+        "policy case with an unknown key",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = [{ input = \"j.json\", expct = true }]\n",
+    ),
+    (
+        "policy with no case",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = []\n",
     ),
     (
         "threshold expression",

@@ -8,6 +8,7 @@ mod config_owner;
 mod exec;
 mod history;
 mod kinds;
+mod kinds_policy;
 mod listing_cache;
 mod remote;
 mod reports;
