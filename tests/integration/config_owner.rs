@@ -334,6 +334,17 @@ verify_p95_ms = "<= 10"
 "#;
     let kinds = r#"version = 1
 
+[gates.nodespec]
+kind = "schema"
+schema = "schemas/nodespec.schema.json"
+inputs = ["schemas/examples/nodespec/*.json"]
+invalid = ["schemas/examples/nodespec-invalid/*.json", "!schemas/examples/nodespec-invalid/draft-*.json"]
+
+[gates.nodespec-one-invalid]
+kind = "schema"
+schema = "schemas/nodespec.schema.json"
+invalid = "schemas/examples/nodespec-invalid/bad-version.json"
+
 [gates.build]
 run = "cargo build"
 inputs = ["src/**", "!src/gen/**"]
@@ -453,6 +464,14 @@ const INVALID: &[(&str, &str)] = &[
     (
         "policy without query",
         "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\ninput = \"i.json\"\n",
+    ),
+    (
+        "schema invalid not globs",
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"s.json\"\ninvalid = [1]\n",
+    ),
+    (
+        "invalid on a policy gate",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ninput = \"i.json\"\ninvalid = [\"x\"]\n",
     ),
     (
         "policy with input and cases",

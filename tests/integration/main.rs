@@ -9,6 +9,7 @@ mod exec;
 mod history;
 mod kinds;
 mod kinds_policy;
+mod kinds_schema;
 mod listing_cache;
 mod remote;
 mod reports;
