@@ -22,11 +22,14 @@ pub struct SchemaSpec {
     /// `invalid`: globs of documents the schema must reject, as written (relative to the config
     /// folder; a leading `!` excludes). The files they match join the gate's inputs.
     pub invalid: Vec<String>,
+    /// `formats` (default true): `format` is asserted under every draft; false makes it an
+    /// annotation only.
+    pub formats: bool,
 }
 
 impl Kind for SchemaSpec {
     const NAME: &'static str = "schema";
-    const KEYS: &'static [&'static str] = &["schema", "invalid"];
+    const KEYS: &'static [&'static str] = &["schema", "invalid", "formats"];
     const ITEMS: &'static str = "documents";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
@@ -51,8 +54,13 @@ impl Kind for SchemaSpec {
                 }
             }
         }
+        let formats = p.fields.bool(p.sink, "formats").unwrap_or(true);
         let schema = schema?;
-        usable.then_some(SchemaSpec { schema, invalid })
+        usable.then_some(SchemaSpec {
+            schema,
+            invalid,
+            formats,
+        })
     }
 
     fn referenced_files(&self) -> Vec<&str> {

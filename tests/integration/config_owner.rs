@@ -339,6 +339,7 @@ kind = "schema"
 schema = "schemas/nodespec.schema.json"
 inputs = ["schemas/examples/nodespec/*.json"]
 invalid = ["schemas/examples/nodespec-invalid/*.json", "!schemas/examples/nodespec-invalid/draft-*.json"]
+formats = false
 
 [gates.nodespec-one-invalid]
 kind = "schema"
@@ -464,6 +465,10 @@ const INVALID: &[(&str, &str)] = &[
     (
         "policy without query",
         "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\ninput = \"i.json\"\n",
+    ),
+    (
+        "schema formats not a boolean",
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"s.json\"\nformats = \"no\"\n",
     ),
     (
         "schema invalid not globs",

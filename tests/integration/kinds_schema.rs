@@ -1,6 +1,6 @@
-//! The `schema` kind's negative documents (SPEC 7, v2) through the binary: the
+//! The `schema` kind's negative documents and formats (SPEC 7, v2) through the binary: the
 //! repository's own `nodespec-validate` gate over its 17 examples, a schema too weak to reject
-//! them, the cache key, and the config errors of `invalid`.
+//! them, the cache key, and the config errors of `invalid` and `formats`.
 
 use std::path::Path;
 
@@ -158,6 +158,28 @@ fn shape_repo(gate: &str) -> Repo {
 }
 
 #[test]
+fn formats_are_asserted_unless_the_gate_turns_them_off() {
+    let repo = shape_repo("");
+    repo.write("docs/b.json", r#"{"contact": "not an email"}"#);
+    repo.run(&["run"]).expect_code(1);
+    let gate = repo.gate("shape");
+    assert_eq!(gate["status"], "fail");
+    assert!(
+        gate["reason"].as_str().is_some_and(
+            |r| r.contains("docs/b.json: /contact: \"not an email\" is not a \"email\"")
+        ),
+        "{gate}"
+    );
+    assert_eq!(gate["findings"][0]["file"], "docs/b.json");
+    assert_eq!(gate["findings"][0]["line"], 1);
+
+    let repo = shape_repo("formats = false\n");
+    repo.write("docs/b.json", r#"{"contact": "not an email"}"#);
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.status("shape").0, "pass");
+}
+
+#[test]
 fn an_invalid_glob_matching_nothing_is_a_config_error_unless_allow_empty() {
     let repo = shape_repo("invalid = [\"bad/*.json\", \"nothing/*.json\"]\n");
     repo.write("bad/x.json", r#"{"contact": 5}"#);
@@ -191,7 +213,7 @@ fn an_invalid_glob_matching_nothing_is_a_config_error_unless_allow_empty() {
 }
 
 #[test]
-fn unusable_invalid_values_are_config_errors() {
+fn unusable_invalid_and_formats_values_are_config_errors() {
     // (gate lines, message)
     let cases = [
         (
@@ -201,6 +223,10 @@ fn unusable_invalid_values_are_config_errors() {
         (
             "invalid = \"bad/[.json\"\n",
             "gates.toml:7:11: `invalid` glob `bad/[.json` of gate `shape` is not a valid glob",
+        ),
+        (
+            "formats = \"no\"\n",
+            "gates.toml:7:11: `formats` in gate `shape` must be true or false, found string",
         ),
     ];
     for (lines, message) in cases {

@@ -2,6 +2,7 @@
 //! meta-schema), validate the documents that must pass, and check that the documents listed in
 //! `invalid` are rejected.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,16 @@ use crate::kinds::{BuiltinContext, BuiltinError, BuiltinOutcome, Finding};
 
 /// How many errors the reason quotes; the log and the artifact have all of them.
 const REASON_ERRORS: usize = 3;
+
+/// How many meta-schema problems a schema error lists.
+const SCHEMA_PROBLEMS: usize = 10;
+
+/// Every draft a schema can name in `$schema`, for the message about one that is not supported.
+const SUPPORTED_DRAFTS: &str = "draft 4 (http://json-schema.org/draft-04/schema#), \
+     draft 6 (http://json-schema.org/draft-06/schema#), \
+     draft 7 (http://json-schema.org/draft-07/schema#), \
+     draft 2019-09 (https://json-schema.org/draft/2019-09/schema) and \
+     draft 2020-12 (https://json-schema.org/draft/2020-12/schema)";
 
 /// Validate every input of a `schema` gate.
 ///
@@ -31,7 +42,7 @@ pub(super) fn evaluate(
     spec: &SchemaSpec,
     ctx: &mut BuiltinContext<'_>,
 ) -> Result<BuiltinOutcome, BuiltinError> {
-    let (validator, draft) = compile(&spec.schema, &ctx.root.join(&spec.schema))?;
+    let (validator, draft) = compile(&spec.schema, &ctx.root.join(&spec.schema), spec.formats)?;
     let listed = InvalidSet::new(&spec.invalid);
     let (negative, positive): (Vec<&PathBuf>, Vec<&PathBuf>) = ctx
         .inputs
@@ -40,9 +51,14 @@ pub(super) fn evaluate(
     // A failed log write must not fail the check; the same holds for every log line below.
     let _ = writeln!(
         ctx.log,
-        "schema: {} ({}), {} documents, {} listed as invalid",
+        "schema: {} ({}, formats {}), {} documents, {} listed as invalid",
         spec.schema,
         draft_name(draft),
+        if spec.formats {
+            "asserted"
+        } else {
+            "not asserted"
+        },
         positive.len(),
         negative.len()
     );
@@ -206,16 +222,17 @@ fn violations(
     }
 }
 
-/// Read the schema, check it against its draft's meta-schema and build its validator.
-fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> {
-    let user_error = |line, col, message| BuiltinError::UserFile {
+/// Read the schema, check it against its draft's meta-schema and build its validator (asserting
+/// formats unless `formats` is false).
+fn compile(name: &str, path: &Path, formats: bool) -> Result<(Validator, Draft), BuiltinError> {
+    let user_error = |(line, col): (usize, usize), message| BuiltinError::UserFile {
         file: name.to_owned(),
         line,
         col,
         message,
     };
-    let schema = match Document::read(path) {
-        Ok(document) => document.value,
+    let document = match Document::read(path) {
+        Ok(document) => document,
         Err(Load::Io(err)) => {
             return Err(BuiltinError::Other(format!(
                 "schema: cannot read {name}: {err}"
@@ -223,21 +240,22 @@ fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> 
         }
         Err(Load::Parse(parse)) => {
             return Err(user_error(
-                parse.line,
-                parse.col,
+                (parse.line, parse.col),
                 format!("schema does not parse: {}", parse.message),
             ));
         }
     };
+    let at = |pointer: &str| document.position(pointer).unwrap_or((0, 0));
+    let schema = &document.value;
     let draft = match schema.get("$schema") {
         None => Draft::Draft202012,
         Some(Value::String(uri)) => match Draft::from_schema_uri(uri) {
             Draft::Unknown => {
                 return Err(user_error(
-                    0,
-                    0,
+                    at("/$schema"),
                     format!(
-                        "unsupported $schema \"{uri}\": use draft 2020-12 (the default) or draft-07"
+                        "unsupported $schema \"{uri}\": the supported drafts are {SUPPORTED_DRAFTS}; \
+                         without $schema, draft 2020-12"
                     ),
                 ));
             }
@@ -245,8 +263,7 @@ fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> 
         },
         Some(other) => {
             return Err(user_error(
-                0,
-                0,
+                at("/$schema"),
                 format!("$schema must be a string, not {other}"),
             ));
         }
@@ -258,29 +275,51 @@ fn compile(name: &str, path: &Path) -> Result<(Validator, Draft), BuiltinError> 
         Draft::Draft201909 => jsonschema::draft201909::meta::validator(),
         _ => jsonschema::draft202012::meta::validator(),
     };
-    let problems: Vec<String> = meta
-        .iter_errors(&schema)
-        .take(REASON_ERRORS)
-        .map(|err| format!("{}: {err}", pointer(err.instance_path().as_str())))
+    // Each problem once, in the order of the schema's text (unknown places last).
+    let mut seen = HashSet::new();
+    let mut problems: Vec<((usize, usize), String)> = meta
+        .iter_errors(schema)
+        .map(|err| {
+            let location = err.instance_path().as_str().to_owned();
+            (at(&location), format!("{}: {err}", pointer(&location)))
+        })
+        .filter(|problem| seen.insert(problem.clone()))
         .collect();
-    if !problems.is_empty() {
-        let message = format!(
-            "not a valid {} schema: {}",
-            draft_name(draft),
-            problems.join("; ")
-        );
-        return Err(user_error(0, 0, message));
+    problems.sort_by_key(|((line, col), _)| (*line == 0, *line, *col));
+    if let Some((first, rest)) = problems.split_first() {
+        let what = format!("not a valid {} schema", draft_name(draft));
+        let mut message = format!("{what}: {}", first.1);
+        for ((line, col), problem) in rest.iter().take(SCHEMA_PROBLEMS - 1) {
+            let _ = write!(message, "\n{name}:{line}:{col}: {what}: {problem}");
+        }
+        if problems.len() > SCHEMA_PROBLEMS {
+            let _ = write!(
+                message,
+                "\n(and {} more problems)",
+                problems.len() - SCHEMA_PROBLEMS
+            );
+        }
+        return Err(user_error(first.0, message));
     }
     let base = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let validator = jsonschema::options()
         .with_draft(draft)
+        .should_validate_formats(formats)
         .with_base_uri(format!(
             "file://{}",
             percent_encode(&base.to_string_lossy())
         ))
         .with_retriever(LocalFiles)
-        .build(&schema)
-        .map_err(|err| user_error(0, 0, format!("cannot build the schema: {err}")))?;
+        .build(schema)
+        .map_err(|err| {
+            let location = err.instance_path().as_str().to_owned();
+            let place = if location.is_empty() {
+                (0, 0)
+            } else {
+                at(&location)
+            };
+            user_error(place, format!("cannot build the schema: {err}"))
+        })?;
     Ok((validator, draft))
 }
 
@@ -372,15 +411,16 @@ mod tests {
 
     /// Write `files` into a temp dir and run the gate over every file but the schema.
     fn run(files: &[(&str, &str)]) -> (Result<BuiltinOutcome, BuiltinError>, String) {
-        run_with(files, &[])
+        run_with(files, &[], true)
     }
 
     /// Write `files` (the first is the schema) into a temp dir and run the gate over every
-    /// other file, with these `invalid` globs: the inputs hold the documents `invalid`
-    /// matches, as the expansion puts them there.
+    /// other file, with these `invalid` globs and `formats`: the inputs hold the documents
+    /// `invalid` matches, as the expansion puts them there.
     fn run_with(
         files: &[(&str, &str)],
         invalid: &[&str],
+        formats: bool,
     ) -> (Result<BuiltinOutcome, BuiltinError>, String) {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, text) in files {
@@ -397,6 +437,7 @@ mod tests {
         let spec = SchemaSpec {
             schema: files[0].0.to_owned(),
             invalid: invalid.iter().map(|glob| (*glob).to_owned()).collect(),
+            formats,
         };
         let mut log = Vec::new();
         let mut ctx = BuiltinContext {
@@ -615,6 +656,7 @@ mod tests {
             let spec = SchemaSpec {
                 schema: schema.to_owned(),
                 invalid: Vec::new(),
+                formats: true,
             };
             let mut log = Vec::new();
             let mut ctx = BuiltinContext {
@@ -627,6 +669,74 @@ mod tests {
                 matches!(&err, BuiltinError::Other(message) if message.contains("cannot read absent.json")),
                 "{err}"
             );
+        }
+    }
+
+    const DRAFTS: [(&str, &str); 5] = [
+        ("http://json-schema.org/draft-04/schema#", "draft-04"),
+        ("http://json-schema.org/draft-06/schema#", "draft-06"),
+        ("http://json-schema.org/draft-07/schema#", "draft-07"),
+        (
+            "https://json-schema.org/draft/2019-09/schema",
+            "draft 2019-09",
+        ),
+        (
+            "https://json-schema.org/draft/2020-12/schema",
+            "draft 2020-12",
+        ),
+    ];
+
+    #[test]
+    fn formats_are_asserted_under_every_draft_unless_turned_off() {
+        for (uri, name) in DRAFTS {
+            let schema = format!(
+                r#"{{"$schema": "{uri}", "properties": {{"mail": {{"type": "string", "format": "email"}}}}}}"#
+            );
+            // (document, formats, passed)
+            let cases = [
+                (r#"{"mail": "not an email"}"#, true, false),
+                (r#"{"mail": "not an email"}"#, false, true),
+                (r#"{"mail": "team@example.com"}"#, true, true),
+            ];
+            for (document, formats, passed) in cases {
+                let (result, log) = run_with(
+                    &[("schema.json", &schema), ("doc.json", document)],
+                    &[],
+                    formats,
+                );
+                let outcome = result.expect("judged");
+                assert_eq!(outcome.passed, passed, "{name}, formats = {formats}: {log}");
+                if !passed {
+                    assert_eq!(
+                        outcome.artifact["errors"],
+                        json!([r#"doc.json: /mail: "not an email" is not a "email""#]),
+                        "{name}"
+                    );
+                }
+                let said = if formats { "asserted" } else { "not asserted" };
+                assert!(log.contains(&format!("({name}, formats {said})")), "{log}");
+            }
+        }
+    }
+
+    #[test]
+    fn idn_formats_are_checked() {
+        // (format, bad value, good value): the `idna` feature of jsonschema checks these.
+        let cases = [
+            ("idn-email", "not an email", "用户@例子.广告"),
+            ("idn-hostname", "-starts-with-a-hyphen", "例子.测试"),
+        ];
+        for (format, bad, good) in cases {
+            let schema = format!(r#"{{"properties": {{"v": {{"format": "{format}"}}}}}}"#);
+            for (value, passed) in [(bad, false), (good, true)] {
+                let document = json!({ "v": value }).to_string();
+                let (result, log) = run(&[("schema.json", &schema), ("doc.json", &document)]);
+                assert_eq!(
+                    result.expect("judged").passed,
+                    passed,
+                    "{format} {value}: {log}"
+                );
+            }
         }
     }
 
@@ -644,7 +754,7 @@ mod tests {
             ("bad/keep.json", r#"{"name": "kept out"}"#),
             ("bad/broken.json", "{\n  \"name\": "),
         ];
-        let (result, log) = run_with(&files, &["bad/*.json", "!bad/keep.json"]);
+        let (result, log) = run_with(&files, &["bad/*.json", "!bad/keep.json"], true);
         let outcome = result.expect("judged");
         assert!(!outcome.passed, "{log}");
         assert_eq!(
@@ -681,7 +791,7 @@ mod tests {
         assert!(log.contains("schema: bad/no-name.json: rejected, as `invalid` wants: /: \"name\" is a required property"), "{log}");
 
         // Without the accepted and broken documents, the gate passes.
-        let (result, _) = run_with(&files[..4], &["bad/*.json"]);
+        let (result, _) = run_with(&files[..4], &["bad/*.json"], true);
         let outcome = result.expect("judged");
         assert!(outcome.passed, "{:?}", outcome.reason);
         assert_eq!(
@@ -748,6 +858,81 @@ mod tests {
             expected.sort_unstable_by_key(|(_, message)| *message);
             assert_eq!(found, expected, "{file}");
         }
+    }
+
+    /// The user error for a schema: (line, col, message).
+    fn schema_error(schema: &str) -> (usize, usize, String) {
+        match run(&[("schema.json", schema), ("doc.json", "{}")]).0 {
+            Err(BuiltinError::UserFile {
+                file,
+                line,
+                col,
+                message,
+            }) => {
+                assert_eq!(file, "schema.json");
+                (line, col, message)
+            }
+            other => panic!("{schema}: expected a user error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn meta_schema_problems_point_into_the_schema_once_each() {
+        let schema = "{\n  \"properties\": {\n    \"a\": {\"type\": \"strin\"},\n    \"b\": {\"minimum\": \"1\"}\n  },\n  \"required\": \"a\"\n}\n";
+        let (line, col, message) = schema_error(schema);
+        assert_eq!((line, col), (3, 19), "{message}");
+        assert_eq!(
+            message,
+            "not a valid draft 2020-12 schema: /properties/a/type: \"strin\" is not valid under any of the schemas listed in the 'anyOf' keyword\n\
+             schema.json:4:22: not a valid draft 2020-12 schema: /properties/b/minimum: \"1\" is not of type \"number\"\n\
+             schema.json:6:15: not a valid draft 2020-12 schema: /required: \"a\" is not of type \"array\""
+        );
+        for (uri, name) in DRAFTS {
+            let schema = format!("{{\n  \"$schema\": \"{uri}\",\n  \"minimum\": \"1\"\n}}");
+            let (line, col, message) = schema_error(&schema);
+            assert_eq!((line, col), (3, 14), "{name}: {message}");
+            assert_eq!(
+                message,
+                format!("not a valid {name} schema: /minimum: \"1\" is not of type \"number\"")
+            );
+        }
+        // Many problems: each line once, then how many more.
+        let many: Vec<String> = (0..14)
+            .map(|i| format!("\"p{i}\": {{\"type\": 5}}"))
+            .collect();
+        let schema = format!("{{\"properties\": {{\n{}\n}}}}", many.join(",\n"));
+        let (line, _, message) = schema_error(&schema);
+        assert_eq!(line, 2);
+        let lines: Vec<&str> = message.lines().collect();
+        assert_eq!(lines.len(), 11, "{message}");
+        assert_eq!(lines[10], "(and 4 more problems)");
+        let distinct: HashSet<&&str> = lines.iter().collect();
+        assert_eq!(distinct.len(), lines.len(), "no line repeats: {message}");
+    }
+
+    #[test]
+    fn an_unsupported_schema_uri_lists_every_draft_at_its_place() {
+        let (line, col, message) = schema_error(
+            "{\n  \"type\": \"object\",\n  \"$schema\": \"https://example.com/my-meta\"\n}",
+        );
+        assert_eq!((line, col), (3, 14));
+        for (uri, _) in DRAFTS {
+            assert!(message.contains(uri), "{uri}: {message}");
+        }
+        for draft in [
+            "draft 4",
+            "draft 6",
+            "draft 7",
+            "draft 2019-09",
+            "draft 2020-12",
+        ] {
+            assert!(message.contains(draft), "{draft}: {message}");
+        }
+        let (line, col, message) = schema_error("{\"$schema\": 7}");
+        assert_eq!(
+            (line, col, message.as_str()),
+            (1, 13, "$schema must be a string, not 7")
+        );
     }
 
     #[test]
