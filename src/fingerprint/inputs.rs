@@ -263,8 +263,12 @@ fn expand_with(
     // Distinct walk bases across all gates, walked in parallel.
     let mut bases: Vec<WalkKey> = Vec::new();
     for &g in gates {
-        for input in config.gates[g].inputs.iter().filter(|i| !i.exclude) {
+        let gate = &config.gates[g];
+        for input in gate.inputs.iter().filter(|i| !i.exclude) {
             bases.push(walk_key(root, &input.pattern));
+        }
+        for (_, glob) in kind_globs(gate).filter(|(_, g)| !g.starts_with('!')) {
+            bases.push(walk_key(root, glob));
         }
     }
     bases.sort_unstable();
@@ -315,52 +319,86 @@ fn walk_key(root: &Path, pattern: &str) -> WalkKey {
     }
 }
 
+/// The globs of a gate's kind (`invalid` of a schema gate), with their index in that key's list.
+fn kind_globs(gate: &Gate) -> impl Iterator<Item = (usize, &str)> {
+    gate.kind
+        .input_globs()
+        .map_or(&[][..], |(_, globs)| globs)
+        .iter()
+        .map(String::as_str)
+        .enumerate()
+}
+
+fn glob_set<'p>(patterns: impl Iterator<Item = &'p str>) -> GlobSet {
+    let mut builder = GlobSetBuilder::new();
+    let mut any = false;
+    for pattern in patterns {
+        if let Some(g) = glob(pattern) {
+            builder.add(g);
+            any = true;
+        }
+    }
+    if any {
+        builder.build().unwrap_or_else(|_| GlobSet::empty())
+    } else {
+        GlobSet::empty()
+    }
+}
+
+/// The files one positive glob matches, less `excludes`, pushed to `found`; false when the glob
+/// matches no file at all (before exclusions).
+fn expand_glob(
+    config: &Config,
+    pattern: &str,
+    excludes: &GlobSet,
+    listings: &Listings,
+    found: &mut Vec<PathBuf>,
+) -> bool {
+    let (base, wild) = base_of(pattern);
+    let mut matched_any = false;
+    if let Some(listing) = listings
+        .get(&walk_key(&config.root, pattern))
+        .filter(|_| wild || config.root.join(&base).is_dir())
+    {
+        // A literal folder means everything under it.
+        let matcher = if wild {
+            PathMatcher::new(pattern)
+        } else {
+            glob(&format!("{}/**", pattern.trim_end_matches('/')))
+                .map(|g| PathMatcher::Glob(g.compile_matcher()))
+        };
+        if let Some(m) = matcher {
+            for f in listing.iter().filter(|f| m.is_match(f)) {
+                matched_any = true;
+                if !excludes.is_match(f) {
+                    found.push(f.clone());
+                }
+            }
+        }
+    } else if !wild && config.root.join(&base).is_file() {
+        matched_any = true;
+        if !excludes.is_match(&base) {
+            found.push(base);
+        }
+    }
+    matched_any
+}
+
 fn expand_gate(
     config: &Config,
     gate: &Gate,
     listings: &Listings,
 ) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
-    let mut excludes = GlobSetBuilder::new();
-    for input in gate.inputs.iter().filter(|i| i.exclude) {
-        if let Some(g) = glob(&input.pattern) {
-            excludes.add(g);
-        }
-    }
-    let excludes = if gate.inputs.iter().any(|i| i.exclude) {
-        excludes.build().unwrap_or_else(|_| GlobSet::empty())
-    } else {
-        GlobSet::empty()
-    };
+    let excludes = glob_set(
+        gate.inputs
+            .iter()
+            .filter(|i| i.exclude)
+            .map(|i| i.pattern.as_str()),
+    );
     let mut found: Vec<PathBuf> = Vec::new();
     let mut diags = Vec::new();
     for input in gate.inputs.iter().filter(|i| !i.exclude) {
-        let (base, wild) = base_of(&input.pattern);
-        let mut matched_any = false;
-        if let Some(listing) = listings
-            .get(&walk_key(&config.root, &input.pattern))
-            .filter(|_| wild || config.root.join(&base).is_dir())
-        {
-            // A literal folder means everything under it.
-            let matcher = if wild {
-                PathMatcher::new(&input.pattern)
-            } else {
-                glob(&format!("{}/**", input.pattern.trim_end_matches('/')))
-                    .map(|g| PathMatcher::Glob(g.compile_matcher()))
-            };
-            if let Some(m) = matcher {
-                for f in listing.iter().filter(|f| m.is_match(f)) {
-                    matched_any = true;
-                    if !excludes.is_match(f) {
-                        found.push(f.clone());
-                    }
-                }
-            }
-        } else if !wild && config.root.join(&base).is_file() {
-            matched_any = true;
-            if !excludes.is_match(&base) {
-                found.push(base);
-            }
-        }
+        let matched_any = expand_glob(config, &input.pattern, &excludes, listings, &mut found);
         if !matched_any && !gate.allow_empty {
             diags.push(
                 Diagnostic::new(
@@ -377,11 +415,48 @@ fn expand_gate(
             );
         }
     }
+    // The kind's own globs: their own exclusions, and the same rule for a glob matching nothing.
+    if let Some((key, _)) = gate.kind.input_globs() {
+        let excludes = glob_set(kind_globs(gate).filter_map(|(_, g)| g.strip_prefix('!')));
+        for (index, pattern) in kind_globs(gate).filter(|(_, g)| !g.starts_with('!')) {
+            let matched_any = expand_glob(config, pattern, &excludes, listings, &mut found);
+            if !matched_any && !gate.allow_empty {
+                let span = item_span(&config.source, &gate.name, key, index)
+                    .unwrap_or_else(|| gate.span.clone());
+                diags.push(
+                    Diagnostic::new(
+                        &config.file_name,
+                        Some(span),
+                        format!(
+                            "`{key}` glob `{pattern}` of gate `{}` matches no file",
+                            gate.name
+                        ),
+                    )
+                    .with_help(
+                        "fix the glob, create the file, or set `allow_empty = true` on the gate",
+                    ),
+                );
+            }
+        }
+    }
     if diags.is_empty() {
         sort_paths(&mut found);
         Ok(found)
     } else {
         Err(diags)
+    }
+}
+
+/// Where item `index` of `key` in gate `gate` is written in the config text (the key's value
+/// when it is not an array). Found again from the text, only when a message needs it: a kind's
+/// settings carry no spans, since they are its cache key.
+fn item_span(source: &str, gate: &str, key: &str, index: usize) -> Option<std::ops::Range<usize>> {
+    let doc = toml::de::DeTable::parse(source).ok()?;
+    let gates = doc.get_ref().get("gates")?.get_ref().as_table()?;
+    let value = gates.get(gate)?.get_ref().as_table()?.get(key)?;
+    match value.get_ref().as_array() {
+        Some(items) => items.get(index).map(toml::Spanned::span),
+        None => Some(value.span()),
     }
 }
 
@@ -482,6 +557,42 @@ mod tests {
             c.get(base, &stat("src")).is_none(),
             "a folder holding a symlink is never recorded"
         );
+    }
+
+    #[test]
+    fn kind_globs_join_the_inputs_and_must_match_a_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for f in ["s.json", "docs/a.json", "bad/x.json", "bad/keep.json"] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "{}").unwrap();
+        }
+        let gate = "version = 1\n[gates.\"s.v\"]\nkind = \"schema\"\nschema = \"s.json\"\ninputs = [\"docs/*.json\"]\n";
+        let text = format!("{gate}invalid = [\"bad/*.json\", \"!bad/keep.json\"]\n");
+        let config = crate::config::parse("gates.toml", &text, root).unwrap();
+        let expanded = expand(&config, &BTreeSet::from([0])).unwrap();
+        assert_eq!(
+            expanded.files[&0],
+            ["bad/x.json", "docs/a.json"].map(PathBuf::from)
+        );
+
+        let text = format!("{gate}invalid = [\"bad/*.json\", \"none/*.json\"]\n");
+        let config = crate::config::parse("gates.toml", &text, root).unwrap();
+        let Err(diags) = expand(&config, &BTreeSet::from([0])) else {
+            panic!("a glob of `invalid` matching nothing must be an error");
+        };
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let span = diags[0].span.clone().unwrap();
+        assert_eq!(&text[span], "\"none/*.json\"");
+        assert_eq!(
+            diags[0].message,
+            "`invalid` glob `none/*.json` of gate `s.v` matches no file"
+        );
+
+        let text = format!("{gate}invalid = \"none/*.json\"\nallow_empty = true\n");
+        let config = crate::config::parse("gates.toml", &text, root).unwrap();
+        let expanded = expand(&config, &BTreeSet::from([0])).unwrap();
+        assert_eq!(expanded.files[&0], ["docs/a.json"].map(PathBuf::from));
     }
 
     #[test]

@@ -1,5 +1,9 @@
-//! The `checklist` kind: Markdown task-list items (`- [ ]`, `- [x]`) that must be ticked.
+//! The `checklist` kind: Markdown task-list items (`- [ ]`, `- [x]`) that must be ticked, found
+//! by a CommonMark parser with the GFM task-list extension (pulldown-cmark).
 
+use std::ops::Range;
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use serde_json::json;
 
 use serde::{Deserialize, Serialize};
@@ -72,7 +76,8 @@ const REASON_ITEMS: usize = 10;
 /// One task-list item of a Markdown file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Item {
-    /// The text after the box, trimmed.
+    /// The text after the box: the source of the item's first paragraph, its lines joined by
+    /// a space, trimmed.
     text: String,
     checked: bool,
     /// 1-based line of the item.
@@ -221,106 +226,291 @@ fn suggest<'a>(name: &str, items: &'a [Item]) -> Option<&'a str> {
         .map(|(_, text)| text)
 }
 
-/// Every task-list item of `markdown`, in order, skipping fenced code blocks.
+/// Every task-list item of `markdown`, in order, found as CommonMark with the GFM task-list
+/// extension finds them: a list item whose first paragraph starts with `[ ]`, `[x]` or `[X]`
+/// and whitespace, then text. So nothing in HTML blocks and comments, indented or fenced code,
+/// or a paragraph's continuation lines counts, and a fence opened in an item closes with it.
 fn parse(markdown: &str) -> Vec<Item> {
+    let lines = LineStarts::new(markdown);
     let mut items = Vec::new();
-    // The open fence: its character and length (a closing fence must be at least as long).
-    let mut fence: Option<(char, usize)> = None;
-    for (index, line) in markdown.lines().enumerate() {
-        if let Some((open_char, open_len)) = fence {
-            if let Some((c, len, rest)) = fence_marker(line)
-                && c == open_char
-                && len >= open_len
-                && rest.trim().is_empty()
-            {
-                fence = None;
+    let mut open: Option<Gathering> = None;
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TASKLISTS).into_offset_iter();
+    for (event, range) in parser {
+        if let Some(gathering) = &mut open {
+            if gathering.take(&event, range.clone()) {
+                continue;
             }
-            continue;
+            if let Some(item) = open.take().and_then(|done| done.finish(markdown)) {
+                items.push(item);
+            }
         }
-        if let Some((c, len, _)) = fence_marker(line) {
-            fence = Some((c, len));
-            continue;
+        if let Event::TaskListMarker(checked) = event {
+            open = Some(Gathering::new(checked, lines.line_of(range.start)));
         }
-        if let Some((checked, text)) = task_item(line) {
-            items.push(Item {
-                text: text.to_owned(),
-                checked,
-                line: index + 1,
-            });
-        }
+    }
+    if let Some(item) = open.and_then(|done| done.finish(markdown)) {
+        items.push(item);
     }
     items
 }
 
-/// A code fence (three or more backticks or tildes): its character, length and what follows.
-fn fence_marker(line: &str) -> Option<(char, usize, &str)> {
-    let trimmed = line.trim_start();
-    let c = trimmed.chars().next().filter(|c| matches!(c, '`' | '~'))?;
-    let len = trimmed.chars().take_while(|&x| x == c).count();
-    // Both fence characters are one byte, so `len` is also a byte offset.
-    (len >= 3).then(|| (c, len, &trimmed[len..]))
+/// The text of a task item being read: the source of its first paragraph's inline content
+/// after the box, one piece per line.
+struct Gathering {
+    checked: bool,
+    line: usize,
+    /// Byte ranges of the text, one per line of the paragraph.
+    pieces: Vec<Range<usize>>,
+    /// The range of the line being read, if it has text yet.
+    current: Option<Range<usize>>,
+    /// How deep inside inline elements (emphasis, links...) the parser is.
+    depth: usize,
 }
 
-/// `- [ ] text`, `* [x] text`, `+ [X] text` or `1. [ ] text` (any indentation): checked and text.
-fn task_item(line: &str) -> Option<(bool, &str)> {
-    let rest = strip_bullet(line.trim_start())?.trim_start();
-    let (checked, after) = if let Some(after) = rest.strip_prefix("[ ]") {
-        (false, after)
-    } else if let Some(after) = rest
-        .strip_prefix("[x]")
-        .or_else(|| rest.strip_prefix("[X]"))
-    {
-        (true, after)
-    } else {
-        return None;
-    };
-    // `- [x]y` is a link-like text, not a task.
-    (after.is_empty() || after.starts_with([' ', '\t'])).then(|| (checked, after.trim()))
-}
-
-/// The rest of a list item line after its bullet (`-`, `*`, `+`) or number (`1.`, `1)`).
-fn strip_bullet(line: &str) -> Option<&str> {
-    let rest = if let Some(rest) = line.strip_prefix(['-', '*', '+']) {
-        rest
-    } else {
-        let digits = line.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 || digits > 9 {
-            return None;
+impl Gathering {
+    fn new(checked: bool, line: usize) -> Self {
+        Gathering {
+            checked,
+            line,
+            pieces: Vec::new(),
+            current: None,
+            depth: 0,
         }
-        line[digits..].strip_prefix(['.', ')'])?
-    };
-    rest.starts_with([' ', '\t']).then_some(rest)
+    }
+
+    /// Take one more event of the item; false when the item's first paragraph has ended.
+    fn take(&mut self, event: &Event<'_>, range: Range<usize>) -> bool {
+        match event {
+            Event::Text(_)
+            | Event::Code(_)
+            | Event::InlineHtml(_)
+            | Event::InlineMath(_)
+            | Event::DisplayMath(_)
+            | Event::FootnoteReference(_) => self.extend(range),
+            Event::SoftBreak | Event::HardBreak => {
+                if self.depth == 0 {
+                    self.pieces.extend(self.current.take());
+                }
+            }
+            Event::Start(tag) if is_inline(tag) => {
+                self.extend(range);
+                self.depth += 1;
+            }
+            Event::End(end) if is_inline_end(*end) => self.depth = self.depth.saturating_sub(1),
+            _ => return false,
+        }
+        true
+    }
+
+    /// A piece of inline content: only the outermost elements count (they cover the inner ones).
+    fn extend(&mut self, range: Range<usize>) {
+        if self.depth == 0 {
+            self.current = Some(match self.current.take() {
+                Some(current) => current.start.min(range.start)..current.end.max(range.end),
+                None => range,
+            });
+        }
+    }
+
+    /// The item, unless nothing follows the box (then, as in GFM, it is no task item).
+    fn finish(mut self, markdown: &str) -> Option<Item> {
+        self.pieces.extend(self.current.take());
+        let text = self
+            .pieces
+            .iter()
+            .filter_map(|piece| markdown.get(piece.clone()))
+            .map(str::trim)
+            .filter(|piece| !piece.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!text.is_empty()).then_some(Item {
+            text,
+            checked: self.checked,
+            line: self.line,
+        })
+    }
+}
+
+fn is_inline(tag: &Tag<'_>) -> bool {
+    matches!(
+        tag,
+        Tag::Emphasis
+            | Tag::Strong
+            | Tag::Strikethrough
+            | Tag::Superscript
+            | Tag::Subscript
+            | Tag::Link { .. }
+            | Tag::Image { .. }
+    )
+}
+
+fn is_inline_end(end: TagEnd) -> bool {
+    matches!(
+        end,
+        TagEnd::Emphasis
+            | TagEnd::Strong
+            | TagEnd::Strikethrough
+            | TagEnd::Superscript
+            | TagEnd::Subscript
+            | TagEnd::Link
+            | TagEnd::Image
+    )
+}
+
+/// Where each line of a text starts; `\n`, `\r\n` and a lone `\r` end lines, as in CommonMark.
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        for (at, byte) in bytes.iter().enumerate() {
+            let ends_line = *byte == b'\n' || (*byte == b'\r' && bytes.get(at + 1) != Some(&b'\n'));
+            if ends_line {
+                starts.push(at + 1);
+            }
+        }
+        LineStarts(starts)
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line_of(&self, offset: usize) -> usize {
+        self.0.partition_point(|&start| start <= offset)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// (text, checked, line) of every item `parse` finds.
+    fn found(markdown: &str) -> Vec<(String, bool, usize)> {
+        parse(markdown)
+            .into_iter()
+            .map(|item| (item.text, item.checked, item.line))
+            .collect()
+    }
+
+    type Expected = &'static [(&'static str, bool, usize)];
+
     #[test]
     fn task_items_are_recognised() {
-        let cases: &[(&str, Option<(bool, &str)>)] = &[
-            ("- [ ] write docs", Some((false, "write docs"))),
-            ("- [x] write docs", Some((true, "write docs"))),
-            ("- [X] write docs  ", Some((true, "write docs"))),
-            ("* [ ] star", Some((false, "star"))),
-            ("+ [x] plus", Some((true, "plus"))),
-            ("1. [ ] numbered", Some((false, "numbered"))),
-            ("12) [x] paren", Some((true, "paren"))),
-            ("    - [x] nested", Some((true, "nested"))),
-            ("\t- [ ] tab nested", Some((false, "tab nested"))),
-            ("-   [ ]   spaced", Some((false, "spaced"))),
-            ("- [ ]", Some((false, ""))),
-            ("- plain item", None),
-            ("-[ ] no space", None),
-            ("- [y] other", None),
-            ("- [x]y", None),
-            ("[ ] no bullet", None),
-            ("1.[ ] no space", None),
-            ("a. [ ] letter", None),
-            ("", None),
+        let cases: &[(&str, Expected)] = &[
+            ("- [ ] write docs", &[("write docs", false, 1)]),
+            ("- [x] write docs", &[("write docs", true, 1)]),
+            ("- [X] write docs  ", &[("write docs", true, 1)]),
+            ("* [ ] star", &[("star", false, 1)]),
+            ("+ [x] plus", &[("plus", true, 1)]),
+            ("1. [ ] numbered", &[("numbered", false, 1)]),
+            ("12) [x] paren", &[("paren", true, 1)]),
+            ("-   [ ]   spaced", &[("spaced", false, 1)]),
+            ("- [x]\ttab", &[("tab", true, 1)]),
+            (
+                "- [ ] top\n    - [x] nested\n\t- [ ] tab nested",
+                &[
+                    ("top", false, 1),
+                    ("nested", true, 2),
+                    ("tab nested", false, 3),
+                ],
+            ),
+            (
+                "- [ ] Use `cargo` and **bold** [links](x.md)",
+                &[("Use `cargo` and **bold** [links](x.md)", false, 1)],
+            ),
+            (
+                "- [ ] a long item\n  wrapped onto\nthree lines\n- [x] next",
+                &[
+                    ("a long item wrapped onto three lines", false, 1),
+                    ("next", true, 4),
+                ],
+            ),
+            (
+                "- [ ] loose one\n\n- [x] loose two\n",
+                &[("loose one", false, 1), ("loose two", true, 3)],
+            ),
+            ("> - [x] quoted\n>   more", &[("quoted more", true, 1)]),
+            (
+                "- [x] crlf\r\n- [ ] lines\r\n",
+                &[("crlf", true, 1), ("lines", false, 2)],
+            ),
+            ("- plain item", &[]),
+            ("-[ ] no space", &[]),
+            ("- [y] other", &[]),
+            ("- [x]y", &[]),
+            ("[ ] no bullet", &[]),
+            ("1.[ ] no space", &[]),
+            ("a. [ ] letter", &[]),
+            ("", &[]),
         ];
-        for (line, expected) in cases {
-            assert_eq!(task_item(line), *expected, "{line:?}");
+        for (markdown, expected) in cases {
+            let expected: Vec<(String, bool, usize)> = expected
+                .iter()
+                .map(|(text, checked, line)| ((*text).to_owned(), *checked, *line))
+                .collect();
+            assert_eq!(found(markdown), expected, "{markdown:?}");
+        }
+    }
+
+    /// Markdown that the hand-written line parser read wrongly, and what CommonMark + GFM find
+    /// there. Each case failed on that parser (its result in the comment).
+    #[test]
+    fn items_are_where_commonmark_and_gfm_put_them() {
+        let cases: &[(&str, &str, Expected)] = &[
+            (
+                // Old: counted "hidden".
+                "in an HTML comment",
+                "<!--\n- [ ] hidden\n-->\n- [x] shown\n",
+                &[("shown", true, 4)],
+            ),
+            (
+                // Old: counted "in html".
+                "in an HTML block",
+                "<div>\n- [ ] in html\n</div>\n\n- [x] shown\n",
+                &[("shown", true, 5)],
+            ),
+            (
+                // Old: counted "code, not a task".
+                "indented code after a paragraph",
+                "Notes:\n\n    - [ ] code, not a task\n\n- [x] real\n",
+                &[("real", true, 5)],
+            ),
+            (
+                // Old: counted "code" both times.
+                "indented code by spaces or a tab",
+                "    - [ ] code\n\n\t- [ ] code\n",
+                &[],
+            ),
+            (
+                // Old: counted "item": only a list starting at 1 interrupts a paragraph.
+                "a paragraph's continuation",
+                "Some text\n2. [x] item\n",
+                &[],
+            ),
+            (
+                // Old: missed "b", the fence never closed.
+                "a fence closes with its list item",
+                "- [x] a\n  ```\n  - [ ] in the fence\n- [ ] b\n",
+                &[("a", true, 1), ("b", false, 4)],
+            ),
+            (
+                // Old: one item, "a\r- [ ] b", on line 1.
+                "CR line endings",
+                "- [x] a\r- [ ] b\r",
+                &[("a", true, 1), ("b", false, 2)],
+            ),
+            (
+                // Old: counted two items with no text.
+                "a box with nothing after it",
+                "- [ ]\n- [x] \n- [x] real\n",
+                &[("real", true, 3)],
+            ),
+        ];
+        for (what, markdown, expected) in cases {
+            let expected: Vec<(String, bool, usize)> = expected
+                .iter()
+                .map(|(text, checked, line)| ((*text).to_owned(), *checked, *line))
+                .collect();
+            assert_eq!(found(markdown), expected, "{what}: {markdown:?}");
         }
     }
 
@@ -336,22 +526,66 @@ mod tests {
 ~~~
 - [ ] still inside: a shorter fence does not close
 ~~~~
-  - [ ] two
+- [ ] two
 ```` text
 ``` not a close
 - [ ] inside
 ````
 3. [X] three
 ";
-        let items = parse(markdown);
-        let texts: Vec<(&str, bool, usize)> = items
-            .iter()
-            .map(|item| (item.text.as_str(), item.checked, item.line))
-            .collect();
         assert_eq!(
-            texts,
-            [("one", true, 1), ("two", false, 10), ("three", true, 15)]
+            found(markdown),
+            [
+                ("one".to_owned(), true, 1),
+                ("two".to_owned(), false, 10),
+                ("three".to_owned(), true, 15)
+            ]
         );
+    }
+
+    /// The GFM spec's examples (tests/data/gfm/spec-examples.txt): (Markdown, expected HTML).
+    fn spec_examples() -> Vec<(String, String)> {
+        let text = include_str!("../../tests/data/gfm/spec-examples.txt");
+        let fence = "`".repeat(32);
+        let mut examples = Vec::new();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            if line != format!("{fence} example") {
+                continue;
+            }
+            let mut markdown = String::new();
+            for line in lines.by_ref().take_while(|line| *line != ".") {
+                markdown.push_str(&line.replace('→', "\t"));
+                markdown.push('\n');
+            }
+            let mut html = String::new();
+            for line in lines.by_ref().take_while(|line| *line != fence) {
+                html.push_str(line);
+                html.push('\n');
+            }
+            examples.push((markdown, html));
+        }
+        examples
+    }
+
+    #[test]
+    fn gfm_spec_examples() {
+        let examples = spec_examples();
+        assert_eq!(examples.len(), 13, "every example of the data file is read");
+        let mut boxes = 0;
+        for (markdown, html) in &examples {
+            // The checkboxes of the expected HTML, in order: checked or not.
+            let expected: Vec<bool> = html
+                .match_indices("<input ")
+                .map(|(at, _)| html[at..].split('>').next().unwrap_or(""))
+                .filter(|input| input.contains("type=\"checkbox\""))
+                .map(|input| input.contains("checked=\"\""))
+                .collect();
+            let counted: Vec<bool> = parse(markdown).iter().map(|item| item.checked).collect();
+            assert_eq!(counted, expected, "{markdown}");
+            boxes += expected.len();
+        }
+        assert_eq!(boxes, 6, "examples 279 and 280 have 6 checkboxes");
     }
 
     /// Run the gate over `markdown`; the log is returned too.

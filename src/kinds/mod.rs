@@ -50,6 +50,15 @@ pub trait Kind: Sized {
         Vec::new()
     }
 
+    /// Globs of further documents it reads, and the key that holds them (`invalid` of a schema
+    /// gate): relative to the config folder, a leading `!` excludes. They are expanded like
+    /// `inputs` and the files they match join the gate's inputs (its cache key and
+    /// [`BuiltinContext::inputs`]); a glob matching no file is a config error unless the gate
+    /// sets `allow_empty`.
+    fn input_globs(&self) -> Option<(&'static str, &[String])> {
+        None
+    }
+
     /// It measures the machine (latency, speed): its results are never replayed.
     fn measures(&self) -> bool {
         false
@@ -157,6 +166,15 @@ macro_rules! kinds {
                 }
             }
 
+            /// Globs of further documents the kind reads, and the key holding them: expanded
+            /// like `inputs`, their files join the gate's inputs.
+            #[must_use]
+            pub fn input_globs(&self) -> Option<(&'static str, &[String])> {
+                match self {
+                    $(GateKind::$variant(spec) => spec.input_globs(),)*
+                }
+            }
+
             /// What the kind judges, plural ("documents"), for the no-op guard.
             #[must_use]
             pub fn items(&self) -> &'static str {
@@ -207,7 +225,8 @@ impl GateKind {
 pub struct BuiltinContext<'a> {
     /// The config file's folder; every relative path resolves against it.
     pub root: &'a Path,
-    /// The gate's expanded `inputs`, relative to `root`, sorted.
+    /// The gate's expanded `inputs` and the files of its kind's `input_globs`, relative to
+    /// `root`, sorted.
     pub inputs: &'a [PathBuf],
     /// The gate's log file: progress and details go here (shown when the gate fails).
     pub log: &'a mut dyn Write,

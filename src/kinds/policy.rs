@@ -1,29 +1,55 @@
-//! The `policy` kind: evaluate a Rego query in process (regorus, Rego v1) and compare it with `expect`.
+//! The `policy` kind: evaluate a Rego query in process (regorus, Rego v1) on one input or on a
+//! table of cases, and compare each result with what the case expects.
 
 use serde_json::Value;
 
 use serde::{Deserialize, Serialize};
 
 use super::{BuiltinContext, BuiltinError, BuiltinOutcome, Kind, KindParser};
+use crate::fields::Fields;
 
-/// `kind = "policy"`: evaluate a Rego query and compare it with `expect`.
+/// `kind = "policy"`: evaluate a Rego query on each case's input and compare it with the case's
+/// `expect`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PolicySpec {
     /// Rego files, relative to the config folder.
     pub policy: Vec<String>,
-    /// JSON document bound to `input`.
-    pub input: String,
-    /// JSON documents merged into `data`.
+    /// JSON documents merged into `data` (shared by every case).
     pub data: Vec<String>,
     /// For example `data.matriz.governance.allow`.
     pub query: String,
-    /// The value the query must produce.
-    pub expect: Value,
+    /// The cases, judged together; never empty.
+    pub cases: Vec<PolicyCase>,
+    /// Written as the shorthand (`input`, `expect` on the gate): one case, and the artifact
+    /// keeps its `result` and `deny` at the top level.
+    pub shorthand: bool,
 }
+
+/// One case of a `policy` gate: an input and what the query must give on it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PolicyCase {
+    /// JSON document bound to `input`, relative to the config folder.
+    pub input: String,
+    /// The value the query must produce (default `true`).
+    pub expect: Value,
+    /// When set, the case also fails unless one of the policy's `deny` messages contains it.
+    pub deny_contains: Option<String>,
+}
+
+/// The keys of one entry of `cases`.
+const CASE_KEYS: &[&str] = &["input", "expect", "deny_contains"];
 
 impl Kind for PolicySpec {
     const NAME: &'static str = "policy";
-    const KEYS: &'static [&'static str] = &["policy", "input", "data", "query", "expect"];
+    const KEYS: &'static [&'static str] = &[
+        "policy",
+        "input",
+        "data",
+        "query",
+        "expect",
+        "deny_contains",
+        "cases",
+    ];
     const ITEMS: &'static str = "policy cases";
 
     fn parse(p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
@@ -40,29 +66,27 @@ impl Kind for PolicySpec {
         if policy.is_empty() && p.fields.value("policy").is_none() {
             p.missing("policy");
         }
-        let input = p.required("input");
         let query = p.required("query");
+        let data = p
+            .fields
+            .string_or_strings(p.sink, "data")
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
+        let (cases, shorthand) = parse_cases(p)?;
         Some(PolicySpec {
             policy,
-            input: input?,
-            data: p
-                .fields
-                .string_or_strings(p.sink, "data")
-                .into_iter()
-                .map(|(d, _)| d)
-                .collect(),
+            data,
             query: query?,
-            expect: p
-                .fields
-                .value("expect")
-                .map_or(Value::Bool(true), |v| crate::fields::to_json(v.get_ref())),
+            cases,
+            shorthand,
         })
     }
 
     fn referenced_files(&self) -> Vec<&str> {
         self.policy
             .iter()
-            .chain(std::iter::once(&self.input))
+            .chain(self.cases.iter().map(|case| &case.input))
             .chain(&self.data)
             .map(String::as_str)
             .collect()
@@ -81,18 +105,153 @@ impl Kind for PolicySpec {
     }
 }
 
+/// The cases of a policy gate: `cases = [...]`, or the shorthand `input`/`expect`/`deny_contains`
+/// as one case (true when the shorthand is used). Exactly one of the two forms.
+fn parse_cases(p: &mut KindParser<'_, '_, '_>) -> Option<(Vec<PolicyCase>, bool)> {
+    let gate = p.gate;
+    match (p.fields.value("input"), p.fields.value("cases")) {
+        (Some(_), Some(cases)) => {
+            p.sink.error_help(
+                cases.span(),
+                format!("gate `{gate}` has both `input` and `cases`: use one of the two forms"),
+                "move `input` (and `expect`, `deny_contains`) into an entry of `cases`, or drop \
+                 `cases` for a single input",
+            );
+            None
+        }
+        (None, None) => {
+            p.sink.error_help(
+                p.span.clone(),
+                format!("gate `{gate}` (kind `policy`) has neither `input` nor `cases`"),
+                format!(
+                    "add `input = \"...\"` (one case) or `cases = [{{ input = \"...\", expect = true }}]` \
+                     to [gates.{gate}]"
+                ),
+            );
+            None
+        }
+        (Some(_), None) => {
+            let input = p.fields.string(p.sink, "input").map(|(input, _)| input);
+            let expect = p
+                .fields
+                .value("expect")
+                .map_or(Value::Bool(true), |v| crate::fields::to_json(v.get_ref()));
+            let deny_contains = p
+                .fields
+                .string(p.sink, "deny_contains")
+                .map(|(text, _)| text);
+            Some((
+                vec![PolicyCase {
+                    input: input?,
+                    expect,
+                    deny_contains,
+                }],
+                true,
+            ))
+        }
+        (None, Some(cases)) => {
+            for key in ["expect", "deny_contains"] {
+                if let Some(value) = p.fields.value(key) {
+                    p.sink.error_help(
+                        value.span(),
+                        format!(
+                            "`{key}` on gate `{gate}` belongs to the single `input`; with `cases`, \
+                             each case has its own"
+                        ),
+                        format!("move it into the entries of `cases`: {{ input = \"...\", {key} = ... }}"),
+                    );
+                }
+            }
+            let Some(items) = cases.get_ref().as_array() else {
+                p.sink.error_help(
+                    cases.span(),
+                    format!(
+                        "`cases` in gate `{gate}` must be an array of tables, found {}",
+                        cases.get_ref().type_str()
+                    ),
+                    "for example cases = [{ input = \"a.json\", expect = true }, { input = \"b.json\", expect = false }]",
+                );
+                return None;
+            };
+            if items.is_empty() {
+                p.sink.error_help(
+                    cases.span(),
+                    format!("`cases` in gate `{gate}` is empty: nothing to check"),
+                    "add a case: cases = [{ input = \"a.json\", expect = true }]",
+                );
+                return None;
+            }
+            let mut parsed = Vec::with_capacity(items.len());
+            let mut ok = true;
+            for (index, item) in items.iter().enumerate() {
+                match parse_case(p, gate, index + 1, item) {
+                    Some(case) => parsed.push(case),
+                    None => ok = false,
+                }
+            }
+            ok.then_some((parsed, false))
+        }
+    }
+}
+
+/// One entry of `cases` (`n` is 1-based, for messages).
+fn parse_case(
+    p: &mut KindParser<'_, '_, '_>,
+    gate: &str,
+    n: usize,
+    item: &toml::Spanned<toml::de::DeValue<'_>>,
+) -> Option<PolicyCase> {
+    let Some(table) = item.get_ref().as_table() else {
+        p.sink.error_help(
+            item.span(),
+            format!(
+                "case {n} of gate `{gate}` must be a table, found {}",
+                item.get_ref().type_str()
+            ),
+            "write each case as { input = \"a.json\", expect = true }",
+        );
+        return None;
+    };
+    let fields = Fields::new(table, format!("case {n} of gate `{gate}`"));
+    let before = p.sink.diags.len();
+    fields.reject_unknown(p.sink, CASE_KEYS, |_| None);
+    let input = fields.string(p.sink, "input").map(|(input, _)| input);
+    if fields.value("input").is_none() {
+        p.sink.error_help(
+            item.span(),
+            format!("case {n} of gate `{gate}` has no `input`"),
+            "add the JSON document the query reads: { input = \"a.json\", expect = true }",
+        );
+    }
+    let deny_contains = fields.string(p.sink, "deny_contains").map(|(text, _)| text);
+    let expect = fields
+        .value("expect")
+        .map_or(Value::Bool(true), |v| crate::fields::to_json(v.get_ref()));
+    if p.sink.diags.len() > before {
+        return None;
+    }
+    Some(PolicyCase {
+        input: input?,
+        expect,
+        deny_contains,
+    })
+}
+
 /// The evaluator: needs the cargo feature `policy`.
 #[cfg(feature = "policy")]
 mod engine {
     use super::*;
+    use crate::kinds::Finding;
     use regorus::Engine;
     use serde_json::json;
     use std::io::Write;
-    /// Evaluate the query of a `policy` gate.
+    /// Evaluate the query of a `policy` gate on each of its cases.
     ///
     /// A rule path (`data.pkg.rule`) is evaluated as a rule, so a misspelt rule is an error rather
-    /// than an undefined result; any other query is evaluated as a Rego query. When the result
-    /// differs from `expect`, the reason carries the messages of `deny` in the query's package.
+    /// than an undefined result; any other query is evaluated as a Rego query. Every case is
+    /// judged (its result against its `expect`, and `deny_contains` against the messages of
+    /// `deny` in the query's package); the gate fails when any case fails, and the reason names
+    /// each failing case with its input, what it expected and got, and its `deny` messages.
     ///
     /// # Errors
     ///
@@ -111,8 +270,6 @@ mod engine {
             // A failed log write must not fail the check; the same holds for every log line below.
             let _ = writeln!(ctx.log, "policy: loaded {file}");
         }
-        engine.set_input(regorus::Value::from(read_json(ctx, &spec.input)?));
-        let _ = writeln!(ctx.log, "policy: input {}", spec.input);
         for file in &spec.data {
             let data = read_json(ctx, file)?;
             if !data.is_object() {
@@ -130,34 +287,155 @@ mod engine {
             let _ = writeln!(ctx.log, "policy: data {file}");
         }
 
-        let result = query(&mut engine, &spec.query, &spec.policy)?;
-        let deny = deny_messages(&mut engine, &spec.query, ctx.log);
-        let shown = result
-            .as_ref()
-            .map_or_else(|| "undefined".to_owned(), Value::to_string);
-        let _ = writeln!(ctx.log, "policy: {} = {shown}", spec.query);
-        for message in &deny {
-            let _ = writeln!(ctx.log, "policy: deny: {message}");
+        let mut judged = Vec::with_capacity(spec.cases.len());
+        for case in &spec.cases {
+            // Each case on its own copy of the loaded engine: nothing of one input leaks into
+            // the next.
+            let mut engine = engine.clone();
+            engine.set_input(regorus::Value::from(read_json(ctx, &case.input)?));
+            let result = query(&mut engine, &spec.query, &spec.policy)?;
+            let deny = deny_messages(&mut engine, &spec.query, ctx.log);
+            let judged_case = Judged::new(case, result, deny);
+            let _ = writeln!(
+                ctx.log,
+                "policy: {}: {} = {} ({})",
+                case.input,
+                spec.query,
+                judged_case.shown(),
+                if judged_case.pass { "pass" } else { "FAIL" }
+            );
+            for message in &judged_case.deny {
+                let _ = writeln!(ctx.log, "policy: {}: deny: {message}", case.input);
+            }
+            judged.push(judged_case);
         }
 
-        let passed = result.as_ref() == Some(&spec.expect);
-        let reason = (!passed).then(|| {
-            let mut reason = format!("{} is {shown}, expected {}", spec.query, spec.expect);
-            if !deny.is_empty() {
-                reason.push_str("; deny: ");
-                reason.push_str(&deny.join("; "));
+        let failing: Vec<&Judged<'_>> = judged.iter().filter(|case| !case.pass).collect();
+        let reason = (!failing.is_empty()).then(|| {
+            let mut reason = format!(
+                "{} of {} {} failed ({}):",
+                failing.len(),
+                judged.len(),
+                if judged.len() == 1 { "case" } else { "cases" },
+                spec.query
+            );
+            for case in &failing {
+                reason.push_str("\n  ");
+                reason.push_str(&case.case.input);
+                reason.push_str(": ");
+                reason.push_str(&case.failure());
             }
             reason
         });
-        let artifact =
-            json!({"query": spec.query, "result": result.unwrap_or(Value::Null), "deny": deny});
+        let findings = failing
+            .iter()
+            .map(|case| Finding {
+                file: case.case.input.clone(),
+                line: None,
+                message: format!("{}: {}", spec.query, case.failure()),
+            })
+            .collect();
+        let passed = judged.len() - failing.len();
+        let mut artifact = json!({
+            "query": spec.query,
+            "cases": judged.iter().map(Judged::artifact).collect::<Vec<_>>(),
+            "passed": passed,
+            "failed": failing.len(),
+        });
+        if let (true, [only]) = (spec.shorthand, judged.as_slice()) {
+            artifact["result"] = only.result.clone().unwrap_or(Value::Null);
+            artifact["deny"] = json!(only.deny);
+        }
         Ok(BuiltinOutcome {
-            passed,
+            passed: failing.is_empty(),
             artifact,
             reason,
-            judged: 1,
-            findings: Vec::new(),
+            judged: judged.len(),
+            findings,
         })
+    }
+
+    /// One case, evaluated and judged.
+    struct Judged<'a> {
+        case: &'a PolicyCase,
+        /// `None` when the query is undefined for this input.
+        result: Option<Value>,
+        deny: Vec<String>,
+        /// The result is the expected one.
+        as_expected: bool,
+        /// `deny_contains` is unset, or a deny message contains it.
+        deny_found: bool,
+        pass: bool,
+    }
+
+    impl<'a> Judged<'a> {
+        fn new(case: &'a PolicyCase, result: Option<Value>, deny: Vec<String>) -> Self {
+            let as_expected = result.as_ref() == Some(&case.expect);
+            let deny_found = case
+                .deny_contains
+                .as_ref()
+                .is_none_or(|text| deny.iter().any(|message| message.contains(text.as_str())));
+            Judged {
+                case,
+                result,
+                deny,
+                as_expected,
+                deny_found,
+                pass: as_expected && deny_found,
+            }
+        }
+
+        /// The result as shown to people: JSON, or `undefined`.
+        fn shown(&self) -> String {
+            self.result
+                .as_ref()
+                .map_or_else(|| "undefined".to_owned(), Value::to_string)
+        }
+
+        /// Why the case failed, without its input's name:
+        /// `expected true, got false; deny: "a", "b"`.
+        fn failure(&self) -> String {
+            let mut text = if self.as_expected {
+                format!("got {} as expected", self.shown())
+            } else {
+                format!("expected {}, got {}", self.case.expect, self.shown())
+            };
+            if let (false, Some(wanted)) = (self.deny_found, &self.case.deny_contains) {
+                text.push_str(&format!(
+                    "; no deny message contains {}",
+                    Value::String(wanted.clone())
+                ));
+            }
+            if self.deny.is_empty() {
+                if self.case.deny_contains.is_some() {
+                    text.push_str("; deny: none");
+                }
+            } else {
+                let quoted: Vec<String> = self
+                    .deny
+                    .iter()
+                    .map(|message| Value::String(message.clone()).to_string())
+                    .collect();
+                text.push_str("; deny: ");
+                text.push_str(&quoted.join(", "));
+            }
+            text
+        }
+
+        /// `{input, expect, result, pass, deny}` (and `deny_contains` when the case sets it).
+        fn artifact(&self) -> Value {
+            let mut entry = json!({
+                "input": self.case.input,
+                "expect": self.case.expect,
+                "result": self.result.clone().unwrap_or(Value::Null),
+                "pass": self.pass,
+                "deny": self.deny,
+            });
+            if let Some(text) = &self.case.deny_contains {
+                entry["deny_contains"] = json!(text);
+            }
+            entry
+        }
     }
 
     /// Evaluate `query`: `None` when it is undefined.
@@ -362,24 +640,42 @@ deny contains {"msg": "blocked source"} if {
 level := input.event.level
 "#;
 
-        /// Run the gate with one policy, an input and a data file.
+        /// Run the gate with one policy, an input and a data file (the shorthand form).
         fn run(
             policy: &str,
             input: &str,
             query: &str,
             expect: Value,
         ) -> (Result<BuiltinOutcome, BuiltinError>, String) {
+            let case = PolicyCase {
+                input: "input.json".to_owned(),
+                expect,
+                deny_contains: None,
+            };
+            run_cases(policy, &[("input.json", input)], query, vec![case], true)
+        }
+
+        /// Run the gate with one policy, these input files, a data file and these cases.
+        fn run_cases(
+            policy: &str,
+            inputs: &[(&str, &str)],
+            query: &str,
+            cases: Vec<PolicyCase>,
+            shorthand: bool,
+        ) -> (Result<BuiltinOutcome, BuiltinError>, String) {
             let dir = tempfile::tempdir().expect("tempdir");
             std::fs::write(dir.path().join("p.rego"), policy).expect("write");
-            std::fs::write(dir.path().join("input.json"), input).expect("write");
+            for (name, text) in inputs {
+                std::fs::write(dir.path().join(name), text).expect("write");
+            }
             std::fs::write(dir.path().join("data.json"), r#"{"blocked": ["spam"]}"#)
                 .expect("write");
             let spec = PolicySpec {
                 policy: vec!["p.rego".to_owned()],
-                input: "input.json".to_owned(),
                 data: vec!["data.json".to_owned()],
                 query: query.to_owned(),
-                expect,
+                cases,
+                shorthand,
             };
             let mut log = Vec::new();
             let mut ctx = BuiltinContext {
@@ -415,7 +711,7 @@ level := input.event.level
                     json!(false),
                     json!(["sensitive event e2 without consent", "blocked source"]),
                     Some(
-                        "data.matriz.governance.allow is false, expected true; deny: sensitive event e2 without consent; blocked source",
+                        "1 of 1 case failed (data.matriz.governance.allow):\n  input.json: expected true, got false; deny: \"sensitive event e2 without consent\", \"blocked source\"",
                     ),
                 ),
                 (
@@ -434,7 +730,9 @@ level := input.event.level
                     false,
                     Value::Null,
                     json!(["sensitive event e2 without consent", "blocked source"]),
-                    Some("data.matriz.governance.level is undefined, expected 2; deny: "),
+                    Some(
+                        "1 of 1 case failed (data.matriz.governance.level):\n  input.json: expected 2, got undefined; deny: ",
+                    ),
                 ),
                 (
                     sensitive,
@@ -456,14 +754,20 @@ level := input.event.level
                 ),
             ];
             for (input, query, expect, passed, result, deny, reason) in cases {
-                let (outcome, log) = run(POLICY, input, query, expect);
+                let (outcome, log) = run(POLICY, input, query, expect.clone());
                 let outcome = outcome.expect("judged");
                 assert_eq!(outcome.passed, passed, "{query}: {log}");
+                let case = json!({"input": "input.json", "expect": expect, "result": result, "pass": passed, "deny": deny});
                 assert_eq!(
                     outcome.artifact,
-                    json!({"query": query, "result": result, "deny": deny}),
+                    json!({
+                        "query": query, "result": result, "deny": deny, "cases": [case],
+                        "passed": usize::from(passed), "failed": usize::from(!passed),
+                    }),
                     "{query}"
                 );
+                assert_eq!(outcome.judged, 1);
+                assert_eq!(outcome.findings.len(), usize::from(!passed));
                 match reason {
                     Some(reason) => assert!(
                         outcome
@@ -477,6 +781,150 @@ level := input.event.level
                 }
                 assert!(log.contains("policy: loaded p.rego"), "{log}");
             }
+        }
+
+        fn case(input: &str, expect: Value, deny_contains: Option<&str>) -> PolicyCase {
+            PolicyCase {
+                input: input.to_owned(),
+                expect,
+                deny_contains: deny_contains.map(str::to_owned),
+            }
+        }
+
+        const BENIGN: &str = r#"{"event": {"id": "e1", "sensitive": false, "level": 2}}"#;
+        const SENSITIVE: &str = r#"{"event": {"id": "e2", "sensitive": true, "source": "spam"}}"#;
+
+        #[test]
+        fn cases_are_judged_together_and_each_failure_is_named() {
+            let inputs = [("benign.json", BENIGN), ("sensitive.json", SENSITIVE)];
+            let cases = vec![
+                case("benign.json", json!(true), None),
+                case("sensitive.json", json!(false), Some("without consent")),
+                case("sensitive.json", json!(true), None),
+                case("benign.json", json!(false), Some("retention")),
+            ];
+            let (outcome, log) = run_cases(
+                POLICY,
+                &inputs,
+                "data.matriz.governance.allow",
+                cases,
+                false,
+            );
+            let outcome = outcome.expect("judged");
+            assert!(!outcome.passed, "{log}");
+            assert_eq!(outcome.judged, 4);
+            assert_eq!(
+                outcome.reason.as_deref(),
+                Some(
+                    "2 of 4 cases failed (data.matriz.governance.allow):\n  \
+                     sensitive.json: expected true, got false; deny: \"sensitive event e2 without consent\", \"blocked source\"\n  \
+                     benign.json: expected false, got true; no deny message contains \"retention\"; deny: none"
+                )
+            );
+            assert_eq!(outcome.artifact["passed"], 2);
+            assert_eq!(outcome.artifact["failed"], 2);
+            assert_eq!(outcome.artifact.get("result"), None, "{}", outcome.artifact);
+            let passes: Vec<&Value> = outcome.artifact["cases"]
+                .as_array()
+                .expect("cases")
+                .iter()
+                .map(|case| &case["pass"])
+                .collect();
+            assert_eq!(passes, [true, true, false, false]);
+            assert_eq!(
+                outcome.artifact["cases"][1],
+                json!({
+                    "input": "sensitive.json", "expect": false, "result": false, "pass": true,
+                    "deny": ["sensitive event e2 without consent", "blocked source"],
+                    "deny_contains": "without consent",
+                })
+            );
+            let files: Vec<(&str, Option<usize>)> = outcome
+                .findings
+                .iter()
+                .map(|finding| (finding.file.as_str(), finding.line))
+                .collect();
+            assert_eq!(files, [("sensitive.json", None), ("benign.json", None)]);
+            assert!(
+                outcome.findings[0]
+                    .message
+                    .starts_with("data.matriz.governance.allow: expected true, got false"),
+                "{:?}",
+                outcome.findings
+            );
+            assert!(
+                log.contains("policy: sensitive.json: data.matriz.governance.allow = false (pass)"),
+                "{log}"
+            );
+        }
+
+        #[test]
+        fn deny_contains_needs_a_matching_message() {
+            let inputs = [("sensitive.json", SENSITIVE)];
+            // (deny_contains, passed, reason)
+            let cases = [
+                (Some("without consent"), true, None),
+                (Some("blocked"), true, None),
+                (
+                    Some("retention"),
+                    false,
+                    Some(
+                        "1 of 1 case failed (data.matriz.governance.allow):\n  sensitive.json: got false as expected; no deny message contains \"retention\"; deny: \"sensitive event e2 without consent\", \"blocked source\"",
+                    ),
+                ),
+                (None, true, None),
+            ];
+            for (deny_contains, passed, reason) in cases {
+                let (outcome, log) = run_cases(
+                    POLICY,
+                    &inputs,
+                    "data.matriz.governance.allow",
+                    vec![case("sensitive.json", json!(false), deny_contains)],
+                    false,
+                );
+                let outcome = outcome.expect("judged");
+                assert_eq!(outcome.passed, passed, "{deny_contains:?}: {log}");
+                assert_eq!(outcome.reason.as_deref(), reason, "{deny_contains:?}");
+                assert_eq!(outcome.findings.len(), usize::from(!passed));
+            }
+        }
+
+        #[test]
+        fn every_case_input_enters_the_key() {
+            let spec = PolicySpec {
+                policy: vec!["p.rego".to_owned()],
+                data: vec!["d.json".to_owned()],
+                query: "data.p.allow".to_owned(),
+                cases: vec![
+                    case("a.json", json!(true), None),
+                    case("b.json", json!(false), Some("x")),
+                ],
+                shorthand: false,
+            };
+            assert_eq!(
+                spec.referenced_files(),
+                ["p.rego", "a.json", "b.json", "d.json"]
+            );
+        }
+
+        #[test]
+        fn a_case_input_that_is_not_json_is_a_user_error() {
+            let inputs = [("good.json", BENIGN), ("bad.json", "{\n  \"event\": ,\n}")];
+            let cases = vec![
+                case("good.json", json!(true), None),
+                case("bad.json", json!(true), None),
+            ];
+            let (result, _) = run_cases(
+                POLICY,
+                &inputs,
+                "data.matriz.governance.allow",
+                cases,
+                false,
+            );
+            assert!(
+                matches!(&result, Err(BuiltinError::UserFile { file, line: 2, .. }) if file == "bad.json"),
+                "{result:?}"
+            );
         }
 
         #[test]

@@ -334,6 +334,18 @@ verify_p95_ms = "<= 10"
 "#;
     let kinds = r#"version = 1
 
+[gates.nodespec]
+kind = "schema"
+schema = "schemas/nodespec.schema.json"
+inputs = ["schemas/examples/nodespec/*.json"]
+invalid = ["schemas/examples/nodespec-invalid/*.json", "!schemas/examples/nodespec-invalid/draft-*.json"]
+formats = false
+
+[gates.nodespec-one-invalid]
+kind = "schema"
+schema = "schemas/nodespec.schema.json"
+invalid = "schemas/examples/nodespec-invalid/bad-version.json"
+
 [gates.build]
 run = "cargo build"
 inputs = ["src/**", "!src/gen/**"]
@@ -348,6 +360,23 @@ input = "policies/samples/e.json"
 data = "policies/data.json"
 query = "data.matriz.governance.allow"
 expect = { allow = true, reasons = [] }
+
+[gates.governance-cases]
+kind = "policy"
+policy = "policies/a.rego"
+query = "data.matriz.governance.allow"
+cases = [
+  { input = "policies/samples/e.json" },
+  { input = "policies/samples/d.json", expect = false, deny_contains = "no consent" },
+]
+
+[gates.governance-denied]
+kind = "policy"
+policy = "policies/a.rego"
+input = "policies/samples/d.json"
+query = "data.matriz.governance.allow"
+expect = false
+deny_contains = "no consent"
 
 [gates.phase]
 kind = "checklist"
@@ -436,6 +465,42 @@ const INVALID: &[(&str, &str)] = &[
     (
         "policy without query",
         "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\ninput = \"i.json\"\n",
+    ),
+    (
+        "schema formats not a boolean",
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"s.json\"\nformats = \"no\"\n",
+    ),
+    (
+        "schema invalid not globs",
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"s.json\"\ninvalid = [1]\n",
+    ),
+    (
+        "invalid on a policy gate",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ninput = \"i.json\"\ninvalid = [\"x\"]\n",
+    ),
+    (
+        "policy with input and cases",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ninput = \"i.json\"\ncases = [{ input = \"j.json\" }]\n",
+    ),
+    (
+        "policy with neither input nor cases",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\n",
+    ),
+    (
+        "policy cases with a gate-level expect",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\nexpect = false\ncases = [{ input = \"j.json\" }]\n",
+    ),
+    (
+        "policy case without input",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = [{ expect = true }]\n",
+    ),
+    (
+        "policy case with an unknown key",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = [{ input = \"j.json\", expct = true }]\n",
+    ),
+    (
+        "policy with no case",
+        "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = []\n",
     ),
     (
         "threshold expression",

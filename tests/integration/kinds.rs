@@ -151,6 +151,32 @@ fn checklist_requires_ticks_and_existing_items() {
     assert!(g["reason"].as_str().unwrap().contains("Docs updated"));
 }
 
+#[test]
+fn checklist_items_are_found_as_commonmark_and_gfm_do() {
+    let repo = Repo::new().gates("[gates.phase]\nkind = \"checklist\"\nfile = \"plan.md\"\n");
+    // A commented-out item, indented code, a paragraph's continuation, then two items on
+    // CR-only line endings: only the last two count, and the unchecked one is on line 10.
+    repo.write(
+        "plan.md",
+        "<!--\n- [ ] hidden\n-->\n\n    - [ ] code\n\nSome text\n2. [ ] continued\r- [x] done\r- [ ] open\r",
+    );
+    repo.run(&["run"]).expect_code(1);
+    let g = repo.gate("phase");
+    assert_eq!(g["status"], "fail", "{g}");
+    assert_eq!(
+        g["reason"],
+        "1 of 2 required items unchecked: plan.md:10: open"
+    );
+    assert_eq!(g["findings"][0]["file"], "plan.md");
+    assert_eq!(g["findings"][0]["line"], 10);
+    let artifact: serde_json::Value =
+        serde_json::from_str(&repo.read(".runner/out/phase.json")).unwrap();
+    assert_eq!(
+        artifact,
+        serde_json::json!({"total": 2, "checked": 1, "unchecked": ["open"]})
+    );
+}
+
 /// A one-route HTTP server on loopback that answers `n` requests then stops.
 fn serve(n: usize, status: &'static str, headers: &'static str, body: &'static str) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -9,6 +9,8 @@ mod exec;
 mod history;
 mod keys;
 mod kinds;
+mod kinds_policy;
+mod kinds_schema;
 mod listing_cache;
 mod plan_props;
 mod remote;
