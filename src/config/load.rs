@@ -92,6 +92,7 @@ const COMMON_KEYS: &[&str] = &[
     "needs",
     "inputs",
     "allow_empty",
+    "gitignore",
     "env",
     "pass_env",
     "artifacts",
@@ -591,6 +592,7 @@ fn read_gate(
     }
     let description = f.string(sink, "description").map(|(d, _)| d);
     let allow_empty = f.bool(sink, "allow_empty").unwrap_or(false);
+    let gitignore = f.bool(sink, "gitignore").unwrap_or(true);
     let cache = f.bool(sink, "cache").unwrap_or(true);
     let tags = f
         .strings(sink, "tags")
@@ -612,6 +614,7 @@ fn read_gate(
         needs,
         inputs,
         allow_empty,
+        gitignore,
         env,
         pass_env,
         runtime_inputs,

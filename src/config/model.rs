@@ -135,6 +135,9 @@ pub struct Gate {
     pub inputs: Vec<InputGlob>,
     /// `allow_empty = true`: an input glob that matches no file is not a config error.
     pub allow_empty: bool,
+    /// Leave out the files git ignores from the globs' matches (default true); a file named
+    /// exactly is never left out.
+    pub gitignore: bool,
     /// Sorted, deduplicated.
     pub env: Vec<String>,
     /// Needs whose artifacts enter the key only in part (`needs = [{ gate, artifacts }]`).

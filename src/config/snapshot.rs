@@ -309,6 +309,7 @@ codec_struct!(Gate {
     needs,
     inputs,
     allow_empty,
+    gitignore,
     env,
     pass_env,
     runtime_inputs,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 
+use super::gitignore::Ignores;
 use super::listing_cache::{Entries, Kind, ListingCache};
 use super::stat_cache::FileStat;
 use crate::config::{Config, Gate};
@@ -281,10 +282,26 @@ fn expand_with(
         })
         .collect();
 
+    // .gitignore rules, only when a selected gate respects them.
+    let ignores = if gates.iter().any(|&g| config.gates[g].gitignore) {
+        Ignores::load(
+            root,
+            listings
+                .values()
+                .flat_map(|l| l.iter().map(PathBuf::as_path)),
+            listings.keys().map(|(b, _)| Path::new(b.as_os_str())),
+        )
+    } else {
+        None
+    };
     type Expanded = (usize, Result<Vec<PathBuf>, Vec<Diagnostic>>);
     let results: Vec<Expanded> = gates
         .par_iter()
-        .map(|&g| (g, expand_gate(config, &config.gates[g], &listings)))
+        .map(|&g| {
+            let gate = &config.gates[g];
+            let ignores = ignores.as_ref().filter(|_| gate.gitignore);
+            (g, expand_gate(config, gate, &listings, ignores))
+        })
         .collect();
     let mut files = HashMap::with_capacity(results.len());
     let mut diags = Vec::new();
@@ -347,11 +364,14 @@ fn glob_set<'p>(patterns: impl Iterator<Item = &'p str>) -> GlobSet {
 
 /// The files one positive glob matches, less `excludes`, pushed to `found`; false when the glob
 /// matches no file at all (before exclusions).
+/// Add the files `pattern` matches to `found` (minus `excludes`, and minus what `ignores`
+/// says git ignores, unless the pattern names the file exactly); whether it matched any file.
 fn expand_glob(
     config: &Config,
     pattern: &str,
     excludes: &GlobSet,
     listings: &Listings,
+    ignores: Option<&Ignores>,
     found: &mut Vec<PathBuf>,
 ) -> bool {
     let (base, wild) = base_of(pattern);
@@ -370,7 +390,7 @@ fn expand_glob(
         if let Some(m) = matcher {
             for f in listing.iter().filter(|f| m.is_match(f)) {
                 matched_any = true;
-                if !excludes.is_match(f) {
+                if !excludes.is_match(f) && !ignores.is_some_and(|i| i.ignored(f)) {
                     found.push(f.clone());
                 }
             }
@@ -388,6 +408,7 @@ fn expand_gate(
     config: &Config,
     gate: &Gate,
     listings: &Listings,
+    ignores: Option<&Ignores>,
 ) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
     let excludes = glob_set(
         gate.inputs
@@ -398,7 +419,14 @@ fn expand_gate(
     let mut found: Vec<PathBuf> = Vec::new();
     let mut diags = Vec::new();
     for input in gate.inputs.iter().filter(|i| !i.exclude) {
-        let matched_any = expand_glob(config, &input.pattern, &excludes, listings, &mut found);
+        let matched_any = expand_glob(
+            config,
+            &input.pattern,
+            &excludes,
+            listings,
+            ignores,
+            &mut found,
+        );
         if !matched_any && !gate.allow_empty {
             diags.push(
                 Diagnostic::new(
@@ -419,7 +447,7 @@ fn expand_gate(
     if let Some((key, _)) = gate.kind.input_globs() {
         let excludes = glob_set(kind_globs(gate).filter_map(|(_, g)| g.strip_prefix('!')));
         for (index, pattern) in kind_globs(gate).filter(|(_, g)| !g.starts_with('!')) {
-            let matched_any = expand_glob(config, pattern, &excludes, listings, &mut found);
+            let matched_any = expand_glob(config, pattern, &excludes, listings, None, &mut found);
             if !matched_any && !gate.allow_empty {
                 let span = item_span(&config.source, &gate.name, key, index)
                     .unwrap_or_else(|| gate.span.clone());

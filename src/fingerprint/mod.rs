@@ -1,6 +1,7 @@
 //! Fingerprinting: input expansion, content hashes through the stat cache, and cache keys.
 
 mod cache_key;
+mod gitignore;
 mod inputs;
 mod listing_cache;
 mod stat_cache;

@@ -213,3 +213,42 @@ fn a_narrowed_need_must_name_a_declared_artifact() {
         out.stderr
     );
 }
+
+#[test]
+fn a_gitignored_file_matched_by_a_glob_is_not_an_input() {
+    let repo = Repo::new().gates(
+        "[gates.lint]\nrun = \"echo ran >> lint.log\"\ninputs = [\"src/**\", \"build/keep.txt\"]\n",
+    );
+    repo.write(".gitignore", "build/\n*.pyc\n/lint.log\n");
+    repo.write("src/a.py", "a\n");
+    repo.write("src/a.pyc", "compiled 1\n");
+    repo.write("src/sub/.gitignore", "!wanted.pyc\n");
+    repo.write("src/sub/wanted.pyc", "kept\n");
+    repo.write("build/keep.txt", "named exactly\n");
+    repo.run(&["run"]).expect_code(0);
+    let explain = repo.run(&["explain", "lint"]);
+    assert!(explain.stdout.contains("src/a.py "), "{}", explain.stdout);
+    assert!(!explain.stdout.contains("src/a.pyc"), "{}", explain.stdout);
+    assert!(
+        explain.stdout.contains("src/sub/wanted.pyc"),
+        "{}",
+        explain.stdout
+    );
+    assert!(
+        explain.stdout.contains("build/keep.txt"),
+        "a file named exactly is never ignored: {}",
+        explain.stdout
+    );
+    // A change to an ignored file re-runs nothing.
+    repo.write("src/a.pyc", "compiled 2\n");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.gate("lint")["cached"], true);
+    // gitignore = false: the ignored files are inputs again.
+    let repo = Repo::new()
+        .gates("[gates.lint]\nrun = \"true\"\ninputs = [\"src/**\"]\ngitignore = false\n");
+    repo.write(".gitignore", "*.pyc\n");
+    repo.write("src/a.py", "a\n");
+    repo.write("src/a.pyc", "compiled\n");
+    let explain = repo.run(&["explain", "lint"]);
+    assert!(explain.stdout.contains("src/a.pyc"), "{}", explain.stdout);
+}
