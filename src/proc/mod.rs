@@ -7,6 +7,7 @@ pub(crate) mod group;
 pub(crate) mod guardian;
 pub(crate) mod signals;
 pub(crate) mod tail;
+pub(crate) mod trace;
 
 pub(crate) use command::{CommandSpec, ProcessEnd};
 pub(crate) use group::{GRACE, Group, Spawn, SpawnEnv};
