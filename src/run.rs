@@ -10,7 +10,9 @@ use time::OffsetDateTime;
 use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
-use crate::report::{ExportedMetric, FindingReport, GateReport, Report, ThresholdReport};
+use crate::report::{
+    ExportedMetric, FindingReport, GateReport, Report, ThresholdReport, UndeclaredReport,
+};
 use crate::vocab::{Mode, clock};
 use crate::workspace::{Prepared, Workspace};
 
@@ -30,6 +32,8 @@ pub(crate) struct RunRequest {
     /// Parallel gates; None = `settings.jobs`, else the number of CPUs.
     pub jobs: Option<usize>,
     pub no_cache: bool,
+    /// Run command gates traced and list what they read undeclared (implies no cache).
+    pub trace: bool,
     /// Stream gate output while it runs (through the observer).
     pub verbose: bool,
     /// The run's time, for the history and graduation.
@@ -66,7 +70,8 @@ impl RunRequest {
     pub(crate) fn options(&self, config: &Config) -> RunOptions {
         RunOptions {
             jobs: self.jobs(config),
-            no_cache: self.no_cache,
+            no_cache: self.no_cache || self.trace,
+            trace: self.trace,
             verbose: self.verbose,
             now: clock::rfc3339(self.now),
         }
@@ -84,7 +89,7 @@ pub(crate) fn run(
 ) -> RunResult {
     let started = Instant::now();
     let opts = req.options(&ws.config);
-    if !req.no_cache {
+    if !req.no_cache && !req.trace {
         // Download, in parallel, the remote entries of gates whose keys are known up front.
         prepared.cache.prefetch(
             &ws.config,
@@ -244,6 +249,14 @@ pub(crate) fn gate_reports(
                 key: r.key.map(|k| k.hex()),
                 reason: r.reason.clone(),
                 description: gate.description.clone(),
+                undeclared_reads: r
+                    .undeclared_reads
+                    .iter()
+                    .map(|u| UndeclaredReport {
+                        path: u.path.clone(),
+                        suggestion: u.suggestion.clone(),
+                    })
+                    .collect(),
                 guard: r.guard.clone(),
                 findings: r
                     .findings

@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// Do not replay from the cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// Run the gates traced (ptrace) and list every file they read that their key does not
+    /// hold, with a glob to add; reads nothing from the cache and stores nothing.
+    #[arg(long)]
+    pub trace_inputs: bool,
     /// Print the plan (hit or miss, and why) and run nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -95,6 +95,7 @@ const COMMON_KEYS: &[&str] = &[
     "gitignore",
     "env",
     "pass_env",
+    "tool_dirs",
     "artifacts",
     "metrics",
     "timeout",
@@ -529,6 +530,18 @@ fn read_gate(
     let mut env: Vec<String> = f.strings(sink, "env").into_iter().map(|(e, _)| e).collect();
     env.sort();
     env.dedup();
+    let mut tool_dirs = Vec::new();
+    for (dir, span) in f.strings(sink, "tool_dirs") {
+        if dir.starts_with('/') || dir.starts_with("~/") {
+            tool_dirs.push(dir);
+        } else {
+            sink.error_help(
+                span,
+                format!("tool_dirs entry `{dir}` of gate `{name}` is relative"),
+                "tool folders are outside the repository: write an absolute path or one under ~/",
+            );
+        }
+    }
     let mut pass_env: Vec<String> = f
         .strings(sink, "pass_env")
         .into_iter()
@@ -617,6 +630,7 @@ fn read_gate(
         gitignore,
         env,
         pass_env,
+        tool_dirs,
         runtime_inputs,
         narrowed,
         artifacts,

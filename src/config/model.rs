@@ -142,6 +142,9 @@ pub struct Gate {
     pub env: Vec<String>,
     /// Needs whose artifacts enter the key only in part (`needs = [{ gate, artifacts }]`).
     pub narrowed: Vec<NarrowedNeed>,
+    /// Folders outside the repository whose files the gate may read without declaring them
+    /// (toolchains, package caches): `--trace-inputs` does not list them. Absolute or `~/...`.
+    pub tool_dirs: Vec<String>,
     /// Commands whose output enters the key (`inputs = [{ run = "mypy --version" }]`), in
     /// order, deduplicated.
     pub runtime_inputs: Vec<String>,

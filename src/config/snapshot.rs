@@ -312,6 +312,7 @@ codec_struct!(Gate {
     gitignore,
     env,
     pass_env,
+    tool_dirs,
     runtime_inputs,
     narrowed,
     artifacts,

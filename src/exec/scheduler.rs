@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::environment::GateEnvironment;
 use super::event::Event;
 use super::runtime::RuntimeInputs;
+use super::trace_inputs::UndeclaredRead;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, FileStat, Fingerprinter, KeyMaterial};
@@ -33,6 +34,9 @@ pub(crate) struct RunOptions {
     pub verbose: bool,
     /// RFC 3339 time of the run, recorded in cache entries.
     pub now: String,
+    /// Run command gates traced and list the files they read undeclared (`--trace-inputs`):
+    /// nothing is read from the cache or stored.
+    pub trace: bool,
 }
 
 /// One gate's result in a run.
@@ -52,6 +56,8 @@ pub(crate) struct GateRun {
     pub guard: Option<String>,
     /// What a built-in check found wrong, and where.
     pub findings: Vec<Finding>,
+    /// Under `--trace-inputs`: the files it read that its key does not hold.
+    pub undeclared_reads: Vec<UndeclaredRead>,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -223,6 +229,7 @@ impl Scheduler<'_> {
             log: None,
             guard: None,
             findings: Vec::new(),
+            undeclared_reads: Vec::new(),
         }
     }
 
@@ -349,6 +356,59 @@ impl Scheduler<'_> {
         })
     }
 
+    /// Run a command gate under the tracer: how it ended, and what it read undeclared.
+    fn traced(
+        &self,
+        g: usize,
+        run: &str,
+        log: &Path,
+        env: &proc::SpawnEnv,
+    ) -> (ProcessEnd, Vec<UndeclaredRead>) {
+        let gate = &self.config.gates[g];
+        let vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = if env.clear {
+            env.vars.clone()
+        } else {
+            std::env::vars_os()
+                .chain(env.vars.iter().cloned())
+                .collect()
+        };
+        let mut vars = vars;
+        vars.push(("RUNNER_GATE".into(), gate.name.clone().into()));
+        if let Some(dir) = log.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let output = match std::fs::File::create(log).or_else(|_| tempfile::tempfile()) {
+            Ok(f) => f,
+            Err(e) => {
+                return (
+                    ProcessEnd::SpawnFailed(format!("cannot create log: {e}")),
+                    Vec::new(),
+                );
+            }
+        };
+        match proc::trace::run_traced(run, &self.config.root, &vars, output, gate.timeout) {
+            Ok(traced) => {
+                let end = match traced.exit {
+                    proc::trace::TracedExit::Exited(code) => ProcessEnd::Exited(code),
+                    proc::trace::TracedExit::Signaled(sig) => ProcessEnd::Signaled(sig),
+                    proc::trace::TracedExit::TimedOut => ProcessEnd::TimedOut(gate.timeout),
+                };
+                let reads = super::trace_inputs::undeclared(
+                    self.config,
+                    self.graph,
+                    g,
+                    &self.keyed_files(g),
+                    &traced.reads,
+                );
+                (end, reads)
+            }
+            Err(e) => (
+                ProcessEnd::SpawnFailed(format!("--trace-inputs: {e}")),
+                Vec::new(),
+            ),
+        }
+    }
+
     /// The inputs whose content differs now from the content the key was made from (deleted
     /// ones included). Inputs rewritten with the same bytes are re-recorded (new stat, same
     /// hash) and not listed.
@@ -403,6 +463,7 @@ impl Scheduler<'_> {
             log: Some(self.cache.log_path(&gate.name)),
             guard: verdict.guard,
             findings: Vec::new(),
+            undeclared_reads: Vec::new(),
         }
     }
 
@@ -454,20 +515,27 @@ impl Scheduler<'_> {
         // What the gate is about to write must come from this run: last run's artifacts go.
         self.clear_artifacts(gate);
         let env = self.environment.for_gate(gate);
+        let mut undeclared_reads = Vec::new();
         let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
                     |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
-                let end = proc::command::run(&CommandSpec {
-                    run: &command.run,
-                    cwd: &self.config.root,
-                    gate: &gate.name,
-                    log: &log,
-                    timeout: gate.timeout,
-                    grace: proc::GRACE,
-                    env: &env,
-                    stream: self.opts.verbose.then_some(&stream),
-                });
+                let end = if self.opts.trace {
+                    let (end, reads) = self.traced(job.index, &command.run, &log, &env);
+                    undeclared_reads = reads;
+                    end
+                } else {
+                    proc::command::run(&CommandSpec {
+                        run: &command.run,
+                        cwd: &self.config.root,
+                        gate: &gate.name,
+                        log: &log,
+                        timeout: gate.timeout,
+                        grace: proc::GRACE,
+                        env: &env,
+                        stream: self.opts.verbose.then_some(&stream),
+                    })
+                };
                 (command_execution(&end), Vec::new())
             }
             kind => self.builtin(gate, kind, inputs, &log, &env),
@@ -499,7 +567,12 @@ impl Scheduler<'_> {
             .iter()
             .all(|a| self.config.root.join(a).is_file());
         let before = (self.fp.known_stats(inputs), before.1);
-        if matches!(execution, Execution::Succeeded) && gate.cacheable() && artifacts_present {
+        // A traced run is not stored: it ran under a tracer, on request.
+        if matches!(execution, Execution::Succeeded)
+            && gate.cacheable()
+            && artifacts_present
+            && !self.opts.trace
+        {
             // The file set too: a file created mid-run that the globs match is in neither the
             // key nor `before`, yet the gate may have read it (found by the reliability tests:
             // its output was then replayed after the file was gone).
@@ -539,6 +612,7 @@ impl Scheduler<'_> {
             log: Some(log),
             guard: verdict.guard,
             findings,
+            undeclared_reads,
         }
     }
 

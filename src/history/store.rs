@@ -532,6 +532,7 @@ mod tests {
             gates: gates
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
+                    undeclared_reads: Vec::new(),
                     description: None,
                     guard: None,
                     findings: Vec::new(),

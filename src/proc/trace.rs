@@ -58,14 +58,6 @@
 //! no register read), each stop a round trip through the tracer, so commands that spend their
 //! time in system calls, and process start-up, slow down most. A loop of 200 `cat`s (27,000
 //! system calls) ran about 7 times slower traced on a two-core VM, as under `strace -f`.
-#![cfg_attr(
-    not(all(
-        test,
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )),
-    expect(dead_code, reason = "`runner run --trace-inputs` is wired to it next")
-)]
 
 use std::collections::BTreeSet;
 use std::ffi::OsString;

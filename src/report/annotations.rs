@@ -140,6 +140,7 @@ mod tests {
     #[test]
     fn levels_and_escaping() {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
+            undeclared_reads: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),
@@ -219,6 +220,7 @@ mod tests {
         findings: Vec<FindingReport>,
     ) -> GateReport {
         GateReport {
+            undeclared_reads: Vec::new(),
             description: None,
             guard: None,
             findings,

@@ -147,6 +147,7 @@ mod tests {
 
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {
+            undeclared_reads: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),

@@ -160,6 +160,7 @@ mod tests {
 
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
+            undeclared_reads: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),

@@ -92,6 +92,7 @@ mod tests {
 
     fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
         GateReport {
+            undeclared_reads: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),

@@ -10,4 +10,6 @@ pub mod metrics;
 pub mod model;
 pub mod signature;
 
-pub use model::{ExportedMetric, FindingReport, GateReport, Report, Summary, ThresholdReport};
+pub use model::{
+    ExportedMetric, FindingReport, GateReport, Report, Summary, ThresholdReport, UndeclaredReport,
+};

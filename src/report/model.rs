@@ -84,9 +84,22 @@ pub struct GateReport {
     /// Why the no-op guard tripped (the check judged nothing, so the status is `error`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<String>,
+    /// Under `--trace-inputs`: the files the gate read that its key does not hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undeclared_reads: Vec<UndeclaredReport>,
     /// What a built-in check found wrong, and where (for annotations on the diff).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingReport>,
+}
+
+/// A file a traced gate read without declaring it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UndeclaredReport {
+    /// Relative to the config folder inside the repository, else absolute.
+    pub path: String,
+    /// A glob for `inputs` that covers it (absent outside the repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggestion: Option<String>,
 }
 
 /// One thing a check found wrong, and where.

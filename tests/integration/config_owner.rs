@@ -611,6 +611,10 @@ fn report_schema_has_the_models_fields() {
         pass: true,
     };
     let gate = GateReport {
+        undeclared_reads: vec![runner::report::UndeclaredReport {
+            path: "conftest.py".into(),
+            suggestion: Some("*.py".into()),
+        }],
         description: Some("d".into()),
         guard: Some("no-op guard: ...".into()),
         findings: vec![runner::report::FindingReport {
@@ -679,7 +683,14 @@ fn report_schema_has_the_models_fields() {
             .collect();
         let optional: BTreeSet<String> = keys(value).difference(&required).cloned().collect();
         let expected_optional = match what {
-            "gate" => set(&["description", "exports", "findings", "guard"]),
+            "gate" => set(&[
+                "description",
+                "exports",
+                "findings",
+                "guard",
+                "undeclared_reads",
+            ]),
+            "undeclared_read" => set(&["suggestion"]),
             "finding" => set(&["line"]),
             _ => BTreeSet::new(),
         };

@@ -252,3 +252,77 @@ fn a_gitignored_file_matched_by_a_glob_is_not_an_input() {
     let explain = repo.run(&["explain", "lint"]);
     assert!(explain.stdout.contains("src/a.pyc"), "{}", explain.stdout);
 }
+
+#[test]
+fn trace_inputs_names_undeclared_files_inside_and_outside_the_repository() {
+    // Not under the temporary folder (which is never listed): beside the build.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let other_clone = outside.path().join("other-clone/pkg.py");
+    std::fs::create_dir_all(other_clone.parent().unwrap()).unwrap();
+    std::fs::write(&other_clone, "print('the first clone')\n").unwrap();
+    let tool = outside.path().join("toolchain/lib.txt");
+    std::fs::create_dir_all(tool.parent().unwrap()).unwrap();
+    std::fs::write(&tool, "tool\n").unwrap();
+    let repo = Repo::new().gates(&format!(
+        r#"
+[gates.test]
+run = "cat src/main.py src/helpers.py conftest.py {other} {tool} > /dev/null"
+inputs = ["src/main.py"]
+tool_dirs = ["{tools}"]
+"#,
+        other = other_clone.display(),
+        tool = tool.display(),
+        tools = tool.parent().unwrap().display(),
+    ));
+    repo.write("src/main.py", "main\n");
+    repo.write("src/helpers.py", "helpers\n");
+    repo.write("conftest.py", "conf\n");
+    let out = repo.run(&["run", "--trace-inputs", "test"]);
+    out.expect_code(0);
+    let g = repo.gate("test");
+    let reads: Vec<(String, Option<String>)> = g["undeclared_reads"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no undeclared reads: {g}\n{}", out.stderr))
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_owned(),
+                r["suggestion"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let paths: Vec<&str> = reads.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(paths.contains(&"src/helpers.py"), "{paths:?}");
+    assert!(paths.contains(&"conftest.py"), "{paths:?}");
+    assert!(
+        paths.contains(&other_clone.to_str().unwrap()),
+        "a file outside the repository: {paths:?}"
+    );
+    assert!(!paths.contains(&"src/main.py"), "declared: {paths:?}");
+    assert!(
+        !paths.iter().any(|p| p.contains("toolchain")),
+        "tool_dirs: {paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.starts_with("/usr")),
+        "system: {paths:?}"
+    );
+    assert!(
+        reads.contains(&("src/helpers.py".to_owned(), Some("src/*.py".to_owned()))),
+        "{reads:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("src/helpers.py  (add to inputs: \"src/*.py\")"),
+        "{}",
+        out.stderr
+    );
+    // Declared, the same reads are not listed.
+    let fixed = Repo::new().gates(
+        "[gates.test]\nrun = \"cat src/main.py src/helpers.py > /dev/null\"\ninputs = [\"src/*.py\"]\n",
+    );
+    fixed.write("src/main.py", "main\n");
+    fixed.write("src/helpers.py", "helpers\n");
+    fixed.run(&["run", "--trace-inputs"]).expect_code(0);
+    assert!(fixed.gate("test").get("undeclared_reads").is_none());
+}

@@ -65,6 +65,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         no_cache: false,
         verbose: false,
         now: String::new(),
+        trace: false,
     };
     let e = crate::plan::explain(ws, &prepared, index, &opts);
     let material = &e.material;

@@ -31,6 +31,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     let req = RunRequest {
         jobs: args.jobs,
         no_cache: args.no_cache,
+        trace: args.trace_inputs,
         verbose: args.verbose,
         now: now.unwrap_or_else(OffsetDateTime::now_utc),
         outputs: Outputs {
@@ -75,6 +76,31 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     }
     for w in &result.output_warnings {
         eprintln!("warning: {w}");
+    }
+    for g in report
+        .gates
+        .iter()
+        .filter(|g| !g.undeclared_reads.is_empty())
+    {
+        eprintln!(
+            "gate `{}` read {} file{} its key does not hold:",
+            g.name,
+            g.undeclared_reads.len(),
+            if g.undeclared_reads.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for u in &g.undeclared_reads {
+            match &u.suggestion {
+                Some(glob) => eprintln!("  {}  (add to inputs: \"{glob}\")", u.path),
+                None => eprintln!(
+                    "  {}  (outside the repository: declare its folder in tool_dirs if it is a tool)",
+                    u.path
+                ),
+            }
+        }
     }
     if report.outcome == Outcome::Skipped {
         // Every gate skipped: say why, even under -q (a 78 with no word is a mystery in CI).

@@ -1,0 +1,128 @@
+//! `runner run --trace-inputs`: which files a traced gate read that its key does not hold.
+//! Reads inside the repository outside the gate's inputs, the files its kind reads, its needs'
+//! keyed artifacts and its own artifacts are listed, each with a glob to add; reads outside the
+//! repository are listed too (an editable install importing another clone's files), except
+//! system folders, temporary files and the gate's declared `tool_dirs`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::graph::GateGraph;
+
+/// Folders outside the repository whose files are the system's, not inputs.
+const SYSTEM: &[&str] = &[
+    "/usr",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/bin",
+    "/sbin",
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/run",
+    "/var",
+    "/tmp",
+    "/nix/store",
+];
+
+/// One file a gate read without declaring it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct UndeclaredRead {
+    /// Relative to the config folder when inside the repository, else absolute.
+    pub path: String,
+    /// A glob for `inputs` that would cover it (None outside the repository).
+    pub suggestion: Option<String>,
+}
+
+/// The files in `reads` (absolute) that gate `g` does not declare.
+pub(crate) fn undeclared(
+    config: &Config,
+    graph: &GateGraph,
+    g: usize,
+    keyed: &[PathBuf],
+    reads: &BTreeSet<PathBuf>,
+) -> Vec<UndeclaredRead> {
+    let gate = &config.gates[g];
+    let root = &config.root;
+    let declared: BTreeSet<&Path> = keyed
+        .iter()
+        .map(PathBuf::as_path)
+        .chain(gate.artifacts.iter().map(Path::new))
+        .chain(graph.needs(g).flat_map(|n| {
+            gate.keyed_artifacts_of(&config.gates[n])
+                .into_iter()
+                .map(Path::new)
+        }))
+        .collect();
+    let state: Vec<PathBuf> = [
+        config.settings.cache_dir.clone(),
+        root.join(".runner"),
+        config.settings.history.clone(),
+    ]
+    .into_iter()
+    .collect();
+    let tmp = std::env::temp_dir();
+    let tool_dirs: Vec<PathBuf> = gate.tool_dirs.iter().map(|d| expand_home(d)).collect();
+    let mut out = BTreeSet::new();
+    for read in reads {
+        if let Ok(rel) = read.strip_prefix(root) {
+            if declared.contains(rel) || state.iter().any(|s| read.starts_with(s)) {
+                continue;
+            }
+            let path = rel.to_string_lossy().into_owned();
+            out.insert(UndeclaredRead {
+                suggestion: Some(suggest(rel)),
+                path,
+            });
+        } else if !SYSTEM.iter().any(|s| read.starts_with(s))
+            && !read.starts_with(&tmp)
+            && !tool_dirs.iter().any(|d| read.starts_with(d))
+        {
+            out.insert(UndeclaredRead {
+                path: read.to_string_lossy().into_owned(),
+                suggestion: None,
+            });
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `~/x` with `$HOME`.
+fn expand_home(dir: &str) -> PathBuf {
+    match (dir.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(dir),
+    }
+}
+
+/// A glob covering `rel`: its folder's files of the same extension (`src/**/*.py` style is
+/// left to the user: one folder is the narrowest that still covers new siblings).
+fn suggest(rel: &Path) -> String {
+    let dir = rel.parent().filter(|d| !d.as_os_str().is_empty());
+    let name = match rel.extension() {
+        Some(ext) => format!("*.{}", ext.to_string_lossy()),
+        None => rel
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+    };
+    match dir {
+        Some(d) => format!("{}/{name}", d.to_string_lossy()),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_name_the_folder_and_the_extension() {
+        assert_eq!(suggest(Path::new("src/a/b.py")), "src/a/*.py");
+        assert_eq!(suggest(Path::new("conftest.py")), "*.py");
+        assert_eq!(suggest(Path::new("tools/Makefile")), "tools/Makefile");
+    }
+}
