@@ -142,7 +142,8 @@ pub(crate) fn judge_with(
                     r.metric,
                     r.op,
                     fmt_num(r.limit),
-                    r.value.map_or_else(|| "none".to_owned(), fmt_num)
+                    r.value
+                        .map_or_else(|| "none".to_owned(), crate::vocab::metric_path::for_people)
                 )
             })
             .collect();

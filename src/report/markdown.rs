@@ -83,9 +83,10 @@ pub fn render(report: &Report) -> String {
 /// One judged threshold as `metric op limit: value ✓` (or `✗`; `missing` when absent).
 #[must_use]
 pub fn threshold_text(t: &ThresholdReport) -> String {
-    let value = t
-        .value
-        .map_or_else(|| "missing".to_owned(), |v| v.to_string());
+    let value = t.value.map_or_else(
+        || "missing".to_owned(),
+        crate::vocab::metric_path::for_people,
+    );
     format!(
         "{} {} {}: {value} {}",
         t.metric,

@@ -5,6 +5,28 @@ use std::fmt;
 
 use serde_json::Value;
 
+/// A measured value as a person reads it: whole numbers as they are, others to about three
+/// significant digits (`76.74897119341564` -> `76.7`, `0.0431` -> `0.0431`, `1234.567` ->
+/// `1234.6`). Reports keep full precision; this is for the console and summaries.
+#[must_use]
+pub fn for_people(v: f64) -> String {
+    if !v.is_finite() || (v.fract() == 0.0 && v.abs() < 1e15) {
+        return format!("{v}");
+    }
+    let magnitude = v.abs().log10().floor();
+    // Digits after the point: at least 1, enough for three significant digits below 100.
+    let decimals = (2.0 - magnitude).clamp(1.0, 12.0);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 1..=12 just above"
+    )]
+    let decimals = decimals as usize;
+    let text = format!("{v:.decimals$}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_owned()
+}
+
 /// One step of a metric path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathStep {
@@ -112,6 +134,22 @@ mod tests {
         );
         for bad in ["", "a..b", "a[", "a[x]", "a[0]b"] {
             assert!(parse_steps(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_for_people() {
+        for (v, shown) in [
+            (76.748_971_193_415_64, "76.7"),
+            (0.043_123, "0.0431"),
+            (1234.567, "1234.6"),
+            (0.43, "0.43"),
+            (3.0, "3"),
+            (2.5, "2.5"),
+            (0.000_123_45, "0.000123"),
+            (-12.345, "-12.3"),
+        ] {
+            assert_eq!(for_people(v), shown, "{v}");
         }
     }
 
