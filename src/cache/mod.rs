@@ -97,6 +97,14 @@ impl Cache {
     #[must_use]
     pub fn with_remote(mut self, config: &Config) -> Self {
         let Some(settings) = &config.settings.remote_cache else {
+            if std::env::var_os("RUNNER_REMOTE_CACHE_URL").is_some_and(|v| !v.is_empty()) {
+                self.warn(format!(
+                    "RUNNER_REMOTE_CACHE_URL is set, but {} has no [settings.remote_cache] table, \
+                     so the remote cache is not used; add the table (its url may stay unset: \
+                     the variable gives it), see docs/remote-cache.md",
+                    config.file_name
+                ));
+            }
             return self;
         };
         let Some(url) = remote::url(settings.url.as_deref()) else {

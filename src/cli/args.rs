@@ -12,15 +12,10 @@ use crate::shard::Shard;
 #[derive(Debug, Parser)]
 #[command(name = "runner", version, about, propagate_version = true)]
 pub struct Cli {
-    /// The config file.
-    #[arg(
-        short,
-        long,
-        global = true,
-        default_value = "gates.toml",
-        value_name = "PATH"
-    )]
-    pub config: PathBuf,
+    /// The config file [default: gates.toml in this folder, else in the nearest folder above
+    /// it, up to the repository's root].
+    #[arg(short, long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Fix the clock (RFC 3339) for history and graduation.
     #[arg(
         long,

@@ -8,6 +8,7 @@ mod progress;
 mod timings;
 
 use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -38,8 +39,14 @@ pub fn main() -> ExitCode {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
-    let config = cli.config.clone();
-    let code = match commands::dispatch(cli) {
+    let config = match &cli.config {
+        Some(path) => path.clone(),
+        None if matches!(cli.command, Command::Init | Command::Completions { .. }) => {
+            PathBuf::from(DEFAULT_CONFIG)
+        }
+        None => find_config(),
+    };
+    let code = match commands::dispatch(cli, &config) {
         Ok(done) => done.exit_code(),
         Err(e) => {
             // A config error is also put on gates.toml in the pull request (stdout, like a
@@ -53,4 +60,41 @@ pub fn main() -> ExitCode {
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// The config file's name when `-c` is not given.
+const DEFAULT_CONFIG: &str = "gates.toml";
+
+/// `gates.toml` in the working folder, else in the nearest folder above it, stopping at the
+/// repository's root (the folder holding `.git`), as cargo and just do. A config found above
+/// is named on stderr. Without one anywhere: `gates.toml` here (whose absence is then reported).
+fn find_config() -> PathBuf {
+    let here = PathBuf::from(DEFAULT_CONFIG);
+    if here.is_file() {
+        return here;
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return here;
+    };
+    let mut up = PathBuf::new();
+    let mut dir: &Path = &cwd;
+    loop {
+        if dir.join(".git").exists() {
+            return here;
+        }
+        let Some(parent) = dir.parent() else {
+            return here;
+        };
+        dir = parent;
+        up.push("..");
+        if dir.join(DEFAULT_CONFIG).is_file() {
+            let found = up.join(DEFAULT_CONFIG);
+            eprintln!(
+                "note: using {} ({})",
+                found.display(),
+                dir.join(DEFAULT_CONFIG).display()
+            );
+            return found;
+        }
+    }
 }

@@ -49,7 +49,7 @@ impl LoadError {
         match self {
             LoadError::Read { file, error } => {
                 format!(
-                    "{file}: cannot read the config: {error}\n  = help: pass another file with -c PATH, or run `runner init` to write a starter gates.toml\n"
+                    "{file}: cannot read the config: {error}\n  = help: runner looks for gates.toml here and in the folders above, up to the repository's root; pass another file with -c PATH, or run `runner init` to write a starter gates.toml\n"
                 )
             }
             LoadError::Invalid {

@@ -6,6 +6,7 @@ mod cache;
 mod config_errors;
 mod config_owner;
 mod exec;
+mod first_contact;
 mod history;
 mod keys;
 mod kinds;

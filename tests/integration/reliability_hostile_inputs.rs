@@ -274,21 +274,23 @@ fn assert_judged_with_caching_off(repo: &Repo, report: &Path, what: &str) {
 }
 
 #[test]
+#[ignore = "needs root and chattr (the immutable attribute); .ci/run runs it"]
 fn a_read_only_cache_folder_still_judges_every_gate() {
     // The tests run as root, which ignores permission bits: the immutable attribute is a
     // read-only folder that root respects.
     let repo = judged_repo();
     let entries = repo.path("cache/entries").display().to_string();
-    if !try_cmd(&["chattr", "+i", &entries]) {
-        eprintln!("skipped: chattr +i is not available here");
-        return;
-    }
+    assert!(
+        try_cmd(&["chattr", "+i", &entries]),
+        "chattr +i is not available here (it needs root and a file system with attributes)"
+    );
     let _undo = Undo(vec![vec!["chattr".into(), "-i".into(), entries.clone()]]);
     let report = tempfile::tempdir().unwrap();
     assert_judged_with_caching_off(&repo, &report.path().join("r.json"), "entries read-only");
 }
 
 #[test]
+#[ignore = "needs root and chattr (the immutable attribute); .ci/run runs it"]
 fn a_wholly_read_only_cache_folder_still_judges_every_gate() {
     let repo = judged_repo();
     let cache = repo.path("cache");
@@ -304,10 +306,10 @@ fn a_wholly_read_only_cache_folder_still_judges_every_gate() {
     }
     for p in &paths {
         let p = p.display().to_string();
-        if !try_cmd(&["chattr", "+i", &p]) {
-            eprintln!("skipped: chattr +i is not available here");
-            return;
-        }
+        assert!(
+            try_cmd(&["chattr", "+i", &p]),
+            "chattr +i is not available here (it needs root and a file system with attributes)"
+        );
         undo.0.push(vec!["chattr".into(), "-i".into(), p]);
     }
     let report = tempfile::tempdir().unwrap();
@@ -315,6 +317,7 @@ fn a_wholly_read_only_cache_folder_still_judges_every_gate() {
 }
 
 #[test]
+#[ignore = "needs root (mounts a 64 KiB tmpfs); .ci/run runs it"]
 fn a_full_cache_folder_still_judges_every_gate() {
     let repo = judged_repo();
     // Move the cache onto a 64 KiB tmpfs, then fill it up.
@@ -323,10 +326,10 @@ fn a_full_cache_folder_still_judges_every_gate() {
     std::fs::rename(&cache, &saved).unwrap();
     std::fs::create_dir(&cache).unwrap();
     let target = cache.display().to_string();
-    if !try_cmd(&["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", &target]) {
-        eprintln!("skipped: cannot mount a small tmpfs here");
-        return;
-    }
+    assert!(
+        try_cmd(&["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", &target]),
+        "cannot mount a small tmpfs here (it needs root)"
+    );
     let _undo = Undo(vec![vec!["umount".into(), "-l".into(), target]]);
     let copy = Command::new("cp")
         .args([

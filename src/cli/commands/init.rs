@@ -140,8 +140,61 @@ pub(crate) fn init(path: &Path) -> CmdResult {
         "wrote {} with 2 gates (build, smoke) and commented examples of every built-in kind",
         path.display()
     );
+    let folder = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let gitignore = folder.unwrap_or_else(|| Path::new(".")).join(".gitignore");
+    match ignore_state(&gitignore) {
+        Ok(added) if added.is_empty() => {}
+        Ok(added) => println!(
+            "added to {}: {} (the cache and runner's state; .runner/history.jsonl stays \
+             committable, see docs/ci.md)",
+            gitignore.display(),
+            added.join(" ")
+        ),
+        Err(e) => println!(
+            "could not update {} ({e}); add these lines to it yourself:\n{}",
+            gitignore.display(),
+            IGNORED.join("\n")
+        ),
+    }
     println!("next: `runner check`, then `runner run`");
     Ok(Done::Success)
+}
+
+/// What `runner init` asks git to ignore: the starter's cache folder and the runner's state,
+/// except the history, which a team may commit (docs/ci.md, "Keeping history").
+const IGNORED: &[&str] = &["/cache/", "/.runner/*", "!/.runner/history.jsonl"];
+
+/// Append the lines of `IGNORED` that `.gitignore` lacks (creating it); the lines added.
+fn ignore_state(gitignore: &Path) -> std::io::Result<Vec<&'static str>> {
+    let text = match std::fs::read_to_string(gitignore) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
+    let have: Vec<&str> = text.lines().map(str::trim).collect();
+    let missing: Vec<&'static str> = IGNORED
+        .iter()
+        .copied()
+        .filter(|l| !have.contains(l))
+        .collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let mut add = String::new();
+    if !text.is_empty() && !text.ends_with('\n') {
+        add.push('\n');
+    }
+    add.push_str("# runner: its cache and state (the history can be committed: docs/ci.md)\n");
+    for line in &missing {
+        add.push_str(line);
+        add.push('\n');
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(gitignore)?
+        .write_all(add.as_bytes())?;
+    Ok(missing)
 }
 
 #[cfg(test)]

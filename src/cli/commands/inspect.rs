@@ -24,12 +24,12 @@ pub(super) fn list(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
     let history = History::load(&ws.config.settings.history);
     let now = super::clock(now);
     println!(
-        "{:<24} {:<10} {:<14} {:<14} {:<24} TAGS",
-        "GATE", "KIND", "MODE", "EFFECTIVE", "NEEDS"
+        "{:<24} {:<10} {:<14} {:<14} {:<24} {:<16} DESCRIPTION",
+        "GATE", "KIND", "MODE", "EFFECTIVE", "NEEDS", "TAGS"
     );
     for g in &ws.config.gates {
         println!(
-            "{:<24} {:<10} {:<14} {:<14} {:<24} {}",
+            "{:<24} {:<10} {:<14} {:<14} {:<24} {:<16} {}",
             g.name,
             g.kind.name(),
             g.mode.as_str(),
@@ -43,7 +43,8 @@ pub(super) fn list(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
                 "-".to_owned()
             } else {
                 g.tags.join(",")
-            }
+            },
+            g.description.as_deref().unwrap_or("-")
         );
     }
     Ok(Done::Success)
@@ -70,6 +71,9 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
     let e = crate::plan::explain(ws, &prepared, index, &opts);
     let material = &e.material;
     println!("gate {} ({})", e.gate, e.kind);
+    if let Some(d) = &ws.config.gates[index].description {
+        println!("description: {d}");
+    }
     println!("key  {}", e.key.hex());
     println!(
         "cacheable: {}",

@@ -9,26 +9,26 @@ mod run;
 
 use super::args::{Cli, Command, ReportCommand};
 use super::error::{CmdResult, Done};
+use std::path::Path;
+
 use crate::workspace::Workspace;
 
 /// Run the command `cli` names.
-pub(super) fn dispatch(cli: Cli) -> CmdResult {
+pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
     let now = cli.now;
     match cli.command {
-        Command::Run(args) => run::run(&cli.config, args, now),
-        Command::Check => inspect::check(&Workspace::open(&cli.config)?),
-        Command::List => inspect::list(&Workspace::open(&cli.config)?, now),
+        Command::Run(args) => run::run(config, args, now),
+        Command::Check => inspect::check(&Workspace::open(config)?),
+        Command::List => inspect::list(&Workspace::open(config)?, now),
         Command::Graph { format } => {
-            let ws = Workspace::open(&cli.config)?;
+            let ws = Workspace::open(config)?;
             print!("{}", crate::graph::render(&ws.config, format));
             Ok(Done::Success)
         }
-        Command::Explain { gate } => inspect::explain(&Workspace::open(&cli.config)?, &gate),
-        Command::Status => history::status(&Workspace::open(&cli.config)?, now),
-        Command::Graduate { write } => {
-            history::graduate(&Workspace::open(&cli.config)?, now, write)
-        }
-        Command::Init => init::init(&cli.config),
+        Command::Explain { gate } => inspect::explain(&Workspace::open(config)?, &gate),
+        Command::Status => history::status(&Workspace::open(config)?, now),
+        Command::Graduate { write } => history::graduate(&Workspace::open(config)?, now, write),
+        Command::Init => init::init(config),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "runner", &mut std::io::stdout());
@@ -36,7 +36,7 @@ pub(super) fn dispatch(cli: Cli) -> CmdResult {
         }
         Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
         Command::Keygen { out } => keys::keygen(&out),
-        Command::Verify { report } => keys::verify(&Workspace::open(&cli.config)?, &report),
+        Command::Verify { report } => keys::verify(&Workspace::open(config)?, &report),
     }
 }
 
