@@ -29,8 +29,8 @@ pub fn render(report: &Report) -> String {
         report.exit_code,
         escape(&report.started_at),
     );
-    md.push_str("| Gate | Status | Mode | Time | Cached | Thresholds | Description |\n");
-    md.push_str("|:-----|:-------|:-----|-----:|:------:|:-----------|:------------|\n");
+    md.push_str("| Gate | Status | Mode | Time | Cached | Thresholds |\n");
+    md.push_str("|:-----|:-------|:-----|-----:|:------:|:-----------|\n");
     for g in &report.gates {
         let thresholds = if g.thresholds.is_empty() {
             "—".to_owned()
@@ -43,17 +43,30 @@ pub fn render(report: &Report) -> String {
         };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             escape(&g.name),
             status_cell(g),
             mode_cell(g),
             duration(g.duration_ms),
             if g.cached { "yes" } else { "no" },
             thresholds,
-            g.description
-                .as_deref()
-                .map_or_else(|| "—".to_owned(), escape),
         );
+    }
+    let described: Vec<&GateReport> = report
+        .gates
+        .iter()
+        .filter(|g| g.description.is_some())
+        .collect();
+    if !described.is_empty() {
+        md.push_str("\n**Gates**\n\n");
+        for g in described {
+            let _ = writeln!(
+                md,
+                "- `{}`: {}",
+                g.name.replace('`', "'"),
+                escape(g.description.as_deref().unwrap_or_default())
+            );
+        }
     }
     let details: Vec<&GateReport> = report
         .gates

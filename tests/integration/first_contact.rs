@@ -124,7 +124,7 @@ fn descriptions_are_shown_in_list_explain_and_the_summary() {
             .contains("description: Checks the widgets")
     );
     repo.run(&["run", "--summary", "sum.md"]).expect_code(0);
-    assert!(repo.read("sum.md").contains("| Checks the widgets |"));
+    assert!(repo.read("sum.md").contains("- `a`: Checks the widgets"));
     assert_eq!(repo.gate("a")["description"], "Checks the widgets");
 }
 
