@@ -92,11 +92,17 @@ pub(crate) fn judge_with(
         );
     }
     if gate.thresholds.is_empty() {
+        // Nothing to judge; the metrics are still read for `export` (best effort: an export
+        // that cannot be read is left out, as one whose path is absent).
+        let metrics = (!gate.export.is_empty())
+            .then(|| gate.metrics.as_ref())
+            .flatten()
+            .and_then(|m| read_metrics(&root.join(m)).ok());
         return Verdict {
             status: Status::Pass,
             reason: None,
             thresholds: Vec::new(),
-            metrics: None,
+            metrics,
             guard: None,
         };
     }

@@ -185,6 +185,8 @@ pub(crate) struct Explanation {
     pub material: KeyMaterial,
     /// The last stored run's key, and what differs from it (empty when nothing does).
     pub last: Option<(CacheKey, Vec<String>)>,
+    /// An entry for `key` is in the cache (from the last stored run or an earlier one).
+    pub stored: bool,
 }
 
 /// The key's inputs of one gate, and what changed since its last stored run.
@@ -204,7 +206,9 @@ pub(crate) fn explain(
         .cache
         .last_material(&gate.name)
         .map(|(old_key, old)| (old_key, material.diff(&old)));
+    let stored = gate.cacheable() && p.cache.contains(gate, &key);
     Explanation {
+        stored,
         gate: gate.name.clone(),
         kind: gate.kind.name(),
         cacheable: gate.cacheable(),

@@ -364,3 +364,18 @@ fn an_artifact_that_its_own_inputs_match_is_a_config_error() {
     );
     repo.run(&["check"]).expect_code(0);
 }
+
+#[test]
+fn a_gate_without_thresholds_still_exports_its_metrics() {
+    let repo = Repo::new().gates(
+        "[gates.bench]\nrun = \"mkdir -p out && echo '{\\\"p95\\\": 12.5}' > out/m.json\"\nartifacts = [\"out/m.json\"]\nexport = { \"bench.p95\" = \"p95\" }\n",
+    );
+    repo.run(&["run", "--metrics", "m.prom"]).expect_code(0);
+    assert_eq!(repo.gate("bench")["exports"][0]["value"], 12.5);
+    assert!(
+        repo.read("m.prom")
+            .contains("bench_p95{gate=\"bench\"} 12.5"),
+        "{}",
+        repo.read("m.prom")
+    );
+}

@@ -80,7 +80,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         if e.cacheable {
             "yes"
         } else {
-            "no (cache = false or http)"
+            "no (cache = false, or its kind measures the machine)"
         }
     );
     println!("settings: {}", material.kind);
@@ -126,6 +126,11 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
             println!("last stored run: same key, the next run is a cache hit");
         }
         Some((old_key, diff)) => {
+            if e.stored {
+                println!(
+                    "an entry for this key is stored (from an earlier run): the next run is a cache hit"
+                );
+            }
             println!("last stored run: key {} differs:", &old_key.hex()[..16]);
             for line in diff {
                 println!("  - {line}");

@@ -116,8 +116,9 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     // `run` keeps SIGPIPE ignored (see `cli::main`): a closed stdout is not worth a panic.
     let _ = writeln!(
         std::io::stdout(),
-        "{} gates: {}{} in {:.2}s -> exit {}",
+        "{} gate{}: {}{} in {:.2}s -> exit {}",
         report.gates.len(),
+        if report.gates.len() == 1 { "" } else { "s" },
         report.summary,
         failures_clause(report),
         started.elapsed().as_secs_f64(),
