@@ -94,9 +94,10 @@ pub(crate) fn judge_with(
     if gate.thresholds.is_empty() {
         // Nothing to judge; the metrics are still read for `export` (best effort: an export
         // that cannot be read is left out, as one whose path is absent).
-        let metrics = (!gate.export.is_empty())
-            .then(|| gate.metrics.as_ref())
-            .flatten()
+        let metrics = gate
+            .metrics
+            .as_ref()
+            .filter(|_| !gate.export.is_empty())
             .and_then(|m| read_metrics(&root.join(m)).ok());
         return Verdict {
             status: Status::Pass,
