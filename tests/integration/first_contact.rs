@@ -8,7 +8,7 @@ use std::process::Command;
 
 use crate::harness::Repo;
 
-/// The first ```sh block after `## Quick start` in the README.
+/// The first `sh` code block after `## Quick start` in the README.
 fn quick_start() -> String {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md");
