@@ -9,6 +9,8 @@ use crate::config::threshold_expr::Op;
 use crate::config::{Gate, Threshold};
 use crate::vocab::Status;
 
+pub(crate) mod junit;
+
 /// How the gate's work ended, before artifacts and thresholds are looked at.
 #[derive(Debug, Clone)]
 pub(crate) enum Execution {
