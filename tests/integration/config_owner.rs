@@ -353,6 +353,12 @@ allow_empty = true
 artifacts = ["out/m.json"]
 thresholds = { "a.b[0]" = ">= 0.7", warnings = "== 0", x = "!= 1e3", y = "> -2" }
 
+[gates.pytest]
+run = "pytest --junitxml=out/pytest.xml"
+artifacts = ["out/pytest.xml"]
+junit = "out/pytest.xml"
+thresholds = { "junit.failures" = "== 0", "junit.tests" = ">= 100" }
+
 [gates.governance]
 kind = "policy"
 policy = ["policies/a.rego", "policies/b.rego"]
@@ -501,6 +507,10 @@ const INVALID: &[(&str, &str)] = &[
     (
         "policy with no case",
         "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = []\n",
+    ),
+    (
+        "junit on a schema gate",
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"s.json\"\njunit = \"out/j.xml\"\n",
     ),
     (
         "threshold expression",
