@@ -161,6 +161,7 @@ mod tests {
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),

@@ -610,7 +610,9 @@ fn repository_gates_toml_validates_against_the_schema() {
 
 #[test]
 fn report_schema_has_the_models_fields() {
-    use runner::report::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};
+    use runner::report::{
+        ExportedMetric, GateReport, Report, Summary, TestCaseReport, ThresholdReport,
+    };
     let schema = load_schema("schemas/report.schema.json");
     validator(&schema);
     let threshold = ThresholdReport {
@@ -647,6 +649,13 @@ fn report_schema_has_the_models_fields() {
             name: "g_m".into(),
             value: 0.5,
         }],
+        tests: vec![TestCaseReport {
+            name: "test_a".into(),
+            classname: Some("tests.test_x".into()),
+            status: runner::vocab::TestStatus::Fail,
+            message: Some("assert 1 == 2".into()),
+            time_ms: Some(4),
+        }],
     };
     let report = Report {
         outcome: runner::vocab::exit_code::Outcome::Pass,
@@ -678,6 +687,7 @@ fn report_schema_has_the_models_fields() {
             &json["gates"][0]["findings"][0],
             &defs["finding"],
         ),
+        ("test", &json["gates"][0]["tests"][0], &defs["test"]),
     ];
     for (what, value, def) in pairs {
         assert_eq!(
@@ -698,10 +708,12 @@ fn report_schema_has_the_models_fields() {
                 "exports",
                 "findings",
                 "guard",
+                "tests",
                 "undeclared_reads",
             ]),
             "undeclared_read" => set(&["suggestion"]),
             "finding" => set(&["line"]),
+            "test" => set(&["classname", "message", "time_ms"]),
             _ => BTreeSet::new(),
         };
         assert_eq!(optional, expected_optional, "{what}: optional fields");
