@@ -7,6 +7,7 @@ mod config_errors;
 mod config_owner;
 mod exec;
 mod history;
+mod junit_in;
 mod keys;
 mod kinds;
 mod kinds_policy;
