@@ -1,4 +1,5 @@
-//! Judging a gate: its status from how it ended, its artifacts and its thresholds (SPEC 3).
+//! Judging a gate: its status from how it ended, its artifacts, its `JUnit` file (`junit`) and
+//! its thresholds (SPEC 3).
 
 use std::path::Path;
 
@@ -8,6 +9,11 @@ use serde_json::Value;
 use crate::config::threshold_expr::Op;
 use crate::config::{Gate, Threshold};
 use crate::vocab::Status;
+
+pub(crate) mod junit;
+
+use junit::JunitError;
+pub(crate) use junit::TestCase;
 
 /// How the gate's work ended, before artifacts and thresholds are looked at.
 #[derive(Debug, Clone)]
@@ -41,10 +47,12 @@ pub(crate) struct Verdict {
     pub status: Status,
     pub reason: Option<String>,
     pub thresholds: Vec<ThresholdResult>,
-    /// The metrics JSON when it was read (for exports and reports).
+    /// The metrics JSON when it was read (for exports and reports), with the `junit` counts.
     pub metrics: Option<Value>,
     /// Why the no-op guard tripped, when it did (the status is then `error`).
     pub guard: Option<String>,
+    /// The test cases of the gate's `junit` file, when it was read.
+    pub tests: Vec<TestCase>,
 }
 
 /// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
@@ -67,13 +75,14 @@ pub(crate) fn judge_with(
         thresholds: Vec::new(),
         metrics: None,
         guard: None,
+        tests: Vec::new(),
     };
     let guard = |why: String| Verdict {
         guard: Some(why.clone()),
         ..verdict(Status::Error, why)
     };
     match execution {
-        Execution::Failed(why) => return verdict(Status::Fail, why.clone()),
+        Execution::Failed(why) => return failed_with_tests(gate, root, why),
         Execution::Skipped(why) => return verdict(Status::Skip, why.clone()),
         Execution::Broken(why) => return verdict(Status::Error, why.clone()),
         Execution::Guard(why) => return guard(why.clone()),
@@ -91,56 +100,110 @@ pub(crate) fn judge_with(
             format!("declared artifact missing: {}", missing.join(", ")),
         );
     }
+    // The gate's own test report: its cases, or why it cannot be judged.
+    let tests = match &gate.junit {
+        None => None,
+        Some(file) => match junit::read(&root.join(file)) {
+            Ok(cases) if cases.is_empty() => {
+                return guard(format!(
+                    "no-op guard: {file} holds 0 test cases; a gate whose tests ran nothing cannot pass"
+                ));
+            }
+            Ok(cases) => Some(cases),
+            Err(JunitError::Empty) => {
+                return guard(format!(
+                    "no-op guard: {file} is empty, so it holds 0 test cases; a gate whose tests ran nothing cannot pass"
+                ));
+            }
+            Err(JunitError::Unreadable(e)) => {
+                return verdict(
+                    Status::Error,
+                    format!("JUnit file {file}: cannot read: {e}"),
+                );
+            }
+            Err(JunitError::Invalid(why)) => {
+                return verdict(
+                    Status::Error,
+                    format!("JUnit file {file} is not valid JUnit XML: {why}"),
+                );
+            }
+        },
+    };
+    let counts = tests.as_deref().map(|t| junit::Counts::of(t).to_json());
     if gate.thresholds.is_empty() {
         // Nothing to judge; the metrics are still read for `export` (best effort: an export
-        // that cannot be read is left out, as one whose path is absent).
-        let metrics = gate
+        // that cannot be read is left out, as one whose path is absent), with the test counts.
+        let file = gate
             .metrics
             .as_ref()
-            .filter(|_| !gate.export.is_empty())
+            .filter(|_| !gate.export.is_empty() || counts.is_some())
             .and_then(|m| read_metrics(&root.join(m)).ok());
+        let metrics = match (file, counts) {
+            (file, Some(c)) => Some(with_counts(
+                file.unwrap_or_else(|| Value::Object(serde_json::Map::new())),
+                c,
+            )),
+            (file, None) => file,
+        };
         return Verdict {
             status: Status::Pass,
             reason: None,
             thresholds: Vec::new(),
             metrics,
             guard: None,
+            tests: tests.unwrap_or_default(),
         };
     }
-    let Some(metrics_path) = &gate.metrics else {
-        return verdict(
-            Status::Error,
-            "thresholds set but no metrics file".to_owned(),
-        );
-    };
-    let metrics = match read_metrics(&root.join(metrics_path)) {
-        Ok(v) => v,
-        // A gate with thresholds whose metrics are empty or not JSON measured nothing.
-        Err(MetricsError::Empty) => {
-            return guard(format!(
-                "no-op guard: metrics file {metrics_path} is empty, so no threshold could be judged"
-            ));
+    let (metrics, source) = match (&gate.metrics, counts) {
+        (Some(metrics_path), counts) => {
+            let metrics = match read_metrics(&root.join(metrics_path)) {
+                Ok(v) => v,
+                // A gate with thresholds whose metrics are empty or not JSON measured nothing.
+                Err(MetricsError::Empty) => {
+                    return guard(format!(
+                        "no-op guard: metrics file {metrics_path} is empty, so no threshold could be judged"
+                    ));
+                }
+                Err(MetricsError::NotJson(e)) => {
+                    return guard(format!(
+                        "no-op guard: metrics file {metrics_path} is not valid JSON ({e}), so no threshold could be judged"
+                    ));
+                }
+                Err(MetricsError::Unreadable(e)) => {
+                    return verdict(
+                        Status::Error,
+                        format!("metrics file {metrics_path}: cannot read: {e}"),
+                    );
+                }
+            };
+            let metrics = match counts {
+                Some(c) => with_counts(metrics, c),
+                None => metrics,
+            };
+            (metrics, metrics_path.clone())
         }
-        Err(MetricsError::NotJson(e)) => {
-            return guard(format!(
-                "no-op guard: metrics file {metrics_path} is not valid JSON ({e}), so no threshold could be judged"
-            ));
-        }
-        Err(MetricsError::Unreadable(e)) => {
+        (None, Some(counts)) => (
+            with_counts(Value::Object(serde_json::Map::new()), counts),
+            format!(
+                "the test counts of {}",
+                gate.junit.as_deref().unwrap_or("?")
+            ),
+        ),
+        (None, None) => {
             return verdict(
                 Status::Error,
-                format!("metrics file {metrics_path}: cannot read: {e}"),
+                "thresholds set but no metrics file".to_owned(),
             );
         }
     };
-    let (results, problem) = check_thresholds(&gate.thresholds, &metrics, metrics_path);
+    let (results, problem) = check_thresholds(&gate.thresholds, &metrics, &source);
     let status;
     let reason;
     if let Some(problem) = problem {
         status = Status::Error;
         reason = Some(problem);
     } else {
-        let failed: Vec<String> = results
+        let mut failed: Vec<String> = results
             .iter()
             .filter(|r| !r.pass)
             .map(|r| {
@@ -159,6 +222,11 @@ pub(crate) fn judge_with(
         } else {
             Status::Fail
         };
+        if status == Status::Fail
+            && let Some(names) = tests.as_deref().and_then(junit::failed_summary)
+        {
+            failed.push(names);
+        }
         reason = (!failed.is_empty()).then(|| failed.join("; "));
     }
     Verdict {
@@ -167,7 +235,58 @@ pub(crate) fn judge_with(
         thresholds: results,
         metrics: Some(metrics),
         guard: None,
+        tests: tests.unwrap_or_default(),
     }
+}
+
+/// A command that exited non-zero: it failed, whatever its tests say. When it has a `junit`
+/// file that reads, its failed tests are named in the reason, its cases are kept, and its
+/// thresholds are judged for the report (a file that does not read changes nothing: the
+/// command's failure is the verdict).
+fn failed_with_tests(gate: &Gate, root: &Path, why: &str) -> Verdict {
+    let mut verdict = Verdict {
+        status: Status::Fail,
+        reason: Some(why.to_owned()),
+        thresholds: Vec::new(),
+        metrics: None,
+        guard: None,
+        tests: Vec::new(),
+    };
+    let Some(file) = &gate.junit else {
+        return verdict;
+    };
+    let Ok(tests) = junit::read(&root.join(file)) else {
+        return verdict;
+    };
+    if let Some(names) = junit::failed_summary(&tests) {
+        verdict.reason = Some(format!("{why}; {names}"));
+    }
+    let counts = junit::Counts::of(&tests).to_json();
+    let metrics = match &gate.metrics {
+        Some(m) => match read_metrics(&root.join(m)) {
+            Ok(v) => Some((with_counts(v, counts), m.clone())),
+            Err(_) => None,
+        },
+        None => Some((
+            with_counts(Value::Object(serde_json::Map::new()), counts),
+            format!("the test counts of {file}"),
+        )),
+    };
+    if let Some((metrics, source)) = metrics {
+        verdict.thresholds = check_thresholds(&gate.thresholds, &metrics, &source).0;
+        verdict.metrics = Some(metrics);
+    }
+    verdict.tests = tests;
+    verdict
+}
+
+/// The metrics document with the `JUnit` counts under `junit` (replacing a `junit` key of its
+/// own); a document that is not an object is left as it is.
+fn with_counts(mut metrics: Value, counts: Value) -> Value {
+    if let Value::Object(map) = &mut metrics {
+        map.insert("junit".to_owned(), counts);
+    }
+    metrics
 }
 
 /// A number as people write it: no trailing `.0`.

@@ -11,7 +11,8 @@ use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
 use crate::report::{
-    ExportedMetric, FindingReport, GateReport, Report, ThresholdReport, UndeclaredReport,
+    ExportedMetric, FindingReport, GateReport, Report, TestCaseReport, ThresholdReport,
+    UndeclaredReport,
 };
 use crate::vocab::{Mode, clock};
 use crate::workspace::{Prepared, Workspace};
@@ -280,6 +281,17 @@ pub(crate) fn gate_reports(
                     })
                     .collect(),
                 exports,
+                tests: r
+                    .tests
+                    .iter()
+                    .map(|t| TestCaseReport {
+                        name: t.name.clone(),
+                        classname: t.classname.clone(),
+                        status: t.status,
+                        message: t.message.clone(),
+                        time_ms: t.time_ms,
+                    })
+                    .collect(),
             }
         })
         .collect()

@@ -98,6 +98,7 @@ const COMMON_KEYS: &[&str] = &[
     "tool_dirs",
     "artifacts",
     "metrics",
+    "junit",
     "timeout",
     "cache",
     "tags",
@@ -559,8 +560,10 @@ fn read_gate(
     let metrics = f
         .string(sink, "metrics")
         .and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
+    let junit = read_junit(sink, &f, name, known_kind.map(|(k, _)| *k), &artifacts);
     let thresholds = read_thresholds(sink, &f, name);
     let metrics = match &kind {
+        // The `junit` counts are a metrics document of their own: thresholds need no file then.
         Some(kind) => resolve_metrics(
             sink,
             kind,
@@ -568,7 +571,7 @@ fn read_gate(
             &span,
             metrics,
             &mut artifacts,
-            !thresholds.is_empty(),
+            !thresholds.is_empty() && junit.is_none(),
         ),
         None => metrics,
     };
@@ -635,6 +638,7 @@ fn read_gate(
         narrowed,
         artifacts,
         metrics,
+        junit,
         timeout,
         cache,
         tags,
@@ -727,6 +731,38 @@ fn check_outputs_are_not_inputs(
     }
 }
 
+/// `junit = "out/pytest.xml"`: on command gates only (`kind` is None when it is unknown), a
+/// path inside the repository that is one of the gate's artifacts, so a cache replay restores
+/// the file the verdict is read from.
+fn read_junit(
+    sink: &mut Sink,
+    f: &Fields<'_, '_>,
+    name: &str,
+    kind: Option<&str>,
+    artifacts: &[String],
+) -> Option<String> {
+    let (path, span) = f.string(sink, "junit")?;
+    if let Some(kind) = kind.filter(|k| *k != "command") {
+        sink.error_help(
+            span,
+            format!(
+                "key `junit` does not apply here: it belongs to kind `command`, this gate is kind `{kind}` (gate `{name}`)"
+            ),
+            "`junit` reads the JUnit XML a command writes; a built-in kind judges its own items",
+        );
+        return None;
+    }
+    let path = repo_relative(sink, &path, span.clone(), name, "junit file")?;
+    if !artifacts.contains(&path) {
+        sink.error_help(
+            span,
+            format!("junit file `{path}` of gate `{name}` is not one of its artifacts"),
+            "add it to artifacts so a replay has it",
+        );
+    }
+    Some(path)
+}
+
 /// The metrics file: as set, else the only `.json` artifact. Built-in kinds always get one (their
 /// artifact), added to `artifacts` under `.runner/out/` when the gate declares none.
 fn resolve_metrics(
@@ -736,7 +772,7 @@ fn resolve_metrics(
     span: &Range<usize>,
     metrics: Option<String>,
     artifacts: &mut Vec<String>,
-    has_thresholds: bool,
+    thresholds_need_file: bool,
 ) -> Option<String> {
     let only_json = || {
         let mut json = artifacts.iter().filter(|a| a.ends_with(".json"));
@@ -753,7 +789,7 @@ fn resolve_metrics(
         }
         return Some(path);
     }
-    if metrics.is_none() && has_thresholds {
+    if metrics.is_none() && thresholds_need_file {
         sink.error_help(
             span.clone(),
             format!("gate `{name}` has thresholds but no metrics file"),

@@ -156,6 +156,10 @@ pub struct Gate {
     pub artifacts: Vec<String>,
     /// The JSON file thresholds read (one of `artifacts` or another file).
     pub metrics: Option<String>,
+    /// `junit = "out/pytest.xml"` (command gates): the `JUnit` XML the command writes, one of
+    /// `artifacts`. Its test cases are counted into the metrics as `junit.*`, its failed tests
+    /// named in the reason and its cases carried into the report.
+    pub junit: Option<String>,
     /// How long the gate may run before its process group is killed (default 30 minutes).
     pub timeout: Duration,
     /// False when the gate sets `cache = false`: its runs are neither stored nor replayed.

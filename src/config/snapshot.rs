@@ -31,7 +31,7 @@ use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
 use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
-const MAGIC: &[u8] = b"runner-config-snapshot-2\n";
+const MAGIC: &[u8] = b"runner-config-snapshot-3\n";
 
 /// Where the snapshot of the config in `root` lives.
 #[must_use]
@@ -317,6 +317,7 @@ codec_struct!(Gate {
     narrowed,
     artifacts,
     metrics,
+    junit,
     timeout,
     cache,
     tags,
@@ -437,8 +438,9 @@ trusted_keys = ["keys/ci.pub"]
 [gates.build]
 run = "make"
 inputs = ["src/**/*.c", "!src/gen/*.c"]
-artifacts = ["out/a.json"]
+artifacts = ["out/a.json", "out/junit.xml"]
 metrics = "out/a.json"
+junit = "out/junit.xml"
 thresholds = { ratio = ">= 0.7", p95 = "<= 49.999999999999993", zero = "== 0" }
 export = { "a.b" = "p95" }
 timeout = "90s"

@@ -18,7 +18,7 @@ use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
 use crate::fingerprint::{CacheKey, ExpandedInputs, FileStat, Fingerprinter, KeyMaterial};
 use crate::graph::GateGraph;
-use crate::judge::{self, Execution, ThresholdResult};
+use crate::judge::{self, Execution, TestCase, ThresholdResult};
 use crate::kinds::{BuiltinContext, BuiltinError, Finding, GateKind};
 use crate::proc::{self, CommandSpec, ProcessEnd};
 use crate::vocab::{Mode, Status};
@@ -58,6 +58,8 @@ pub(crate) struct GateRun {
     pub findings: Vec<Finding>,
     /// Under `--trace-inputs`: the files it read that its key does not hold.
     pub undeclared_reads: Vec<UndeclaredRead>,
+    /// The test cases of its `junit` file, when it was read (fresh or restored from the cache).
+    pub tests: Vec<TestCase>,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -230,6 +232,7 @@ impl Scheduler<'_> {
             guard: None,
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
         }
     }
 
@@ -464,6 +467,7 @@ impl Scheduler<'_> {
             guard: verdict.guard,
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
+            tests: verdict.tests,
         }
     }
 
@@ -613,6 +617,7 @@ impl Scheduler<'_> {
             guard: verdict.guard,
             findings,
             undeclared_reads,
+            tests: verdict.tests,
         }
     }
 

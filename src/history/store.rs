@@ -533,6 +533,7 @@ mod tests {
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
                     undeclared_reads: Vec::new(),
+                    tests: Vec::new(),
                     description: None,
                     guard: None,
                     findings: Vec::new(),

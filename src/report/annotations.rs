@@ -141,6 +141,7 @@ mod tests {
     fn levels_and_escaping() {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),
@@ -221,6 +222,7 @@ mod tests {
     ) -> GateReport {
         GateReport {
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
             description: None,
             guard: None,
             findings,

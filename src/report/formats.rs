@@ -148,6 +148,7 @@ mod tests {
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),

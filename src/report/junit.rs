@@ -1,4 +1,6 @@
-//! `JUnit` XML (`--junit`) through quick-junit: one testsuite `runner`, one testcase per gate.
+//! `JUnit` XML (`--junit`) through quick-junit: one testsuite `runner` with one testcase per
+//! gate, and one testsuite per gate that read a `JUnit` file of its own (`junit = "..."`),
+//! holding its test cases instead.
 //!
 //! Mapping (SPEC 5): `pass` passes; `skip` is skipped; a gate whose effective mode is blocking
 //! and that ended `fail` is a `<failure>` (the check ran and said no), and one that ended `error`
@@ -7,6 +9,15 @@
 //! `error` passes with a `WARNING (observational): reason` line in system-out; an observational
 //! `not_run` is skipped. System-out carries the log tail of every gate that ran in this run (not
 //! of those replayed from the cache).
+//!
+//! A gate with test cases is a testsuite named after it: each test a testcase (name, classname,
+//! time), failed ones a `<failure>` or `<error>` with their message, skipped ones `<skipped>`.
+//! Failed tests count as failures only when the gate's own failure does (a blocking gate that
+//! ended `fail` or `error`); otherwise (an observational gate, or a gate whose thresholds allow
+//! them) they pass with a `WARNING` line in their system-out. When the failed tests do not tell
+//! the gate's verdict (it failed with every test passing, on a threshold or its exit code, or
+//! ended `error`), the gate's own testcase joins its suite; the gate's reason, thresholds and log
+//! tail are otherwise the suite's system-out.
 //!
 //! The output validates against Jenkins' `junit-10.xsd` (the schema its `JUnit` and xUnit plugins
 //! check reports with): `<testsuites>` carries no `skipped` attribute there, so the one
@@ -19,10 +30,10 @@ use quick_junit::{
 };
 
 use super::markdown::threshold_text;
-use super::{GateReport, Report};
+use super::{GateReport, Report, TestCaseReport};
 use crate::config::Config;
 use crate::vocab::Mode;
-use crate::vocab::Status;
+use crate::vocab::{Status, TestStatus};
 
 /// How many lines of a gate's log go into system-out.
 pub const LOG_TAIL_LINES: usize = 50;
@@ -43,10 +54,23 @@ pub fn build(report: &Report, log_tail: &dyn Fn(&str) -> String) -> Result<Strin
     suite.add_property(Property::new("exit_code", report.exit_code.to_string()));
     suite.add_property(Property::new("started_at", report.started_at.as_str()));
     suite.add_property(Property::new("labels", report.labels.join(",")));
-    suite.add_test_cases(report.gates.iter().map(|g| test_case(g, log_tail)));
+    suite.add_test_cases(
+        report
+            .gates
+            .iter()
+            .filter(|g| g.tests.is_empty())
+            .map(|g| test_case(g, log_tail)),
+    );
     let mut junit = JUnit::new("runner");
     junit.set_time(time);
     junit.add_test_suite(suite);
+    junit.add_test_suites(
+        report
+            .gates
+            .iter()
+            .filter(|g| !g.tests.is_empty())
+            .map(|g| gate_suite(g, log_tail)),
+    );
     Ok(without_testsuites_skipped(&junit.to_string()?))
 }
 
@@ -115,6 +139,107 @@ fn test_case(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> TestCase {
             out.push_str(&format!("  {}\n", threshold_text(t)));
         }
     }
+    out.push_str(&run_output(g, log_tail));
+    let mut case = TestCase::new(g.name.as_str(), status);
+    case.set_classname(g.kind.as_str())
+        .set_time(Duration::from_millis(g.duration_ms));
+    if !out.is_empty() {
+        case.set_system_out(out);
+    }
+    case
+}
+
+/// The testsuite of a gate with test cases of its own: one testcase per test, plus the gate's
+/// own testcase when its failed tests do not tell its verdict.
+fn gate_suite(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> TestSuite {
+    let blocks = g.mode == Mode::Blocking && matches!(g.status, Status::Fail | Status::Error);
+    let tolerated = (!blocks).then_some(
+        if g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error) {
+            "WARNING (observational)"
+        } else {
+            "WARNING (the gate passed)"
+        },
+    );
+    let mut suite = TestSuite::new(g.name.as_str());
+    suite
+        .set_time(Duration::from_millis(g.duration_ms))
+        .add_property(Property::new("kind", g.kind.as_str()))
+        .add_property(Property::new("status", g.status.as_str()));
+    suite.add_test_cases(g.tests.iter().map(|t| test_of(t, tolerated)));
+    let told_by_tests = g.status == Status::Fail && g.tests.iter().any(|t| t.status.is_failure());
+    if blocks && !told_by_tests {
+        suite.add_test_case(test_case(g, log_tail));
+        return suite;
+    }
+    let mut out = String::new();
+    if let Some(reason) = &g.reason {
+        let label = match tolerated {
+            Some(warning) => warning.to_owned(),
+            None => format!("gate `{}` ended {}", g.name, g.status.as_str()),
+        };
+        out.push_str(&format!("{label}: {reason}\n"));
+        for t in &g.thresholds {
+            out.push_str(&format!("  {}\n", threshold_text(t)));
+        }
+    }
+    out.push_str(&run_output(g, log_tail));
+    if !out.is_empty() {
+        suite.set_system_out(out);
+    }
+    suite
+}
+
+/// One test of a gate. A failed test is a `<failure>` (`<error>`) unless `tolerated` says why
+/// it does not count: it then passes with that warning in its system-out.
+fn test_of(t: &TestCaseReport, tolerated: Option<&str>) -> TestCase {
+    let message = t
+        .message
+        .clone()
+        .unwrap_or_else(|| format!("test ended {}", t.status.as_str()));
+    let mut out = None;
+    let status = match (t.status, tolerated) {
+        (TestStatus::Pass, _) => TestCaseStatus::success(),
+        (TestStatus::Skip, _) => {
+            let mut s = TestCaseStatus::skipped();
+            if let Some(m) = &t.message {
+                s.set_message(m.as_str());
+            }
+            s
+        }
+        (TestStatus::Fail | TestStatus::Error, Some(warning)) => {
+            out = Some(format!(
+                "{warning}: the test ended {}: {message}",
+                t.status.as_str()
+            ));
+            TestCaseStatus::success()
+        }
+        (TestStatus::Fail | TestStatus::Error, None) => {
+            let kind = if t.status == TestStatus::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut s = TestCaseStatus::non_success(kind);
+            s.set_message(message.as_str()).set_type(t.status.as_str());
+            s
+        }
+    };
+    let mut case = TestCase::new(t.name.as_str(), status);
+    if let Some(classname) = &t.classname {
+        case.set_classname(classname.as_str());
+    }
+    if let Some(ms) = t.time_ms {
+        case.set_time(Duration::from_millis(ms));
+    }
+    if let Some(out) = out {
+        case.set_system_out(out);
+    }
+    case
+}
+
+/// What system-out says of a gate's run: that it was replayed, or the tail of its log.
+fn run_output(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> String {
+    let mut out = String::new();
     if g.cached {
         out.push_str("replayed from the cache: no process ran in this run\n");
     } else if ran(g) {
@@ -128,13 +253,7 @@ fn test_case(g: &GateReport, log_tail: &dyn Fn(&str) -> String) -> TestCase {
             out.push('\n');
         }
     }
-    let mut case = TestCase::new(g.name.as_str(), status);
-    case.set_classname(g.kind.as_str())
-        .set_time(Duration::from_millis(g.duration_ms));
-    if !out.is_empty() {
-        case.set_system_out(out);
-    }
-    case
+    out
 }
 
 /// Did the gate execute in this run? A gate that was not run (needs) or skipped before its key
@@ -161,6 +280,7 @@ mod tests {
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),
@@ -318,5 +438,148 @@ mod tests {
             "<?xml version=\"1.0\"?>\n<testsuites name=\"a skipped=&quot;\" tests=\"1\" failures=\"0\">\n<testsuite name=\"x\" skipped=\"12\">"
         );
         assert_eq!(without_testsuites_skipped("<a/>"), "<a/>");
+    }
+
+    fn tests() -> Vec<TestCaseReport> {
+        let t = |name: &str, status, message: Option<&str>| TestCaseReport {
+            name: name.to_owned(),
+            classname: Some("tests.test_x".to_owned()),
+            status,
+            message: message.map(str::to_owned),
+            time_ms: Some(4),
+        };
+        vec![
+            t("test_ok", TestStatus::Pass, None),
+            t("test_bad", TestStatus::Fail, Some("assert 1 == 2")),
+            t("test_broken", TestStatus::Error, Some("fixture down")),
+            t("test_later", TestStatus::Skip, Some("not yet")),
+        ]
+    }
+
+    fn report(gates: Vec<GateReport>) -> Report {
+        Report {
+            outcome: crate::vocab::exit_code::Outcome::Fail,
+            version: 1,
+            exit_code: 1,
+            started_at: "2026-11-24T10:00:00Z".into(),
+            duration_ms: 3000,
+            summary: Summary::default(),
+            labels: Vec::new(),
+            gates,
+        }
+    }
+
+    fn suite_named<'a>(parsed: &'a quick_junit::Report, name: &str) -> &'a TestSuite {
+        parsed
+            .test_suites
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .unwrap_or_else(|| panic!("no suite {name}"))
+    }
+
+    #[test]
+    fn a_gate_with_tests_is_a_suite_of_its_tests() {
+        let mut pytest = gate("pytest", Status::Fail, Mode::Blocking, false);
+        pytest.tests = tests();
+        pytest.reason = Some("command exited with code 1; 2 tests failed: a, b".into());
+        let report = report(vec![
+            gate("ok", Status::Pass, Mode::Blocking, false),
+            pytest,
+        ]);
+        let xml = build(&report, &|name| format!("log of {name}")).expect("xml");
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parses back");
+        assert_eq!(parsed.test_suites.len(), 2);
+        let runner = suite_named(&parsed, "runner");
+        assert_eq!(
+            runner.test_cases.len(),
+            1,
+            "the gate with tests is not a case here"
+        );
+        let suite = suite_named(&parsed, "pytest");
+        assert_eq!(
+            (suite.tests, suite.failures, suite.errors, suite.skipped),
+            (4, 1, 1, 1)
+        );
+        let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["test_ok", "test_bad", "test_broken", "test_later"]);
+        let bad = &suite.test_cases[1];
+        assert_eq!(
+            bad.classname.as_ref().map(quick_junit::XmlString::as_str),
+            Some("tests.test_x")
+        );
+        assert_eq!(bad.time, Some(Duration::from_millis(4)));
+        match &bad.status {
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                message: Some(m),
+                ..
+            } => assert_eq!(m.as_str(), "assert 1 == 2"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            suite.test_cases[2].status,
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Error,
+                ..
+            }
+        ));
+        assert!(matches!(
+            suite.test_cases[3].status,
+            TestCaseStatus::Skipped { .. }
+        ));
+        let out = suite
+            .system_out
+            .as_ref()
+            .expect("suite system-out")
+            .as_str();
+        assert!(
+            out.starts_with("gate `pytest` ended fail: command exited with code 1"),
+            "{out}"
+        );
+        assert!(out.contains("log of pytest"), "{out}");
+    }
+
+    #[test]
+    fn failed_tests_that_do_not_block_pass_with_a_warning() {
+        for (status, mode, warning) in [
+            (Status::Fail, Mode::Observational, "WARNING (observational)"),
+            (Status::Pass, Mode::Blocking, "WARNING (the gate passed)"),
+        ] {
+            let mut g = gate("pytest", status, mode, true);
+            g.tests = tests();
+            let xml = build(&report(vec![g]), &|_| String::new()).expect("xml");
+            let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parses back");
+            let suite = suite_named(&parsed, "pytest");
+            assert_eq!((suite.failures, suite.errors, suite.skipped), (0, 0, 1));
+            let out = suite.test_cases[1]
+                .system_out
+                .as_ref()
+                .expect("system-out")
+                .as_str();
+            assert_eq!(
+                out,
+                format!("{warning}: the test ended fail: assert 1 == 2")
+            );
+        }
+    }
+
+    #[test]
+    fn a_verdict_the_tests_do_not_tell_adds_the_gates_own_case() {
+        let mut g = gate("pytest", Status::Fail, Mode::Blocking, false);
+        g.tests = vec![tests().remove(0)];
+        g.reason = Some("threshold junit.tests >= 100 failed: value 1".into());
+        let xml = build(&report(vec![g]), &|_| String::new()).expect("xml");
+        let parsed = quick_junit::Report::deserialize_from_str(&xml).expect("parses back");
+        let suite = suite_named(&parsed, "pytest");
+        let names: Vec<&str> = suite.test_cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["test_ok", "pytest"]);
+        match &suite.test_cases[1].status {
+            TestCaseStatus::NonSuccess {
+                kind: NonSuccessKind::Failure,
+                message: Some(m),
+                ..
+            } => assert_eq!(m.as_str(), "threshold junit.tests >= 100 failed: value 1"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -93,6 +93,7 @@ mod tests {
     fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
         GateReport {
             undeclared_reads: Vec::new(),
+            tests: Vec::new(),
             description: None,
             guard: None,
             findings: Vec::new(),

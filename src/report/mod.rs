@@ -11,5 +11,6 @@ pub mod model;
 pub mod signature;
 
 pub use model::{
-    ExportedMetric, FindingReport, GateReport, Report, Summary, ThresholdReport, UndeclaredReport,
+    ExportedMetric, FindingReport, GateReport, Report, Summary, TestCaseReport, ThresholdReport,
+    UndeclaredReport,
 };

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::vocab::exit_code::Outcome;
-use crate::vocab::{Label, Mode, Status};
+use crate::vocab::{Label, Mode, Status, TestStatus};
 
 /// A whole run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -90,6 +90,28 @@ pub struct GateReport {
     /// What a built-in check found wrong, and where (for annotations on the diff).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<FindingReport>,
+    /// The test cases of the gate's `junit` file, in its order (fresh or restored from the
+    /// cache); empty when the gate has none or the file was not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestCaseReport>,
+}
+
+/// One test case of a gate's `JUnit` XML.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TestCaseReport {
+    /// The test's `name`.
+    pub name: String,
+    /// Its `classname`, when the file gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classname: Option<String>,
+    /// How it ended: `pass`, `fail`, `error` or `skip`.
+    pub status: TestStatus,
+    /// For a failed, errored or skipped test: the first line of its message (or of its text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Its `time`, in milliseconds, when the file gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
 }
 
 /// A file a traced gate read without declaring it.

@@ -15,4 +15,4 @@ pub use cache_key::{CacheKey, hex};
 pub use label::Label;
 pub use metric_path::MetricPath;
 pub use mode::Mode;
-pub use status::Status;
+pub use status::{Status, TestStatus};

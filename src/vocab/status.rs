@@ -46,3 +46,36 @@ impl Status {
         matches!(self, Status::Fail | Status::Error | Status::NotRun)
     }
 }
+
+/// How one test case of a gate's `JUnit` XML ended (`junit = "..."`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestStatus {
+    /// No `<failure>`, `<error>` or `<skipped>` child.
+    Pass,
+    /// A `<failure>` child: the test ran and an assertion failed.
+    Fail,
+    /// An `<error>` child (and no `<failure>`): the test could not run to its end.
+    Error,
+    /// A `<skipped>` child (whatever else it has).
+    Skip,
+}
+
+impl TestStatus {
+    /// The status as the report spells it (`pass`, `fail`, `error`, `skip`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestStatus::Pass => "pass",
+            TestStatus::Fail => "fail",
+            TestStatus::Error => "error",
+            TestStatus::Skip => "skip",
+        }
+    }
+
+    /// A failed test: `fail` or `error`.
+    #[must_use]
+    pub fn is_failure(self) -> bool {
+        matches!(self, TestStatus::Fail | TestStatus::Error)
+    }
+}

@@ -353,6 +353,12 @@ allow_empty = true
 artifacts = ["out/m.json"]
 thresholds = { "a.b[0]" = ">= 0.7", warnings = "== 0", x = "!= 1e3", y = "> -2" }
 
+[gates.pytest]
+run = "pytest --junitxml=out/pytest.xml"
+artifacts = ["out/pytest.xml"]
+junit = "out/pytest.xml"
+thresholds = { "junit.failures" = "== 0", "junit.tests" = ">= 100" }
+
 [gates.governance]
 kind = "policy"
 policy = ["policies/a.rego", "policies/b.rego"]
@@ -503,6 +509,10 @@ const INVALID: &[(&str, &str)] = &[
         "version = 1\n[gates.a]\nkind = \"policy\"\npolicy = \"p.rego\"\nquery = \"data.p.allow\"\ncases = []\n",
     ),
     (
+        "junit on a schema gate",
+        "version = 1\n[gates.a]\nkind = \"schema\"\nschema = \"s.json\"\njunit = \"out/j.xml\"\n",
+    ),
+    (
         "threshold expression",
         "version = 1\n[gates.a]\nrun = \"true\"\nmetrics = \"m.json\"\nthresholds = { p = \"about 5\" }\n",
     ),
@@ -595,7 +605,9 @@ fn repository_gates_toml_validates_against_the_schema() {
 
 #[test]
 fn report_schema_has_the_models_fields() {
-    use runner::report::{ExportedMetric, GateReport, Report, Summary, ThresholdReport};
+    use runner::report::{
+        ExportedMetric, GateReport, Report, Summary, TestCaseReport, ThresholdReport,
+    };
     let schema = load_schema("schemas/report.schema.json");
     validator(&schema);
     let threshold = ThresholdReport {
@@ -632,6 +644,13 @@ fn report_schema_has_the_models_fields() {
             name: "g_m".into(),
             value: 0.5,
         }],
+        tests: vec![TestCaseReport {
+            name: "test_a".into(),
+            classname: Some("tests.test_x".into()),
+            status: runner::vocab::TestStatus::Fail,
+            message: Some("assert 1 == 2".into()),
+            time_ms: Some(4),
+        }],
     };
     let report = Report {
         outcome: runner::vocab::exit_code::Outcome::Pass,
@@ -663,6 +682,7 @@ fn report_schema_has_the_models_fields() {
             &json["gates"][0]["findings"][0],
             &defs["finding"],
         ),
+        ("test", &json["gates"][0]["tests"][0], &defs["test"]),
     ];
     for (what, value, def) in pairs {
         assert_eq!(
@@ -683,10 +703,12 @@ fn report_schema_has_the_models_fields() {
                 "exports",
                 "findings",
                 "guard",
+                "tests",
                 "undeclared_reads",
             ]),
             "undeclared_read" => set(&["suggestion"]),
             "finding" => set(&["line"]),
+            "test" => set(&["classname", "message", "time_ms"]),
             _ => BTreeSet::new(),
         };
         assert_eq!(optional, expected_optional, "{what}: optional fields");

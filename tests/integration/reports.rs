@@ -238,7 +238,7 @@ fn junit_counts_errors_apart_from_failures() {
 
 /// Run `xmllint --noout --schema tests/data/junit-10.xsd FILE`: (success, what it printed).
 /// Panics when xmllint cannot be started, so a machine without it fails the test.
-fn xmllint_junit_10(file: &std::path::Path) -> (bool, String) {
+pub(crate) fn xmllint_junit_10(file: &std::path::Path) -> (bool, String) {
     let xsd = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit-10.xsd");
     let out = std::process::Command::new("xmllint")
         .arg("--noout")
