@@ -15,8 +15,12 @@
 //! and the signal reached only the gate's shell, not what it had started. The guardian costs
 //! one fork per run, only when a command runs, and takes the whole group down.
 //!
-//! Left alone: a runner killed in the microseconds between spawning a gate and registering
-//! its group leaves that one gate running.
+//! The guardian is started before the first group is spawned, and the runner itself moves it
+//! out of its process group before going on (the child does too; whichever runs first): a kill
+//! of the runner's group right after a gate started could otherwise take an unscheduled
+//! guardian along (seen under load: the gate outlived the runner). Left alone: a runner killed
+//! in the microseconds between spawning a gate and registering its group leaves that one gate
+//! running.
 
 use std::sync::OnceLock;
 
@@ -29,6 +33,12 @@ static PIPE: OnceLock<Option<i32>> = OnceLock::new();
 /// Tell the guardian that `pgid` is running (starting the guardian on first use).
 pub(crate) fn watch(pgid: i32) {
     send(pgid);
+}
+
+/// Start the guardian now if it is not running: before the first group is spawned, so no group
+/// ever runs while the guardian could still be taken down with the runner's own group.
+pub(crate) fn ensure_started() {
+    PIPE.get_or_init(start);
 }
 
 /// Tell the guardian that `pgid` ended and must not be killed.
@@ -74,9 +84,13 @@ fn start() -> Option<i32> {
             }
             None
         }
-        _ => {
-            // SAFETY: the parent keeps only the write end.
+        child => {
+            // SAFETY: the parent keeps only the write end. It also moves the guardian into a
+            // group of its own (as the child does itself: whichever runs first wins, the other
+            // call is harmless), so when this returns, killing the runner's group cannot take
+            // the guardian with it, however late the child gets scheduled.
             unsafe {
+                libc::setpgid(child, child);
                 libc::close(read_end);
             }
             Some(write_end)
