@@ -17,6 +17,7 @@ pub mod graph;
 pub(crate) mod history;
 pub(crate) mod judge;
 pub mod kinds;
+pub(crate) mod page;
 pub(crate) mod plan;
 pub(crate) mod proc;
 pub mod report;

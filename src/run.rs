@@ -25,6 +25,8 @@ pub(crate) struct Outputs {
     pub junit: Option<PathBuf>,
     pub summary: Option<PathBuf>,
     pub metrics: Option<PathBuf>,
+    /// The self-contained HTML report (`--html`).
+    pub html: Option<PathBuf>,
 }
 
 /// How to run.
@@ -211,6 +213,16 @@ fn write_outputs(
     warnings.extend(crate::report::formats::write_requested(
         report, &ws.config, &formats,
     ));
+    if let Some(path) = &outputs.html {
+        // After the history append: the page's graduation progress counts this run.
+        let page = crate::page::render(&ws.config, report, history, now);
+        if let Err(e) = crate::bincodec::write_atomic_shared(path, page.as_bytes()) {
+            warnings.push(format!(
+                "cannot write the HTML report {}: {e}",
+                path.display()
+            ));
+        }
+    }
     if let Some(w) = crate::report::signature::sign_if_configured(&ws.config, &report_path) {
         warnings.push(w);
     }

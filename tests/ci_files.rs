@@ -292,6 +292,7 @@ fn the_action_maps_78_to_a_skipped_success_and_runs_with_every_report() {
         "--junit",
         "--summary",
         "--metrics",
+        "--html",
         "--shard",
         "78) outcome=skipped",
         "exit 0",

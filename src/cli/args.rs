@@ -92,6 +92,15 @@ pub enum ReportCommand {
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
     },
+    /// Draw a run's JSON report as one self-contained HTML file (gate table, timeline, DAG).
+    Html {
+        /// The JSON report to draw (default: `<cache_dir>/report.json`, the last run's).
+        #[arg(long, value_name = "PATH")]
+        report: Option<PathBuf>,
+        /// Where to write the page (default: `<cache_dir>/report.html`).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// `runner run` flags (SPEC 5).
@@ -133,6 +142,9 @@ pub struct RunArgs {
     /// Also write Prometheus text exposition here.
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<PathBuf>,
+    /// Also write a self-contained HTML report here (open it in a browser; no network needed).
+    #[arg(long, value_name = "PATH")]
+    pub html: Option<PathBuf>,
     /// Run only shard K of N (1-based), plus what its gates need.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,

@@ -17,7 +17,8 @@
 
 use time::{Date, OffsetDateTime};
 
-use crate::vocab::Status;
+use crate::config::{Gate, Settings};
+use crate::vocab::{Mode, Status};
 
 /// A point in the history order: the run's sequence number, then the time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -79,6 +80,18 @@ pub(crate) struct Standing {
     pub graduated: Option<Graduation>,
     /// The latest entry at or before `now`.
     pub last: Option<LastResult>,
+}
+
+impl Standing {
+    /// `5/7 green days` for an observational gate that graduates after N > 0 days; None for
+    /// blocking gates and gates that never graduate.
+    #[must_use]
+    pub(crate) fn progress(&self, gate: &Gate, settings: &Settings) -> Option<String> {
+        match (gate.mode, gate.graduate_after(settings)) {
+            (Mode::Blocking, _) | (_, 0) => None,
+            (Mode::Observational, n) => Some(format!("{}/{n} green days", self.streak)),
+        }
+    }
 }
 
 /// Milliseconds since UTC midnight of a UTC time.

@@ -2,6 +2,7 @@
 
 pub mod annotations;
 pub mod formats;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;

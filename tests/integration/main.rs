@@ -8,6 +8,7 @@ mod config_owner;
 mod exec;
 mod first_contact;
 mod history;
+mod html_report;
 mod junit_in;
 mod keys;
 mod kinds;

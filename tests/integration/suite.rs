@@ -108,3 +108,22 @@ fn suite_passes_with_the_registry_dev_stub() {
     assert_eq!(smoke["thresholds"][0]["metric"], "p95_ms");
     assert_eq!(smoke["thresholds"][0]["pass"], true);
 }
+
+#[test]
+#[ignore = "needs chromium (Debian chromium); .ci/run installs it"]
+fn the_suites_html_report_loads_in_a_browser_without_errors() {
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let repo = copy_of_this_repository().env("REGISTRY_DEV_STUB", "1");
+    repo.run(&["run", "--html", "out/report.html"])
+        .expect_code(0);
+    let gates = repo.report()["gates"].as_array().expect("gates").len();
+    let page = repo.path("out/report.html");
+    let seen = crate::html_report::rendered(&page);
+    assert_eq!(seen["errors"], 0, "{seen}");
+    assert_eq!(seen["resources"], 0, "{seen}");
+    assert_eq!(seen["rows"], gates, "{seen}");
+    assert_eq!(seen["nodes"], gates, "{seen}");
+    crate::html_report::screenshot(&page, "html-report-suite.png");
+}

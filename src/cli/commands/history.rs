@@ -171,10 +171,9 @@ fn open(ws: &Workspace, now: Option<OffsetDateTime>) -> (History, OffsetDateTime
 
 /// `5/7 green days`, or `-` for blocking gates and gates that never graduate (N = 0).
 fn streak_text(gate: &Gate, settings: &Settings, standing: &Standing) -> String {
-    match (gate.mode, gate.graduate_after(settings)) {
-        (Mode::Blocking, _) | (_, 0) => "-".to_owned(),
-        (Mode::Observational, n) => format!("{}/{n} green days", standing.streak),
-    }
+    standing
+        .progress(gate, settings)
+        .unwrap_or_else(|| "-".to_owned())
 }
 
 /// `pass 2026-11-24T10:00:00Z (cached)`, or `never run`.

@@ -35,6 +35,9 @@ pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
             Ok(Done::Success)
         }
         Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
+        Command::Report(ReportCommand::Html { report, out }) => {
+            report::html(&Workspace::open(config)?, report, out, now)
+        }
         Command::Keygen { out } => keys::keygen(&out),
         Command::Verify { report } => keys::verify(&Workspace::open(config)?, &report),
     }

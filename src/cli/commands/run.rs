@@ -39,6 +39,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             junit: args.junit,
             summary: args.summary,
             metrics: args.metrics,
+            html: args.html,
         },
         skip_exit_code: args.skip_exit_code,
     };

@@ -1,0 +1,60 @@
+//! The HTML report's data, gathered around a run's report: each gate's needs (config), its
+//! graduation progress and metric series (history), and the log tails of failures (the cache's
+//! `logs/` folder). `report::html` draws it; this module only collects.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::history::History;
+use crate::report::Report;
+use crate::report::html::{self, HtmlData};
+
+/// How many lines of a failed gate's log the page shows.
+const LOG_LINES: usize = 40;
+
+/// The page for `report`, with what the config and the history say around it.
+#[must_use]
+pub(crate) fn render(
+    config: &Config,
+    report: &Report,
+    history: &History,
+    now: OffsetDateTime,
+) -> String {
+    let mut data = HtmlData {
+        report,
+        needs: BTreeMap::new(),
+        graduation: BTreeMap::new(),
+        logs: BTreeMap::new(),
+        series: BTreeMap::new(),
+    };
+    let logs = config.settings.cache_dir.join("logs");
+    let by_name: BTreeMap<&str, &crate::config::Gate> =
+        config.gates.iter().map(|g| (g.name.as_str(), g)).collect();
+    for g in &report.gates {
+        let Some(gate) = by_name.get(g.name.as_str()) else {
+            // A report from another config (or an older one): show it without the extras.
+            continue;
+        };
+        if !gate.needs.is_empty() {
+            data.needs.insert(g.name.clone(), gate.needs.clone());
+        }
+        let standing = history.standing(gate, &config.settings, now);
+        if let Some(progress) = standing.progress(gate, &config.settings) {
+            data.graduation.insert(g.name.clone(), progress);
+        }
+        if g.status.is_failure() {
+            let tail = log_tail(&logs, &g.name);
+            if !tail.is_empty() {
+                data.logs.insert(g.name.clone(), tail);
+            }
+        }
+    }
+    html::render(&data)
+}
+
+fn log_tail(logs: &Path, gate: &str) -> String {
+    crate::proc::tail::log_tail(&logs.join(format!("{gate}.log")), LOG_LINES)
+}

@@ -1,0 +1,248 @@
+//! The HTML report (`run --html`, `runner report html`), loaded in a real browser: Debian's
+//! `chromium`, headless, from `file://`. The page records what it drew on
+//! `<html data-rendered=...>` (rows, sparklines, DAG nodes, errors, network resources); the
+//! tests read that from the dumped DOM, and keep a screenshot (under `$RUNNER_TEST_ARTIFACTS`
+//! when set, as .ci/run does, for CI to upload).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::harness::Repo;
+
+/// The browser: `$RUNNER_TEST_CHROMIUM`, else `chromium` (or `chromium-browser`,
+/// `google-chrome`) on PATH. Panics when there is none: these tests are `#[ignore]`d, and CI,
+/// which runs them, installs it.
+fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("RUNNER_TEST_CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    panic!("no chromium on PATH (apt-get install chromium, or set RUNNER_TEST_CHROMIUM)");
+}
+
+/// Run headless chromium on a page with `args` (bounded), in a throwaway profile.
+fn browse(page: &Path, args: &[&str]) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let out = assert_cmd::Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .env("HOME", profile.path())
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("run chromium");
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// What the page says it drew, read from the DOM after its scripts ran.
+pub(crate) fn rendered(page: &Path) -> Value {
+    let dom = browse(page, &["--dump-dom"]);
+    let start = dom
+        .find("data-rendered=\"")
+        .unwrap_or_else(|| panic!("the page did not finish drawing:\n{dom}"))
+        + "data-rendered=\"".len();
+    let end = start + dom[start..].find('"').expect("attribute end");
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).expect("data-rendered is JSON")
+}
+
+/// A screenshot of the page, kept under `$RUNNER_TEST_ARTIFACTS` (else beside the page).
+pub(crate) fn screenshot(page: &Path, name: &str) -> PathBuf {
+    let dir = std::env::var_os("RUNNER_TEST_ARTIFACTS").map_or_else(
+        || page.parent().expect("parent").to_path_buf(),
+        PathBuf::from,
+    );
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    let png = dir.join(name);
+    let _ = std::fs::remove_file(&png);
+    browse(
+        page,
+        &[
+            &format!("--screenshot={}", png.display()),
+            "--window-size=1280,1600",
+        ],
+    );
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "not a screenshot of a drawn page: {} bytes",
+        bytes.len()
+    );
+    png
+}
+
+/// Pass, blocking failure, observational failure, skip and not-run, with a chain of needs.
+fn mixed() -> Repo {
+    Repo::new().gates(
+        r#"
+[gates.build]
+run = "echo built > out.txt"
+artifacts = ["out.txt"]
+description = "Compile everything"
+
+[gates.test]
+run = "echo 'assertion failed: left == right' ; exit 1"
+needs = ["build"]
+
+[gates.package]
+run = "true"
+needs = ["test"]
+
+[gates.bench]
+run = "echo '{\"p95_ms\": 12.5}' > bench.json"
+needs = ["build"]
+artifacts = ["bench.json"]
+thresholds = { p95_ms = "<= 50" }
+
+[gates.smoke]
+run = "echo '{\"p95_ms\": 80}' > smoke.json"
+mode = "observational"
+artifacts = ["smoke.json"]
+thresholds = { p95_ms = "<= 30" }
+
+[gates.deploy-check]
+run = "true"
+skip_unless_env = { DEPLOY_TOKEN = "1" }
+"#,
+    )
+}
+
+#[test]
+#[ignore = "needs chromium (Debian chromium); .ci/run installs it"]
+fn a_run_with_every_status_draws_every_gate_without_errors_or_network() {
+    let repo = mixed();
+    let out = repo.run(&["run", "--html", "out/report.html"]);
+    out.expect_code(1);
+    let page = repo.path("out/report.html");
+    let html = std::fs::read_to_string(&page).expect("--html wrote the page");
+    assert!(html.contains("Content-Security-Policy"), "no CSP");
+    let seen = rendered(&page);
+    assert_eq!(seen["errors"], 0, "{seen}");
+    assert_eq!(seen["resources"], 0, "the page loaded something: {seen}");
+    assert_eq!(seen["rows"], 6, "one row per gate: {seen}");
+    assert_eq!(seen["nodes"], 6, "one DAG node per gate: {seen}");
+    screenshot(&page, "html-report-mixed.png");
+
+    // `runner report html` draws the last run's report the same way.
+    repo.run(&["report", "html", "--out", "out/again.html"])
+        .expect_code(0);
+    let seen = rendered(&repo.path("out/again.html"));
+    assert_eq!(
+        (seen["rows"].clone(), seen["errors"].clone()),
+        (6.into(), 0.into())
+    );
+}
+
+#[test]
+#[ignore = "needs chromium (Debian chromium); .ci/run installs it"]
+fn the_self_check_sees_a_script_error_and_a_loaded_resource() {
+    // The checks above would pass vacuously if the page could not report a problem: break it
+    // on purpose, twice, and see each counted.
+    let repo = mixed();
+    repo.run(&["run", "--html", "out/report.html"])
+        .expect_code(1);
+    let html = repo.read("out/report.html");
+
+    let broken = html.replacen(
+        "var data = JSON.parse(",
+        "undefinedFunction(); var data = JSON.parse(",
+        1,
+    );
+    assert_ne!(broken, html);
+    repo.write("out/broken.html", &broken);
+    let seen = rendered(&repo.path("out/broken.html"));
+    assert!(seen["errors"].as_u64() > Some(0), "{seen}");
+    assert_eq!(seen["rows"], 0, "{seen}");
+
+    // Without its Content-Security-Policy, a page may load from the network (here a server on
+    // 127.0.0.1): the count sees it, and so does the server.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = server.local_addr().expect("addr").port();
+    let served = std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        server.set_nonblocking(true).expect("nonblocking");
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let mut requests = 0;
+        while std::time::Instant::now() < deadline && requests == 0 {
+            match server.accept() {
+                Ok((mut conn, _)) => {
+                    conn.set_nonblocking(false).expect("blocking");
+                    conn.set_read_timeout(Some(Duration::from_secs(5)))
+                        .expect("timeout");
+                    let mut buf = [0u8; 4096];
+                    let _ = conn.read(&mut buf);
+                    let body = "<svg xmlns='http://www.w3.org/2000/svg'/>";
+                    let _ = write!(
+                        conn,
+                        "HTTP/1.1 200 OK\r\nContent-Type: image/svg+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    requests += 1;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        requests
+    });
+    let csp_start = html
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .expect("csp");
+    let csp_end = csp_start + html[csp_start..].find('>').expect("end") + 1;
+    let loading = format!(
+        "{}<img src=\"http://127.0.0.1:{port}/pixel.svg\">{}",
+        &html[..csp_start],
+        &html[csp_end..]
+    );
+    repo.write("out/loading.html", &loading);
+    let seen = rendered(&repo.path("out/loading.html"));
+    assert!(seen["resources"].as_u64() > Some(0), "{seen}");
+    assert_eq!(served.join().expect("server"), 1);
+}
+
+#[test]
+#[ignore = "needs chromium (Debian chromium); .ci/run installs it"]
+fn a_large_report_stays_small_and_draws_every_row() {
+    // 2,000 gates in a chain of 20 layers: the page stays a few MB and draws every gate.
+    let mut toml = String::new();
+    for i in 0..2000 {
+        toml.push_str(&format!("[gates.g{i}]\nrun = \"true\"\n"));
+        if i >= 100 {
+            toml.push_str(&format!("needs = [\"g{}\"]\n", i - 100));
+        }
+    }
+    let repo = Repo::new().gates(&toml);
+    repo.run(&["run", "-q", "--html", "out/report.html"])
+        .expect_code(0);
+    let page = repo.path("out/report.html");
+    let size = std::fs::metadata(&page).expect("page").len();
+    assert!(size < 4 * 1024 * 1024, "{size} bytes for 2,000 gates");
+    let seen = rendered(&page);
+    assert_eq!(seen["rows"], 2000, "{seen}");
+    assert_eq!(seen["nodes"], 2000, "{seen}");
+    assert_eq!(seen["errors"], 0, "{seen}");
+}
