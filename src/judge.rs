@@ -10,7 +10,10 @@ use crate::config::threshold_expr::Op;
 use crate::config::{Gate, Threshold};
 use crate::vocab::Status;
 
+pub(crate) mod baseline;
 pub(crate) mod junit;
+
+pub(crate) use baseline::{BaselineJudgement, BaselineSamples};
 
 use junit::JunitError;
 pub(crate) use junit::TestCase;
@@ -35,10 +38,13 @@ pub(crate) enum Execution {
 pub(crate) struct ThresholdResult {
     pub metric: String,
     pub op: Op,
-    pub limit: f64,
+    /// None for a baseline threshold without a baseline yet.
+    pub limit: Option<f64>,
     /// None when the metric was absent or not a number.
     pub value: Option<f64>,
     pub pass: bool,
+    /// For a threshold against the metric's history: the baseline and how it was judged.
+    pub baseline: Option<BaselineJudgement>,
 }
 
 /// The verdict on one gate.
@@ -56,9 +62,15 @@ pub(crate) struct Verdict {
 }
 
 /// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
+/// `baselines` holds the history's samples for each of the gate's baseline thresholds, in order.
 #[must_use]
-pub(crate) fn judge(gate: &Gate, root: &Path, execution: &Execution) -> Verdict {
-    judge_with(gate, root, execution, |a| root.join(a).is_file())
+pub(crate) fn judge(
+    gate: &Gate,
+    root: &Path,
+    execution: &Execution,
+    baselines: &[BaselineSamples],
+) -> Verdict {
+    judge_with(gate, root, execution, baselines, |a| root.join(a).is_file())
 }
 
 /// `judge`, with the caller saying which artifacts exist (a cache hit has just verified them).
@@ -67,6 +79,7 @@ pub(crate) fn judge_with(
     gate: &Gate,
     root: &Path,
     execution: &Execution,
+    baselines: &[BaselineSamples],
     exists: impl Fn(&str) -> bool,
 ) -> Verdict {
     let verdict = |status, reason: String| Verdict {
@@ -82,7 +95,7 @@ pub(crate) fn judge_with(
         ..verdict(Status::Error, why)
     };
     match execution {
-        Execution::Failed(why) => return failed_with_tests(gate, root, why),
+        Execution::Failed(why) => return failed_with_tests(gate, root, why, baselines),
         Execution::Skipped(why) => return verdict(Status::Skip, why.clone()),
         Execution::Broken(why) => return verdict(Status::Error, why.clone()),
         Execution::Guard(why) => return guard(why.clone()),
@@ -130,7 +143,7 @@ pub(crate) fn judge_with(
         },
     };
     let counts = tests.as_deref().map(|t| junit::Counts::of(t).to_json());
-    if gate.thresholds.is_empty() {
+    if gate.thresholds.is_empty() && gate.baselines.is_empty() {
         // Nothing to judge; the metrics are still read for `export` (best effort: an export
         // that cannot be read is left out, as one whose path is absent), with the test counts.
         let file = gate
@@ -196,27 +209,14 @@ pub(crate) fn judge_with(
             );
         }
     };
-    let (results, problem) = check_thresholds(&gate.thresholds, &metrics, &source);
+    let (results, problem) = check_all(gate, baselines, &metrics, &source);
     let status;
     let reason;
     if let Some(problem) = problem {
         status = Status::Error;
         reason = Some(problem);
     } else {
-        let mut failed: Vec<String> = results
-            .iter()
-            .filter(|r| !r.pass)
-            .map(|r| {
-                format!(
-                    "threshold {} {} {} failed: value {}",
-                    r.metric,
-                    r.op,
-                    fmt_num(r.limit),
-                    r.value
-                        .map_or_else(|| "none".to_owned(), crate::vocab::metric_path::for_people)
-                )
-            })
-            .collect();
+        let mut failed: Vec<String> = results.iter().filter(|r| !r.pass).map(failure).collect();
         status = if failed.is_empty() {
             Status::Pass
         } else {
@@ -243,7 +243,12 @@ pub(crate) fn judge_with(
 /// file that reads, its failed tests are named in the reason, its cases are kept, and its
 /// thresholds are judged for the report (a file that does not read changes nothing: the
 /// command's failure is the verdict).
-fn failed_with_tests(gate: &Gate, root: &Path, why: &str) -> Verdict {
+fn failed_with_tests(
+    gate: &Gate,
+    root: &Path,
+    why: &str,
+    baselines: &[BaselineSamples],
+) -> Verdict {
     let mut verdict = Verdict {
         status: Status::Fail,
         reason: Some(why.to_owned()),
@@ -273,7 +278,7 @@ fn failed_with_tests(gate: &Gate, root: &Path, why: &str) -> Verdict {
         )),
     };
     if let Some((metrics, source)) = metrics {
-        verdict.thresholds = check_thresholds(&gate.thresholds, &metrics, &source).0;
+        verdict.thresholds = check_all(gate, baselines, &metrics, &source).0;
         verdict.metrics = Some(metrics);
     }
     verdict.tests = tests;
@@ -314,6 +319,70 @@ fn read_metrics(path: &Path) -> Result<Value, MetricsError> {
     serde_json::from_slice(&bytes).map_err(MetricsError::NotJson)
 }
 
+/// A failed threshold in words: fixed (`threshold p95 <= 50 failed: value 61`) or against its
+/// baseline (the change, the baseline and where it comes from).
+fn failure(r: &ThresholdResult) -> String {
+    let value = r.value.unwrap_or(f64::NAN);
+    match (&r.baseline, r.limit) {
+        (Some(j), Some(limit)) => baseline::reason(&r.metric, r.op, value, limit, j),
+        _ => format!(
+            "threshold {} {} {} failed: value {}",
+            r.metric,
+            r.op,
+            r.limit.map_or_else(|| "none".to_owned(), fmt_num),
+            r.value
+                .map_or_else(|| "none".to_owned(), crate::vocab::metric_path::for_people)
+        ),
+    }
+}
+
+/// The fixed thresholds, then those against a baseline, judged against a metrics document; the
+/// second value names the first metric that was absent or not a number.
+fn check_all(
+    gate: &Gate,
+    baselines: &[BaselineSamples],
+    metrics: &Value,
+    file: &str,
+) -> (Vec<ThresholdResult>, Option<String>) {
+    let (mut results, mut problem) = check_thresholds(&gate.thresholds, metrics, file);
+    for (i, rule) in gate.baselines.iter().enumerate() {
+        let found = rule.metric.lookup(metrics);
+        let value = found.and_then(Value::as_f64);
+        let Some(v) = value else {
+            if problem.is_none() {
+                problem = Some(match found {
+                    None => format!("metric `{}` is absent from {file}", rule.metric),
+                    Some(v) => format!("metric `{}` in {file} is not a number: {v}", rule.metric),
+                });
+            }
+            results.push(ThresholdResult {
+                metric: rule.metric.to_string(),
+                op: rule.expr.op,
+                limit: None,
+                value: None,
+                pass: false,
+                baseline: None,
+            });
+            continue;
+        };
+        let unknown = BaselineSamples {
+            branch: "(unknown branch)".to_owned(),
+            ..BaselineSamples::default()
+        };
+        let samples = baselines.get(i).unwrap_or(&unknown);
+        let (limit, pass, judgement) = baseline::judge(rule, v, samples);
+        results.push(ThresholdResult {
+            metric: rule.metric.to_string(),
+            op: rule.expr.op,
+            limit,
+            value,
+            pass,
+            baseline: Some(judgement),
+        });
+    }
+    (results, problem)
+}
+
 /// Evaluate thresholds against a metrics document. The second value names the first metric that
 /// was absent or not a number (which makes the gate an `error`, not a `fail`).
 #[must_use]
@@ -337,9 +406,10 @@ pub(crate) fn check_thresholds(
             ThresholdResult {
                 metric: t.metric.to_string(),
                 op: t.expr.op,
-                limit: t.expr.limit,
+                limit: Some(t.expr.limit),
                 value,
                 pass: value.is_some_and(|v| t.expr.op.holds(v, t.expr.limit)),
+                baseline: None,
             }
         })
         .collect();

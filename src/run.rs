@@ -11,8 +11,8 @@ use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
 use crate::report::{
-    ExportedMetric, FindingReport, GateReport, Report, TestCaseReport, ThresholdReport,
-    UndeclaredReport,
+    BaselineReport, ExportedMetric, FindingReport, GateReport, Report, TestCaseReport,
+    ThresholdReport, UndeclaredReport,
 };
 use crate::vocab::{Mode, clock};
 use crate::workspace::{Prepared, Workspace};
@@ -77,6 +77,7 @@ impl RunRequest {
             trace: self.trace,
             verbose: self.verbose,
             now: clock::rfc3339(self.now),
+            baselines: std::sync::Arc::default(),
         }
     }
 }
@@ -290,6 +291,20 @@ pub(crate) fn gate_reports(
                         limit: t.limit,
                         value: t.value,
                         pass: t.pass,
+                        baseline: t.baseline.as_ref().map(|b| BaselineReport {
+                            expr: b.expr.clone(),
+                            statistic: b.statistic.to_owned(),
+                            branch: b.branch.clone(),
+                            window: b.window,
+                            samples: b.samples,
+                            min_samples: b.min_samples,
+                            other_machines: b.other_machines,
+                            value: b.value,
+                            change_pct: b.change_pct,
+                            holds: b.holds,
+                            observed_only: b.observed_only,
+                            note: b.note.clone(),
+                        }),
                     })
                     .collect(),
                 exports,

@@ -7,8 +7,8 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings,
-    Threshold,
+    BASELINE_MIN_SAMPLES, BASELINE_WINDOW, BaselineThreshold, Config, EnvMode, Gate, InputGlob,
+    NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
@@ -561,7 +561,7 @@ fn read_gate(
         .string(sink, "metrics")
         .and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
     let junit = read_junit(sink, &f, name, known_kind.map(|(k, _)| *k), &artifacts);
-    let thresholds = read_thresholds(sink, &f, name);
+    let (thresholds, baselines) = read_thresholds(sink, &f, name);
     let metrics = match &kind {
         // The `junit` counts are a metrics document of their own: thresholds need no file then.
         Some(kind) => resolve_metrics(
@@ -571,7 +571,7 @@ fn read_gate(
             &span,
             metrics,
             &mut artifacts,
-            !thresholds.is_empty() && junit.is_none(),
+            !(thresholds.is_empty() && baselines.is_empty()) && junit.is_none(),
         ),
         None => metrics,
     };
@@ -645,6 +645,7 @@ fn read_gate(
         skip_unless_env,
         graduate_after_days,
         thresholds,
+        baselines,
         export,
         span,
     };
@@ -799,27 +800,32 @@ fn resolve_metrics(
     metrics
 }
 
-fn read_thresholds(sink: &mut Sink, f: &Fields<'_, '_>, name: &str) -> Vec<Threshold> {
+/// The keys of a baseline threshold's table form.
+const BASELINE_KEYS: &[&str] = &[
+    "max_regression",
+    "better",
+    "window",
+    "branch",
+    "min_samples",
+    "min_delta",
+    "statistic",
+    "limit",
+];
+
+/// The `thresholds` table: per metric a string (`"<= 50"`, `"<= baseline * 1.10"`), a baseline
+/// table, or an array of those (a fixed limit and a baseline on one metric).
+fn read_thresholds(
+    sink: &mut Sink,
+    f: &Fields<'_, '_>,
+    name: &str,
+) -> (Vec<Threshold>, Vec<BaselineThreshold>) {
+    let mut fixed = Vec::new();
+    let mut baselines = Vec::new();
     let Some((t, _)) = f.table(sink, "thresholds") else {
-        return Vec::new();
+        return (fixed, baselines);
     };
-    let mut out = Vec::new();
     for (metric, value) in t {
         let metric_name = metric.get_ref().to_string();
-        let Some(text) = value.get_ref().as_str() else {
-            sink.error_help(
-                value.span(),
-                format!(
-                    "threshold `{metric_name}` of gate `{name}` must be a string, found {}",
-                    value.get_ref().type_str()
-                ),
-                format!(
-                    "write it as `{metric_name} = \"<= {}\"`",
-                    toml_scalar(value.get_ref())
-                ),
-            );
-            continue;
-        };
         let path = match MetricPath::parse(&metric_name) {
             Ok(p) => p,
             Err(e) => {
@@ -830,16 +836,218 @@ fn read_thresholds(sink: &mut Sink, f: &Fields<'_, '_>, name: &str) -> Vec<Thres
                 continue;
             }
         };
-        match threshold_expr::parse(text) {
-            Ok(expr) => out.push(Threshold { metric: path, expr }),
-            Err(e) => sink.error_help(
+        let one = |sink: &mut Sink,
+                   v: &toml::Spanned<DeValue<'_>>,
+                   fixed: &mut Vec<Threshold>,
+                   baselines: &mut Vec<BaselineThreshold>| {
+            match v.get_ref() {
+                DeValue::String(text) => {
+                    read_threshold_text(sink, text, v.span(), &path, &metric_name, name, fixed, baselines);
+                }
+                DeValue::Table(table) => {
+                    read_baseline_table(sink, table, v.span(), &path, &metric_name, name, fixed, baselines);
+                }
+                other => sink.error_help(
+                    v.span(),
+                    format!(
+                        "threshold `{metric_name}` of gate `{name}` must be a string, found {}",
+                        other.type_str()
+                    ),
+                    format!(
+                        "write it as `{metric_name} = \"<= {}\"` (or \"<= baseline * 1.10\" against its history)",
+                        toml_scalar(other)
+                    ),
+                ),
+            }
+        };
+        match value.get_ref() {
+            DeValue::Array(items) if !items.is_empty() => {
+                for item in items {
+                    one(sink, item, &mut fixed, &mut baselines);
+                }
+            }
+            DeValue::Array(_) => sink.error(
                 value.span(),
-                format!("bad threshold for `{metric_name}` in gate `{name}`: {e}"),
-                "write \"<op> <number>\" with op one of < <= > >= == != (for example \"<= 50\")",
+                format!("threshold `{metric_name}` of gate `{name}` is an empty array"),
             ),
+            _ => one(sink, value, &mut fixed, &mut baselines),
         }
     }
-    out
+    (fixed, baselines)
+}
+
+/// `"<= 50"` or `"<= baseline * 1.10"` (with the table form's defaults).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the threshold's parts, each used for messages"
+)]
+fn read_threshold_text(
+    sink: &mut Sink,
+    text: &str,
+    span: Range<usize>,
+    path: &MetricPath,
+    metric_name: &str,
+    name: &str,
+    fixed: &mut Vec<Threshold>,
+    baselines: &mut Vec<BaselineThreshold>,
+) {
+    if threshold_expr::names_baseline(text) {
+        match threshold_expr::parse_baseline(text) {
+            Ok(expr) => baselines.push(BaselineThreshold {
+                metric: path.clone(),
+                expr,
+                window: BASELINE_WINDOW,
+                branch: None,
+                min_samples: BASELINE_MIN_SAMPLES,
+                min_delta: 0.0,
+                statistic: Statistic::Median,
+            }),
+            Err(e) => sink.error_help(
+                span,
+                format!("bad threshold for `{metric_name}` in gate `{name}`: {e}"),
+                "write \"<op> baseline\", \"<op> baseline * factor\" or \"<op> baseline + number\" with op one of < <= > >= (for example \"<= baseline * 1.10\")",
+            ),
+        }
+        return;
+    }
+    match threshold_expr::parse(text) {
+        Ok(expr) => fixed.push(Threshold {
+            metric: path.clone(),
+            expr,
+        }),
+        Err(e) => sink.error_help(
+            span,
+            format!("bad threshold for `{metric_name}` in gate `{name}`: {e}"),
+            "write \"<op> <number>\" with op one of < <= > >= == != (for example \"<= 50\")",
+        ),
+    }
+}
+
+/// `{ max_regression = "10%", better = "lower", window = 20, branch = "main", min_samples = 5,
+/// min_delta = 2.0, statistic = "median", limit = "<= 50" }`.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the threshold's parts, each used for messages"
+)]
+fn read_baseline_table(
+    sink: &mut Sink,
+    table: &DeTable<'_>,
+    span: Range<usize>,
+    path: &MetricPath,
+    metric_name: &str,
+    name: &str,
+    fixed: &mut Vec<Threshold>,
+    baselines: &mut Vec<BaselineThreshold>,
+) {
+    let t = Fields::new(table, format!("threshold `{metric_name}` of gate `{name}`"));
+    t.reject_unknown(sink, BASELINE_KEYS, |_| None);
+    if let Some((limit, s)) = t.string(sink, "limit") {
+        read_threshold_text(sink, &limit, s, path, metric_name, name, fixed, baselines);
+    }
+    let lower_is_better = match t.string(sink, "better") {
+        None => true,
+        Some((b, _)) if b == "lower" => true,
+        Some((b, _)) if b == "higher" => false,
+        Some((b, s)) => {
+            sink.error_help(
+                s,
+                format!("`better` of threshold `{metric_name}` in gate `{name}` is `{b}`"),
+                "write \"lower\" (a rise is a regression: latency, size) or \"higher\" (a drop is: throughput, ratio)",
+            );
+            true
+        }
+    };
+    let Some(regression) = t.value("max_regression") else {
+        if t.value("limit").is_none() {
+            sink.error_help(
+                span,
+                format!("threshold `{metric_name}` of gate `{name}` has no `max_regression`"),
+                "add max_regression = \"10%\" (relative to the baseline) or a number (an absolute change)",
+            );
+        }
+        return;
+    };
+    let parsed = match regression.get_ref() {
+        DeValue::String(text) => threshold_expr::regression(Ok(text), lower_is_better),
+        v => match number(v) {
+            Some(n) => threshold_expr::regression(Err(n), lower_is_better),
+            None => Err(format!(
+                "must be a percentage string such as \"10%\" or a number, found {}",
+                v.type_str()
+            )),
+        },
+    };
+    let expr = match parsed {
+        Ok(expr) => expr,
+        Err(e) => {
+            sink.error(
+                regression.span(),
+                format!("threshold `{metric_name}` of gate `{name}`: {e}"),
+            );
+            return;
+        }
+    };
+    let window = t.u32(sink, "window").unwrap_or(BASELINE_WINDOW);
+    if window == 0 {
+        sink.error(
+            t.value("window").map_or(span.clone(), toml::Spanned::span),
+            format!("`window` of threshold `{metric_name}` in gate `{name}` must be at least 1"),
+        );
+    }
+    let min_samples = t
+        .u32(sink, "min_samples")
+        .unwrap_or(BASELINE_MIN_SAMPLES)
+        .max(1);
+    let min_delta = match t.value("min_delta") {
+        None => 0.0,
+        Some(v) => match number(v.get_ref()) {
+            Some(d) if d >= 0.0 && d.is_finite() => d,
+            _ => {
+                sink.error(
+                    v.span(),
+                    format!("`min_delta` of threshold `{metric_name}` in gate `{name}` must be a number at least 0"),
+                );
+                0.0
+            }
+        },
+    };
+    let statistic = match t.string(sink, "statistic") {
+        None => Statistic::Median,
+        Some((s, sp)) => match Statistic::ALL.iter().find(|(n, _)| *n == s) {
+            Some((_, st)) => *st,
+            None => {
+                sink.error_help(
+                    sp,
+                    format!(
+                        "unknown statistic `{s}` in threshold `{metric_name}` of gate `{name}`"
+                    ),
+                    suggest(&s, &Statistic::ALL.map(|(n, _)| n)),
+                );
+                Statistic::Median
+            }
+        },
+    };
+    let branch = t.string(sink, "branch").map(|(b, _)| b);
+    baselines.push(BaselineThreshold {
+        metric: path.clone(),
+        expr,
+        window: window.max(1),
+        branch,
+        min_samples,
+        min_delta,
+        statistic,
+    });
+}
+
+/// An integer or a float as f64.
+fn number(v: &DeValue<'_>) -> Option<f64> {
+    match v {
+        DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix())
+            .ok()
+            .map(|n| n as f64),
+        DeValue::Float(f) => f.as_str().replace('_', "").parse().ok(),
+        _ => None,
+    }
 }
 
 fn toml_scalar(v: &DeValue<'_>) -> String {

@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::threshold_expr::ThresholdExpr;
+use super::threshold_expr::{BaselineExpr, ThresholdExpr};
 use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
@@ -115,6 +115,68 @@ pub struct Threshold {
     pub expr: ThresholdExpr,
 }
 
+/// How a baseline sums up its samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Statistic {
+    /// The middle value (the mean of the two middle ones for an even count).
+    #[default]
+    Median,
+    /// The arithmetic mean.
+    Mean,
+    /// The smallest sample.
+    Min,
+    /// The largest sample.
+    Max,
+}
+
+impl Statistic {
+    /// Every statistic, as written in gates.toml.
+    pub const ALL: [(&'static str, Statistic); 4] = [
+        ("median", Statistic::Median),
+        ("mean", Statistic::Mean),
+        ("min", Statistic::Min),
+        ("max", Statistic::Max),
+    ];
+
+    /// The name as written in gates.toml.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statistic::Median => "median",
+            Statistic::Mean => "mean",
+            Statistic::Min => "min",
+            Statistic::Max => "max",
+        }
+    }
+}
+
+/// A threshold against the metric's own history: `p95_ms = "<= baseline * 1.10"` or the table
+/// `{ max_regression = "10%", window = 20, branch = "main", min_samples = 5, min_delta = 2.0,
+/// statistic = "median" }`.
+#[derive(Debug, Clone)]
+pub struct BaselineThreshold {
+    /// Dotted path into the metrics JSON.
+    pub metric: MetricPath,
+    /// The comparison, and how the limit follows the baseline.
+    pub expr: BaselineExpr,
+    /// How many of the latest comparable passing runs make the baseline (default 20).
+    pub window: u32,
+    /// The branch whose runs make the baseline; None = the run's base branch (`--base-branch`,
+    /// `GITHUB_BASE_REF`, else the repository's default branch).
+    pub branch: Option<String>,
+    /// Fewer comparable samples than this: the threshold is judged but only observed (default 5).
+    pub min_samples: u32,
+    /// A change smaller than this (absolute, in the metric's unit) never fails (default 0).
+    pub min_delta: f64,
+    /// How the samples are summed up (default median).
+    pub statistic: Statistic,
+}
+
+/// The default `window` of a baseline threshold.
+pub(crate) const BASELINE_WINDOW: u32 = 20;
+/// The default `min_samples` of a baseline threshold.
+pub(crate) const BASELINE_MIN_SAMPLES: u32 = 5;
+
 /// A validated gate.
 #[derive(Debug, Clone)]
 pub struct Gate {
@@ -170,8 +232,10 @@ pub struct Gate {
     pub skip_unless_env: Vec<(String, String)>,
     /// This gate's own `graduate_after_days`; None = the settings' value.
     pub graduate_after_days: Option<u32>,
-    /// The `thresholds` table, in written order.
+    /// The `thresholds` table's fixed limits, in written order.
     pub thresholds: Vec<Threshold>,
+    /// The `thresholds` table's limits against the metric's history, in written order.
+    pub baselines: Vec<BaselineThreshold>,
     /// `export = {"pqc.verify.latency" = "verify_p95_ms"}`: (exported name, metric path).
     pub export: Vec<(String, MetricPath)>,
     /// Span of the gate's table header, for messages about the gate as a whole.

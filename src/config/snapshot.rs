@@ -23,15 +23,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings,
-    Threshold,
+    BaselineThreshold, Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings,
+    Settings, SigningSettings, Statistic, Threshold,
 };
-use super::threshold_expr::{Op, ThresholdExpr};
+use super::threshold_expr::{BaselineExpr, Op, Scale, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
 use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
-const MAGIC: &[u8] = b"runner-config-snapshot-3\n";
+const MAGIC: &[u8] = b"runner-config-snapshot-4\n";
 
 /// Where the snapshot of the config in `root` lives.
 #[must_use]
@@ -324,9 +324,56 @@ codec_struct!(Gate {
     skip_unless_env,
     graduate_after_days,
     thresholds,
+    baselines,
     export,
     span,
 });
+codec_struct!(BaselineThreshold {
+    metric,
+    expr,
+    window,
+    branch,
+    min_samples,
+    min_delta,
+    statistic
+});
+codec_struct!(BaselineExpr { op, scale });
+
+impl Codec for Scale {
+    fn encode(&self, w: &mut Writer) {
+        let (factor, x) = match *self {
+            Scale::Factor(f) => (true, f),
+            Scale::Offset(d) => (false, d),
+        };
+        factor.encode(w);
+        x.encode(w);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let factor = bool::decode(r)?;
+        let x = f64::decode(r)?;
+        Ok(if factor {
+            Scale::Factor(x)
+        } else {
+            Scale::Offset(x)
+        })
+    }
+}
+
+impl Codec for Statistic {
+    fn encode(&self, w: &mut Writer) {
+        let i = Statistic::ALL
+            .iter()
+            .position(|(_, s)| s == self)
+            .unwrap_or(0);
+        w.raw(&[u8::try_from(i).unwrap_or(0)]);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Statistic::ALL
+            .get(usize::from(r.raw(1)?[0]))
+            .map(|(_, s)| *s)
+            .ok_or(DecodeError::Truncated)
+    }
+}
 
 /// A metric path as its text, parsed again on decoding (it parsed when the config was loaded).
 impl Codec for MetricPath {

@@ -37,6 +37,8 @@ pub(crate) struct RunOptions {
     /// Run command gates traced and list the files they read undeclared (`--trace-inputs`):
     /// nothing is read from the cache or stored.
     pub trace: bool,
+    /// Per gate name: the history's samples for each of its baseline thresholds, in order.
+    pub baselines: std::sync::Arc<std::collections::HashMap<String, Vec<judge::BaselineSamples>>>,
 }
 
 /// One gate's result in a run.
@@ -449,11 +451,25 @@ impl Scheduler<'_> {
         }
     }
 
+    /// The history's samples for gate `g`'s baseline thresholds.
+    fn baselines_of(&self, g: usize) -> &[judge::BaselineSamples] {
+        self.opts
+            .baselines
+            .get(&self.config.gates[g].name)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// A gate replayed from the cache, judged.
     fn replayed(&self, g: usize, key: CacheKey, started: Instant) -> GateRun {
         let gate = &self.config.gates[g];
         // The hit left every artifact in place, verified by hash.
-        let verdict = judge::judge_with(gate, &self.config.root, &Execution::Succeeded, |_| true);
+        let verdict = judge::judge_with(
+            gate,
+            &self.config.root,
+            &Execution::Succeeded,
+            self.baselines_of(g),
+            |_| true,
+        );
         GateRun {
             index: g,
             status: verdict.status,
@@ -598,7 +614,12 @@ impl Scheduler<'_> {
                 ));
             }
         }
-        let verdict = judge::judge(gate, &self.config.root, &execution);
+        let verdict = judge::judge(
+            gate,
+            &self.config.root,
+            &execution,
+            self.baselines_of(job.index),
+        );
         if matches!(verdict.status, Status::Fail | Status::Error)
             && let Some(hint) = self.environment.hint(gate)
         {

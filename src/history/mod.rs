@@ -1,9 +1,11 @@
 //! Run history and graduation (SPEC 6): the append-only history file, green days and streaks,
 //! sticky graduation of observational gates, and the config rewrite of `runner graduate --write`.
 
+pub(crate) mod branch;
 mod commit;
 mod graduation;
 mod line;
+pub(crate) mod machine;
 mod store;
 mod summary;
 mod warning;

@@ -297,7 +297,8 @@ mod tests {
             thresholds: vec![ThresholdReport {
                 metric: "p95".into(),
                 op: "<=".into(),
-                limit: 5.0,
+                limit: Some(5.0),
+                baseline: None,
                 value: Some(9.0),
                 pass: false,
             }],

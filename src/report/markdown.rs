@@ -96,20 +96,54 @@ pub fn render(report: &Report) -> String {
     md
 }
 
-/// One judged threshold as `metric op limit: value ✓` (or `✗`; `missing` when absent).
+/// One judged threshold as `metric op limit: value ✓` (or `✗`; `missing` when absent). A
+/// threshold against a baseline also says the baseline, where it comes from and the change:
+/// `p95_ms <= 110 (<= baseline * 1.1; median of 20 runs on main: 100): 115 (+15.0%) ✗`; one
+/// that is only observed is marked `⚠` when its limit did not hold.
 #[must_use]
 pub fn threshold_text(t: &ThresholdReport) -> String {
-    let value = t.value.map_or_else(
-        || "missing".to_owned(),
-        crate::vocab::metric_path::for_people,
-    );
-    format!(
-        "{} {} {}: {value} {}",
-        t.metric,
-        t.op,
-        t.limit,
-        if t.pass { "✓" } else { "✗" }
-    )
+    let people = crate::vocab::metric_path::for_people;
+    let value = t.value.map_or_else(|| "missing".to_owned(), people);
+    let Some(b) = &t.baseline else {
+        let limit = t.limit.map_or_else(|| "?".to_owned(), people);
+        let mark = if t.pass { "✓" } else { "✗" };
+        return format!("{} {} {limit}: {value} {mark}", t.metric, t.op);
+    };
+    let mark = match (t.pass, b.holds) {
+        (false, _) => "✗",
+        (true, false) => "⚠",
+        (true, true) => "✓",
+    };
+    let change = b
+        .change_pct
+        .map_or_else(String::new, |c| format!(" ({c:+.1}%)"));
+    let base = b.value.map_or_else(String::new, |v| {
+        format!(
+            "; {} of {} run{} on {}: {}",
+            b.statistic,
+            b.samples,
+            if b.samples == 1 { "" } else { "s" },
+            b.branch,
+            people(v)
+        )
+    });
+    let note = b
+        .note
+        .as_ref()
+        .map_or_else(String::new, |n| format!("; {n}"));
+    match t.limit {
+        Some(limit) => format!(
+            "{} {} {} ({}{base}{note}): {value}{change} {mark}",
+            t.metric,
+            t.op,
+            people(limit),
+            b.expr
+        ),
+        None => format!(
+            "{} {} (on {}{note}): {value} {mark}",
+            t.metric, b.expr, b.branch
+        ),
+    }
 }
 
 fn heading(outcome: Outcome) -> &'static str {
@@ -217,7 +251,8 @@ mod tests {
         let t = |value, pass| ThresholdReport {
             metric: "p95".into(),
             op: "<=".into(),
-            limit: 50.0,
+            limit: Some(50.0),
+            baseline: None,
             value,
             pass,
         };

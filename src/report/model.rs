@@ -143,12 +143,46 @@ pub struct ThresholdReport {
     pub metric: String,
     /// Comparison operator (`<`, `<=`, `>`, `>=`, `==`, `!=`).
     pub op: String,
-    /// The limit from gates.toml.
-    pub limit: f64,
+    /// The limit: from gates.toml, or computed from the baseline; None for a baseline
+    /// threshold without a comparable baseline yet.
+    pub limit: Option<f64>,
     /// The metric's value; None when absent or not a number (the gate then ends `error`).
     pub value: Option<f64>,
-    /// Whether `value op limit` holds.
+    /// Whether the threshold passed: `value op limit` holds (for a baseline threshold: or the
+    /// change is within `min_delta`, or it is only observed).
     pub pass: bool,
+    /// For a threshold against the metric's history: the baseline and how it was judged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineReport>,
+}
+
+/// A threshold's baseline: the statistic of the metric in the latest comparable passing runs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct BaselineReport {
+    /// The expression, as `<= baseline * 1.1`.
+    pub expr: String,
+    /// `median`, `mean`, `min` or `max`.
+    pub statistic: String,
+    /// The branch whose runs make the baseline.
+    pub branch: String,
+    /// How many latest comparable samples the baseline may use.
+    pub window: u32,
+    /// How many it used.
+    pub samples: usize,
+    /// Below this many samples the threshold is only observed.
+    pub min_samples: u32,
+    /// Samples left out because another machine measured them.
+    pub other_machines: usize,
+    /// The baseline; None when no comparable sample exists.
+    pub value: Option<f64>,
+    /// The value's change against the baseline, in percent.
+    pub change_pct: Option<f64>,
+    /// The limit held (or the change was within `min_delta`).
+    pub holds: bool,
+    /// Too few comparable samples: judged, but it cannot fail the gate.
+    pub observed_only: bool,
+    /// Why it is only observed, or why a broken limit did not fail, in words.
+    pub note: Option<String>,
 }
 
 /// An exported metric: its Prometheus name and value.

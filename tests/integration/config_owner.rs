@@ -613,9 +613,23 @@ fn report_schema_has_the_models_fields() {
     let threshold = ThresholdReport {
         metric: "m".into(),
         op: "<=".into(),
-        limit: 1.0,
+        limit: Some(1.1),
         value: Some(0.5),
         pass: true,
+        baseline: Some(runner::report::BaselineReport {
+            expr: "<= baseline * 1.1".into(),
+            statistic: "median".into(),
+            branch: "main".into(),
+            window: 20,
+            samples: 20,
+            min_samples: 5,
+            other_machines: 0,
+            value: Some(1.0),
+            change_pct: Some(-50.0),
+            holds: true,
+            observed_only: false,
+            note: None,
+        }),
     };
     let gate = GateReport {
         undeclared_reads: vec![runner::report::UndeclaredReport {
@@ -683,6 +697,11 @@ fn report_schema_has_the_models_fields() {
             &defs["finding"],
         ),
         ("test", &json["gates"][0]["tests"][0], &defs["test"]),
+        (
+            "baseline",
+            &json["gates"][0]["thresholds"][0]["baseline"],
+            &defs["baseline"],
+        ),
     ];
     for (what, value, def) in pairs {
         assert_eq!(
@@ -709,6 +728,7 @@ fn report_schema_has_the_models_fields() {
             "undeclared_read" => set(&["suggestion"]),
             "finding" => set(&["line"]),
             "test" => set(&["classname", "message", "time_ms"]),
+            "threshold" => set(&["baseline"]),
             _ => BTreeSet::new(),
         };
         assert_eq!(optional, expected_optional, "{what}: optional fields");
