@@ -13,7 +13,7 @@ use crate::vocab::Status;
 pub(crate) mod baseline;
 pub(crate) mod junit;
 
-pub(crate) use baseline::{BaselineJudgement, BaselineSamples};
+pub(crate) use baseline::{BaselineJudgement, BaselineSamples, Sample};
 
 use junit::JunitError;
 pub(crate) use junit::TestCase;

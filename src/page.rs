@@ -8,9 +8,12 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::history::History;
+use crate::history::{History, samples};
 use crate::report::Report;
 use crate::report::html::{self, HtmlData};
+
+/// How many latest runs a sparkline shows.
+const SPARK_RUNS: usize = 30;
 
 /// How many lines of a failed gate's log the page shows.
 const LOG_LINES: usize = 40;
@@ -33,6 +36,23 @@ pub(crate) fn render(
     let logs = config.settings.cache_dir.join("logs");
     let by_name: BTreeMap<&str, &crate::config::Gate> =
         config.gates.iter().map(|g| (g.name.as_str(), g)).collect();
+    // Sparklines: the metric values of the gates that have some, over their latest runs.
+    let measured: Vec<&str> = report
+        .gates
+        .iter()
+        .filter(|g| !(g.thresholds.is_empty() && g.exports.is_empty()))
+        .map(|g| g.name.as_str())
+        .collect();
+    let recorded = if measured.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        samples::read_back(
+            &config.settings.history,
+            Some(&measured),
+            SPARK_RUNS,
+            samples::Until::Count,
+        )
+    };
     for g in &report.gates {
         let Some(gate) = by_name.get(g.name.as_str()) else {
             // A report from another config (or an older one): show it without the extras.
@@ -44,6 +64,19 @@ pub(crate) fn render(
         let standing = history.standing(gate, &config.settings, now);
         if let Some(progress) = standing.progress(gate, &config.settings) {
             data.graduation.insert(g.name.clone(), progress);
+        }
+        if let Some(values) = recorded.get(&g.name) {
+            let series: BTreeMap<String, Vec<f64>> = g
+                .thresholds
+                .iter()
+                .map(|t| t.metric.as_str())
+                .chain(g.exports.iter().map(|e| e.name.as_str()))
+                .map(|m| (m.to_owned(), values.series(m)))
+                .filter(|(_, s)| s.len() > 1)
+                .collect();
+            if !series.is_empty() {
+                data.series.insert(g.name.clone(), series);
+            }
         }
         if g.status.is_failure() {
             let tail = log_tail(&logs, &g.name);

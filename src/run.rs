@@ -2,6 +2,7 @@
 //! the history and write the report files. It prints nothing: the scheduler's events go to the
 //! caller's observer, and warnings come back with the result.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -9,7 +10,8 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
-use crate::history::History;
+use crate::history::{History, RunPlace, samples};
+use crate::judge::BaselineSamples;
 use crate::report::{
     BaselineReport, ExportedMetric, FindingReport, GateReport, Report, TestCaseReport,
     ThresholdReport, UndeclaredReport,
@@ -44,6 +46,10 @@ pub(crate) struct RunRequest {
     pub outputs: Outputs,
     /// The exit code to use instead of 78 when every gate skipped (`--skip-exit-code`).
     pub skip_exit_code: Option<i32>,
+    /// The branch and machine recorded with metric values.
+    pub place: RunPlace,
+    /// The branch whose runs make baselines (`--base-branch`, CI variables, the default branch).
+    pub base_branch: String,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
@@ -92,7 +98,8 @@ pub(crate) fn run(
     mark: &dyn Fn(&str),
 ) -> RunResult {
     let started = Instant::now();
-    let opts = req.options(&ws.config);
+    let mut opts = req.options(&ws.config);
+    opts.baselines = std::sync::Arc::new(baseline_inputs(ws, prepared, req));
     if !req.no_cache && !req.trace {
         // Download, in parallel, the remote entries of gates whose keys are known up front.
         prepared.cache.prefetch(
@@ -171,13 +178,59 @@ pub(crate) fn run(
         .chain(history.warnings())
         .collect();
     mark("judge");
-    let output_warnings = write_outputs(ws, &req.outputs, &report, &mut history, req.now);
+    let output_warnings =
+        write_outputs(ws, &req.outputs, &report, &mut history, req.now, &req.place);
     mark("reports");
     RunResult {
         report,
         warnings,
         output_warnings,
     }
+}
+
+/// How many recorded values of a gate are read back for its baselines (before filtering by
+/// status, branch and machine).
+const BASELINE_READ_BACK: usize = 1000;
+
+/// For each selected gate with baseline thresholds, the history's samples of each (read back
+/// from the end of the history, only when there is such a gate).
+fn baseline_inputs(
+    ws: &Workspace,
+    prepared: &Prepared,
+    req: &RunRequest,
+) -> HashMap<String, Vec<BaselineSamples>> {
+    let gates: Vec<&Gate> = prepared
+        .selected
+        .iter()
+        .map(|&g| &ws.config.gates[g])
+        .filter(|g| !g.baselines.is_empty())
+        .collect();
+    if gates.is_empty() {
+        return HashMap::new();
+    }
+    let names: Vec<&str> = gates.iter().map(|g| g.name.as_str()).collect();
+    let read = samples::read_back(
+        &ws.config.settings.history,
+        Some(&names),
+        BASELINE_READ_BACK,
+        samples::Until::Accepted,
+    );
+    let none = samples::GateValues::default();
+    gates
+        .iter()
+        .map(|g| {
+            let values = read.get(&g.name).unwrap_or(&none);
+            let per_rule = g
+                .baselines
+                .iter()
+                .map(|rule| {
+                    let branch = rule.branch.as_deref().unwrap_or(&req.base_branch);
+                    values.baseline_samples(rule.metric.as_str(), branch, &req.place.machine)
+                })
+                .collect();
+            (g.name.clone(), per_rule)
+        })
+        .collect()
 }
 
 /// After judging: history, the report files, and the report's signature. Each failure to write
@@ -188,9 +241,10 @@ fn write_outputs(
     report: &Report,
     history: &mut History,
     now: OffsetDateTime,
+    place: &RunPlace,
 ) -> Vec<String> {
     let mut warnings = Vec::new();
-    if let Err(e) = history.append_run(report, now) {
+    if let Err(e) = history.append_run(report, now, place) {
         warnings.push(format!(
             "cannot append to the history {}: {e}",
             ws.config.settings.history.display()

@@ -69,6 +69,9 @@ pub enum Command {
     /// Work with run reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Show a gate's baselines, or start them anew after an intended change.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Write a Dilithium2 key pair for signing cache entries and reports.
     Keygen {
         /// Path prefix: writes PREFIX.key and PREFIX.pub.
@@ -79,6 +82,29 @@ pub enum Command {
     Verify {
         /// The report file to check.
         report: PathBuf,
+    },
+}
+
+/// `runner baseline ...`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Per baseline threshold of GATE: the samples, the baseline, the limit and how the latest
+    /// recorded value fares against it.
+    Show {
+        /// The gate.
+        gate: String,
+        /// The branch whose runs make the baseline (default as for `run`).
+        #[arg(long, value_name = "BRANCH", env = "RUNNER_BASE_BRANCH")]
+        base_branch: Option<String>,
+    },
+    /// Start GATE's baselines anew (after an intended change): runs recorded before are no
+    /// longer compared. Recorded in the history, with the reason.
+    Accept {
+        /// The gate.
+        gate: String,
+        /// Why (kept in the history).
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
     },
 }
 
@@ -142,6 +168,10 @@ pub struct RunArgs {
     /// Also write Prometheus text exposition here.
     #[arg(long, value_name = "PATH")]
     pub metrics: Option<PathBuf>,
+    /// The branch whose runs make baselines (default: `GITHUB_BASE_REF`, GitLab's target or
+    /// default branch, else the repository's default branch).
+    #[arg(long, value_name = "BRANCH", env = "RUNNER_BASE_BRANCH")]
+    pub base_branch: Option<String>,
     /// Also write a self-contained HTML report here (open it in a browser; no network needed).
     #[arg(long, value_name = "PATH")]
     pub html: Option<PathBuf>,

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod error;
 mod progress;
+mod sparkline;
 mod timings;
 
 use std::io::Write as _;

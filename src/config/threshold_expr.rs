@@ -137,7 +137,7 @@ pub struct BaselineExpr {
 impl fmt::Display for BaselineExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.scale {
-            Scale::Factor(x) if x == 1.0 => write!(f, "{} baseline", self.op),
+            Scale::Factor(1.0) => write!(f, "{} baseline", self.op),
             Scale::Factor(x) => write!(f, "{} baseline * {x}", self.op),
             Scale::Offset(d) if d < 0.0 => write!(f, "{} baseline - {}", self.op, -d),
             Scale::Offset(d) => write!(f, "{} baseline + {d}", self.op),

@@ -23,6 +23,37 @@ pub(crate) struct LineOut<'a> {
     pub guard: Option<&'a str>,
     pub commit: Option<&'a str>,
     pub run: u64,
+    /// The gate's judged metric values (thresholds and exports), for baselines and sparklines;
+    /// only on lines of gates that have some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<&'a std::collections::BTreeMap<String, f64>>,
+    /// The branch the run was on (only with `metrics`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<&'a str>,
+    /// The machine fingerprint (only with `metrics`): values from other machines are not
+    /// compared.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine: Option<&'a str>,
+}
+
+/// `runner baseline accept GATE --reason TEXT`: a line that starts the gate's baselines anew.
+/// It has no `status`: it is not a result, and streaks and `runner status` skip it.
+#[derive(Debug, Serialize)]
+pub(crate) struct AcceptOut<'a> {
+    pub at: &'a str,
+    pub gate: &'a str,
+    /// Why the new baseline was accepted.
+    pub baseline_accepted: &'a str,
+    pub run: u64,
+}
+
+impl AcceptOut<'_> {
+    /// The whole line, newline included.
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
 }
 
 impl LineOut<'_> {
@@ -44,7 +75,11 @@ struct LineIn<'a> {
     at: Cow<'a, str>,
     #[serde(borrow)]
     gate: Cow<'a, str>,
-    status: Status,
+    /// Required, except on a `baseline_accepted` line.
+    #[serde(default)]
+    status: Option<Status>,
+    #[serde(default, borrow)]
+    baseline_accepted: Option<Cow<'a, str>>,
     #[serde(default)]
     #[expect(
         dead_code,
@@ -77,16 +112,25 @@ pub(crate) struct Entry<'a> {
     pub guard: bool,
     /// 0 for a line without `run` (written before the field existed): it sorts first.
     pub run: u64,
+    /// A `runner baseline accept` line: not a result (its `status` is a placeholder).
+    pub accept: bool,
 }
 
 /// Parse one line (without its newline). The error says in words why the line is corrupt.
 pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
     let raw: LineIn<'_> = serde_json::from_slice(line).map_err(|e| describe(&e))?;
     let at = parse_at(&raw.at)?;
+    let accept = raw.baseline_accepted.is_some();
+    let status = match raw.status {
+        Some(status) => status,
+        None if accept => Status::Skip,
+        None => return Err("missing field `status`".to_owned()),
+    };
     Ok(Entry {
+        accept,
         gate: raw.gate,
         at,
-        status: raw.status,
+        status,
         cached: raw.cached.unwrap_or(false),
         guard: raw.guard.is_some(),
         run: raw.run.unwrap_or(0),
@@ -171,6 +215,9 @@ mod tests {
             guard: None,
             commit: None,
             run: 7,
+            metrics: None,
+            branch: None,
+            machine: None,
         };
         let bytes = out.to_bytes();
         assert_eq!(

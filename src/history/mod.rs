@@ -6,11 +6,12 @@ mod commit;
 mod graduation;
 mod line;
 pub(crate) mod machine;
+pub(crate) mod samples;
 mod store;
 mod summary;
 mod warning;
 mod write_back;
 
 pub(crate) use graduation::{Graduation, Standing};
-pub(crate) use store::History;
+pub(crate) use store::{History, RunPlace};
 pub(crate) use write_back::write_graduations;

@@ -24,6 +24,47 @@ use crate::fxhash::FxBuild;
 use crate::report::Report;
 use crate::vocab::Mode;
 
+/// Where a run ran, recorded with its metric values: values are compared only within a branch
+/// and a machine.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RunPlace {
+    /// The branch the run is on; None when detached or unknown.
+    pub branch: Option<String>,
+    /// The machine fingerprint (`machine::Machine::id`).
+    pub machine: String,
+}
+
+impl RunPlace {
+    /// The run's branch (CI variables, else `.git`) and this machine's fingerprint, for a
+    /// config in `root`.
+    #[must_use]
+    pub(crate) fn detect(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> RunPlace {
+        RunPlace {
+            branch: super::branch::current(root, env),
+            machine: super::machine::Machine::current(env).id,
+        }
+    }
+}
+
+/// A gate's judged metric values: each threshold's (fixed or baseline) and each export's.
+#[must_use]
+pub(crate) fn metric_values(
+    gate: &crate::report::GateReport,
+) -> std::collections::BTreeMap<String, f64> {
+    let mut values = std::collections::BTreeMap::new();
+    for t in &gate.thresholds {
+        if let Some(v) = t.value.filter(|v| v.is_finite()) {
+            values.insert(t.metric.clone(), v);
+        }
+    }
+    for e in &gate.exports {
+        if e.value.is_finite() {
+            values.entry(e.name.clone()).or_insert(e.value);
+        }
+    }
+    values
+}
+
 /// Largest single append: whole lines only, so each write stays atomic.
 const BATCH_BYTES: usize = 64 * 1024;
 
@@ -213,6 +254,8 @@ impl History {
                 continue;
             }
             match line::parse(text) {
+                // `runner baseline accept`: not a result; only baselines read it.
+                Ok(entry) if entry.accept => self.entries += 1,
                 Ok(entry) => {
                     self.entries += 1;
                     self.max_run = self.max_run.max(entry.run);
@@ -336,6 +379,7 @@ impl History {
         &mut self,
         report: &Report,
         now: OffsetDateTime,
+        place: &RunPlace,
     ) -> std::io::Result<()> {
         if report.gates.is_empty() {
             return Ok(());
@@ -366,6 +410,8 @@ impl History {
         // of 10,000 gates costs a few dozen system calls instead of 10,000.
         let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
         for gate in &report.gates {
+            let metrics = metric_values(gate);
+            let metrics = (!metrics.is_empty()).then_some(&metrics);
             let out = LineOut {
                 at: &at,
                 gate: &gate.name,
@@ -375,6 +421,9 @@ impl History {
                 guard: gate.guard.as_deref(),
                 commit: commit.as_deref(),
                 run,
+                branch: metrics.and(place.branch.as_deref()),
+                machine: metrics.map(|_| place.machine.as_str()),
+                metrics,
             };
             let mut bytes = out.to_bytes();
             if pending_newline {
@@ -395,6 +444,43 @@ impl History {
         if foldable {
             self.fold_into_summary(&mut file, before.len() + written, report, &at, run);
         }
+        Ok(())
+    }
+
+    /// Record `runner baseline accept GATE --reason TEXT`: one line, appended like a run's, after
+    /// which the gate's baselines start anew.
+    ///
+    /// # Errors
+    /// When the history's folder or file cannot be created, opened or written.
+    pub(crate) fn append_accept(
+        &mut self,
+        gate: &str,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> std::io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let utc = now.to_offset(time::UtcOffset::UTC);
+        let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
+        let run = self.next_run(now);
+        let mut file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .read(true)
+            .open(&self.path)?;
+        let mut bytes = line::AcceptOut {
+            at: &at,
+            gate,
+            baseline_accepted: reason,
+            run,
+        }
+        .to_bytes();
+        if !ends_with_newline(&file)? {
+            bytes.insert(0, b'\n');
+        }
+        write_line(&mut file, &bytes)?;
+        self.max_run = self.max_run.max(run);
         Ok(())
     }
 
@@ -596,7 +682,8 @@ mod tests {
                 f.write_all(b"{\"at\":\"2026-11-02T09:00:00Z\",\"gate\":\"z\",\"status\":\"pass\",\"run\":1}\n")
                     .unwrap();
             }
-            h.append_run(&report_of(gates), *at).unwrap();
+            h.append_run(&report_of(gates), *at, &RunPlace::default())
+                .unwrap();
             let len = std::fs::metadata(&path).unwrap().len();
             let mut file = File::open(&path).unwrap();
             let saved = summary::load::<FxBuild>(&summary::path_of(&path), &mut file)

@@ -146,7 +146,7 @@ pub(crate) fn judge(
             plural(used.len()),
             rule.min_samples
         ));
-    } else if !within_limit {
+    } else if !within_limit && within_delta {
         judgement.note = Some(format!(
             "within min_delta {} of the baseline",
             crate::judge::fmt_num(rule.min_delta)
@@ -226,6 +226,18 @@ mod tests {
         assert_eq!(statistic(Statistic::Median, &[]), None);
     }
 
+    /// (case, rule tweak, samples, value, limit, pass, observed only, baseline).
+    type Case = (
+        &'static str,
+        fn(&mut BaselineThreshold),
+        Vec<Sample>,
+        f64,
+        Option<f64>,
+        bool,
+        bool,
+        Option<f64>,
+    );
+
     /// The baseline's rules as a table: (case, rule tweak, samples, value) -> (limit, pass,
     /// observed only, baseline).
     #[test]
@@ -234,18 +246,8 @@ mod tests {
         let twenty = vec![100.0; 20];
         let mut with_outlier_failures = vec![100.0; 20];
         with_outlier_failures.extend([500.0; 3]); // these are passing samples, newest
-        type Tweak = fn(&mut BaselineThreshold);
-        let none: Tweak = |_| {};
-        let cases: Vec<(
-            &str,
-            Tweak,
-            Vec<Sample>,
-            f64,
-            Option<f64>,
-            bool,
-            bool,
-            Option<f64>,
-        )> = vec![
+        let none: fn(&mut BaselineThreshold) = |_| {};
+        let cases: Vec<Case> = vec![
             (
                 "15% worse than 20 green runs fails",
                 none,

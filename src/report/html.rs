@@ -148,11 +148,16 @@ try {
     tr.appendChild(el("td", {}, ms(g.duration_ms)));
     var m = el("td");
     (g.thresholds || []).forEach(function (t) {
-      var d = el("div", { "class": "metric " + (t.pass ? "" : "bad") }, t.metric + " " + num(t.value) + " " + t.op + " " + num(t.limit) + " ");
+      var b = t.baseline, text = t.metric + " " + num(t.value) + " " + t.op + " " + num(t.limit) + " ";
+      if (b) {
+        text += "(" + b.expr + (b.value !== null ? "; baseline " + num(b.value) + ", " + b.statistic + " of " + b.samples + " on " + b.branch : "") +
+          (b.change_pct !== null ? "; " + (b.change_pct >= 0 ? "+" : "") + b.change_pct.toFixed(1) + "%" : "") + (b.note ? "; " + b.note : "") + ") ";
+      }
+      var d = el("div", { "class": "metric " + (t.pass ? (b && !b.holds ? "warn" : "") : "bad") }, text);
       var s = (data.series[g.name] || {})[t.metric];
       if (s && s.length > 1) {
         var prev = s[s.length - 2];
-        if (prev) { d.appendChild(el("span", { "class": "meta" }, ((t.value - prev) / Math.abs(prev) * 100 >= 0 ? "+" : "") + ((t.value - prev) / Math.abs(prev) * 100).toFixed(1) + "% ")); }
+        if (prev && !b) { d.appendChild(el("span", { "class": "meta" }, ((t.value - prev) / Math.abs(prev) * 100 >= 0 ? "+" : "") + ((t.value - prev) / Math.abs(prev) * 100).toFixed(1) + "% ")); }
         d.appendChild(sparkline(s));
       }
       m.appendChild(d);

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod baselines;
 mod cache;
 mod config_errors;
 mod config_owner;

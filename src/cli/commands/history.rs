@@ -74,6 +74,7 @@ fn status_into(
         ]);
     }
     print_table(out, &rows);
+    metrics_into(out, ws);
     if due > 0 {
         say!(
             out,
@@ -84,6 +85,63 @@ fn status_into(
         );
     }
     Ok(Done::Success)
+}
+
+/// How many latest runs a metric's sparkline shows.
+const SPARK_RUNS: usize = 20;
+
+/// Per gate with thresholds or exports: each metric's latest recorded values as a sparkline,
+/// the latest value and its change against the run before.
+fn metrics_into(out: &mut String, ws: &Workspace) {
+    let names: Vec<&str> = ws
+        .config
+        .gates
+        .iter()
+        .filter(|g| !(g.thresholds.is_empty() && g.baselines.is_empty() && g.export.is_empty()))
+        .map(|g| g.name.as_str())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let read = crate::history::samples::read_back(
+        &ws.config.settings.history,
+        Some(&names),
+        SPARK_RUNS,
+        crate::history::samples::Until::Count,
+    );
+    let mut rows = vec![["GATE", "METRIC", "LAST RUNS", "LATEST"].map(str::to_owned)];
+    for name in &names {
+        let Some(values) = read.get(*name) else {
+            continue;
+        };
+        let metrics: std::collections::BTreeSet<&String> = values
+            .values
+            .iter()
+            .flat_map(|v| v.metrics.keys())
+            .collect();
+        for metric in metrics {
+            let series = values.series(metric);
+            let Some(&latest) = series.last() else {
+                continue;
+            };
+            let change = match series.len().checked_sub(2).map(|i| series[i]) {
+                Some(prev) if prev != 0.0 => {
+                    format!(" ({:+.1}%)", (latest - prev) / prev.abs() * 100.0)
+                }
+                _ => String::new(),
+            };
+            rows.push([
+                (*name).to_owned(),
+                metric.clone(),
+                crate::cli::sparkline::sparkline(&series, SPARK_RUNS),
+                format!("{}{change}", crate::vocab::metric_path::for_people(latest)),
+            ]);
+        }
+    }
+    if rows.len() > 1 {
+        say!(out, "\nmetrics, oldest to newest run:\n");
+        print_table(out, &rows);
+    }
 }
 
 fn graduate_into(
@@ -192,8 +250,8 @@ fn last_text(standing: &Standing) -> String {
     )
 }
 
-fn print_table(out: &mut String, rows: &[[String; 6]]) {
-    let mut widths = [0usize; 6];
+fn print_table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
+    let mut widths = [0usize; N];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());

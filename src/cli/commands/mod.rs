@@ -1,5 +1,6 @@
 //! One module per command (or family of commands); `dispatch` picks one.
 
+mod baseline;
 pub(super) mod history;
 pub(super) mod init;
 mod inspect;
@@ -7,7 +8,7 @@ mod keys;
 mod report;
 mod run;
 
-use super::args::{Cli, Command, ReportCommand};
+use super::args::{BaselineCommand, Cli, Command, ReportCommand};
 use super::error::{CmdResult, Done};
 use std::path::Path;
 
@@ -27,6 +28,12 @@ pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
         }
         Command::Explain { gate } => inspect::explain(&Workspace::open(config)?, &gate),
         Command::Status => history::status(&Workspace::open(config)?, now),
+        Command::Baseline(BaselineCommand::Show { gate, base_branch }) => {
+            baseline::show(&Workspace::open(config)?, &gate, base_branch.as_deref())
+        }
+        Command::Baseline(BaselineCommand::Accept { gate, reason }) => {
+            baseline::accept(&Workspace::open(config)?, &gate, reason.as_deref(), now)
+        }
         Command::Graduate { write } => history::graduate(&Workspace::open(config)?, now, write),
         Command::Init => init::init(config),
         Command::Completions { shell } => {

@@ -9,6 +9,7 @@ use crate::cli::args::RunArgs;
 use crate::cli::error::{CmdResult, Done};
 use crate::cli::progress::Progress;
 use crate::cli::timings::Timings;
+use crate::history::RunPlace;
 use crate::report::Report;
 use crate::run::{Outputs, RunRequest};
 use crate::vocab::exit_code::Outcome;
@@ -28,6 +29,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     };
     let prepared = workspace::prepare(&ws, &selection, &|phase, _| timings.mark(phase))?;
     timings.mark("fingerprint");
+    let env = |k: &str| std::env::var(k).ok();
     let req = RunRequest {
         jobs: args.jobs,
         no_cache: args.no_cache,
@@ -42,6 +44,12 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             html: args.html,
         },
         skip_exit_code: args.skip_exit_code,
+        place: RunPlace::detect(&ws.config.root, &env),
+        base_branch: crate::history::branch::base(
+            &ws.config.root,
+            args.base_branch.as_deref(),
+            &env,
+        ),
     };
     if args.dry_run {
         for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
@@ -74,6 +82,9 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             g.status.as_str(),
             g.reason.as_deref().unwrap_or("")
         );
+    }
+    if !args.quiet {
+        baseline_notes(report);
     }
     for w in &result.output_warnings {
         eprintln!("warning: {w}");
@@ -126,6 +137,23 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         report.exit_code
     );
     Ok(Done::Run(report.exit_code))
+}
+
+/// Thresholds against a baseline that could not fail the gate: a limit broken while only
+/// observed (too few samples), or no comparable baseline at all.
+fn baseline_notes(report: &Report) {
+    for g in &report.gates {
+        for t in &g.thresholds {
+            let Some(b) = &t.baseline else { continue };
+            if b.observed_only && (!b.holds || b.value.is_none()) {
+                eprintln!(
+                    "note: gate `{}`: {}",
+                    g.name,
+                    crate::report::markdown::threshold_text(t)
+                );
+            }
+        }
+    }
 }
 
 /// `; 1 blocking failure, 2 observed` (fail, error or not run, by effective mode); empty when
