@@ -246,3 +246,36 @@ fn a_large_report_stays_small_and_draws_every_row() {
     assert_eq!(seen["nodes"], 2000, "{seen}");
     assert_eq!(seen["errors"], 0, "{seen}");
 }
+
+#[test]
+#[ignore = "needs chromium (Debian chromium); .ci/run installs it"]
+fn metrics_over_runs_draw_sparklines_and_the_baseline() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.bench]
+run = "printf '{\"p95_ms\": %s, \"ratio\": 0.5}' \"$(cat value.txt)\" > bench.json"
+inputs = ["value.txt"]
+artifacts = ["bench.json"]
+cache = false
+thresholds = { p95_ms = "<= baseline * 1.10", ratio = ">= 0.4" }
+"#,
+    );
+    for v in ["100", "104", "98", "101"] {
+        repo.write("value.txt", v);
+        repo.run(&["run", "-q"]).expect_code(0);
+    }
+    repo.write("value.txt", "140");
+    repo.run(&["run", "-q", "--html", "out/report.html"])
+        .expect_code(0);
+    let page = repo.path("out/report.html");
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert!(
+        html.contains(r#""expr":"\u003c= baseline * 1.1""#),
+        "the baseline is in the data"
+    );
+    let seen = rendered(&page);
+    // Two metrics with five recorded values each: two sparklines.
+    assert_eq!(seen["sparklines"], 2, "{seen}");
+    assert_eq!(seen["errors"], 0, "{seen}");
+    screenshot(&page, "html-report-sparklines.png");
+}
