@@ -83,6 +83,7 @@ impl RunRequest {
             trace: self.trace,
             verbose: self.verbose,
             now: clock::rfc3339(self.now),
+            why_ran: self.outputs.html.is_some(),
             baselines: std::sync::Arc::default(),
         }
     }
@@ -317,6 +318,7 @@ pub(crate) fn gate_reports(
                 key: r.key.map(|k| k.hex()),
                 reason: r.reason.clone(),
                 description: gate.description.clone(),
+                why: r.why.clone(),
                 undeclared_reads: r
                     .undeclared_reads
                     .iter()

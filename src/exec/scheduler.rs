@@ -37,6 +37,9 @@ pub(crate) struct RunOptions {
     /// Run command gates traced and list the files they read undeclared (`--trace-inputs`):
     /// nothing is read from the cache or stored.
     pub trace: bool,
+    /// Say why each gate that runs was not replayed (`GateRun::why`): reads the gate's last
+    /// stored entry to diff its key, so only when asked (`--html`).
+    pub why_ran: bool,
     /// Per gate name: the history's samples for each of its baseline thresholds, in order.
     pub baselines: std::sync::Arc<std::collections::HashMap<String, Vec<judge::BaselineSamples>>>,
 }
@@ -62,6 +65,8 @@ pub(crate) struct GateRun {
     pub undeclared_reads: Vec<UndeclaredRead>,
     /// The test cases of its `junit` file, when it was read (fresh or restored from the cache).
     pub tests: Vec<TestCase>,
+    /// Why it ran rather than replayed (`RunOptions::why_ran`): the `explain` diff.
+    pub why: Option<String>,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -86,6 +91,8 @@ struct Job {
     index: usize,
     key: CacheKey,
     material: KeyMaterial,
+    /// Why it runs rather than replays, when `RunOptions::why_ran` asks.
+    why: Option<String>,
 }
 
 /// Ready gates decided on one thread below this many; rayon's split costs more than it saves.
@@ -235,6 +242,7 @@ impl Scheduler<'_> {
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
+            why: None,
         }
     }
 
@@ -354,11 +362,43 @@ impl Scheduler<'_> {
         // A miss: the material is stored with the entry, and the key stored is the material's
         // own (the same as `key` unless a file changed in between).
         let material = self.material(g);
+        let why = self.opts.why_ran.then(|| self.why_it_runs(gate, &material));
         Prepared::Run(Job {
             index: g,
             key: material.key(),
             material,
+            why,
         })
+    }
+
+    /// Why a gate runs rather than replays, in the words of `explain`.
+    fn why_it_runs(&self, gate: &Gate, material: &KeyMaterial) -> String {
+        if !gate.cache {
+            return "cache = false".to_owned();
+        }
+        if !gate.cacheable() {
+            return format!(
+                "a `{}` gate measures this machine: never replayed",
+                gate.kind.name()
+            );
+        }
+        if self.opts.trace {
+            return "--trace-inputs: traced runs read nothing from the cache".to_owned();
+        }
+        if self.opts.no_cache {
+            return "--no-cache".to_owned();
+        }
+        match self.cache.last_material(&gate.name) {
+            None => "cache miss: never stored".to_owned(),
+            Some((_, old)) => {
+                let diff = material.diff(&old);
+                if diff.is_empty() {
+                    "cache miss: the entry for this key is gone (pruned or evicted)".to_owned()
+                } else {
+                    format!("cache miss: {}", diff.join("; "))
+                }
+            }
+        }
     }
 
     /// Run a command gate under the tracer: how it ended, and what it read undeclared.
@@ -484,6 +524,7 @@ impl Scheduler<'_> {
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
             tests: verdict.tests,
+            why: None,
         }
     }
 
@@ -639,6 +680,7 @@ impl Scheduler<'_> {
             findings,
             undeclared_reads,
             tests: verdict.tests,
+            why: job.why.clone(),
         }
     }
 

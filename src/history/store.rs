@@ -618,6 +618,7 @@ mod tests {
             gates: gates
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
+                    why: None,
                     undeclared_reads: Vec::new(),
                     tests: Vec::new(),
                     description: None,

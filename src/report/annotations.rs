@@ -140,6 +140,7 @@ mod tests {
     #[test]
     fn levels_and_escaping() {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
+            why: None,
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
             description: None,
@@ -221,6 +222,7 @@ mod tests {
         findings: Vec<FindingReport>,
     ) -> GateReport {
         GateReport {
+            why: None,
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
             description: None,

@@ -147,6 +147,7 @@ mod tests {
 
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {
+            why: None,
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
             description: None,

@@ -165,11 +165,12 @@ try {
     tr.appendChild(m);
     tbody.appendChild(tr);
     seen.rows++;
-    if (g.reason || data.logs[g.name]) {
+    if (g.reason || data.logs[g.name] || g.why) {
       var dr = el("tr", { "class": "details" }), td = el("td", { colspan: "6" });
       var det = el("details"); if (failed(g)) { det.setAttribute("open", ""); }
-      det.appendChild(el("summary", {}, g.reason || "log"));
+      det.appendChild(el("summary", {}, g.reason || (g.why ? "why it ran" : "log")));
       if (g.guard) { det.appendChild(el("div", { "class": "warn" }, "no-op guard: " + g.guard)); }
+      if (g.why) { det.appendChild(el("div", { "class": "meta" }, "why it ran: " + g.why)); }
       (g.findings || []).forEach(function (f) { det.appendChild(el("div", {}, f.file + (f.line ? ":" + f.line : "") + ": " + f.message)); });
       if (data.logs[g.name]) { det.appendChild(el("pre", {}, data.logs[g.name])); }
       td.appendChild(det); dr.appendChild(td); tbody.appendChild(dr);
@@ -268,6 +269,7 @@ mod tests {
     #[test]
     fn the_data_is_embedded_and_cannot_close_its_script() {
         let gate = |name: &str| GateReport {
+            why: None,
             name: name.to_owned(),
             kind: "command".to_owned(),
             status: Status::Pass,

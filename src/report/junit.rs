@@ -279,6 +279,7 @@ mod tests {
 
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
+            why: None,
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
             description: None,

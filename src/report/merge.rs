@@ -92,6 +92,7 @@ mod tests {
 
     fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
         GateReport {
+            why: None,
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
             description: None,

@@ -94,6 +94,10 @@ pub struct GateReport {
     /// cache); empty when the gate has none or the file was not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<TestCaseReport>,
+    /// Why the gate ran rather than replayed from the cache (the `explain` diff); recorded by
+    /// runs that write an HTML report (`--html`), else absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 /// One test case of a gate's `JUnit` XML.

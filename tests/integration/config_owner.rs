@@ -632,6 +632,7 @@ fn report_schema_has_the_models_fields() {
         }),
     };
     let gate = GateReport {
+        why: Some("cache miss: never stored".into()),
         undeclared_reads: vec![runner::report::UndeclaredReport {
             path: "conftest.py".into(),
             suggestion: Some("*.py".into()),
@@ -724,6 +725,7 @@ fn report_schema_has_the_models_fields() {
                 "guard",
                 "tests",
                 "undeclared_reads",
+                "why",
             ]),
             "undeclared_read" => set(&["suggestion"]),
             "finding" => set(&["line"]),

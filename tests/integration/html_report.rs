@@ -279,3 +279,39 @@ thresholds = { p95_ms = "<= baseline * 1.10", ratio = ">= 0.4" }
     assert_eq!(seen["errors"], 0, "{seen}");
     screenshot(&page, "html-report-sparklines.png");
 }
+
+#[test]
+fn a_run_writing_the_page_records_why_each_gate_ran() {
+    // No browser needed: the reasons are in report.json and in the page's data.
+    let repo = Repo::new().gates(
+        r#"
+[gates.build]
+run = "cat src.txt > out.txt"
+inputs = ["src.txt"]
+artifacts = ["out.txt"]
+
+[gates.bench]
+run = "echo '{\"p95_ms\": 1}' > b.json"
+artifacts = ["b.json"]
+cache = false
+"#,
+    );
+    repo.write("src.txt", "one");
+    repo.run(&["run", "--html", "out/r.html"]).expect_code(0);
+    assert_eq!(repo.gate("build")["why"], "cache miss: never stored");
+    assert_eq!(repo.gate("bench")["why"], "cache = false");
+    repo.write("src.txt", "two");
+    repo.run(&["run", "--html", "out/r.html"]).expect_code(0);
+    let why = repo.gate("build")["why"].as_str().unwrap_or("").to_owned();
+    assert!(
+        why.starts_with("cache miss: input changed: src.txt"),
+        "{why}"
+    );
+    assert!(repo.read("out/r.html").contains(&why), "the page shows it");
+    // Replayed: nothing to explain. Without --html, nothing is recorded.
+    repo.run(&["run", "--html", "out/r.html"]).expect_code(0);
+    assert_eq!(repo.gate("build")["cached"], true);
+    assert_eq!(repo.gate("build").get("why"), None);
+    repo.run(&["run", "--no-cache"]).expect_code(0);
+    assert_eq!(repo.gate("build").get("why"), None);
+}

@@ -67,6 +67,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         verbose: false,
         now: String::new(),
         trace: false,
+        why_ran: false,
         baselines: std::sync::Arc::default(),
     };
     let e = crate::plan::explain(ws, &prepared, index, &opts);
