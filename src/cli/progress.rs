@@ -64,13 +64,26 @@ impl Progress {
                 self.refresh();
             }
             Event::Waiting { gate } => {
-                if let Ok(mut r) = self.running.lock() {
-                    for g in r.iter_mut().filter(|g| g.as_str() == *gate) {
-                        g.push_str(" (waiting for another runner)");
-                    }
-                }
-                self.refresh();
+                self.note(gate, Some("waiting for another runner"));
             }
+            Event::WaitingForResource {
+                gate,
+                resource,
+                other_runner,
+            } => {
+                let note = if *other_runner {
+                    format!("waiting for resource {resource}, held by another runner")
+                } else {
+                    format!("waiting for resource {resource}")
+                };
+                self.note(gate, Some(&note));
+                // In a log, a wait on another runner explains a stall; waits within the run
+                // are the limit working, and not worth a line each.
+                if *other_runner && self.bar.is_none() && !self.quiet {
+                    self.print(&format!("{:<7} {gate}: {note}", "WAIT"));
+                }
+            }
+            Event::Acquired { gate } => self.note(gate, None),
             Event::Output { gate, line } => {
                 let mut err = std::io::stderr().lock();
                 let _ = write!(err, "[{gate}] {}", String::from_utf8_lossy(line));
@@ -130,6 +143,19 @@ impl Progress {
                 self.print(&line);
             }
         }
+    }
+
+    /// Set (or, with None, clear) what a running gate is waiting for, shown after its name.
+    fn note(&self, gate: &str, note: Option<&str>) {
+        if let Ok(mut r) = self.running.lock() {
+            for g in r.iter_mut().filter(|g| g.split(" (").next() == Some(gate)) {
+                *g = match note {
+                    Some(note) => format!("{gate} ({note})"),
+                    None => gate.to_owned(),
+                };
+            }
+        }
+        self.refresh();
     }
 
     /// Remove the terminal display.

@@ -11,6 +11,15 @@ pub(crate) enum Event<'a> {
     Started { gate: &'a str },
     /// Another runner on this checkout is running the gate: this one waits for its result.
     Waiting { gate: &'a str },
+    /// The gate waits for a slot of a resource it `uses`: every slot is held by other gates of
+    /// this run, or (`other_runner`) by another runner on this checkout.
+    WaitingForResource {
+        gate: &'a str,
+        resource: &'a str,
+        other_runner: bool,
+    },
+    /// The gate, which waited for a resource, holds what it uses and runs.
+    Acquired { gate: &'a str },
     /// A whole line of a running gate's output (`--verbose`), newline included.
     Output { gate: &'a str, line: &'a [u8] },
     /// A gate has its final status.

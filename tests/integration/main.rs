@@ -17,6 +17,7 @@ mod listing_cache;
 mod plan_props;
 mod remote;
 mod reports;
+mod resources;
 mod shard;
 mod signing;
 mod statuses;
