@@ -42,6 +42,8 @@ pub(crate) struct RunRequest {
     pub outputs: Outputs,
     /// The exit code to use instead of 78 when every gate skipped (`--skip-exit-code`).
     pub skip_exit_code: Option<i32>,
+    /// `--retries N`: for gates that set no `retries` of their own.
+    pub retries: Option<u32>,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
@@ -75,6 +77,7 @@ impl RunRequest {
             trace: self.trace,
             verbose: self.verbose,
             now: clock::rfc3339(self.now),
+            retries: self.retries,
         }
     }
 }

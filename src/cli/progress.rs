@@ -84,6 +84,22 @@ impl Progress {
                 }
             }
             Event::Acquired { gate } => self.note(gate, None),
+            Event::Retrying {
+                gate,
+                attempt,
+                attempts,
+                reason,
+                log,
+            } => {
+                if !self.quiet {
+                    self.print(&format!(
+                        "{:<7} {gate}: attempt {attempt} of {attempts} failed{}; running it again (log: {})",
+                        "RETRY",
+                        reason.map(|r| format!(": {r}")).unwrap_or_default(),
+                        log.display()
+                    ));
+                }
+            }
             Event::Output { gate, line } => {
                 let mut err = std::io::stderr().lock();
                 let _ = write!(err, "[{gate}] {}", String::from_utf8_lossy(line));
@@ -93,6 +109,8 @@ impl Progress {
                 blocking,
                 status,
                 cached,
+                flaky,
+                attempts,
                 duration,
                 reason,
                 log,
@@ -112,7 +130,7 @@ impl Progress {
                 // An observational gate's failure is a warning: it does not block.
                 let observed = !*blocking && status.is_failure();
                 let mut line = format!(
-                    "{:<7} {gate} {:.2}s{}{}",
+                    "{:<7} {gate} {:.2}s{}{}{}",
                     if observed {
                         "WARN".to_owned()
                     } else {
@@ -120,6 +138,11 @@ impl Progress {
                     },
                     duration.as_secs_f64(),
                     if *cached { " (cached)" } else { "" },
+                    if *flaky {
+                        format!(" (flaky: passed on attempt {attempts})")
+                    } else {
+                        String::new()
+                    },
                     if observed {
                         format!(" (observational, {})", status.as_str())
                     } else {

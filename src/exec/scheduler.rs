@@ -37,6 +37,8 @@ pub(crate) struct RunOptions {
     /// Run command gates traced and list the files they read undeclared (`--trace-inputs`):
     /// nothing is read from the cache or stored.
     pub trace: bool,
+    /// `--retries N`: retries of every gate that sets no `retries` of its own.
+    pub retries: Option<u32>,
 }
 
 /// One gate's result in a run.
@@ -60,6 +62,10 @@ pub(crate) struct GateRun {
     pub undeclared_reads: Vec<UndeclaredRead>,
     /// The test cases of its `junit` file, when it was read (fresh or restored from the cache).
     pub tests: Vec<TestCase>,
+    /// How many times it ran in this run (0: never started, a replay or not run).
+    pub attempts: u32,
+    /// It passed only on a retry.
+    pub flaky: bool,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -319,6 +325,8 @@ impl Scheduler<'_> {
             blocking: self.modes.get(run.index) != Some(&Mode::Observational),
             status: run.status,
             cached: run.cached,
+            flaky: run.flaky,
+            attempts: run.attempts,
             duration: run.duration,
             reason: run.reason.as_deref(),
             log: run.log.as_deref(),
@@ -353,6 +361,8 @@ impl Scheduler<'_> {
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
+            attempts: 0,
+            flaky: false,
         }
     }
 
@@ -592,6 +602,8 @@ impl Scheduler<'_> {
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
             tests: verdict.tests,
+            attempts: 0,
+            flaky: false,
         }
     }
 
@@ -672,7 +684,8 @@ impl Scheduler<'_> {
         Some(acquired.slots)
     }
 
-    /// Run one gate on a worker, store it if it succeeded, and judge it. A cacheable gate is first looked up in the remote
+    /// Run one gate on a worker (again after each failed attempt, up to its retries), store
+    /// it if it succeeded, and judge it. A cacheable gate is first looked up in the remote
     /// cache (after the local miss in `prepare`) unless the `Lookup` stage did it.
     fn execute(&self, mut job: Job) -> GateRun {
         if !job.looked_up
@@ -701,18 +714,50 @@ impl Scheduler<'_> {
             self.fp.known_stats(inputs),
             self.fp.known_stats(&also_keyed),
         );
+        // The attempt logs of an earlier run are not this run's.
+        self.cache.remove_attempt_logs(&gate.name);
+        let attempts = gate
+            .retries
+            .or(self.opts.retries)
+            .unwrap_or(0)
+            .saturating_add(1);
         let resources = self.hold_resources(gate);
-        // The gate's time is its run's, not its waits'.
+        // The gate's time is its attempts', not its waits'.
         let started = Instant::now();
-        let (execution, findings, undeclared_reads) =
-            self.attempt(job.index, inputs, &before.0, &log);
+        let mut attempt = 1;
+        let (execution, findings, undeclared_reads, verdict) = loop {
+            let (execution, findings, reads, timed_out) =
+                self.attempt(job.index, inputs, &before.0, &log);
+            let verdict = judge::judge(gate, &self.config.root, &execution);
+            // Retried: a failure of the gate itself (an exit, a signal, a failed check or
+            // threshold) and a timeout. Never what the runner decided it cannot judge (spawn
+            // failure, no-op guard, inputs rewritten, artifacts missing, a skip).
+            let retry = verdict.status == Status::Fail || timed_out;
+            if !retry || attempt >= attempts {
+                break (execution, findings, reads, verdict);
+            }
+            let kept = self.cache.attempt_log_path(&gate.name, attempt);
+            if let Some(dir) = kept.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let kept_ok = std::fs::rename(&log, &kept).is_ok();
+            (self.observer)(Event::Retrying {
+                gate: &gate.name,
+                attempt,
+                attempts,
+                reason: verdict.reason.as_deref(),
+                log: if kept_ok { &kept } else { &log },
+            });
+            attempt += 1;
+        };
         drop(resources);
         let artifacts_present = gate
             .artifacts
             .iter()
             .all(|a| self.config.root.join(a).is_file());
         let before = (self.fp.known_stats(inputs), before.1);
-        // A traced run is not stored: it ran under a tracer, on request.
+        // A traced run is not stored: it ran under a tracer, on request. A pass that needed a
+        // retry is stored like any other: what is stored is its last attempt, which passed.
         if matches!(execution, Execution::Succeeded)
             && gate.cacheable()
             && artifacts_present
@@ -739,16 +784,22 @@ impl Scheduler<'_> {
                 ));
             }
         }
-        let verdict = judge::judge(gate, &self.config.root, &execution);
         if matches!(verdict.status, Status::Fail | Status::Error)
             && let Some(hint) = self.environment.hint(gate)
         {
             self.cache.warn(hint);
         }
+        let reason = verdict.reason.map(|why| {
+            if attempt > 1 {
+                format!("{why} (attempt {attempt} of {attempts})")
+            } else {
+                why
+            }
+        });
         GateRun {
             index: job.index,
             status: verdict.status,
-            reason: verdict.reason,
+            reason,
             cached: false,
             duration: started.elapsed(),
             key: Some(job.key),
@@ -759,24 +810,27 @@ impl Scheduler<'_> {
             findings,
             undeclared_reads,
             tests: verdict.tests,
+            attempts: attempt,
+            flaky: verdict.status == Status::Pass && attempt > 1,
         }
     }
 
-    /// Run a gate once: last run's artifacts removed, the command or built-in run, and how it
-    /// ended (with what a built-in found and what a traced command read undeclared). An input
-    /// whose content changed while it ran makes it `Broken`.
+    /// One attempt of a gate: last run's artifacts removed, the command or built-in run, and
+    /// how it ended (with what a built-in found, what a traced command read undeclared, and
+    /// whether it timed out). An input whose content changed while it ran makes it `Broken`.
     fn attempt(
         &self,
         g: usize,
         inputs: &[PathBuf],
         before: &[Option<FileStat>],
         log: &Path,
-    ) -> (Execution, Vec<Finding>, Vec<UndeclaredRead>) {
+    ) -> (Execution, Vec<Finding>, Vec<UndeclaredRead>, bool) {
         let gate = &self.config.gates[g];
-        // What the gate is about to write must come from this run: last run's artifacts go.
+        // What the gate is about to write must come from this attempt: earlier ones' go.
         self.clear_artifacts(gate);
         let env = self.environment.for_gate(gate);
         let mut undeclared_reads = Vec::new();
+        let mut timed_out = false;
         let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
@@ -797,6 +851,7 @@ impl Scheduler<'_> {
                         stream: self.opts.verbose.then_some(&stream),
                     })
                 };
+                timed_out = matches!(end, ProcessEnd::TimedOut(_));
                 (command_execution(&end), Vec::new())
             }
             kind => self.builtin(gate, kind, inputs, log, &env),
@@ -823,7 +878,7 @@ impl Scheduler<'_> {
                 rewritten.join(", ")
             ))
         };
-        (execution, findings, undeclared_reads)
+        (execution, findings, undeclared_reads, timed_out)
     }
 
     /// Evaluate a built-in kind in process and write its JSON artifact.

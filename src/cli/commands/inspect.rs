@@ -67,6 +67,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         verbose: false,
         now: String::new(),
         trace: false,
+        retries: None,
     };
     let e = crate::plan::explain(ws, &prepared, index, &opts);
     let material = &e.material;

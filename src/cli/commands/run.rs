@@ -41,6 +41,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             metrics: args.metrics,
         },
         skip_exit_code: args.skip_exit_code,
+        retries: args.retries,
     };
     if args.dry_run {
         for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
