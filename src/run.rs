@@ -249,6 +249,8 @@ pub(crate) fn gate_reports(
                 mode: effective_mode(gate),
                 configured_mode: gate.mode,
                 cached: r.cached,
+                flaky: r.flaky,
+                attempts: r.attempts,
                 duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
                 key: r.key.map(|k| k.hex()),
                 reason: r.reason.clone(),

@@ -533,6 +533,8 @@ mod tests {
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
                     undeclared_reads: Vec::new(),
+                    flaky: false,
+                    attempts: 1,
                     tests: Vec::new(),
                     description: None,
                     guard: None,

@@ -141,6 +141,8 @@ mod tests {
     fn levels_and_escaping() {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,
@@ -222,6 +224,8 @@ mod tests {
     ) -> GateReport {
         GateReport {
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,

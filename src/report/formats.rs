@@ -148,6 +148,8 @@ mod tests {
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,

@@ -280,6 +280,8 @@ mod tests {
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,

@@ -671,6 +671,8 @@ fn report_schema_has_the_models_fields() {
         mode: runner::vocab::Mode::Blocking,
         configured_mode: runner::vocab::Mode::Observational,
         cached: false,
+        flaky: true,
+        attempts: 2,
         duration_ms: 1,
         key: Some("ab".repeat(32)),
         reason: None,
@@ -735,8 +737,10 @@ fn report_schema_has_the_models_fields() {
         let optional: BTreeSet<String> = keys(value).difference(&required).cloned().collect();
         let expected_optional = match what {
             "gate" => set(&[
+                "attempts",
                 "description",
                 "exports",
+                "flaky",
                 "findings",
                 "guard",
                 "tests",
