@@ -9,6 +9,6 @@ mod summary;
 mod warning;
 mod write_back;
 
-pub(crate) use graduation::{Graduation, Standing};
+pub(crate) use graduation::{FlakeRate, Graduation, Standing};
 pub(crate) use store::History;
 pub(crate) use write_back::write_graduations;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::graduation::{self, Day, Standing};
+use super::graduation::{self, Day, FlakeRate, Standing};
 use super::line::{self, LineOut};
 use super::summary;
 use super::warning::HistoryWarning;
@@ -227,6 +227,7 @@ impl History {
                         entry.status,
                         entry.cached,
                         entry.guard,
+                        entry.flaky,
                     );
                 }
                 Err(why) => {
@@ -306,6 +307,19 @@ impl History {
         )
     }
 
+    /// How many of the gate's executions in its latest days up to `now` were flaky passes,
+    /// over at least its last `window` runs (`graduation::flake_rate`).
+    #[must_use]
+    pub(crate) fn flake_rate(&self, gate: &Gate, now: OffsetDateTime, window: u32) -> FlakeRate {
+        graduation::flake_rate(
+            self.gates
+                .get(gate.name.as_str())
+                .map_or(&[], Vec::as_slice),
+            now,
+            window,
+        )
+    }
+
     /// Valid lines read.
     #[must_use]
     pub(crate) fn entries(&self) -> usize {
@@ -372,6 +386,7 @@ impl History {
                 status: gate.status,
                 mode: gate.mode,
                 cached: gate.cached,
+                flaky: gate.flaky,
                 guard: gate.guard.as_deref(),
                 commit: commit.as_deref(),
                 run,
@@ -428,6 +443,7 @@ impl History {
                 gate.status,
                 gate.cached,
                 gate.guard.is_some(),
+                gate.flaky,
             );
             self.entries += 1;
             self.lines_before += 1;
@@ -533,7 +549,8 @@ mod tests {
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
                     undeclared_reads: Vec::new(),
-                    flaky: false,
+                    // Gate `f` passes only on retries.
+                    flaky: *name == "f" && *status == crate::vocab::Status::Pass,
                     attempts: 1,
                     tests: Vec::new(),
                     description: None,
@@ -579,7 +596,11 @@ mod tests {
             ),
             (
                 day(1, 23),
-                &[("a", Status::Pass, true), ("b", Status::Pass, false)],
+                &[
+                    ("a", Status::Pass, true),
+                    ("b", Status::Pass, false),
+                    ("f", Status::Pass, false),
+                ],
             ),
             (
                 day(2, 10),
@@ -587,7 +608,11 @@ mod tests {
             ),
             (
                 day(4, 8),
-                &[("a", Status::Pass, false), ("b", Status::NotRun, false)],
+                &[
+                    ("a", Status::Pass, false),
+                    ("b", Status::NotRun, false),
+                    ("f", Status::Pass, false),
+                ],
             ),
         ];
         for (i, (at, gates)) in runs.iter().enumerate() {
@@ -617,6 +642,14 @@ mod tests {
             assert_eq!(incremental.entries, full.entries, "run {i}");
             assert_eq!(incremental.max_run, full.max_run, "run {i}");
             assert_eq!(incremental.gates, full.gates, "run {i}");
+        }
+        // The flaky passes went through the summary.
+        let h = History::load(&path);
+        let f = &h.gates["f"];
+        assert_eq!(f.len(), 2);
+        for day in f {
+            assert_eq!((day.flaky_passes, day.executed), (1, 1));
+            assert!(day.flaky.is_some() && day.pass.is_none() && day.last.flaky);
         }
     }
 

@@ -18,6 +18,7 @@ mod plan_props;
 mod remote;
 mod reports;
 mod resources;
+mod retries;
 mod shard;
 mod signing;
 mod statuses;
