@@ -50,6 +50,8 @@ pub(crate) struct RunRequest {
     pub place: RunPlace,
     /// The branch whose runs make baselines (`--base-branch`, CI variables, the default branch).
     pub base_branch: String,
+    /// `--retries N`: for gates that set no `retries` of their own.
+    pub retries: Option<u32>,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
@@ -85,6 +87,7 @@ impl RunRequest {
             now: clock::rfc3339(self.now),
             why_ran: self.outputs.html.is_some(),
             baselines: std::sync::Arc::default(),
+            retries: self.retries,
         }
     }
 }
@@ -314,6 +317,8 @@ pub(crate) fn gate_reports(
                 mode: effective_mode(gate),
                 configured_mode: gate.mode,
                 cached: r.cached,
+                flaky: r.flaky,
+                attempts: r.attempts,
                 duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
                 key: r.key.map(|k| k.hex()),
                 reason: r.reason.clone(),

@@ -188,6 +188,28 @@ impl Cache {
         self.log_dir.join(format!("{gate}.log"))
     }
 
+    /// Where attempt `attempt` (1-based) of a gate that was retried keeps its log:
+    /// `logs/attempts/<gate>.<attempt>.log` (a folder of their own: `<gate>.attempt-1.log`
+    /// beside the gate logs would be the log of a gate named `<gate>.attempt-1`). The last
+    /// attempt's log is the gate's log, as for a gate that ran once.
+    #[must_use]
+    pub fn attempt_log_path(&self, gate: &str, attempt: u32) -> PathBuf {
+        self.log_dir
+            .join("attempts")
+            .join(format!("{gate}.{attempt}.log"))
+    }
+
+    /// Remove the attempt logs an earlier run of `gate` kept (they are numbered from 1 without
+    /// gaps, so the first missing one ends the search: one failed unlink for a gate that was
+    /// never retried).
+    pub fn remove_attempt_logs(&self, gate: &str) {
+        for attempt in 1.. {
+            if std::fs::remove_file(self.attempt_log_path(gate, attempt)).is_err() {
+                return;
+            }
+        }
+    }
+
     /// Record a warning for the end of the run.
     pub fn warn(&self, w: String) {
         // The same warning from many gates (a read-only cache folder fails every store the

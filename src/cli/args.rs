@@ -181,6 +181,10 @@ pub struct RunArgs {
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,
+    /// Run a failed gate again up to N times (a gate's own `retries` wins); a pass on a retry
+    /// is a flaky pass.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
 }
 
 /// `--now`: an RFC 3339 time.

@@ -64,12 +64,41 @@ impl Progress {
                 self.refresh();
             }
             Event::Waiting { gate } => {
-                if let Ok(mut r) = self.running.lock() {
-                    for g in r.iter_mut().filter(|g| g.as_str() == *gate) {
-                        g.push_str(" (waiting for another runner)");
-                    }
+                self.note(gate, Some("waiting for another runner"));
+            }
+            Event::WaitingForResource {
+                gate,
+                resource,
+                other_runner,
+            } => {
+                let note = if *other_runner {
+                    format!("waiting for resource {resource}, held by another runner")
+                } else {
+                    format!("waiting for resource {resource}")
+                };
+                self.note(gate, Some(&note));
+                // In a log, a wait on another runner explains a stall; waits within the run
+                // are the limit working, and not worth a line each.
+                if *other_runner && self.bar.is_none() && !self.quiet {
+                    self.print(&format!("{:<7} {gate}: {note}", "WAIT"));
                 }
-                self.refresh();
+            }
+            Event::Acquired { gate } => self.note(gate, None),
+            Event::Retrying {
+                gate,
+                attempt,
+                attempts,
+                reason,
+                log,
+            } => {
+                if !self.quiet {
+                    self.print(&format!(
+                        "{:<7} {gate}: attempt {attempt} of {attempts} failed{}; running it again (log: {})",
+                        "RETRY",
+                        reason.map(|r| format!(": {r}")).unwrap_or_default(),
+                        log.display()
+                    ));
+                }
             }
             Event::Output { gate, line } => {
                 let mut err = std::io::stderr().lock();
@@ -80,6 +109,8 @@ impl Progress {
                 blocking,
                 status,
                 cached,
+                flaky,
+                attempts,
                 duration,
                 reason,
                 log,
@@ -99,7 +130,7 @@ impl Progress {
                 // An observational gate's failure is a warning: it does not block.
                 let observed = !*blocking && status.is_failure();
                 let mut line = format!(
-                    "{:<7} {gate} {:.2}s{}{}",
+                    "{:<7} {gate} {:.2}s{}{}{}",
                     if observed {
                         "WARN".to_owned()
                     } else {
@@ -107,6 +138,11 @@ impl Progress {
                     },
                     duration.as_secs_f64(),
                     if *cached { " (cached)" } else { "" },
+                    if *flaky {
+                        format!(" (flaky: passed on attempt {attempts})")
+                    } else {
+                        String::new()
+                    },
                     if observed {
                         format!(" (observational, {})", status.as_str())
                     } else {
@@ -130,6 +166,19 @@ impl Progress {
                 self.print(&line);
             }
         }
+    }
+
+    /// Set (or, with None, clear) what a running gate is waiting for, shown after its name.
+    fn note(&self, gate: &str, note: Option<&str>) {
+        if let Ok(mut r) = self.running.lock() {
+            for g in r.iter_mut().filter(|g| g.split(" (").next() == Some(gate)) {
+                *g = match note {
+                    Some(note) => format!("{gate} ({note})"),
+                    None => gate.to_owned(),
+                };
+            }
+        }
+        self.refresh();
     }
 
     /// Remove the terminal display.

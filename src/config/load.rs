@@ -82,6 +82,7 @@ const SETTINGS_KEYS: &[&str] = &[
     "remote_cache",
     "signing",
     "env_mode",
+    "resources",
 ];
 const REMOTE_KEYS: &[&str] = &["url", "team", "token_env", "read", "write", "timeout"];
 const SIGNING_KEYS: &[&str] = &["key_env", "trusted_keys"];
@@ -100,6 +101,8 @@ const COMMON_KEYS: &[&str] = &[
     "metrics",
     "junit",
     "timeout",
+    "retries",
+    "uses",
     "cache",
     "tags",
     "skip_unless_env",
@@ -213,6 +216,7 @@ pub(super) fn parse_partial(
         None => {}
     }
     let settings = read_settings(&mut sink, &top, root);
+    let resources: Vec<&str> = settings.resources.iter().map(|(r, _)| r.as_str()).collect();
     let mut gates = Vec::new();
     if let Some((table, _)) = top.table(&mut sink, "gates") {
         let names: std::collections::HashSet<&str> =
@@ -229,9 +233,13 @@ pub(super) fn parse_partial(
                 );
                 continue;
             };
-            if let Some(gate) =
-                read_gate(&mut sink, name.get_ref(), name.span(), gate_table, &names)
-            {
+            let place = GatePlace {
+                name: name.get_ref(),
+                span: name.span(),
+                all_names: &names,
+                resources: &resources,
+            };
+            if let Some(gate) = read_gate(&mut sink, &place, gate_table) {
                 gates.push(gate);
             }
         }
@@ -265,6 +273,7 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         remote_cache: None,
         signing: None,
         env_mode: EnvMode::Strict,
+        resources: Vec::new(),
     };
     let Some((table, _)) = top.table(sink, "settings") else {
         return settings;
@@ -311,6 +320,9 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
                 .unwrap_or(Duration::from_secs(10)),
         });
     }
+    if let Some((t, _)) = f.table(sink, "resources") {
+        settings.resources = read_resources(sink, t);
+    }
     if let Some((t, _)) = f.table(sink, "signing") {
         let s = Fields::new(t, "[settings.signing]");
         s.reject_unknown(sink, SIGNING_KEYS, |_| None);
@@ -328,6 +340,80 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
     settings
 }
 
+/// `[settings.resources]`: `name = count`, each count at least 1; sorted by name.
+fn read_resources(sink: &mut Sink, table: &DeTable<'_>) -> Vec<(String, u32)> {
+    let f = Fields::new(table, "[settings.resources]");
+    let mut resources = Vec::new();
+    for (key, _) in table {
+        let name = key.get_ref().as_ref();
+        if !valid_gate_name(name) {
+            sink.error_help(
+                key.span(),
+                format!("resource name `{name}` is not allowed"),
+                "use letters, digits, `-`, `_` and `.` (not first)",
+            );
+        }
+        match f.uint(sink, name) {
+            Some((0, span)) => {
+                sink.error_help(
+                    span,
+                    format!("resource `{name}` has a count of 0: no gate using it could ever run"),
+                    format!("write how many gates may hold it at once, at least 1 (`{name} = 1`)"),
+                );
+                // Still declared, so a gate's `uses` of it is not reported as well.
+                resources.push((name.to_owned(), 0));
+            }
+            Some((n, span)) => {
+                resources.push((name.to_owned(), crate::fields::small_u32(sink, n, span)));
+            }
+            None => {}
+        }
+    }
+    resources.sort();
+    resources
+}
+
+/// `uses = ["db"]`: every name declared in `[settings.resources]`; sorted, deduplicated.
+fn read_uses(sink: &mut Sink, f: &Fields<'_, '_>, place: &GatePlace<'_>) -> Vec<String> {
+    let name = place.name;
+    let mut uses = Vec::new();
+    for (resource, span) in f.strings(sink, "uses") {
+        if place.resources.contains(&resource.as_str()) {
+            uses.push(resource);
+            continue;
+        }
+        let help = match crate::diag::did_you_mean(&resource, place.resources.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if place.resources.is_empty() => format!(
+                "no resource is declared: add `[settings.resources]` with `{resource} = 1` (how many gates may hold it at once)"
+            ),
+            None => format!(
+                "declared: {}; or declare it in [settings.resources] (`{resource} = 1`)",
+                place.resources.join(", ")
+            ),
+        };
+        sink.error_help(
+            span,
+            format!(
+                "gate `{name}` uses resource `{resource}`, which [settings.resources] does not declare"
+            ),
+            help,
+        );
+    }
+    uses.sort();
+    uses.dedup();
+    uses
+}
+
+/// A gate table being read: its name, where it is, and what the rest of the file declares.
+struct GatePlace<'a> {
+    name: &'a str,
+    span: Range<usize>,
+    all_names: &'a std::collections::HashSet<&'a str>,
+    /// The names `[settings.resources]` declares.
+    resources: &'a [&'a str],
+}
+
 fn valid_gate_name(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with('.')
@@ -336,13 +422,8 @@ fn valid_gate_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn read_gate(
-    sink: &mut Sink,
-    name: &str,
-    span: Range<usize>,
-    table: &DeTable<'_>,
-    all_names: &std::collections::HashSet<&str>,
-) -> Option<Gate> {
+fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Option<Gate> {
+    let (name, span, all_names) = (place.name, place.span.clone(), place.all_names);
     let errors_before = sink.diags.len();
     if !valid_gate_name(name) {
         sink.error_help(
@@ -578,6 +659,8 @@ fn read_gate(
     let timeout = f
         .duration(sink, "timeout")
         .unwrap_or(Duration::from_secs(30 * 60));
+    let retries = f.u32(sink, "retries");
+    let uses = read_uses(sink, &f, place);
     let graduate_after_days = f
         .uint(sink, "graduate_after_days")
         .map(|(d, s)| crate::fields::small_u32(sink, d, s));
@@ -640,6 +723,8 @@ fn read_gate(
         metrics,
         junit,
         timeout,
+        retries,
+        uses,
         cache,
         tags,
         skip_unless_env,

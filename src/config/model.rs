@@ -41,6 +41,20 @@ pub struct Settings {
     pub signing: Option<SigningSettings>,
     /// What a gate's process sees of the caller's environment (default strict).
     pub env_mode: EnvMode,
+    /// `[settings.resources]`: (name, how many gates using it may run at once), sorted by
+    /// name; every count is at least 1.
+    pub resources: Vec<(String, u32)>,
+}
+
+impl Settings {
+    /// How many gates using `resource` may run at once; None when it is not declared.
+    #[must_use]
+    pub fn resource_limit(&self, resource: &str) -> Option<u32> {
+        self.resources
+            .iter()
+            .find(|(name, _)| name == resource)
+            .map(|(_, n)| *n)
+    }
 }
 
 /// `[settings] env_mode`.
@@ -224,6 +238,12 @@ pub struct Gate {
     pub junit: Option<String>,
     /// How long the gate may run before its process group is killed (default 30 minutes).
     pub timeout: Duration,
+    /// `retries = N`: how many times a failed attempt is run again; None = the run's
+    /// `--retries` (else 0). Never part of the key.
+    pub retries: Option<u32>,
+    /// `uses = ["db"]`: the resources of `[settings.resources]` the gate holds while it runs,
+    /// sorted and deduplicated (the order every runner acquires them in). Never part of the key.
+    pub uses: Vec<String>,
     /// False when the gate sets `cache = false`: its runs are neither stored nor replayed.
     pub cache: bool,
     /// `tags`, for selecting gates with `--tag`.

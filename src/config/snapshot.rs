@@ -274,7 +274,8 @@ codec_struct!(Settings {
     graduate_after_days,
     remote_cache,
     signing,
-    env_mode
+    env_mode,
+    resources
 });
 codec_struct!(RemoteCacheSettings {
     url,
@@ -319,6 +320,8 @@ codec_struct!(Gate {
     metrics,
     junit,
     timeout,
+    retries,
+    uses,
     cache,
     tags,
     skip_unless_env,
@@ -482,6 +485,10 @@ timeout = "1500ms"
 key_env = "KEY"
 trusted_keys = ["keys/ci.pub"]
 
+[settings.resources]
+gpu = 2
+db = 1
+
 [gates.build]
 run = "make"
 inputs = ["src/**/*.c", "!src/gen/*.c"]
@@ -495,6 +502,8 @@ env = ["B", "A"]
 tags = ["fast"]
 skip_unless_env = { CI = "true" }
 description = "builds"
+retries = 2
+uses = ["gpu", "db", "gpu"]
 
 [gates.schema]
 kind = "schema"

@@ -42,6 +42,8 @@ pub(crate) struct RunOptions {
     pub why_ran: bool,
     /// Per gate name: the history's samples for each of its baseline thresholds, in order.
     pub baselines: std::sync::Arc<std::collections::HashMap<String, Vec<judge::BaselineSamples>>>,
+    /// `--retries N`: retries of every gate that sets no `retries` of its own.
+    pub retries: Option<u32>,
 }
 
 /// One gate's result in a run.
@@ -67,6 +69,10 @@ pub(crate) struct GateRun {
     pub tests: Vec<TestCase>,
     /// Why it ran rather than replayed (`RunOptions::why_ran`): the `explain` diff.
     pub why: Option<String>,
+    /// How many times it ran in this run (0: never started, a replay or not run).
+    pub attempts: u32,
+    /// It passed only on a retry.
+    pub flaky: bool,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -93,6 +99,32 @@ struct Job {
     material: KeyMaterial,
     /// Why it runs rather than replays, when `RunOptions::why_ran` asks.
     why: Option<String>,
+    /// What the worker does with it.
+    stage: Stage,
+    /// The gate's lock, once taken (by the `Lookup` stage).
+    lock: Option<super::lock::GateLock>,
+    /// The gate lock was taken and the caches looked up: the `Run` stage goes straight on.
+    looked_up: bool,
+    /// `Event::WaitingForResource` was sent while it waited in this run's queue.
+    announced: bool,
+}
+
+/// What a worker does with a job. A gate that uses no resource goes straight to `Run`; one
+/// that uses some is looked up first (`Lookup`: the gate lock, then the caches, so a hit never
+/// waits for a resource) and comes back to the coordinator, which sends it to `Run` once this
+/// run holds fewer than each resource's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Lookup,
+    Run,
+}
+
+/// What a worker hands back.
+enum Step {
+    /// The gate's result.
+    Done(GateRun),
+    /// Looked up and missed: it waits for its resources.
+    Miss(Job),
 }
 
 /// Ready gates decided on one thread below this many; rayon's split costs more than it saves.
@@ -101,6 +133,18 @@ const PARALLEL_PREPARE: usize = 32;
 enum Prepared {
     Done(GateRun),
     Run(Job),
+}
+
+/// The resources this run's gates hold, and the gates waiting for theirs (by index: the first
+/// declared goes first when several could).
+#[derive(Default)]
+struct Resources {
+    /// Resource -> gates of this run holding it.
+    held: HashMap<String, u32>,
+    /// Gates holding their resources, by index.
+    holders: BTreeSet<usize>,
+    /// Looked-up gates waiting for their resources, by index.
+    queue: BTreeMap<usize, Job>,
 }
 
 impl Scheduler<'_> {
@@ -124,8 +168,9 @@ impl Scheduler<'_> {
         let mut results: BTreeMap<usize, GateRun> = BTreeMap::new();
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = Mutex::new(job_rx);
-        let (done_tx, done_rx) = mpsc::channel::<GateRun>();
+        let (done_tx, done_rx) = mpsc::channel::<Step>();
         let workers = self.opts.jobs.max(1).min(selected.len().max(1));
+        let mut resources = Resources::default();
 
         std::thread::scope(|s| {
             for _ in 0..workers {
@@ -138,13 +183,18 @@ impl Scheduler<'_> {
                             Err(_) => return,
                         };
                         let Ok(job) = job else { return };
-                        if done_tx.send(self.execute(&job)).is_err() {
+                        if done_tx.send(self.work(job)).is_err() {
                             return;
                         }
                     }
                 });
             }
             let mut in_flight = 0usize;
+            let send = |job: Job, in_flight: &mut usize| {
+                if job_tx.send(job).is_ok() {
+                    *in_flight += 1;
+                }
+            };
             loop {
                 while !ready.is_empty() {
                     // Every ready gate is decided at once, in parallel when there are many: on
@@ -172,27 +222,103 @@ impl Scheduler<'_> {
                                     &mut results,
                                 );
                             }
-                            Prepared::Run(job) => {
+                            Prepared::Run(mut job) => {
                                 (self.observer)(Event::Started {
                                     gate: &self.config.gates[g].name,
                                 });
-                                if job_tx.send(job).is_ok() {
-                                    in_flight += 1;
+                                if !self.config.gates[g].uses.is_empty() {
+                                    job.stage = Stage::Lookup;
                                 }
+                                send(job, &mut in_flight);
                             }
                         }
                     }
                 }
-                if in_flight == 0 {
-                    break;
+                // Gates whose resources are free start; the others stay queued, holding no
+                // worker, until a holder finishes.
+                for job in self.admit(&mut resources) {
+                    send(job, &mut in_flight);
                 }
-                let Ok(run) = done_rx.recv() else { break };
+                if in_flight == 0 {
+                    // Nothing runs, so this run holds nothing and `admit` took every queued
+                    // gate (each count is at least 1). Were one left, it runs rather than end
+                    // without a result.
+                    let Some((_, mut job)) = resources.queue.pop_first() else {
+                        break;
+                    };
+                    job.stage = Stage::Run;
+                    send(job, &mut in_flight);
+                }
+                let Ok(step) = done_rx.recv() else { break };
                 in_flight -= 1;
-                self.complete(run, selected, &mut waiting, &mut ready, &mut results);
+                match step {
+                    Step::Done(run) => {
+                        self.release(&mut resources, run.index);
+                        self.complete(run, selected, &mut waiting, &mut ready, &mut results);
+                    }
+                    Step::Miss(job) => {
+                        resources.queue.insert(job.index, job);
+                    }
+                }
             }
             drop(job_tx);
         });
         results.into_values().collect()
+    }
+
+    /// The queued jobs whose resources this run can hold now, reserved and ready for `Run`;
+    /// the first time a job must wait, its wait is announced.
+    fn admit(&self, resources: &mut Resources) -> Vec<Job> {
+        let settings = &self.config.settings;
+        let mut admitted = Vec::new();
+        let indexes: Vec<usize> = resources.queue.keys().copied().collect();
+        for index in indexes {
+            let gate = &self.config.gates[index];
+            let exhausted = gate.uses.iter().find(|r| {
+                let held = resources.held.get(r.as_str()).copied().unwrap_or(0);
+                settings
+                    .resource_limit(r)
+                    .is_some_and(|limit| held >= limit)
+            });
+            if let Some(resource) = exhausted {
+                if let Some(job) = resources.queue.get_mut(&index)
+                    && !job.announced
+                {
+                    job.announced = true;
+                    (self.observer)(Event::WaitingForResource {
+                        gate: &gate.name,
+                        resource,
+                        other_runner: false,
+                    });
+                }
+                continue;
+            }
+            let Some(mut job) = resources.queue.remove(&index) else {
+                continue;
+            };
+            for r in &gate.uses {
+                *resources.held.entry(r.clone()).or_insert(0) += 1;
+            }
+            resources.holders.insert(index);
+            if job.announced {
+                (self.observer)(Event::Acquired { gate: &gate.name });
+            }
+            job.stage = Stage::Run;
+            admitted.push(job);
+        }
+        admitted
+    }
+
+    /// A gate that held resources in this run finished: they are free for the queued ones.
+    fn release(&self, resources: &mut Resources, index: usize) {
+        if !resources.holders.remove(&index) {
+            return;
+        }
+        for r in &self.config.gates[index].uses {
+            if let Some(n) = resources.held.get_mut(r) {
+                *n = n.saturating_sub(1);
+            }
+        }
     }
 
     fn complete(
@@ -208,6 +334,8 @@ impl Scheduler<'_> {
             blocking: self.modes.get(run.index) != Some(&Mode::Observational),
             status: run.status,
             cached: run.cached,
+            flaky: run.flaky,
+            attempts: run.attempts,
             duration: run.duration,
             reason: run.reason.as_deref(),
             log: run.log.as_deref(),
@@ -243,6 +371,8 @@ impl Scheduler<'_> {
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
             why: None,
+            attempts: 0,
+            flaky: false,
         }
     }
 
@@ -368,6 +498,10 @@ impl Scheduler<'_> {
             key: material.key(),
             material,
             why,
+            stage: Stage::Run,
+            lock: None,
+            looked_up: false,
+            announced: false,
         })
     }
 
@@ -525,12 +659,27 @@ impl Scheduler<'_> {
             undeclared_reads: Vec::new(),
             tests: verdict.tests,
             why: None,
+            attempts: 0,
+            flaky: false,
         }
     }
 
-    /// Run one gate on a worker, store it if it succeeded, and judge it. A cacheable gate is
-    /// first looked up in the remote cache (after the local miss in `prepare`).
-    fn execute(&self, job: &Job) -> GateRun {
+    /// A job on a worker: its stage.
+    fn work(&self, mut job: Job) -> Step {
+        if job.stage == Stage::Lookup {
+            return match self.look_up(&mut job) {
+                Some(run) => Step::Done(run),
+                None => Step::Miss(job),
+            };
+        }
+        Step::Done(self.execute(job))
+    }
+
+    /// Take the gate's lock, then look it up where `prepare` did not: after waiting for
+    /// another runner (which may have stored the result), and in the remote cache. A hit is
+    /// the gate's result; None means it must run.
+    fn look_up(&self, job: &mut Job) -> Option<GateRun> {
+        job.looked_up = true;
         let gate = &self.config.gates[job.index];
         // One runner at a time runs a gate on this checkout; a second one waits, then replays
         // the first one's result when it was stored.
@@ -540,25 +689,74 @@ impl Scheduler<'_> {
             || (self.observer)(Event::Waiting { gate: &gate.name }),
         );
         let waited = lock.as_ref().is_some_and(|(_, waited)| *waited);
+        job.lock = lock.map(|(lock, _)| lock);
         if waited && gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
             if let Lookup::Hit { .. } = self.cache.lookup_local(gate, &job.key, self.fp) {
-                return self.replayed(job.index, job.key, started);
+                return Some(self.replayed(job.index, job.key, started));
             }
         }
         if gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
             if let Lookup::Hit { .. } = self.cache.lookup_remote(gate, &job.key, self.fp) {
-                return self.replayed(job.index, job.key, started);
+                return Some(self.replayed(job.index, job.key, started));
             }
         }
+        None
+    }
+
+    /// One slot of each resource the gate uses, across runners on this checkout (this run's
+    /// own count was kept by the coordinator before the job came here).
+    fn hold_resources(&self, gate: &Gate) -> Option<super::lock::ResourceSlots> {
+        if gate.uses.is_empty() {
+            return None;
+        }
+        let uses: Vec<(&str, u32)> = gate
+            .uses
+            .iter()
+            .map(|r| {
+                let limit = self.config.settings.resource_limit(r).unwrap_or(1);
+                (r.as_str(), limit)
+            })
+            .collect();
+        let acquired = super::lock::acquire_resources(
+            &super::lock::dir(&self.config.root),
+            &uses,
+            &mut |resource| {
+                (self.observer)(Event::WaitingForResource {
+                    gate: &gate.name,
+                    resource,
+                    other_runner: true,
+                });
+            },
+        );
+        if acquired.waited {
+            (self.observer)(Event::Acquired { gate: &gate.name });
+        }
+        for (resource, why) in acquired.unlocked {
+            self.cache.warn(format!(
+                "cannot lock resource `{resource}` ({why}): its limit holds within this run only"
+            ));
+        }
+        Some(acquired.slots)
+    }
+
+    /// Run one gate on a worker (again after each failed attempt, up to its retries), store
+    /// it if it succeeded, and judge it. A cacheable gate is first looked up in the remote
+    /// cache (after the local miss in `prepare`) unless the `Lookup` stage did it.
+    fn execute(&self, mut job: Job) -> GateRun {
+        if !job.looked_up
+            && let Some(run) = self.look_up(&mut job)
+        {
+            return run;
+        }
+        let gate = &self.config.gates[job.index];
         let inputs = self
             .inputs
             .files
             .get(&job.index)
             .map_or(&[][..], Vec::as_slice);
         let log = self.cache.log_path(&gate.name);
-        let started = Instant::now();
         // Besides the inputs, the other files the key holds: the needed gates' artifacts (a
         // second runner re-running an upstream gate rewrites them under this gate's feet)
         // and the files a built-in kind refers to. Their stats are the ones the key was
@@ -573,62 +771,55 @@ impl Scheduler<'_> {
             self.fp.known_stats(inputs),
             self.fp.known_stats(&also_keyed),
         );
-        // What the gate is about to write must come from this run: last run's artifacts go.
-        self.clear_artifacts(gate);
-        let env = self.environment.for_gate(gate);
-        let mut undeclared_reads = Vec::new();
-        let (execution, findings) = match &gate.kind {
-            GateKind::Command(command) => {
-                let stream =
-                    |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
-                let end = if self.opts.trace {
-                    let (end, reads) = self.traced(job.index, &command.run, &log, &env);
-                    undeclared_reads = reads;
-                    end
-                } else {
-                    proc::command::run(&CommandSpec {
-                        run: &command.run,
-                        cwd: &self.config.root,
-                        gate: &gate.name,
-                        log: &log,
-                        timeout: gate.timeout,
-                        grace: proc::GRACE,
-                        env: &env,
-                        stream: self.opts.verbose.then_some(&stream),
-                    })
-                };
-                (command_execution(&end), Vec::new())
+        // The attempt logs of an earlier run are not this run's.
+        self.cache.remove_attempt_logs(&gate.name);
+        let attempts = gate
+            .retries
+            .or(self.opts.retries)
+            .unwrap_or(0)
+            .saturating_add(1);
+        let resources = self.hold_resources(gate);
+        // The gate's time is its attempts', not its waits'.
+        let started = Instant::now();
+        let mut attempt = 1;
+        let (execution, findings, undeclared_reads, verdict) = loop {
+            let (execution, findings, reads, timed_out) =
+                self.attempt(job.index, inputs, &before.0, &log);
+            let verdict = judge::judge(
+                gate,
+                &self.config.root,
+                &execution,
+                self.baselines_of(job.index),
+            );
+            // Retried: a failure of the gate itself (an exit, a signal, a failed check or
+            // threshold) and a timeout. Never what the runner decided it cannot judge (spawn
+            // failure, no-op guard, inputs rewritten, artifacts missing, a skip).
+            let retry = verdict.status == Status::Fail || timed_out;
+            if !retry || attempt >= attempts {
+                break (execution, findings, reads, verdict);
             }
-            kind => self.builtin(gate, kind, inputs, &log, &env),
+            let kept = self.cache.attempt_log_path(&gate.name, attempt);
+            if let Some(dir) = kept.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let kept_ok = std::fs::rename(&log, &kept).is_ok();
+            (self.observer)(Event::Retrying {
+                gate: &gate.name,
+                attempt,
+                attempts,
+                reason: verdict.reason.as_deref(),
+                log: if kept_ok { &kept } else { &log },
+            });
+            attempt += 1;
         };
-        if matches!(execution, Execution::Skipped(_)) {
-            // Exit 78: what a skipped gate left behind is not a result.
-            self.clear_artifacts(gate);
-        }
-        for a in &gate.artifacts {
-            self.fp.invalidate(Path::new(a));
-        }
-        // An input whose content changed while the gate ran: most likely the gate itself (a
-        // formatter or linter writing its fixes). The verdict was made on other content than
-        // the key's: an error, never cached. A rewrite with the same bytes is no change.
-        let rewritten = self.changed_inputs(inputs, &before.0);
-        let execution = if rewritten.is_empty() || matches!(execution, Execution::Broken(_)) {
-            execution
-        } else {
-            Execution::Broken(format!(
-                "gate `{}` changed its own inputs while it ran: {} (likely cause: a formatter or \
-                 linter writing its fixes, e.g. `fix = true` in its config, or a generator writing \
-                 into its inputs; if another process edited them, run again)",
-                gate.name,
-                rewritten.join(", ")
-            ))
-        };
+        drop(resources);
         let artifacts_present = gate
             .artifacts
             .iter()
             .all(|a| self.config.root.join(a).is_file());
         let before = (self.fp.known_stats(inputs), before.1);
-        // A traced run is not stored: it ran under a tracer, on request.
+        // A traced run is not stored: it ran under a tracer, on request. A pass that needed a
+        // retry is stored like any other: what is stored is its last attempt, which passed.
         if matches!(execution, Execution::Succeeded)
             && gate.cacheable()
             && artifacts_present
@@ -655,21 +846,22 @@ impl Scheduler<'_> {
                 ));
             }
         }
-        let verdict = judge::judge(
-            gate,
-            &self.config.root,
-            &execution,
-            self.baselines_of(job.index),
-        );
         if matches!(verdict.status, Status::Fail | Status::Error)
             && let Some(hint) = self.environment.hint(gate)
         {
             self.cache.warn(hint);
         }
+        let reason = verdict.reason.map(|why| {
+            if attempt > 1 {
+                format!("{why} (attempt {attempt} of {attempts})")
+            } else {
+                why
+            }
+        });
         GateRun {
             index: job.index,
             status: verdict.status,
-            reason: verdict.reason,
+            reason,
             cached: false,
             duration: started.elapsed(),
             key: Some(job.key),
@@ -681,7 +873,75 @@ impl Scheduler<'_> {
             undeclared_reads,
             tests: verdict.tests,
             why: job.why.clone(),
+            attempts: attempt,
+            flaky: verdict.status == Status::Pass && attempt > 1,
         }
+    }
+
+    /// One attempt of a gate: last run's artifacts removed, the command or built-in run, and
+    /// how it ended (with what a built-in found, what a traced command read undeclared, and
+    /// whether it timed out). An input whose content changed while it ran makes it `Broken`.
+    fn attempt(
+        &self,
+        g: usize,
+        inputs: &[PathBuf],
+        before: &[Option<FileStat>],
+        log: &Path,
+    ) -> (Execution, Vec<Finding>, Vec<UndeclaredRead>, bool) {
+        let gate = &self.config.gates[g];
+        // What the gate is about to write must come from this attempt: earlier ones' go.
+        self.clear_artifacts(gate);
+        let env = self.environment.for_gate(gate);
+        let mut undeclared_reads = Vec::new();
+        let mut timed_out = false;
+        let (execution, findings) = match &gate.kind {
+            GateKind::Command(command) => {
+                let stream =
+                    |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
+                let end = if self.opts.trace {
+                    let (end, reads) = self.traced(g, &command.run, log, &env);
+                    undeclared_reads = reads;
+                    end
+                } else {
+                    proc::command::run(&CommandSpec {
+                        run: &command.run,
+                        cwd: &self.config.root,
+                        gate: &gate.name,
+                        log,
+                        timeout: gate.timeout,
+                        grace: proc::GRACE,
+                        env: &env,
+                        stream: self.opts.verbose.then_some(&stream),
+                    })
+                };
+                timed_out = matches!(end, ProcessEnd::TimedOut(_));
+                (command_execution(&end), Vec::new())
+            }
+            kind => self.builtin(gate, kind, inputs, log, &env),
+        };
+        if matches!(execution, Execution::Skipped(_)) {
+            // Exit 78: what a skipped gate left behind is not a result.
+            self.clear_artifacts(gate);
+        }
+        for a in &gate.artifacts {
+            self.fp.invalidate(Path::new(a));
+        }
+        // An input whose content changed while the gate ran: most likely the gate itself (a
+        // formatter or linter writing its fixes). The verdict was made on other content than
+        // the key's: an error, never cached. A rewrite with the same bytes is no change.
+        let rewritten = self.changed_inputs(inputs, before);
+        let execution = if rewritten.is_empty() || matches!(execution, Execution::Broken(_)) {
+            execution
+        } else {
+            Execution::Broken(format!(
+                "gate `{}` changed its own inputs while it ran: {} (likely cause: a formatter or \
+                 linter writing its fixes, e.g. `fix = true` in its config, or a generator writing \
+                 into its inputs; if another process edited them, run again)",
+                gate.name,
+                rewritten.join(", ")
+            ))
+        };
+        (execution, findings, undeclared_reads, timed_out)
     }
 
     /// Evaluate a built-in kind in process and write its JSON artifact.

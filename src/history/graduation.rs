@@ -2,8 +2,10 @@
 //!
 //! The rules, in one place:
 //!
-//! - A *green day* is a UTC calendar day with at least one `pass` and no `fail` or `error`.
-//!   Days with only `skip` or `not_run`, and days without runs, neither count nor break.
+//! - A *green day* is a UTC calendar day with at least one `pass`, no `fail` or `error`, and no
+//!   flaky pass (a pass that needed a retry, `retries`). Days with only `skip` or `not_run`,
+//!   days with a flaky pass (and no `fail` or `error`), and days without runs neither count nor
+//!   break: graduation needs a gate that passes without retries.
 //! - The *streak* at `now` is the number of green days since the last day with a `fail` or
 //!   `error`, counting only entries at or before `now` (a line stamped in the future counts
 //!   once its time comes).
@@ -32,12 +34,18 @@ pub(crate) struct Mark {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Day {
     pub date: Date,
-    /// The first `pass` of the day in history order.
+    /// The first `pass` of the day in history order (a flaky pass is not one).
     pub pass: Option<Mark>,
     /// The first `fail` or `error` of the day in history order.
     pub bad: Option<Mark>,
-    /// The highest run number of a pass or bad entry of the day.
+    /// The first flaky pass of the day in history order: from then on the day is not green.
+    pub flaky: Option<Mark>,
+    /// The highest run number of a pass, flaky pass or bad entry of the day.
     pub max_run: u64,
+    /// Entries of the day that executed the gate (not replayed; `pass`, `fail` or `error`).
+    pub executed: u32,
+    /// Those of them that were flaky passes.
+    pub flaky_passes: u32,
     /// The latest entry of the day by time (ties: the later line).
     pub last: LastOfDay,
 }
@@ -50,6 +58,8 @@ pub(crate) struct LastOfDay {
     pub cached: bool,
     /// The no-op guard tripped (the line has a `guard` reason).
     pub guard: bool,
+    /// A pass that needed a retry.
+    pub flaky: bool,
 }
 
 /// A gate's last result, for `runner status`.
@@ -60,6 +70,17 @@ pub(crate) struct LastResult {
     pub cached: bool,
     /// The no-op guard tripped.
     pub guard: bool,
+    /// A pass that needed a retry.
+    pub flaky: bool,
+}
+
+/// How often a gate's executions needed a retry to pass, over its latest days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct FlakeRate {
+    /// Flaky passes among `runs`.
+    pub flaky: u32,
+    /// Executions (not replays) that ended `pass`, `fail` or `error`, over whole days.
+    pub runs: u32,
 }
 
 /// When and how a gate graduated.
@@ -101,6 +122,7 @@ pub(crate) fn ms_of_day(t: OffsetDateTime) -> u32 {
 }
 
 /// Fold one entry into a gate's days, kept sorted by date. Appends in time order cost O(1).
+/// `flaky` marks a pass that needed a retry (ignored on other statuses).
 pub(crate) fn record(
     days: &mut Vec<Day>,
     at: OffsetDateTime,
@@ -108,26 +130,36 @@ pub(crate) fn record(
     status: Status,
     cached: bool,
     guard: bool,
+    flaky: bool,
 ) {
     let date = at.date();
     let ms = ms_of_day(at);
+    let flaky = flaky && status == Status::Pass;
+    let last = LastOfDay {
+        ms,
+        status,
+        cached,
+        guard,
+        flaky,
+    };
     let index = match days.last() {
         Some(d) if d.date == date => days.len() - 1,
         Some(d) if d.date > date => match days.binary_search_by_key(&date, |d| d.date) {
             Ok(i) => i,
             Err(i) => {
-                days.insert(i, Day::new(date, ms, status, cached, guard));
+                days.insert(i, Day::new(date, last));
                 i
             }
         },
         _ => {
-            days.push(Day::new(date, ms, status, cached, guard));
+            days.push(Day::new(date, last));
             days.len() - 1
         }
     };
     let day = &mut days[index];
     let mark = Mark { run, ms };
     let slot = match status {
+        Status::Pass if flaky => Some(&mut day.flaky),
         Status::Pass => Some(&mut day.pass),
         Status::Fail | Status::Error => Some(&mut day.bad),
         Status::Skip | Status::NotRun => None,
@@ -137,32 +169,45 @@ pub(crate) fn record(
             *slot = Some(mark);
         }
         day.max_run = day.max_run.max(run);
+        if !cached {
+            day.executed = day.executed.saturating_add(1);
+            day.flaky_passes = day.flaky_passes.saturating_add(u32::from(flaky));
+        }
     }
     if ms >= day.last.ms {
-        day.last = LastOfDay {
-            ms,
-            status,
-            cached,
-            guard,
-        };
+        day.last = last;
     }
 }
 
 impl Day {
-    fn new(date: Date, ms: u32, status: Status, cached: bool, guard: bool) -> Self {
+    fn new(date: Date, last: LastOfDay) -> Self {
         Day {
             date,
             pass: None,
             bad: None,
+            flaky: None,
             max_run: 0,
-            last: LastOfDay {
-                ms,
-                status,
-                cached,
-                guard,
-            },
+            executed: 0,
+            flaky_passes: 0,
+            last,
         }
     }
+}
+
+/// The flaky passes among a gate's executions in its latest whole days up to `now`'s day,
+/// going back until the days hold at least `window` executions (or the history ends): the
+/// rate over its last `runs` runs, with `runs` >= `window` when there were that many.
+pub(crate) fn flake_rate(days: &[Day], now: OffsetDateTime, window: u32) -> FlakeRate {
+    let today = now.to_offset(time::UtcOffset::UTC).date();
+    let mut rate = FlakeRate::default();
+    for day in days.iter().rev().filter(|d| d.date <= today) {
+        if rate.runs >= window {
+            break;
+        }
+        rate.runs = rate.runs.saturating_add(day.executed);
+        rate.flaky = rate.flaky.saturating_add(day.flaky_passes);
+    }
+    rate
 }
 
 /// The streak, graduation (for `n` > 0) and last result of a gate at `now` (UTC).
@@ -183,10 +228,12 @@ pub(crate) fn standing(days: &[Day], now: OffsetDateTime, n: u32) -> Standing {
         let visible = |m: &Mark| day.date < today || m.ms <= now_ms;
         let pass = day.pass.filter(visible);
         let bad = day.bad.filter(visible);
+        let flaky = day.flaky.filter(visible);
         if n > 0
             && graduated.is_none()
             && let Some(p) = pass
             && bad.is_none_or(|b| b > p)
+            && flaky.is_none_or(|f| f > p)
         {
             // The streak this pass extended, as written before it. When every earlier day was
             // written before it (the usual case), that is the running streak.
@@ -205,7 +252,7 @@ pub(crate) fn standing(days: &[Day], now: OffsetDateTime, n: u32) -> Standing {
         if bad.is_some() {
             streak = 0;
             since = None;
-        } else if pass.is_some() {
+        } else if pass.is_some() && flaky.is_none() {
             streak += 1;
             since.get_or_insert(day.date);
         }
@@ -216,6 +263,7 @@ pub(crate) fn standing(days: &[Day], now: OffsetDateTime, n: u32) -> Standing {
                 at: at_of(day.date, day.last.ms),
                 cached: day.last.cached,
                 guard: day.last.guard,
+                flaky: day.last.flaky,
             });
         }
     }
@@ -234,7 +282,7 @@ fn streak_as_written_before(days: &[Day], run: u64) -> (u32, Option<Date>) {
         if day.bad.is_some_and(|b| b.run <= run) {
             streak = 0;
             since = None;
-        } else if day.pass.is_some_and(|p| p.run <= run) {
+        } else if day.pass.is_some_and(|p| p.run <= run) && day.flaky.is_none_or(|f| f.run > run) {
             streak += 1;
             since.get_or_insert(day.date);
         }
@@ -262,7 +310,7 @@ mod tests {
             let at = datetime!(2026-11-01 00:00 UTC)
                 + time::Duration::days(i64::from(day) - 1)
                 + time::Duration::hours(i64::from(hour));
-            record(&mut days, at, run, status, false, false);
+            record(&mut days, at, run, status, false, false, false);
         }
         days
     }
@@ -552,6 +600,109 @@ mod tests {
         }
     }
 
+    /// (day of November 2026, hour, run, status, flaky).
+    fn flaky_days(entries: &[(u8, u8, u64, Status, bool)]) -> Vec<Day> {
+        let mut days = Vec::new();
+        for &(day, hour, run, status, flaky) in entries {
+            let at = datetime!(2026-11-01 00:00 UTC)
+                + time::Duration::days(i64::from(day) - 1)
+                + time::Duration::hours(i64::from(hour));
+            record(&mut days, at, run, status, false, false, flaky);
+        }
+        days
+    }
+
+    #[test]
+    fn flaky_passes_make_no_green_day_and_break_nothing() {
+        let at = |day: u8, hour: u8| {
+            datetime!(2026-11-01 00:00 UTC)
+                + time::Duration::days(i64::from(day) - 1)
+                + time::Duration::hours(i64::from(hour))
+        };
+        // Day 2 only passed on retries: it neither counts nor breaks the streak.
+        let d = flaky_days(&[
+            (1, 10, 1, Pass, false),
+            (2, 10, 2, Pass, true),
+            (3, 10, 3, Pass, false),
+        ]);
+        let s = standing(&d, at(3, 12), 3);
+        assert_eq!((s.streak, s.graduated), (2, None));
+        assert!(!s.last.unwrap().flaky);
+        let s = standing(&d, at(2, 12), 3);
+        assert_eq!(s.streak, 1);
+        assert!(s.last.unwrap().flaky, "the last result says it was flaky");
+        let mut d = d;
+        record(&mut d, at(4, 10), 4, Pass, false, false, false);
+        let s = standing(&d, at(4, 12), 3);
+        assert_eq!(s.streak, 3);
+        assert_eq!(s.graduated.map(|g| (g.on, g.since)), Some((nov(4), nov(1))));
+        // A clean pass and a flaky one the same day: the day is not green, whatever the order.
+        for (first, second) in [(false, true), (true, false)] {
+            let d = flaky_days(&[(1, 10, 1, Pass, first), (1, 11, 2, Pass, second)]);
+            assert_eq!(standing(&d, at(1, 12), 0).streak, 0, "{first} {second}");
+        }
+        // A graduation made by a clean pass stays when a flaky pass follows it (sticky).
+        let d = flaky_days(&[(1, 10, 1, Pass, false), (1, 11, 2, Pass, true)]);
+        let s = standing(&d, at(1, 12), 1);
+        assert_eq!(s.graduated.map(|g| g.on), Some(nov(1)));
+        // A flaky pass before the pass of the day blocks it.
+        let d = flaky_days(&[(1, 9, 1, Pass, true), (1, 10, 2, Pass, false)]);
+        assert_eq!(standing(&d, at(1, 12), 1).graduated, None);
+        // A gate that flakes every day never graduates.
+        let every: Vec<_> = (1..=9)
+            .map(|day| (day, 10, u64::from(day), Pass, true))
+            .collect();
+        let s = standing(&flaky_days(&every), at(9, 12), 2);
+        assert_eq!((s.streak, s.graduated), (0, None));
+        // Written before: a flaky pass written earlier than a graduating pass in the past.
+        let d = flaky_days(&[
+            (1, 10, 1, Pass, false),
+            (2, 10, 3, Pass, true),
+            (3, 10, 4, Pass, false),
+            (2, 9, 5, Pass, false),
+        ]);
+        assert_eq!(standing(&d, at(3, 12), 3).graduated, None);
+    }
+
+    #[test]
+    fn the_flake_rate_covers_whole_days_back_to_the_window() {
+        let at =
+            |day: u8| datetime!(2026-11-01 12:00 UTC) + time::Duration::days(i64::from(day) - 1);
+        let mut d = Vec::new();
+        // Day 1: 3 runs, 1 flaky; day 2: 2 runs (one replay, not counted) and a skip;
+        // day 3: 2 runs, 1 flaky, 1 fail.
+        for (day, status, cached, flaky) in [
+            (1, Pass, false, true),
+            (1, Pass, false, false),
+            (1, Fail, false, false),
+            (2, Pass, false, false),
+            (2, Pass, true, false),
+            (2, Skip, false, false),
+            (3, Pass, false, true),
+            (3, Fail, false, false),
+        ] {
+            record(
+                &mut d,
+                at(day),
+                u64::from(day),
+                status,
+                cached,
+                false,
+                flaky,
+            );
+        }
+        let rate = |now: u8, window: u32| {
+            let r = flake_rate(&d, at(now), window);
+            (r.flaky, r.runs)
+        };
+        assert_eq!(rate(3, 1), (1, 2), "the last day covers the window");
+        assert_eq!(rate(3, 3), (1, 3));
+        assert_eq!(rate(3, 4), (2, 6), "whole days");
+        assert_eq!(rate(3, 100), (2, 6), "the whole history");
+        assert_eq!(rate(2, 100), (1, 4), "days after now are left out");
+        assert_eq!(flake_rate(&[], at(3), 20), FlakeRate::default());
+    }
+
     #[test]
     fn last_result_is_the_latest_entry_at_or_before_now() {
         let mut d = Vec::new();
@@ -562,12 +713,14 @@ mod tests {
             Status::Pass,
             false,
             false,
+            false,
         );
         record(
             &mut d,
             datetime!(2026-11-02 10:00 UTC),
             2,
             Status::Fail,
+            false,
             false,
             false,
         );
@@ -578,6 +731,7 @@ mod tests {
             Status::Skip,
             true,
             false,
+            false,
         );
         record(
             &mut d,
@@ -585,6 +739,7 @@ mod tests {
             4,
             Status::Pass,
             true,
+            false,
             false,
         );
         let last = standing(&d, datetime!(2026-11-03 00:00 UTC), 0)
@@ -611,12 +766,14 @@ mod tests {
             Status::Pass,
             false,
             false,
+            false,
         );
         record(
             &mut d,
             datetime!(2026-11-01 10:00 UTC),
             6,
             Status::Pass,
+            false,
             false,
             false,
         );
@@ -627,12 +784,14 @@ mod tests {
             Status::Fail,
             false,
             false,
+            false,
         );
         record(
             &mut d,
             datetime!(2026-11-03 09:00 UTC),
             8,
             Status::Pass,
+            false,
             false,
             false,
         );

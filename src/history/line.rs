@@ -18,6 +18,9 @@ pub(crate) struct LineOut<'a> {
     /// The effective mode the gate was judged under.
     pub mode: Mode,
     pub cached: bool,
+    /// Passed only on a retry (absent when false).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
     /// Why the no-op guard tripped, when it did: the guard's audit log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard: Option<&'a str>,
@@ -98,6 +101,8 @@ struct LineIn<'a> {
     run: Option<u64>,
     #[serde(default, borrow)]
     guard: Option<Cow<'a, str>>,
+    #[serde(default)]
+    flaky: Option<bool>,
 }
 
 /// A valid line, reduced to what streaks and `runner status` need.
@@ -110,6 +115,8 @@ pub(crate) struct Entry<'a> {
     pub cached: bool,
     /// The line records a no-op guard trip.
     pub guard: bool,
+    /// The line records a pass that needed a retry.
+    pub flaky: bool,
     /// 0 for a line without `run` (written before the field existed): it sorts first.
     pub run: u64,
     /// A `runner baseline accept` line: not a result (its `status` is a placeholder).
@@ -133,6 +140,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
         status,
         cached: raw.cached.unwrap_or(false),
         guard: raw.guard.is_some(),
+        flaky: raw.flaky.unwrap_or(false),
         run: raw.run.unwrap_or(0),
     })
 }
@@ -212,6 +220,7 @@ mod tests {
             status: Status::Pass,
             mode: Mode::Observational,
             cached: true,
+            flaky: false,
             guard: None,
             commit: None,
             run: 7,
@@ -228,8 +237,20 @@ mod tests {
         let entry = parse(&bytes[..bytes.len() - 1]).unwrap();
         assert_eq!(entry.gate, "dream-drift");
         assert_eq!(entry.status, Status::Pass);
-        assert!(entry.cached);
+        assert!(entry.cached && !entry.flaky);
         assert_eq!(entry.run, 7);
+        let flaky = LineOut {
+            cached: false,
+            flaky: true,
+            ..out
+        };
+        let bytes = flaky.to_bytes();
+        assert!(
+            String::from_utf8_lossy(&bytes).contains("\"cached\":false,\"flaky\":true,"),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(parse(&bytes[..bytes.len() - 1]).unwrap().flaky);
     }
 
     #[test]
@@ -260,6 +281,10 @@ mod tests {
             (
                 "{\"at\":\"2026-11-24T10:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"run\":-1}",
                 "invalid value",
+            ),
+            (
+                "{\"at\":\"2026-11-24T10:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"flaky\":1}",
+                "invalid type",
             ),
             ("[1,2]", "invalid type"),
         ];

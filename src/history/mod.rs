@@ -12,6 +12,6 @@ mod summary;
 mod warning;
 mod write_back;
 
-pub(crate) use graduation::{Graduation, Standing};
+pub(crate) use graduation::{FlakeRate, Graduation, Standing};
 pub(crate) use store::{History, RunPlace};
 pub(crate) use write_back::write_graduations;

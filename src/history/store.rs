@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use super::graduation::{self, Day, Standing};
+use super::graduation::{self, Day, FlakeRate, Standing};
 use super::line::{self, LineOut};
 use super::summary;
 use super::warning::HistoryWarning;
@@ -270,6 +270,7 @@ impl History {
                         entry.status,
                         entry.cached,
                         entry.guard,
+                        entry.flaky,
                     );
                 }
                 Err(why) => {
@@ -349,6 +350,19 @@ impl History {
         )
     }
 
+    /// How many of the gate's executions in its latest days up to `now` were flaky passes,
+    /// over at least its last `window` runs (`graduation::flake_rate`).
+    #[must_use]
+    pub(crate) fn flake_rate(&self, gate: &Gate, now: OffsetDateTime, window: u32) -> FlakeRate {
+        graduation::flake_rate(
+            self.gates
+                .get(gate.name.as_str())
+                .map_or(&[], Vec::as_slice),
+            now,
+            window,
+        )
+    }
+
     /// Valid lines read.
     #[must_use]
     pub(crate) fn entries(&self) -> usize {
@@ -418,6 +432,7 @@ impl History {
                 status: gate.status,
                 mode: gate.mode,
                 cached: gate.cached,
+                flaky: gate.flaky,
                 guard: gate.guard.as_deref(),
                 commit: commit.as_deref(),
                 run,
@@ -514,6 +529,7 @@ impl History {
                 gate.status,
                 gate.cached,
                 gate.guard.is_some(),
+                gate.flaky,
             );
             self.entries += 1;
             self.lines_before += 1;
@@ -620,6 +636,9 @@ mod tests {
                 .map(|(name, status, cached)| crate::report::model::GateReport {
                     why: None,
                     undeclared_reads: Vec::new(),
+                    // Gate `f` passes only on retries.
+                    flaky: *name == "f" && *status == crate::vocab::Status::Pass,
+                    attempts: 1,
                     tests: Vec::new(),
                     description: None,
                     guard: None,
@@ -664,7 +683,11 @@ mod tests {
             ),
             (
                 day(1, 23),
-                &[("a", Status::Pass, true), ("b", Status::Pass, false)],
+                &[
+                    ("a", Status::Pass, true),
+                    ("b", Status::Pass, false),
+                    ("f", Status::Pass, false),
+                ],
             ),
             (
                 day(2, 10),
@@ -672,7 +695,11 @@ mod tests {
             ),
             (
                 day(4, 8),
-                &[("a", Status::Pass, false), ("b", Status::NotRun, false)],
+                &[
+                    ("a", Status::Pass, false),
+                    ("b", Status::NotRun, false),
+                    ("f", Status::Pass, false),
+                ],
             ),
         ];
         for (i, (at, gates)) in runs.iter().enumerate() {
@@ -703,6 +730,14 @@ mod tests {
             assert_eq!(incremental.entries, full.entries, "run {i}");
             assert_eq!(incremental.max_run, full.max_run, "run {i}");
             assert_eq!(incremental.gates, full.gates, "run {i}");
+        }
+        // The flaky passes went through the summary.
+        let h = History::load(&path);
+        let f = &h.gates["f"];
+        assert_eq!(f.len(), 2);
+        for day in f {
+            assert_eq!((day.flaky_passes, day.executed), (1, 1));
+            assert!(day.flaky.is_some() && day.pass.is_none() && day.last.flaky);
         }
     }
 

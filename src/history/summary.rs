@@ -18,7 +18,7 @@ use super::graduation::{Day, LastOfDay, Mark};
 use crate::bincodec::{self, Reader, Writer};
 use crate::vocab::Status;
 
-const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-4\n";
+const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-5\n";
 /// How many bytes before the offset must match for the summary to be trusted.
 const TAIL: u64 = 256;
 
@@ -92,12 +92,16 @@ pub(crate) fn save<S>(summary_path: &Path, s: &Summary<S>) {
             w.i64(i64::from(d.date.to_julian_day()));
             mark(&mut w, d.pass);
             mark(&mut w, d.bad);
+            mark(&mut w, d.flaky);
             w.u64(d.max_run);
+            w.u32(d.executed);
+            w.u32(d.flaky_passes);
             w.u32(d.last.ms);
             w.u32(
                 status_code(d.last.status)
                     | (u32::from(d.last.cached) << 8)
-                    | (u32::from(d.last.guard) << 9),
+                    | (u32::from(d.last.guard) << 9)
+                    | (u32::from(d.last.flaky) << 10),
             );
         }
     }
@@ -168,7 +172,10 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
                 .map_err(|_| Truncated)?;
             let pass = read_mark(&mut r)?;
             let bad = read_mark(&mut r)?;
+            let flaky = read_mark(&mut r)?;
             let day_max_run = r.u64()?;
+            let executed = r.u32()?;
+            let flaky_passes = r.u32()?;
             let ms = r.u32()?;
             let code = r.u32()?;
             let status = status_of(code & 0xff).ok_or(Truncated)?;
@@ -176,12 +183,16 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
                 date,
                 pass,
                 bad,
+                flaky,
                 max_run: day_max_run,
+                executed,
+                flaky_passes,
                 last: LastOfDay {
                     ms,
                     status,
                     cached: (code >> 8) & 1 == 1,
                     guard: (code >> 9) & 1 == 1,
+                    flaky: (code >> 10) & 1 == 1,
                 },
             });
         }

@@ -142,6 +142,8 @@ mod tests {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
             why: None,
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,
@@ -224,6 +226,8 @@ mod tests {
         GateReport {
             why: None,
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,

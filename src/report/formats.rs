@@ -149,6 +149,8 @@ mod tests {
         let gate = |name: &str, status, mode| GateReport {
             why: None,
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,

@@ -140,7 +140,7 @@ try {
     if (g.description) { name.appendChild(el("div", { "class": "meta" }, g.description)); }
     tr.appendChild(name);
     tr.appendChild(el("td", { "class": "status " + (failed(g) ? (g.mode === "blocking" ? "bad" : "warn") : "good") },
-      failed(g) && g.mode !== "blocking" ? "warn (" + g.status + ")" : g.status));
+      (failed(g) && g.mode !== "blocking" ? "warn (" + g.status + ")" : g.status) + (g.flaky ? " (flaky, " + g.attempts + " attempts)" : "")));
     var mode = g.mode + (g.configured_mode !== g.mode ? " (graduated)" : "");
     if (data.graduation[g.name]) { mode += " · " + data.graduation[g.name]; }
     tr.appendChild(el("td", {}, mode));
@@ -269,6 +269,8 @@ mod tests {
     #[test]
     fn the_data_is_embedded_and_cannot_close_its_script() {
         let gate = |name: &str| GateReport {
+            attempts: 1,
+            flaky: false,
             why: None,
             name: name.to_owned(),
             kind: "command".to_owned(),

@@ -281,6 +281,8 @@ mod tests {
         GateReport {
             why: None,
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,

@@ -169,6 +169,9 @@ fn status_cell(g: &GateReport) -> String {
     } else {
         g.status.as_str()
     };
+    if g.flaky {
+        return format!("{marker} {word} (flaky: attempt {})", g.attempts);
+    }
     format!("{marker} {word}")
 }
 

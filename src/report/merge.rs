@@ -9,9 +9,9 @@ use std::collections::HashMap;
 
 use super::{GateReport, Report};
 use crate::vocab::Status;
-// The label prefix `Report::from_gates` gives observational gates that failed (recomputed); a
-// label shortened to GitHub's limit keeps it.
-use crate::vocab::label::SMOKE_FAILED_PREFIX as SMOKE_FAILED;
+// The label prefixes `Report::from_gates` gives observational gates that failed and flaky
+// passes (both recomputed); a label shortened to GitHub's limit keeps its prefix.
+use crate::vocab::label::{FLAKY_PREFIX as FLAKY, SMOKE_FAILED_PREFIX as SMOKE_FAILED};
 
 /// Merge reports; None when there are none.
 #[must_use]
@@ -37,7 +37,7 @@ pub fn merge(reports: &[Report]) -> Option<Report> {
         for label in report
             .labels
             .iter()
-            .filter(|l| !l.starts_with(SMOKE_FAILED))
+            .filter(|l| !l.starts_with(SMOKE_FAILED) && !l.starts_with(FLAKY))
         {
             if !other_labels.contains(label) {
                 other_labels.push(label.clone());
@@ -94,6 +94,8 @@ mod tests {
         GateReport {
             why: None,
             undeclared_reads: Vec::new(),
+            flaky: false,
+            attempts: 1,
             tests: Vec::new(),
             description: None,
             guard: None,
@@ -185,6 +187,27 @@ mod tests {
         assert_eq!(m.exit_code, exit_code::GATES_FAILED);
         assert_eq!(m.started_at, "2026-11-24T09:59:59+00:00");
         assert_eq!(m.duration_ms, 300);
+    }
+
+    #[test]
+    fn flaky_labels_are_recomputed_not_repeated() {
+        let flaky = GateReport {
+            flaky: true,
+            attempts: 2,
+            ..gate("e2e", Status::Pass, false, Mode::Blocking)
+        };
+        let mut a = report("t", 1, vec![flaky.clone()]);
+        a.labels = vec!["flaky:e2e".to_owned(), "custom".to_owned()];
+        // The other shard replayed it: the entry that ran (and flaked) is kept, labelled once.
+        let mut b = report(
+            "t",
+            1,
+            vec![gate("e2e", Status::Pass, true, Mode::Blocking)],
+        );
+        b.labels = vec!["flaky:e2e".to_owned()];
+        let m = merge(&[a, b]).unwrap();
+        assert_eq!(m.gates, vec![flaky]);
+        assert_eq!(m.labels, vec!["custom".to_owned(), "flaky:e2e".to_owned()]);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub struct Report {
     /// Gates by status, and how many were replayed from the cache.
     pub summary: Summary,
     /// Labels for a CI step to put on the pull request: `smoke-failed:<gate>` per observational
-    /// gate that ended `fail` or `error`.
+    /// gate that ended `fail` or `error`, `flaky:<gate>` per gate that passed only on a retry.
     pub labels: Vec<String>,
     /// Every selected gate, in declaration order.
     pub gates: Vec<GateReport>,
@@ -63,6 +63,12 @@ pub struct GateReport {
     pub configured_mode: Mode,
     /// Replayed from the cache: no process ran.
     pub cached: bool,
+    /// Passed only on a retry (`retries`): an earlier attempt failed. Absent when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
+    /// How many times the gate ran in this run, when more than once (`retries`).
+    #[serde(default, skip_serializing_if = "is_at_most_one")]
+    pub attempts: u32,
     /// The gate's `description`, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -211,8 +217,8 @@ impl std::fmt::Display for Summary {
 
 impl Report {
     /// The report of a run (or of merged shard runs) from its gates: the summary, the labels
-    /// (`smoke-failed:<gate>` for each failed observational gate) and the exit code are
-    /// derived here, and only here.
+    /// (`smoke-failed:<gate>` for each failed observational gate, `flaky:<gate>` for each
+    /// flaky pass) and the exit code are derived here, and only here.
     #[must_use]
     pub fn from_gates(gates: Vec<GateReport>, started_at: &str, duration_ms: u128) -> Self {
         let mut summary = Summary::default();
@@ -221,6 +227,9 @@ impl Report {
             summary.add(g.status, g.cached);
             if g.mode == Mode::Observational && matches!(g.status, Status::Fail | Status::Error) {
                 labels.push(Label::SmokeFailed(g.name.clone()).to_string());
+            }
+            if g.flaky && g.status == Status::Pass {
+                labels.push(Label::Flaky(g.name.clone()).to_string());
             }
         }
         let outcome = Outcome::of(gates.iter().map(|g| (g.mode, g.status)));
@@ -235,6 +244,11 @@ impl Report {
             gates,
         }
     }
+}
+
+/// `attempts` is left out of the JSON when the gate ran once (or not at all).
+fn is_at_most_one(n: &u32) -> bool {
+    *n <= 1
 }
 
 impl Summary {

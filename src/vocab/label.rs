@@ -6,6 +6,9 @@ use std::fmt;
 /// steps recognise the labels by it).
 pub const SMOKE_FAILED_PREFIX: &str = "smoke-failed:";
 
+/// The prefix of every [`Label::Flaky`] label.
+pub const FLAKY_PREFIX: &str = "flaky:";
+
 /// The longest label GitHub accepts, in characters.
 pub const MAX_LEN: usize = 50;
 
@@ -21,22 +24,25 @@ pub enum Label {
     /// exactly 50 characters, the same on every run, and different for two names that share
     /// their first 28 characters.
     SmokeFailed(String),
+    /// A gate passed only on a retry (`retries`): `flaky:<gate>`, shortened like
+    /// [`Label::SmokeFailed`] past [`MAX_LEN`] characters (`flaky:<first 35 characters>-<8 hex>`).
+    Flaky(String),
 }
 
 impl fmt::Display for Label {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Label::SmokeFailed(gate) => {
-                let room = MAX_LEN - SMOKE_FAILED_PREFIX.len();
-                if gate.chars().count() <= room {
-                    return write!(f, "{SMOKE_FAILED_PREFIX}{gate}");
-                }
-                let kept: String = gate.chars().take(room - 1 - HASH_HEX).collect();
-                let hash = blake3::hash(gate.as_bytes()).to_hex();
-                let short = hash.get(..HASH_HEX).unwrap_or(hash.as_str());
-                write!(f, "{SMOKE_FAILED_PREFIX}{kept}-{short}")
-            }
+        let (prefix, gate) = match self {
+            Label::SmokeFailed(gate) => (SMOKE_FAILED_PREFIX, gate),
+            Label::Flaky(gate) => (FLAKY_PREFIX, gate),
+        };
+        let room = MAX_LEN - prefix.len();
+        if gate.chars().count() <= room {
+            return write!(f, "{prefix}{gate}");
         }
+        let kept: String = gate.chars().take(room - 1 - HASH_HEX).collect();
+        let hash = blake3::hash(gate.as_bytes()).to_hex();
+        let short = hash.get(..HASH_HEX).unwrap_or(hash.as_str());
+        write!(f, "{prefix}{kept}-{short}")
     }
 }
 
@@ -100,6 +106,30 @@ mod tests {
                 &blake3::hash(a.as_bytes()).to_hex()[..8]
             )
         );
+    }
+
+    #[test]
+    fn flaky_labels_fit_githubs_limit_too() {
+        let flaky = |gate: &str| Label::Flaky(gate.to_owned()).to_string();
+        assert_eq!(flaky("unit"), "flaky:unit");
+        let fits = "f".repeat(MAX_LEN - FLAKY_PREFIX.len());
+        assert_eq!(flaky(&fits), format!("flaky:{fits}"));
+        for len in [MAX_LEN - FLAKY_PREFIX.len() + 1, 200] {
+            let gate = "f".repeat(len);
+            let got = flaky(&gate);
+            assert_eq!(got.chars().count(), MAX_LEN, "{got}");
+            assert_eq!(
+                got,
+                format!(
+                    "flaky:{}-{}",
+                    "f".repeat(35),
+                    &blake3::hash(gate.as_bytes()).to_hex()[..8]
+                )
+            );
+        }
+        // Same gate, other label: the shortened names differ only by their prefix.
+        let long = "integration-latency-benchmark-eu-west-1-production";
+        assert!(flaky(long).ends_with(&label(long)[label(long).len() - 8..]));
     }
 
     #[test]

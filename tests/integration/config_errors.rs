@@ -120,3 +120,17 @@ fn missing_config_file() {
         out.stderr
     );
 }
+
+#[test]
+fn resources_unknown_or_counted_zero() {
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[settings.resources]\ndb = 1\ngpu = 0\n[gates.a]\nrun = \"true\"\nuses = [\"dbb\", \"gpu\", \"cache-server\"]\n"
+    ));
+}
+
+#[test]
+fn resource_used_but_none_declared() {
+    insta::assert_snapshot!(diagnose(
+        "version = 1\n[gates.a]\nrun = \"true\"\nuses = [\"db\"]\nretries = -1\n"
+    ));
+}

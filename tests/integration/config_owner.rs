@@ -422,9 +422,25 @@ expect_status = 201
 kind = "pqc-bench"
 algorithm = "Dilithium2"
 "#;
+    let shared = r#"version = 1
+
+[settings.resources]
+db = 1
+gpu-pool = 2
+
+[gates.integration]
+run = "pytest tests/integration"
+uses = ["db", "gpu-pool"]
+retries = 2
+
+[gates.migrations]
+run = "alembic check"
+uses = ["db"]
+"#;
     let mut out = vec![
         ("SPEC 2", spec.to_owned()),
         ("every kind", kinds.to_owned()),
+        ("resources and retries", shared.to_owned()),
     ];
     out.push(("runner init", runner::cli::STARTER.to_owned()));
     out.push(("runner init, examples uncommented", uncommented_starter()));
@@ -560,6 +576,26 @@ const INVALID: &[(&str, &str)] = &[
         "method",
         "version = 1\n[gates.a]\nkind = \"http\"\nurl = \"http://127.0.0.1/\"\nmethod = \"PATCH\"\n",
     ),
+    (
+        "resource count 0",
+        "version = 1\n[settings.resources]\ndb = 0\n[gates.a]\nrun = \"true\"\nuses = [\"db\"]\n",
+    ),
+    (
+        "resource count not an integer",
+        "version = 1\n[settings.resources]\ndb = \"one\"\n[gates.a]\nrun = \"true\"\n",
+    ),
+    (
+        "resource name",
+        "version = 1\n[settings.resources]\n\"a b\" = 1\n[gates.a]\nrun = \"true\"\n",
+    ),
+    (
+        "uses not an array",
+        "version = 1\n[settings.resources]\ndb = 1\n[gates.a]\nrun = \"true\"\nuses = \"db\"\n",
+    ),
+    (
+        "negative retries",
+        "version = 1\n[gates.a]\nrun = \"true\"\nretries = -1\n",
+    ),
 ];
 
 #[test]
@@ -650,6 +686,8 @@ fn report_schema_has_the_models_fields() {
         mode: runner::vocab::Mode::Blocking,
         configured_mode: runner::vocab::Mode::Observational,
         cached: false,
+        flaky: true,
+        attempts: 2,
         duration_ms: 1,
         key: Some("ab".repeat(32)),
         reason: None,
@@ -719,8 +757,10 @@ fn report_schema_has_the_models_fields() {
         let optional: BTreeSet<String> = keys(value).difference(&required).cloned().collect();
         let expected_optional = match what {
             "gate" => set(&[
+                "attempts",
                 "description",
                 "exports",
+                "flaky",
                 "findings",
                 "guard",
                 "tests",

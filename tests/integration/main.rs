@@ -19,6 +19,8 @@ mod listing_cache;
 mod plan_props;
 mod remote;
 mod reports;
+mod resources;
+mod retries;
 mod shard;
 mod signing;
 mod statuses;

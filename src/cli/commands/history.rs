@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use crate::cli::error::{CmdResult, Done, Error};
 use crate::config::{Gate, Settings};
-use crate::history::{Graduation, History, Standing};
+use crate::history::{FlakeRate, Graduation, History, Standing};
 use crate::vocab::{Mode, clock};
 use crate::workspace::Workspace;
 
@@ -18,7 +18,8 @@ macro_rules! say {
     }};
 }
 
-/// `runner status`: per gate, configured and effective mode, streak, last result, graduation.
+/// `runner status`: per gate, configured and effective mode, streak, last result, graduation,
+/// and, when a gate passed only on a retry lately, how many of its latest runs did.
 pub(crate) fn status(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
     let (history, now) = open(ws, now);
     emit(|out| status_into(out, ws, &history, now))
@@ -55,14 +56,26 @@ fn status_into(
         if entries == 1 { "y" } else { "ies" },
         clock::rfc3339(now.replace_nanosecond(0).unwrap_or(now))
     );
-    let mut rows =
-        vec![["GATE", "MODE", "EFFECTIVE", "STREAK", "LAST", "GRADUATION"].map(str::to_owned)];
+    // The flake rates, as a last column only when a gate passed on a retry lately: a
+    // repository that never retries sees the table it always saw.
+    let rates: Vec<FlakeRate> = ws
+        .config
+        .gates
+        .iter()
+        .map(|g| history.flake_rate(g, now, FLAKE_WINDOW))
+        .collect();
+    let flaky_column = rates.iter().any(|r| r.flaky > 0);
+    let mut header = vec!["GATE", "MODE", "EFFECTIVE", "STREAK", "LAST", "GRADUATION"];
+    if flaky_column {
+        header.push("FLAKY");
+    }
+    let mut rows: Vec<Vec<String>> = vec![header.into_iter().map(str::to_owned).collect()];
     let mut due = 0;
-    for gate in &ws.config.gates {
+    for (gate, rate) in ws.config.gates.iter().zip(rates) {
         let standing = history.standing(gate, settings, now);
         let effective = history.effective_mode(gate, settings, now);
         due += usize::from(gate.mode == Mode::Observational && effective == Mode::Blocking);
-        rows.push([
+        let mut row = vec![
             gate.name.clone(),
             gate.mode.as_str().to_owned(),
             effective.as_str().to_owned(),
@@ -71,7 +84,11 @@ fn status_into(
             standing
                 .graduated
                 .map_or_else(|| "-".to_owned(), |g| format!("graduated on {}", g.on)),
-        ]);
+        ];
+        if flaky_column {
+            row.push(flaky_text(rate));
+        }
+        rows.push(row);
     }
     print_table(out, &rows);
     metrics_into(out, ws);
@@ -109,7 +126,11 @@ fn metrics_into(out: &mut String, ws: &Workspace) {
         SPARK_RUNS,
         crate::history::samples::Until::Count,
     );
-    let mut rows = vec![["GATE", "METRIC", "LAST RUNS", "LATEST"].map(str::to_owned)];
+    let mut rows = vec![
+        ["GATE", "METRIC", "LAST RUNS", "LATEST"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
     for name in &names {
         let Some(values) = read.get(*name) else {
             continue;
@@ -130,7 +151,7 @@ fn metrics_into(out: &mut String, ws: &Workspace) {
                 }
                 _ => String::new(),
             };
-            rows.push([
+            rows.push(vec![
                 (*name).to_owned(),
                 metric.clone(),
                 crate::cli::sparkline::sparkline(&series, SPARK_RUNS),
@@ -227,6 +248,22 @@ fn open(ws: &Workspace, now: Option<OffsetDateTime>) -> (History, OffsetDateTime
     (history, now)
 }
 
+/// The runs `runner status` reports a flake rate over (at least: whole days are counted).
+const FLAKE_WINDOW: u32 = 20;
+
+/// `2/23 runs (9%)`: flaky passes among the latest executions; `0/20 runs`; `-` when the gate
+/// never executed.
+fn flaky_text(rate: FlakeRate) -> String {
+    match rate {
+        FlakeRate { runs: 0, .. } => "-".to_owned(),
+        FlakeRate { flaky: 0, runs } => format!("0/{runs} runs"),
+        FlakeRate { flaky, runs } => format!(
+            "{flaky}/{runs} runs ({}%)",
+            (u64::from(flaky) * 100 + u64::from(runs) / 2) / u64::from(runs)
+        ),
+    }
+}
+
 /// `5/7 green days`, or `-` for blocking gates and gates that never graduate (N = 0).
 fn streak_text(gate: &Gate, settings: &Settings, standing: &Standing) -> String {
     standing
@@ -240,18 +277,19 @@ fn last_text(standing: &Standing) -> String {
         || "never run".to_owned(),
         |l| {
             format!(
-                "{} {}{}{}",
+                "{} {}{}{}{}",
                 l.status.as_str(),
                 clock::rfc3339(l.at),
                 if l.cached { " (cached)" } else { "" },
-                if l.guard { " (no-op guard)" } else { "" }
+                if l.guard { " (no-op guard)" } else { "" },
+                if l.flaky { " (flaky)" } else { "" }
             )
         },
     )
 }
 
-fn print_table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
-    let mut widths = [0usize; N];
+fn print_table(out: &mut String, rows: &[Vec<String>]) {
+    let mut widths = vec![0usize; rows.first().map_or(0, Vec::len)];
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());

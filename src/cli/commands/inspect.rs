@@ -69,6 +69,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         trace: false,
         why_ran: false,
         baselines: std::sync::Arc::default(),
+        retries: None,
     };
     let e = crate::plan::explain(ws, &prepared, index, &opts);
     let material = &e.material;

@@ -50,6 +50,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             args.base_branch.as_deref(),
             &env,
         ),
+        retries: args.retries,
     };
     if args.dry_run {
         for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
