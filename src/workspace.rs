@@ -170,7 +170,7 @@ pub(crate) fn prepare(
     let t = Instant::now();
     let settings = &ws.config.settings;
     let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
-    let fp = Fingerprinter::new(&ws.config.root, stat);
+    let fp = Fingerprinter::new(&ws.config.root, stat, settings.env_mode);
     timings("stat cache load", t.elapsed());
     let t = Instant::now();
     let mut files: Vec<PathBuf> = selected

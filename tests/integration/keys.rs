@@ -326,3 +326,45 @@ tool_dirs = ["{tools}"]
     fixed.run(&["run", "--trace-inputs"]).expect_code(0);
     assert!(fixed.gate("test").get("undeclared_reads").is_none());
 }
+
+#[test]
+fn switching_env_mode_is_a_new_key() {
+    // Under loose mode the gate sees PYTEST_ADDOPTS without keying it; the pass it stored
+    // must not be replayed once the mode is strict (nor the other way round).
+    let gates = |mode: &str| {
+        format!(
+            "[settings]\nenv_mode = \"{mode}\"\n[gates.tests]\nrun = \"mkdir -p out; echo \\\"ADDOPTS=$PYTEST_ADDOPTS\\\" > out/seen.txt\"\nartifacts = [\"out/seen.txt\"]\n"
+        )
+    };
+    let repo = Repo::new()
+        .gates(&gates("loose"))
+        .env("PYTEST_ADDOPTS", "-k test_add");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=-k test_add\n");
+    repo.write("gates.toml", &format!("version = 1\n\n{}", gates("strict")));
+    let plan = repo.run(&["run", "--dry-run"]);
+    assert!(
+        plan.stdout
+            .contains("cache miss: env_mode changed: loose -> strict"),
+        "{}",
+        plan.stdout
+    );
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(
+        repo.gate("tests")["cached"],
+        false,
+        "not the loose run's pass"
+    );
+    assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=\n");
+    let explain = repo.run(&["explain", "tests"]);
+    assert!(
+        explain.stdout.contains("env_mode: strict"),
+        "{}",
+        explain.stdout
+    );
+    // And back: what is replayed under loose mode is the loose run's entry, not the strict one.
+    repo.write("gates.toml", &format!("version = 1\n\n{}", gates("loose")));
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.gate("tests")["cached"], true);
+    assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=-k test_add\n");
+}

@@ -84,6 +84,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         }
     );
     println!("settings: {}", material.kind);
+    println!("env_mode: {}", material.env_mode);
     println!(
         "artifacts: {}",
         if material.artifacts.is_empty() {
