@@ -52,9 +52,11 @@ fn a_failing_gate_names_the_undeclared_tool_variable_it_did_not_get() {
         .env("PYTEST_ADDOPTS", "-k no_such_test");
     let out = repo.run(&["run"]);
     out.expect_code(1);
+    // (Variables cargo sets for the tests, RUSTUP_TOOLCHAIN say, may join it.)
     assert!(
         out.stderr
-            .contains("PYTEST_ADDOPTS is set in the caller's environment but not passed"),
+            .contains("set in the caller's environment but not passed")
+            && hint_list(&out.stderr, "env").contains(&"PYTEST_ADDOPTS".to_owned()),
         "{}",
         out.stderr
     );
@@ -367,4 +369,54 @@ fn switching_env_mode_is_a_new_key() {
     repo.run(&["run"]).expect_code(0);
     assert_eq!(repo.gate("tests")["cached"], true);
     assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=-k test_add\n");
+}
+
+#[test]
+fn a_gate_can_write_githubs_step_files_in_strict_mode() {
+    let repo = Repo::new().gates(
+        "[gates.summary]\nrun = \"echo '### from the gate' >> \\\"$GITHUB_STEP_SUMMARY\\\" && echo 'answer=42' >> \\\"$GITHUB_OUTPUT\\\"\"\n",
+    );
+    let summary = repo.path("step_summary.md");
+    let output = repo.path("step_output.txt");
+    let repo = repo
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .env("GITHUB_OUTPUT", output.to_str().unwrap());
+    repo.run(&["run"]).expect_code(0);
+    assert!(
+        repo.read("step_summary.md").contains("### from the gate"),
+        "{}",
+        repo.read("step_summary.md")
+    );
+    assert_eq!(repo.read("step_output.txt"), "answer=42\n");
+}
+
+#[test]
+fn the_hint_names_rust_and_library_variables_and_where_they_belong() {
+    let repo = Repo::new()
+        .gates("[gates.build]\nrun = \"exit 1\"\n")
+        .env("RUSTUP_TOOLCHAIN", "nightly")
+        .env("CARGO_HOME", "/usr/local/cargo")
+        .env("LD_LIBRARY_PATH", "/opt/lib");
+    let out = repo.run(&["run"]);
+    out.expect_code(1);
+    // (cargo sets some of these for the tests too: RUSTUP_HOME may join them.)
+    let keyed = hint_list(&out.stderr, "env");
+    let passed = hint_list(&out.stderr, "pass_env");
+    for name in ["LD_LIBRARY_PATH", "RUSTUP_TOOLCHAIN"] {
+        assert!(keyed.contains(&name.to_owned()), "{name}: {}", out.stderr);
+    }
+    assert!(passed.contains(&"CARGO_HOME".to_owned()), "{}", out.stderr);
+}
+
+/// The names in the hint's "`KEY = [...]`" advice.
+fn hint_list(stderr: &str, key: &str) -> Vec<String> {
+    let open = format!("`{key} = [");
+    let Some(at) = stderr.find(&open) else {
+        return Vec::new();
+    };
+    let rest = &stderr[at + open.len()..];
+    rest[..rest.find(']').unwrap_or(0)]
+        .split(", ")
+        .map(|n| n.trim_matches('"').to_owned())
+        .collect()
 }
