@@ -420,3 +420,61 @@ fn hint_list(stderr: &str, key: &str) -> Vec<String> {
         .map(|n| n.trim_matches('"').to_owned())
         .collect()
 }
+
+#[test]
+fn with_gates_toml_in_a_subfolder_the_repositorys_ignore_rules_apply_as_git_applies_them() {
+    let repo = Repo::new();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.root())
+            .output()
+            .expect("git")
+    };
+    assert!(git(&["init", "-q"]).status.success());
+    repo.write(
+        ".gitignore",
+        "*.pyc\n/services/api/gen/\n__pycache__/\n!keep.pyc\n",
+    );
+    repo.write("services/.gitignore", "*.log\n");
+    repo.write(".git/info/exclude", "local.txt\n");
+    repo.write(
+        "services/api/gates.toml",
+        "version = 1\n[gates.lint]\nrun = \"true\"\ninputs = [\"src/**\", \"gen/**\", \"*.txt\"]\n",
+    );
+    let files = [
+        "src/a.py",
+        "src/a.pyc",
+        "src/keep.pyc",
+        "src/__pycache__/m.cpython-311.py",
+        "src/run.log",
+        "gen/x.py",
+        "local.txt",
+        "notes.txt",
+    ];
+    for f in files {
+        repo.write(&format!("services/api/{f}"), f);
+    }
+    let out = repo.run(&["explain", "lint", "-c", "services/api/gates.toml"]);
+    out.expect_code(0);
+    let mut ignored_by_git = 0;
+    for f in files {
+        let check = git(&["check-ignore", "-q", &format!("services/api/{f}")]);
+        let ignored = match check.status.code() {
+            Some(0) => true,
+            Some(1) => false,
+            other => panic!("git check-ignore {f}: {other:?}"),
+        };
+        ignored_by_git += usize::from(ignored);
+        let listed = out
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("  {f}  ")));
+        assert_eq!(
+            listed, !ignored,
+            "{f}: git says ignored = {ignored}\n{}",
+            out.stdout
+        );
+    }
+    assert_eq!(ignored_by_git, 5, "the fixture exercises the rules");
+}
