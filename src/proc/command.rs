@@ -68,6 +68,7 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         base: spec.env,
         env: &env,
         output: log,
+        stderr: None,
     }) {
         Ok(g) => g,
         Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),

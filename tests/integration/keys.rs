@@ -478,3 +478,73 @@ fn with_gates_toml_in_a_subfolder_the_repositorys_ignore_rules_apply_as_git_appl
     }
     assert_eq!(ignored_by_git, 5, "the fixture exercises the rules");
 }
+
+#[test]
+fn check_runs_no_runtime_input() {
+    // An untrusted pull request's gates.toml: checking it must not execute its commands.
+    let repo = Repo::new().gates(
+        "[gates.typecheck]\nrun = \"true\"\ninputs = [{ run = \"echo pwned > ran.txt; echo v1\" }]\n",
+    );
+    let out = repo.run(&["check"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout.trim(), "gates.toml: ok, 1 gate, 0 edges");
+    assert!(!repo.path("ran.txt").exists(), "check ran a runtime input");
+}
+
+#[test]
+fn dry_run_and_explain_say_a_runtime_input_failed_and_give_no_key() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.typecheck]
+run = "echo ran > ran.txt"
+inputs = [{ run = "cat tool.version" }]
+
+[gates.report]
+run = "true"
+needs = ["typecheck"]
+"#,
+    );
+    repo.write("tool.version", "mypy 1.15.0\n");
+    repo.run(&["run"]).expect_code(0);
+    std::fs::remove_file(repo.path("tool.version")).unwrap();
+    let plan = repo.run(&["run", "--dry-run"]);
+    plan.expect_code(0);
+    let line = |gate: &str| {
+        plan.stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(gate))
+            .unwrap_or_else(|| panic!("{gate}: {}", plan.stdout))
+            .to_owned()
+    };
+    let typecheck = line("typecheck");
+    assert!(
+        typecheck.starts_with("error ")
+            && typecheck.contains("runtime input `cat tool.version` failed: exit code 1: ")
+            && typecheck.contains("No such file or directory")
+            && typecheck.contains("would end it `error`"),
+        "{typecheck}"
+    );
+    let report = line("report");
+    assert!(
+        report.starts_with("not_run ") && report.contains("needs `typecheck` (error)"),
+        "{report}"
+    );
+    let explain = repo.run(&["explain", "typecheck"]);
+    explain.expect_code(0);
+    let out = &explain.stdout;
+    assert!(
+        out.contains("key  none: runtime input `cat tool.version` failed: exit code 1: ")
+            && out.contains("would end this gate `error`"),
+        "{out}"
+    );
+    assert!(out.contains("runtime inputs (1):"), "{out}");
+    assert!(
+        out.contains("  cat tool.version  FAILED: exit code 1: "),
+        "{out}"
+    );
+    assert!(out.contains("(not compared"), "{out}");
+    // The run agrees with the plan.
+    repo.run(&["run"]).expect_code(1);
+    assert_eq!(repo.status("typecheck").0, "error");
+    assert_eq!(repo.status("report").0, "not_run");
+}
