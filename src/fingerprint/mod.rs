@@ -32,6 +32,22 @@ pub fn path_string(p: &Path) -> String {
     }
 }
 
+/// Which of `paths` (relative to `root`, the config folder) git ignores, by the rules a
+/// gate's input globs follow: the `.gitignore` files of their folders and of the folders above
+/// up to the repository's root, and its `info/exclude`.
+#[must_use]
+pub fn git_ignored(root: &Path, paths: &[&Path]) -> std::collections::BTreeSet<PathBuf> {
+    let Some(ignores) = gitignore::Ignores::load(root, std::iter::empty(), paths.iter().copied())
+    else {
+        return std::collections::BTreeSet::new();
+    };
+    paths
+        .iter()
+        .filter(|p| ignores.ignored(p))
+        .map(|p| p.to_path_buf())
+        .collect()
+}
+
 /// Content hashes of files under the config folder, memoised for one run.
 pub struct Fingerprinter {
     root: PathBuf,

@@ -257,7 +257,7 @@ fn a_gitignored_file_matched_by_a_glob_is_not_an_input() {
 
 #[test]
 fn trace_inputs_names_undeclared_files_inside_and_outside_the_repository() {
-    // Not under the temporary folder (which is never listed): beside the build.
+    // Beside the build (any folder outside the repository would do: /tmp too, see below).
     let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let other_clone = outside.path().join("other-clone/pkg.py");
     std::fs::create_dir_all(other_clone.parent().unwrap()).unwrap();
@@ -547,4 +547,143 @@ needs = ["typecheck"]
     repo.run(&["run"]).expect_code(1);
     assert_eq!(repo.status("typecheck").0, "error");
     assert_eq!(repo.status("report").0, "not_run");
+}
+
+/// The paths `--trace-inputs` listed for a gate in the last report.
+fn undeclared(repo: &Repo, gate: &str) -> Vec<String> {
+    repo.gate(gate)
+        .get("undeclared_reads")
+        .and_then(serde_json::Value::as_array)
+        .map(|reads| {
+            reads
+                .iter()
+                .map(|r| r["path"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn trace_inputs_leaves_out_files_git_ignores_unless_the_gate_does_not_follow_gitignore() {
+    let gates = |gitignore: bool| {
+        format!(
+            "[gates.test]\nrun = \"cat src/main.py src/helper.py .pytest_cache/v/nodeids src/__pycache__/main.cpython-311.pyc > /dev/null\"\ninputs = [\"src/main.py\"]\ngitignore = {gitignore}\n"
+        )
+    };
+    let repo = Repo::new().gates(&gates(true));
+    repo.write(".gitignore", ".pytest_cache/\n__pycache__/\n");
+    repo.write("src/main.py", "main\n");
+    repo.write("src/helper.py", "helper\n");
+    repo.write(".pytest_cache/v/nodeids", "[]\n");
+    repo.write("src/__pycache__/main.cpython-311.pyc", "compiled\n");
+    let out = repo.run(&["run", "--trace-inputs"]);
+    out.expect_code(0);
+    let listed = undeclared(&repo, "test");
+    assert!(listed.contains(&"src/helper.py".to_owned()), "{listed:?}");
+    assert!(
+        !listed
+            .iter()
+            .any(|p| p.contains("pytest_cache") || p.contains("__pycache__")),
+        "ignored files cannot be added with a glob: {listed:?}"
+    );
+    // A gate that does not follow .gitignore could add them: they are listed.
+    repo.write("gates.toml", &format!("version = 1\n\n{}", gates(false)));
+    repo.run(&["run", "--trace-inputs"]).expect_code(0);
+    let listed = undeclared(&repo, "test");
+    assert!(
+        listed.contains(&".pytest_cache/v/nodeids".to_owned())
+            && listed.contains(&"src/__pycache__/main.cpython-311.pyc".to_owned()),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn trace_inputs_lists_another_clone_under_tmp_but_not_the_gates_own_temporary_files() {
+    // Under the temporary folder, as a clone or a virtualenv may be (/tmp, /var/tmp).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let clone = elsewhere.path().join("clone-a/src/shop.py");
+    std::fs::create_dir_all(clone.parent().unwrap()).unwrap();
+    std::fs::write(&clone, "rate = 0.2\n").unwrap();
+    let repo = Repo::new().gates(&format!(
+        "[gates.test]\nrun = \"cat {clone} > /dev/null; t=$(mktemp); echo made > \\\"$t\\\"; cat \\\"$t\\\" > /dev/null; echo $t > made.path; rm -f \\\"$t\\\"\"\n",
+        clone = clone.display()
+    ));
+    repo.write(".gitignore", "made.path\n");
+    repo.run(&["run", "--trace-inputs"]).expect_code(0);
+    let listed = undeclared(&repo, "test");
+    assert!(
+        listed.contains(&clone.to_str().unwrap().to_owned()),
+        "another clone under {}: {listed:?}",
+        elsewhere.path().display()
+    );
+    let made = repo.read("made.path").trim().to_owned();
+    assert!(
+        !listed.contains(&made),
+        "the gate's own temporary file {made}: {listed:?}"
+    );
+}
+
+#[test]
+fn a_traced_gate_gets_runner_bin_and_streams_with_verbose() {
+    let repo = Repo::new().gates(
+        "[gates.show]\nrun = \"echo \\\"bin=$RUNNER_BIN\\\" > bin.txt; echo streamed-line-42\"\n",
+    );
+    repo.write(".gitignore", "bin.txt\n");
+    let out = repo.run(&["run", "--trace-inputs", "-v"]);
+    out.expect_code(0);
+    let bin = repo.read("bin.txt");
+    let path = bin.trim().strip_prefix("bin=").unwrap();
+    assert!(
+        !path.is_empty() && std::path::Path::new(path).is_file(),
+        "RUNNER_BIN: {bin:?}"
+    );
+    assert!(
+        out.stdout.contains("streamed-line-42") || out.stderr.contains("streamed-line-42"),
+        "-v streams under --trace-inputs too:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+#[test]
+fn a_traced_run_stores_nothing_and_appends_nothing_to_the_history_even_when_ptrace_is_refused() {
+    // The outer gate is traced, so the runner it starts cannot trace (a traced process cannot
+    // trace): its gate ends `error`, as under a container that forbids ptrace.
+    let repo = Repo::new().gates(
+        "[gates.outer]\nrun = \"cd inner && \\\"$RUNNER_BIN\\\" run --trace-inputs; echo $? > ../inner-exit.txt\"\n",
+    );
+    repo.write(".gitignore", "inner-exit.txt\ninner/\n");
+    repo.write(
+        "inner/gates.toml",
+        "version = 1\n[gates.inner]\nrun = \"true\"\nmode = \"observational\"\n",
+    );
+    let out = repo.run(&["run", "--trace-inputs"]);
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("no cache entry was read or stored")
+            && out.stderr.contains("nothing was appended to the history"),
+        "{}",
+        out.stderr
+    );
+    // (Observational: its error does not fail the inner run.)
+    assert_eq!(repo.read("inner-exit.txt").trim(), "0");
+    let inner: serde_json::Value =
+        serde_json::from_str(&repo.read("inner/cache/report.json")).unwrap();
+    assert_eq!(inner["gates"][0]["status"], "error");
+    let reason = inner["gates"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("ptrace is not permitted"), "{reason}");
+    for history in [".runner/history.jsonl", "inner/.runner/history.jsonl"] {
+        let text = std::fs::read_to_string(repo.path(history)).unwrap_or_default();
+        assert!(text.is_empty(), "{history}: {text}");
+    }
+    let entries = |dir: &str| {
+        std::fs::read_dir(repo.path(dir))
+            .map(Iterator::count)
+            .unwrap_or(0)
+    };
+    assert_eq!(entries("cache/entries"), 0, "a traced run stores nothing");
+    // An untraced run appends as usual, and stores.
+    repo.run(&["run", "outer"]).expect_code(0);
+    assert!(!repo.read(".runner/history.jsonl").is_empty());
+    assert!(entries("cache/entries") > 0);
 }
