@@ -14,14 +14,16 @@ use crate::graph::GateGraph;
 
 /// Folders outside the repository whose files are the operating system's, or the tools it
 /// installed, never a checkout: the programs and libraries (`/usr`, `/usr/local` included,
-/// `/bin`, `/sbin`, the `/lib*` folders, the Nix store), their configuration (`/etc`), and the
-/// kernel's and devices' views (`/proc`, `/sys`, `/dev`, `/run`).
+/// `/bin`, `/sbin`, the `/lib*` folders, the Nix store), their configuration (`/etc`), the
+/// kernel's and devices' views (`/proc`, `/sys`, `/dev`) and the running system's state
+/// (`/run`: sockets, PID files).
 ///
 /// Not here, on purpose: `/tmp` and `/var`, where another clone, a CI workspace
-/// (`/var/lib/jenkins`) or a virtualenv can live, which is what `--trace-inputs` is for; the
-/// noise a gate makes there, its own temporary files, is not listed another way (the tracer
-/// leaves out a file the gate created or truncated before reading it). Nor `/opt`, `/srv` or
-/// `/home`: add-on tools and checkouts live there alike; declare a tool's folder in `tool_dirs`.
+/// (`/var/lib/jenkins`) or a virtualenv can live, which is what `--trace-inputs` is for. The
+/// noise a gate makes there, its own temporary files, is kept out another way: the tracer
+/// leaves out a file the gate created or truncated before reading it (`mktemp`, a compiler's
+/// temporary object, a test's `tmp_path`). Nor `/opt`, `/srv` or `/home`: add-on tools and
+/// checkouts live there alike; a tool's folder there goes in `tool_dirs`.
 const SYSTEM: &[&str] = &[
     "/usr",
     "/lib",
