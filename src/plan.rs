@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::exec::runtime::Ran;
 use crate::exec::{RunOptions, Scheduler};
 use crate::fingerprint::{CacheKey, KeyMaterial};
 use crate::workspace::{Prepared, Workspace};
@@ -19,6 +20,10 @@ pub(crate) enum Prediction {
     Depends,
     /// Skipped by `skip_unless_env`.
     Skip,
+    /// Ends `error` without running: a runtime input failed, so it has no key.
+    Error,
+    /// Not run: a need is predicted to end `error` or not to run.
+    NotRun,
 }
 
 impl Prediction {
@@ -30,6 +35,8 @@ impl Prediction {
             Prediction::Runs => "run",
             Prediction::Depends => "maybe",
             Prediction::Skip => "skip",
+            Prediction::Error => "error",
+            Prediction::NotRun => "not_run",
         }
     }
 }
@@ -95,6 +102,40 @@ pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<Plann
                 gate: gate.name.clone(),
                 prediction: Prediction::Skip,
                 why: format!("skipped: requires {}", unmet.join(", ")),
+            });
+            continue;
+        }
+        // As the run decides: a need that ends `error` or does not run leaves this gate
+        // unrun, then a runtime input that fails ends it `error` (its artifacts removed).
+        let absent: ArtifactHashes = gate.artifacts.iter().map(|a| (a.clone(), None)).collect();
+        let blocked: Vec<String> = ws
+            .graph
+            .needs(g)
+            .filter_map(|n| {
+                let (prediction, _) = decided.get(&n)?;
+                let word = match prediction {
+                    Prediction::Error => "error",
+                    Prediction::NotRun => "not run",
+                    _ => return None,
+                };
+                Some(format!("`{}` ({word})", ws.config.gates[n].name))
+            })
+            .collect();
+        if !blocked.is_empty() {
+            decided.insert(g, (Prediction::NotRun, Some(absent)));
+            out.push(PlannedGate {
+                gate: gate.name.clone(),
+                prediction: Prediction::NotRun,
+                why: format!("not run: needs {} which would not pass", blocked.join(", ")),
+            });
+            continue;
+        }
+        if let Some(why) = p.runtime.failure(g) {
+            decided.insert(g, (Prediction::Error, Some(absent)));
+            out.push(PlannedGate {
+                gate: gate.name.clone(),
+                prediction: Prediction::Error,
+                why: format!("{why}; the run would end it `error` without running it (no key)"),
             });
             continue;
         }
@@ -181,8 +222,13 @@ pub(crate) struct Explanation {
     pub gate: String,
     pub kind: &'static str,
     pub cacheable: bool,
-    pub key: CacheKey,
+    /// The key; Err says why there is none (a runtime input failed: the run ends the gate
+    /// `error`).
+    pub key: Result<CacheKey, String>,
+    /// The key's material (without the runtime inputs when one failed).
     pub material: KeyMaterial,
+    /// Each runtime input: its output, or why it failed.
+    pub runtime: Vec<Ran>,
     /// The last stored run's key, and what differs from it (empty when nothing does).
     pub last: Option<(CacheKey, Vec<String>)>,
     /// An entry for `key` is in the cache (from the last stored run or an earlier one).
@@ -201,12 +247,17 @@ pub(crate) fn explain(
     let scheduler = scheduler(ws, p, opts, &noop);
     let gate = &ws.config.gates[gate_index];
     let material = scheduler.material(gate_index);
-    let key = material.key();
+    let key = match p.runtime.failure(gate_index) {
+        Some(why) => Err(why),
+        None => Ok(material.key()),
+    };
     let last = p
         .cache
         .last_material(&gate.name)
         .map(|(old_key, old)| (old_key, material.diff(&old)));
-    let stored = gate.cacheable() && p.cache.contains(gate, &key);
+    let stored = key
+        .as_ref()
+        .is_ok_and(|key| gate.cacheable() && p.cache.contains(gate, key));
     Explanation {
         stored,
         gate: gate.name.clone(),
@@ -214,6 +265,7 @@ pub(crate) fn explain(
         cacheable: gate.cacheable(),
         key,
         material,
+        runtime: p.runtime.of(gate_index).to_vec(),
         last,
     }
 }

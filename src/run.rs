@@ -37,7 +37,8 @@ pub(crate) struct RunRequest {
     /// Parallel gates; None = `settings.jobs`, else the number of CPUs.
     pub jobs: Option<usize>,
     pub no_cache: bool,
-    /// Run command gates traced and list what they read undeclared (implies no cache).
+    /// Run command gates traced and list what they read undeclared: a diagnostic run, which
+    /// reads no cache entry, stores none and appends nothing to the history.
     pub trace: bool,
     /// Stream gate output while it runs (through the observer).
     pub verbose: bool,
@@ -182,8 +183,7 @@ pub(crate) fn run(
         .chain(history.warnings())
         .collect();
     mark("judge");
-    let output_warnings =
-        write_outputs(ws, &req.outputs, &report, &mut history, req.now, &req.place);
+    let output_warnings = write_outputs(ws, req, &report, &mut history);
     mark("reports");
     RunResult {
         report,
@@ -238,17 +238,20 @@ fn baseline_inputs(
 }
 
 /// After judging: history, the report files, and the report's signature. Each failure to write
-/// is a warning: the gates were judged, and the exit code stands.
+/// is a warning: the gates were judged, and the exit code stands. A traced run appends nothing
+/// to the history: it ran gates under a tracer (which may be refused, ending them `error`),
+/// a diagnostic that must not count for or against green days and graduation.
 fn write_outputs(
     ws: &Workspace,
-    outputs: &Outputs,
+    req: &RunRequest,
     report: &Report,
     history: &mut History,
-    now: OffsetDateTime,
-    place: &RunPlace,
 ) -> Vec<String> {
+    let (outputs, now) = (&req.outputs, req.now);
     let mut warnings = Vec::new();
-    if let Err(e) = history.append_run(report, now, place) {
+    if !req.trace
+        && let Err(e) = history.append_run(report, now, &req.place)
+    {
         warnings.push(format!(
             "cannot append to the history {}: {e}",
             ws.config.settings.history.display()

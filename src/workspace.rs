@@ -140,6 +140,15 @@ pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>,
     Ok(ws.graph.with_needs_of(&roots, skips))
 }
 
+/// What `runner check` verifies beyond loading: every gate's globs expand (one matching
+/// nothing is a config error). Nothing is run: not the gates, not their runtime inputs
+/// (checking an untrusted pull request's gates.toml must not execute its commands).
+pub(crate) fn check(ws: &Workspace) -> Result<(), WorkspaceError> {
+    let selected = select(ws, &Selection::default())?;
+    fingerprint::expand(&ws.config, &selected).map_err(|diags| invalid(&ws.config, diags))?;
+    Ok(())
+}
+
 /// Prepared state for running or planning.
 pub(crate) struct Prepared {
     pub selected: BTreeSet<usize>,
@@ -170,7 +179,7 @@ pub(crate) fn prepare(
     let t = Instant::now();
     let settings = &ws.config.settings;
     let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
-    let fp = Fingerprinter::new(&ws.config.root, stat);
+    let fp = Fingerprinter::new(&ws.config.root, stat, settings.env_mode);
     timings("stat cache load", t.elapsed());
     let t = Instant::now();
     let mut files: Vec<PathBuf> = selected

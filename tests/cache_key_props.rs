@@ -25,7 +25,7 @@ fn short() -> impl Strategy<Value = String> {
 
 fn material() -> impl Strategy<Value = KeyMaterial> {
     (
-        0u32..2,
+        (0u32..3, prop_oneof![Just("strict"), Just("loose")]),
         short(),
         vec(short(), 0..3),
         btree_map(short(), short(), 0..3),
@@ -37,8 +37,9 @@ fn material() -> impl Strategy<Value = KeyMaterial> {
         ),
     )
         .prop_map(
-            |(format, kind, artifacts, inputs, env, upstream)| KeyMaterial {
+            |((format, env_mode), kind, artifacts, inputs, env, upstream)| KeyMaterial {
                 format,
+                env_mode: env_mode.to_owned(),
                 kind,
                 artifacts,
                 inputs,
@@ -84,7 +85,7 @@ impl Checkout {
     fn key(&self, inputs: &[PathBuf], upstream: Upstream) -> KeyMaterial {
         let state = tempfile::tempdir().expect("state dir");
         let stat = StatCache::load(&state.path().join("stat-cache.bin"));
-        let fp = Fingerprinter::new(&self.config.root, stat);
+        let fp = Fingerprinter::new(&self.config.root, stat, self.config.settings.env_mode);
         fp.material(&self.config.gates[0], inputs, upstream, BTreeMap::new())
     }
 
@@ -247,6 +248,7 @@ fn real_key_records_an_unset_env_variable_as_unset() {
     let m = repo.key(&repo.inputs(), Upstream::new());
     assert_eq!(m.env.get("RUNNER_PROP_UNSET_VARIABLE"), Some(&None));
     assert_eq!(m.format, FORMAT_VERSION);
+    assert_eq!(m.env_mode, "strict", "the default mode is in the material");
     let mut empty = m.clone();
     empty
         .env

@@ -262,8 +262,11 @@ mod tests {
             let inputs = crate::fingerprint::expand(&config, &selected)
                 .map_err(|_| "inputs")
                 .unwrap();
-            let fp =
-                Fingerprinter::new(dir, crate::fingerprint::StatCache::load(&dir.join("stat")));
+            let fp = Fingerprinter::new(
+                dir,
+                crate::fingerprint::StatCache::load(&dir.join("stat")),
+                config.settings.env_mode,
+            );
             (config, graph, selected, inputs, fp)
         };
         let key_of = |config: &Config,

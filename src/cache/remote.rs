@@ -421,6 +421,7 @@ mod tests {
         let fp = Fingerprinter::new(
             dir.path(),
             crate::fingerprint::StatCache::load(&dir.path().join("stat")),
+            config.settings.env_mode,
         );
         let (key, public, _) = crate::signing::keygen(&dir.path().join("keys/ci")).unwrap();
         let signer = crate::signing::Signer::parse(&std::fs::read_to_string(key).unwrap()).unwrap();

@@ -144,7 +144,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Run the gates traced (ptrace) and list every file they read that their key does not
-    /// hold, with a glob to add; reads nothing from the cache and stores nothing.
+    /// hold, with a glob to add: a diagnostic, which reads nothing from the cache, stores
+    /// nothing and appends nothing to the history.
     #[arg(long)]
     pub trace_inputs: bool,
     /// Print the plan (hit or miss, and why) and run nothing.

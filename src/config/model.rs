@@ -68,6 +68,17 @@ pub enum EnvMode {
     Loose,
 }
 
+impl EnvMode {
+    /// The word `gates.toml` spells it with (`strict`, `loose`); it enters every key.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvMode::Strict => "strict",
+            EnvMode::Loose => "loose",
+        }
+    }
+}
+
 /// `[settings.remote_cache]` (SPEC 10).
 #[derive(Debug, Clone)]
 pub struct RemoteCacheSettings {

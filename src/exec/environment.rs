@@ -45,6 +45,13 @@ pub(crate) const BASE: &[&str] = &[
     "RUNNER_OS",
     "RUNNER_ARCH",
     "RUNNER_TEMP",
+    // GitHub Actions' per-step files (a new path each step): a gate writing the job summary
+    // (`>> "$GITHUB_STEP_SUMMARY"`), an output or the next steps' environment needs them.
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GITHUB_ENV",
+    "GITHUB_PATH",
+    "GITHUB_STATE",
     "GITLAB_CI",
     "CI_COMMIT_SHA",
     "CI_COMMIT_REF_NAME",
@@ -65,16 +72,16 @@ pub(crate) const BASE: &[&str] = &[
 /// Prefixes of variables every gate sees in strict mode (the locale's categories).
 const BASE_PREFIXES: &[&str] = &["LC_"];
 
-/// Variables that common tools read to change what they do: when a gate fails and one of
-/// these is set in the caller's environment without being declared, the run says so.
+/// Variables that common tools read to change what they decide: when a gate fails and one of
+/// these is set in the caller's environment without being declared, the run says so, and
+/// advises `env` (they change the result, so they belong in the key).
 const TOOL_VARIABLES: &[&str] = &[
     "PYTEST_ADDOPTS",
     "PYTHONPATH",
     "PYTHONOPTIMIZE",
     "PYTHONWARNINGS",
+    "PYENV_VERSION",
     "MYPYPATH",
-    "MYPY_FORCE_COLOR",
-    "RUFF_NO_CACHE",
     "COVERAGE_FILE",
     "COVERAGE_RCFILE",
     "TOX_ENV",
@@ -84,8 +91,8 @@ const TOOL_VARIABLES: &[&str] = &[
     "JEST_WORKER_ID",
     "RUSTFLAGS",
     "RUSTDOCFLAGS",
+    "RUSTUP_TOOLCHAIN",
     "CARGO_BUILD_TARGET",
-    "CARGO_TARGET_DIR",
     "RUST_TEST_THREADS",
     "GOFLAGS",
     "GOOS",
@@ -100,6 +107,17 @@ const TOOL_VARIABLES: &[&str] = &[
     "LDFLAGS",
     "CC",
     "CXX",
+    "LD_LIBRARY_PATH",
+];
+
+/// Variables that say where a tool, its home or its cache is, or how it prints, without
+/// changing what it decides: the same hint, advising `pass_env` (passed, not keyed).
+const TOOL_HOMES: &[&str] = &[
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "CARGO_TARGET_DIR",
+    "MYPY_FORCE_COLOR",
+    "RUFF_NO_CACHE",
 ];
 
 /// The environment gates get in one run: the base, taken once from the caller.
@@ -142,34 +160,75 @@ impl GateEnvironment {
     }
 
     /// When `gate` failed: the undeclared variables set in the caller's environment that its
-    /// tool is known to read, said in words (None when there are none).
+    /// tool is known to read, said in words, with where to declare each (None when there are
+    /// none).
     pub(crate) fn hint(&self, gate: &Gate) -> Option<String> {
-        let undeclared: Vec<&str> = self
-            .caller
-            .iter()
-            .filter_map(|(name, _)| name.to_str())
-            .filter(|name| TOOL_VARIABLES.contains(name))
-            .filter(|name| {
-                !gate.env.iter().any(|e| e == name)
-                    && !gate.pass_env.iter().any(|p| matches_pattern(p, name))
-            })
-            .collect();
-        if undeclared.is_empty() {
-            return None;
+        let undeclared = |known: &[&str]| -> Vec<&str> {
+            self.caller
+                .iter()
+                .filter_map(|(name, _)| name.to_str())
+                .filter(|name| known.contains(name))
+                .filter(|name| {
+                    !gate.env.iter().any(|e| e == name)
+                        && !gate.pass_env.iter().any(|p| matches_pattern(p, name))
+                })
+                .collect::<std::collections::BTreeSet<&str>>()
+                .into_iter()
+                .collect()
+        };
+        let keyed = undeclared(TOOL_VARIABLES);
+        let homes = undeclared(TOOL_HOMES);
+        let list = |names: &[&str]| names.join(", ");
+        let toml = |names: &[&str]| {
+            let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+            format!("[{}]", quoted.join(", "))
+        };
+        let is = |n: usize| if n == 1 { "is" } else { "are" };
+        match self.mode {
+            EnvMode::Strict => {
+                let all: Vec<&str> = keyed.iter().chain(&homes).copied().collect();
+                if all.is_empty() {
+                    return None;
+                }
+                let mut advice = Vec::new();
+                if !keyed.is_empty() {
+                    advice.push(format!(
+                        "`env = {}` ({} the result: part of the key)",
+                        toml(&keyed),
+                        if keyed.len() == 1 {
+                            "it changes"
+                        } else {
+                            "they change"
+                        }
+                    ));
+                }
+                if !homes.is_empty() {
+                    advice.push(format!(
+                        "`pass_env = {}` (a tool's home, cache or output: passed, not keyed)",
+                        toml(&homes)
+                    ));
+                }
+                Some(format!(
+                    "gate `{}` failed, and {} {} set in the caller's environment but not passed to it \
+                     (strict env): if its tool needs {}, declare {}",
+                    gate.name,
+                    list(&all),
+                    is(all.len()),
+                    if all.len() == 1 { "it" } else { "them" },
+                    advice.join(" and ")
+                ))
+            }
+            // Everything reaches the gate: only what changes the result is worth a word.
+            EnvMode::Loose if keyed.is_empty() => None,
+            EnvMode::Loose => Some(format!(
+                "gate `{}` failed, and {} {} set in the environment and reached it without being \
+                 part of its key: declare {} in `env`, or a cached result may not match",
+                gate.name,
+                list(&keyed),
+                is(keyed.len()),
+                if keyed.len() == 1 { "it" } else { "them" },
+            )),
         }
-        let list = undeclared.join(", ");
-        Some(match self.mode {
-            EnvMode::Strict => format!(
-                "gate `{}` failed, and {list} is set in the caller's environment but not passed to it \
-                 (strict env): if its tool needs it, declare it in `env` (part of the key) or `pass_env`",
-                gate.name
-            ),
-            EnvMode::Loose => format!(
-                "gate `{}` failed, and {list} is set in the environment and reached it without being \
-                 part of its key: declare it in `env`, or a cached result may not match",
-                gate.name
-            ),
-        })
     }
 }
 
@@ -249,6 +308,74 @@ mod tests {
     }
 
     #[test]
+    fn github_step_files_pass_in_strict_mode_without_a_declaration() {
+        let files = [
+            "GITHUB_STEP_SUMMARY",
+            "GITHUB_OUTPUT",
+            "GITHUB_ENV",
+            "GITHUB_PATH",
+            "GITHUB_STATE",
+        ];
+        let env = GateEnvironment {
+            mode: EnvMode::Strict,
+            caller: caller(&files.map(|f| (f, "/home/runner/work/_temp/file"))),
+        };
+        let p = env.for_gate(&gate(&[], &[]));
+        for name in files {
+            assert_eq!(
+                get(&p, name),
+                Some(OsStr::new("/home/runner/work/_temp/file")),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_hint_names_the_variables_that_broke_and_where_each_belongs() {
+        let env = GateEnvironment {
+            mode: EnvMode::Strict,
+            caller: caller(&[
+                ("CARGO_HOME", "/usr/local/cargo"),
+                ("RUSTUP_HOME", "/usr/local/rustup"),
+                ("RUSTUP_TOOLCHAIN", "nightly"),
+                ("LD_LIBRARY_PATH", "/opt/lib"),
+                ("PYENV_VERSION", "3.13.0"),
+            ]),
+        };
+        let hint = env.hint(&gate(&[], &[])).expect("a hint");
+        // Sorted by name, each list.
+        for name in [
+            "CARGO_HOME",
+            "RUSTUP_HOME",
+            "RUSTUP_TOOLCHAIN",
+            "LD_LIBRARY_PATH",
+            "PYENV_VERSION",
+        ] {
+            assert!(hint.contains(name), "{name}: {hint}");
+        }
+        assert!(
+            hint.contains(r#"`env = ["LD_LIBRARY_PATH", "PYENV_VERSION", "RUSTUP_TOOLCHAIN"]`"#),
+            "{hint}"
+        );
+        assert!(
+            hint.contains(r#"`pass_env = ["CARGO_HOME", "RUSTUP_HOME"]`"#),
+            "{hint}"
+        );
+        // One home alone: pass_env only.
+        let env = GateEnvironment {
+            mode: EnvMode::Strict,
+            caller: caller(&[("CARGO_HOME", "/usr/local/cargo")]),
+        };
+        let hint = env.hint(&gate(&[], &[])).expect("a hint");
+        assert!(
+            hint.contains("CARGO_HOME is set") && hint.contains("`pass_env = [\"CARGO_HOME\"]`"),
+            "{hint}"
+        );
+        assert!(!hint.contains("`env ="), "{hint}");
+        assert!(env.hint(&gate(&[], &["CARGO_HOME"])).is_none());
+    }
+
+    #[test]
     fn loose_passes_everything() {
         let env = GateEnvironment {
             mode: EnvMode::Loose,
@@ -257,6 +384,16 @@ mod tests {
         let g = gate(&[], &[]);
         let p = env.for_gate(&g);
         assert!(!p.clear && p.vars.is_empty());
-        assert!(env.hint(&g).unwrap().contains("not") || env.hint(&g).is_some());
+        assert!(
+            env.hint(&g)
+                .unwrap()
+                .contains("reached it without being part of its key"),
+        );
+        // A tool's home reaching the gate unkeyed is what loose mode is: no hint.
+        let homes = GateEnvironment {
+            mode: EnvMode::Loose,
+            caller: caller(&[("CARGO_HOME", "/usr/local/cargo")]),
+        };
+        assert!(homes.hint(&g).is_none());
     }
 }

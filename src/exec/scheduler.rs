@@ -535,13 +535,16 @@ impl Scheduler<'_> {
         }
     }
 
-    /// Run a command gate under the tracer: how it ended, and what it read undeclared.
+    /// Run a command gate under the tracer: how it ended, and what it read undeclared. The
+    /// gate gets what an untraced run gives it (`RUNNER_GATE`, `RUNNER_BIN`), and `stream`
+    /// its output lines as they come (`-v`).
     fn traced(
         &self,
         g: usize,
         run: &str,
         log: &Path,
         env: &proc::SpawnEnv,
+        stream: Option<proc::command::LineSink<'_>>,
     ) -> (ProcessEnd, Vec<UndeclaredRead>) {
         let gate = &self.config.gates[g];
         let vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = if env.clear {
@@ -552,7 +555,12 @@ impl Scheduler<'_> {
                 .collect()
         };
         let mut vars = vars;
+        // Set last, as an untraced run sets them (a runner run by a gate sees its own).
+        vars.retain(|(name, _)| name != "RUNNER_GATE" && name != "RUNNER_BIN");
         vars.push(("RUNNER_GATE".into(), gate.name.clone().into()));
+        if let Some(exe) = proc::command::runner_bin() {
+            vars.push(("RUNNER_BIN".into(), exe.clone().into_os_string()));
+        }
         if let Some(dir) = log.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
@@ -565,7 +573,10 @@ impl Scheduler<'_> {
                 );
             }
         };
-        match proc::trace::run_traced(run, &self.config.root, &vars, output, gate.timeout) {
+        let traced = proc::command::streaming(log, &gate.name, stream, || {
+            proc::trace::run_traced(run, &self.config.root, &vars, output, gate.timeout)
+        });
+        match traced {
             Ok(traced) => {
                 let end = match traced.exit {
                     proc::trace::TracedExit::Exited(code) => ProcessEnd::Exited(code),
@@ -899,7 +910,13 @@ impl Scheduler<'_> {
                 let stream =
                     |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });
                 let end = if self.opts.trace {
-                    let (end, reads) = self.traced(g, &command.run, log, &env);
+                    let (end, reads) = self.traced(
+                        g,
+                        &command.run,
+                        log,
+                        &env,
+                        self.opts.verbose.then_some(&stream),
+                    );
                     undeclared_reads = reads;
                     end
                 } else {

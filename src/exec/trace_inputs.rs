@@ -1,8 +1,10 @@
 //! `runner run --trace-inputs`: which files a traced gate read that its key does not hold.
 //! Reads inside the repository outside the gate's inputs, the files its kind reads, its needs'
-//! keyed artifacts and its own artifacts are listed, each with a glob to add; reads outside the
-//! repository are listed too (an editable install importing another clone's files), except
-//! system folders, temporary files and the gate's declared `tool_dirs`.
+//! keyed artifacts and its own artifacts are listed, each with a glob to add, unless git
+//! ignores them (when the gate follows `.gitignore`: such a glob would not match them); reads
+//! outside the repository are listed too (an editable install importing another clone's
+//! files), except system folders and the gate's declared `tool_dirs`. Files the gate itself
+//! created before reading them are not reads at all (the tracer leaves them out).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,7 +12,18 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::graph::GateGraph;
 
-/// Folders outside the repository whose files are the system's, not inputs.
+/// Folders outside the repository whose files are the operating system's, or the tools it
+/// installed, never a checkout: the programs and libraries (`/usr`, `/usr/local` included,
+/// `/bin`, `/sbin`, the `/lib*` folders, the Nix store), their configuration (`/etc`), the
+/// kernel's and devices' views (`/proc`, `/sys`, `/dev`) and the running system's state
+/// (`/run`: sockets, PID files).
+///
+/// Not here, on purpose: `/tmp` and `/var`, where another clone, a CI workspace
+/// (`/var/lib/jenkins`) or a virtualenv can live, which is what `--trace-inputs` is for. The
+/// noise a gate makes there, its own temporary files, is kept out another way: the tracer
+/// leaves out a file the gate created or truncated before reading it (`mktemp`, a compiler's
+/// temporary object, a test's `tmp_path`). Nor `/opt`, `/srv` or `/home`: add-on tools and
+/// checkouts live there alike; a tool's folder there goes in `tool_dirs`.
 const SYSTEM: &[&str] = &[
     "/usr",
     "/lib",
@@ -24,8 +37,6 @@ const SYSTEM: &[&str] = &[
     "/sys",
     "/dev",
     "/run",
-    "/var",
-    "/tmp",
     "/nix/store",
 ];
 
@@ -65,21 +76,15 @@ pub(crate) fn undeclared(
     ]
     .into_iter()
     .collect();
-    let tmp = std::env::temp_dir();
     let tool_dirs: Vec<PathBuf> = gate.tool_dirs.iter().map(|d| expand_home(d)).collect();
     let mut out = BTreeSet::new();
+    let mut inside: Vec<&Path> = Vec::new();
     for read in reads {
         if let Ok(rel) = read.strip_prefix(root) {
-            if declared.contains(rel) || state.iter().any(|s| read.starts_with(s)) {
-                continue;
+            if !declared.contains(rel) && !state.iter().any(|s| read.starts_with(s)) {
+                inside.push(rel);
             }
-            let path = rel.to_string_lossy().into_owned();
-            out.insert(UndeclaredRead {
-                suggestion: Some(suggest(rel)),
-                path,
-            });
         } else if !SYSTEM.iter().any(|s| read.starts_with(s))
-            && !read.starts_with(&tmp)
             && !tool_dirs.iter().any(|d| read.starts_with(d))
         {
             out.insert(UndeclaredRead {
@@ -87,6 +92,19 @@ pub(crate) fn undeclared(
                 suggestion: None,
             });
         }
+    }
+    // A file git ignores cannot be added with a glob (globs leave it out): not listed, when
+    // the gate follows `.gitignore` (tool caches such as `.pytest_cache/`, `__pycache__/`).
+    let ignored = if gate.gitignore {
+        crate::fingerprint::git_ignored(root, &inside)
+    } else {
+        BTreeSet::new()
+    };
+    for rel in inside.into_iter().filter(|r| !ignored.contains(*r)) {
+        out.insert(UndeclaredRead {
+            path: rel.to_string_lossy().into_owned(),
+            suggestion: Some(suggest(rel)),
+        });
     }
     out.into_iter().collect()
 }

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::vocab::{CacheKey, hex};
 
-/// Bumped whenever what enters the key or the entry format changes.
-pub const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever what enters the key or the entry format changes (2: the environment mode).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Everything a gate's result depends on. Stored in each cache entry so `explain` can say what
 /// changed since the gate's last stored run.
@@ -15,6 +15,11 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct KeyMaterial {
     /// `FORMAT_VERSION` when the material was made.
     pub format: u32,
+    /// The environment mode the gate runs under (`strict`, `loose`: `[settings] env_mode`):
+    /// what its process and its runtime inputs see of the caller's environment. Empty in
+    /// entries of format 1, which did not record it.
+    #[serde(default)]
+    pub env_mode: String,
     /// The kind and its settings (`{"kind":"command","run":"..."}`).
     pub kind: String,
     /// Declared artifact paths: an entry must hold every artifact the gate now declares.
@@ -54,14 +59,16 @@ pub(super) struct KeyEncoder {
 }
 
 impl KeyEncoder {
-    /// Start a key: the domain tag, the format version and the kind's settings.
+    /// Start a key: the domain tag, the format version, the environment mode and the kind's
+    /// settings.
     #[must_use]
-    pub(super) fn new(format: u32, kind: &[u8]) -> Self {
+    pub(super) fn new(format: u32, env_mode: &str, kind: &[u8]) -> Self {
         let mut k = KeyEncoder {
             buf: Vec::with_capacity(1024),
         };
         k.field(b"runner-key");
         k.field(&format.to_le_bytes());
+        k.field(env_mode.as_bytes());
         k.field(kind);
         k
     }
@@ -128,7 +135,7 @@ impl KeyMaterial {
     /// sorted, so hash-map order and file order cannot change it).
     #[must_use]
     pub fn key(&self) -> CacheKey {
-        let mut k = KeyEncoder::new(self.format, self.kind.as_bytes());
+        let mut k = KeyEncoder::new(self.format, &self.env_mode, self.kind.as_bytes());
         k.count(self.artifacts.len());
         for a in &self.artifacts {
             k.field(a.as_bytes());
@@ -167,6 +174,20 @@ impl KeyMaterial {
             out.push(format!(
                 "cache format changed ({} -> {})",
                 old.format, self.format
+            ));
+        }
+        if self.env_mode != old.env_mode {
+            let shown = |m: &str| {
+                if m.is_empty() {
+                    "(not recorded)".to_owned()
+                } else {
+                    m.to_owned()
+                }
+            };
+            out.push(format!(
+                "env_mode changed: {} -> {}",
+                shown(&old.env_mode),
+                shown(&self.env_mode)
             ));
         }
         if self.kind != old.kind {
@@ -248,6 +269,7 @@ mod tests {
     fn material() -> KeyMaterial {
         KeyMaterial {
             format: FORMAT_VERSION,
+            env_mode: "strict".into(),
             kind: r#"{"kind":"command","run":"true"}"#.into(),
             artifacts: vec!["out/a.txt".into()],
             inputs: BTreeMap::from([
@@ -274,6 +296,18 @@ mod tests {
         let mut unset = material();
         unset.env.insert("X".into(), None);
         assert_ne!(unset.key(), m.key());
+    }
+
+    #[test]
+    fn the_env_mode_is_in_the_key_and_the_diff() {
+        let strict = material();
+        let mut loose = material();
+        loose.env_mode = "loose".into();
+        assert_ne!(strict.key(), loose.key());
+        assert_eq!(
+            strict.diff(&loose),
+            vec!["env_mode changed: loose -> strict".to_owned()]
+        );
     }
 
     #[test]

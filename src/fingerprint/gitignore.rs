@@ -2,10 +2,12 @@
 //! glob matches is not an input when git ignores it, so build output, virtualenvs and tool
 //! caches under a `**` do not enter keys. A file named exactly in `inputs` is never ignored.
 //!
-//! The rules are the repository's `.gitignore` files (each applying below its folder, deeper
-//! ones first) and `.git/info/exclude`, read with the `ignore` crate (ripgrep's). The
-//! `.gitignore` files are found in the folder listings the expansion already made, plus the
-//! folders above each walk's base: no extra walk.
+//! The rules are git's: the `.gitignore` files of the config folder and below (each applying
+//! below its folder, deeper ones first), those of the folders above it up to the repository's
+//! root (the nearest folder holding `.git`), and that root's `.git/info/exclude`, read with the
+//! `ignore` crate (ripgrep's). The `.gitignore` files below the config folder are found in the
+//! folder listings the expansion already made, plus the folders above each walk's base: no
+//! extra walk.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,10 @@ pub(super) struct Ignores {
     root: PathBuf,
     /// Folder (relative to the root; empty for the root) -> its `.gitignore` rules.
     by_dir: HashMap<PathBuf, Gitignore>,
-    /// `.git/info/exclude`: the lowest precedence.
+    /// The `.gitignore` rules of the folders above the root, up to the repository's root,
+    /// nearest first (`gates.toml` in a subfolder: the repository's own rules apply too).
+    above: Vec<Gitignore>,
+    /// The repository's `.git/info/exclude`: the lowest precedence.
     exclude: Option<Gitignore>,
 }
 
@@ -51,30 +56,36 @@ impl Ignores {
         dirs.dedup();
         let mut by_dir = HashMap::new();
         for dir in dirs {
-            let file = root.join(&dir).join(".gitignore");
-            if !file.is_file() {
-                continue;
-            }
-            let mut builder = GitignoreBuilder::new(root.join(&dir));
-            // A line that is not a valid pattern is skipped, as git does.
-            let _ = builder.add(&file);
-            if let Ok(rules) = builder.build() {
+            let at = root.join(&dir);
+            if let Some(rules) = rules_of(&at, &at.join(".gitignore")) {
                 by_dir.insert(dir, rules);
             }
         }
-        let exclude_file = root.join(".git").join("info").join("exclude");
-        let exclude = exclude_file.is_file().then(|| {
-            let mut builder = GitignoreBuilder::new(root);
-            let _ = builder.add(&exclude_file);
-            builder.build().ok()
-        });
-        let exclude = exclude.flatten();
-        if by_dir.is_empty() && exclude.is_none() {
+        // The folders above, up to the repository's root; none when the root is the
+        // repository's, or when no folder above holds `.git` (not a repository: only the
+        // rules inside the config folder).
+        let repository = root.ancestors().find(|d| d.join(".git").exists());
+        let mut above = Vec::new();
+        if let Some(top) = repository {
+            for dir in root.ancestors().skip(1) {
+                if !dir.starts_with(top) {
+                    break;
+                }
+                if let Some(rules) = rules_of(dir, &dir.join(".gitignore")) {
+                    above.push(rules);
+                }
+            }
+        }
+        let exclude = repository
+            .and_then(info_exclude)
+            .and_then(|file| rules_of(repository.unwrap_or(root), &file));
+        if by_dir.is_empty() && above.is_empty() && exclude.is_none() {
             return None;
         }
         Some(Ignores {
             root: root.to_path_buf(),
             by_dir,
+            above,
             exclude,
         })
     }
@@ -94,6 +105,13 @@ impl Ignores {
             }
             dir = d.parent();
         }
+        for rules in &self.above {
+            match rules.matched_path_or_any_parents(&abs, false) {
+                Match::Ignore(_) => return true,
+                Match::Whitelist(_) => return false,
+                Match::None => {}
+            }
+        }
         self.exclude.as_ref().is_some_and(|rules| {
             matches!(
                 rules.matched_path_or_any_parents(&abs, false),
@@ -101,6 +119,34 @@ impl Ignores {
             )
         })
     }
+}
+
+/// The rules of one ignore file, relative to `dir`; None when it is absent or unreadable.
+fn rules_of(dir: &Path, file: &Path) -> Option<Gitignore> {
+    if !file.is_file() {
+        return None;
+    }
+    let mut builder = GitignoreBuilder::new(dir);
+    // A line that is not a valid pattern is skipped, as git does.
+    let _ = builder.add(file);
+    builder.build().ok()
+}
+
+/// The `info/exclude` file of the repository whose root is `top`: in `.git/`, or, when `.git`
+/// is a file (a worktree or a submodule: `gitdir: PATH`), in the common folder of the git
+/// folder it names, as git reads it.
+fn info_exclude(top: &Path) -> Option<PathBuf> {
+    let dot_git = top.join(".git");
+    if dot_git.is_dir() {
+        return Some(dot_git.join("info").join("exclude"));
+    }
+    let text = std::fs::read_to_string(&dot_git).ok()?;
+    let git_dir = top.join(text.strip_prefix("gitdir:")?.trim());
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(c) => git_dir.join(c.trim()),
+        Err(_) => git_dir,
+    };
+    Some(common.join("info").join("exclude"))
 }
 
 #[cfg(test)]
@@ -132,6 +178,64 @@ mod tests {
         ] {
             assert_eq!(ignores.ignored(Path::new(path)), ignored, "{path}");
         }
+    }
+
+    #[test]
+    fn the_folders_above_apply_up_to_the_repository_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let top = dir.path().join("repo");
+        let root = top.join("services/api");
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(top.join(".git/info")).unwrap();
+        // Above the repository: never read.
+        std::fs::write(dir.path().join(".gitignore"), "*.txt\n").unwrap();
+        std::fs::write(
+            top.join(".gitignore"),
+            "*.pyc\n/services/api/gen/\n!keep.pyc\n",
+        )
+        .unwrap();
+        std::fs::write(top.join("services/.gitignore"), "*.log\n").unwrap();
+        std::fs::write(top.join(".git/info/exclude"), "local.env\n").unwrap();
+        std::fs::write(root.join(".gitignore"), "!wanted.log\n").unwrap();
+        let listed = [Path::new(".gitignore")];
+        let ignores = Ignores::load(&root, listed.into_iter(), std::iter::empty()).expect("rules");
+        for (path, ignored) in [
+            ("src/a.pyc", true),
+            ("src/keep.pyc", false),
+            ("gen/x.py", true),
+            ("src/gen/x.py", false),
+            ("a.log", true),
+            ("wanted.log", false),
+            ("local.env", true),
+            ("notes.txt", false),
+            ("src/a.py", false),
+        ] {
+            assert_eq!(ignores.ignored(Path::new(path)), ignored, "{path}");
+        }
+        // Without `.git` above, the folders above are not a repository's: not read.
+        std::fs::remove_dir_all(top.join(".git")).unwrap();
+        let ignores = Ignores::load(&root, listed.into_iter(), std::iter::empty()).expect("rules");
+        assert!(!ignores.ignored(Path::new("src/a.pyc")));
+    }
+
+    #[test]
+    fn a_worktrees_exclude_file_is_in_the_common_git_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("main");
+        let wt = dir.path().join("wt");
+        std::fs::create_dir_all(main.join(".git/info")).unwrap();
+        std::fs::create_dir_all(main.join(".git/worktrees/wt")).unwrap();
+        std::fs::create_dir_all(&wt).unwrap();
+        std::fs::write(main.join(".git/info/exclude"), "local.env\n").unwrap();
+        std::fs::write(main.join(".git/worktrees/wt/commondir"), "../..\n").unwrap();
+        std::fs::write(
+            wt.join(".git"),
+            format!("gitdir: {}\n", main.join(".git/worktrees/wt").display()),
+        )
+        .unwrap();
+        let ignores = Ignores::load(&wt, std::iter::empty(), std::iter::empty()).expect("rules");
+        assert!(ignores.ignored(Path::new("local.env")));
+        assert!(!ignores.ignored(Path::new("other.env")));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 
-use crate::config::Gate;
+use crate::config::{EnvMode, Gate};
 use crate::fxhash::FxHashMap;
 
 /// A path relative to the config folder as a key string: UTF-8 as is, other bytes escaped so
@@ -32,6 +32,22 @@ pub fn path_string(p: &Path) -> String {
     }
 }
 
+/// Which of `paths` (relative to `root`, the config folder) git ignores, by the rules a
+/// gate's input globs follow: the `.gitignore` files of their folders and of the folders above
+/// up to the repository's root, and its `info/exclude`.
+#[must_use]
+pub fn git_ignored(root: &Path, paths: &[&Path]) -> std::collections::BTreeSet<PathBuf> {
+    let Some(ignores) = gitignore::Ignores::load(root, std::iter::empty(), paths.iter().copied())
+    else {
+        return std::collections::BTreeSet::new();
+    };
+    paths
+        .iter()
+        .filter(|p| ignores.ignored(p))
+        .map(|p| p.to_path_buf())
+        .collect()
+}
+
 /// Content hashes of files under the config folder, memoised for one run.
 pub struct Fingerprinter {
     root: PathBuf,
@@ -42,6 +58,9 @@ pub struct Fingerprinter {
     memo: Mutex<FxHashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
     /// Where declared env variables' values come from.
     env: Env,
+    /// The run's environment mode: every key holds it (a result made with the caller's whole
+    /// environment is not one made in the strict one).
+    env_mode: EnvMode,
 }
 
 /// The environment keys read their declared variables from: the process's, or (in tests) a
@@ -67,9 +86,10 @@ impl Env {
 }
 
 impl Fingerprinter {
-    /// Hash files under `root` (the config folder); `stat` remembers the hashes of unchanged files.
+    /// Hash files under `root` (the config folder); `stat` remembers the hashes of unchanged
+    /// files; keys hold `env_mode` (`[settings] env_mode`).
     #[must_use]
-    pub fn new(root: &Path, stat: StatCache) -> Self {
+    pub fn new(root: &Path, stat: StatCache, env_mode: EnvMode) -> Self {
         let root_is_cwd = std::env::current_dir()
             .and_then(std::fs::canonicalize)
             .is_ok_and(|cwd| cwd == root);
@@ -79,6 +99,7 @@ impl Fingerprinter {
             stat,
             memo: Mutex::new(FxHashMap::default()),
             env: Env::Process,
+            env_mode,
         }
     }
 
@@ -185,6 +206,7 @@ impl Fingerprinter {
     ) -> KeyMaterial {
         KeyMaterial {
             format: FORMAT_VERSION,
+            env_mode: self.env_mode.as_str().to_owned(),
             kind: gate.kind_json.clone(),
             artifacts: gate.artifacts.clone(),
             inputs: inputs
@@ -220,7 +242,11 @@ impl Fingerprinter {
         needs: &[&Gate],
         runtime: &BTreeMap<String, RuntimeOutput>,
     ) -> Option<CacheKey> {
-        let mut k = KeyEncoder::new(FORMAT_VERSION, gate.kind_json.as_bytes());
+        let mut k = KeyEncoder::new(
+            FORMAT_VERSION,
+            self.env_mode.as_str(),
+            gate.kind_json.as_bytes(),
+        );
         k.count(gate.artifacts.len());
         for a in &gate.artifacts {
             k.field(a.as_bytes());
@@ -333,8 +359,12 @@ needs = ["up2", { gate = "up1", artifacts = ["out/u1.txt"] }]
             ("RUNNER_TEST_KEY_SET".to_owned(), "v".to_owned()),
             ("RUNNER_TEST_KEY_EMPTY".to_owned(), String::new()),
         ]));
-        let fp =
-            Fingerprinter::new(root, StatCache::load(&root.join("stat-cache.bin"))).with_env(env);
+        let fp = Fingerprinter::new(
+            root,
+            StatCache::load(&root.join("stat-cache.bin")),
+            EnvMode::Strict,
+        )
+        .with_env(env);
         let gate = |name: &str| config.gates.iter().find(|g| g.name == name).unwrap();
         let files: Vec<PathBuf> = ["in/a.txt", "in/b.txt", "in/missing.txt"]
             .iter()

@@ -455,6 +455,7 @@ impl Service {
             base: env,
             env: &[],
             output: stdout,
+            stderr: None,
         })
         .map_err(|err| fail(&format!("start service `{}`", spec.run), err))?;
         Ok(Service {

@@ -68,25 +68,17 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         base: spec.env,
         env: &env,
         output: log,
+        stderr: None,
     }) {
         Ok(g) => g,
         Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
     };
-    std::thread::scope(|scope| {
-        let streamer = spec.stream.map(|sink| {
-            let (stop_tx, stop_rx) = mpsc::channel::<()>();
-            let handle = scope.spawn(move || stream_log(spec.log, spec.gate, sink, &stop_rx));
-            (handle, stop_tx)
-        });
+    streaming(spec.log, spec.gate, spec.stream, || {
         let timed_out = !group.wait_exit(spec.timeout);
         if timed_out {
             group.stop(spec.grace);
         }
         let status = group.wait();
-        if let Some((handle, stop)) = streamer {
-            let _ = stop.send(());
-            let _ = handle.join();
-        }
         match status {
             _ if timed_out => ProcessEnd::TimedOut(spec.timeout),
             Ok(s) => match (s.code(), s.signal()) {
@@ -99,8 +91,31 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
     })
 }
 
+/// Do `work` (waiting for a gate) while handing the whole lines its log file `log` gains to
+/// `sink`, with the gate's name (`--verbose`); just `work` without a sink. The log must exist.
+pub(crate) fn streaming<R>(
+    log: &Path,
+    gate: &str,
+    sink: Option<LineSink<'_>>,
+    work: impl FnOnce() -> R,
+) -> R {
+    std::thread::scope(|scope| {
+        let streamer = sink.map(|sink| {
+            let (stop_tx, stop_rx) = mpsc::channel::<()>();
+            let handle = scope.spawn(move || stream_log(log, gate, sink, &stop_rx));
+            (handle, stop_tx)
+        });
+        let result = work();
+        if let Some((handle, stop)) = streamer {
+            let _ = stop.send(());
+            let _ = handle.join();
+        }
+        result
+    })
+}
+
 /// This executable, exported to gates as `RUNNER_BIN` (looked up once, not per gate).
-fn runner_bin() -> Option<&'static PathBuf> {
+pub(crate) fn runner_bin() -> Option<&'static PathBuf> {
     static BIN: OnceLock<Option<PathBuf>> = OnceLock::new();
     BIN.get_or_init(|| std::env::current_exe().ok()).as_ref()
 }

@@ -34,8 +34,10 @@ pub(crate) struct Spawn<'a> {
     pub base: &'a SpawnEnv,
     /// More environment variables, set last.
     pub env: &'a [(&'a str, &'a OsStr)],
-    /// Where stdout and stderr go.
+    /// Where stdout goes, and stderr unless `stderr` says otherwise.
     pub output: File,
+    /// Where stderr goes when it is kept apart from stdout (None: with stdout).
+    pub stderr: Option<File>,
 }
 
 /// A running process group, led by the shell.
@@ -49,7 +51,10 @@ pub(crate) struct Group {
 impl Group {
     /// Start `sh -c run` in its own process group, stdin from /dev/null.
     pub(crate) fn spawn(spec: Spawn<'_>) -> io::Result<Self> {
-        let stderr = spec.output.try_clone()?;
+        let stderr = match spec.stderr {
+            Some(file) => file,
+            None => spec.output.try_clone()?,
+        };
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
             .arg(spec.run)
@@ -237,6 +242,7 @@ mod tests {
             base: &SpawnEnv::default(),
             env: &[],
             output: tempfile::tempfile().unwrap(),
+            stderr: None,
         })
         .unwrap()
     }

@@ -19,7 +19,12 @@
 //!   read-write (or 3), without `O_DIRECTORY`, `O_PATH`, `O_TRUNC`, or `O_CREAT|O_EXCL` (a
 //!   file created then cannot have been an input), and not opening a folder;
 //! - programs executed (`execve`, `execveat`, the shell itself included), as the path given to
-//!   the call, when the call succeeded.
+//!   the call, when the call succeeded;
+//!
+//! except a file the tree itself had created (`O_CREAT|O_EXCL`) or truncated (`O_TRUNC`)
+//! earlier in the run: what it reads there is what it wrote (a compiler's temporary file, a
+//! test's `tmp_path`), not contents from before. A file it read first and rewrote later is
+//! recorded (the first read saw the old contents).
 //!
 //! A relative path is resolved against the process's current folder at the time of the call
 //! (`/proc/<pid>/cwd`, as the kernel reports it: symbolic links resolved), a `dirfd`-relative
@@ -45,8 +50,9 @@
 //!   detached and lives on untraced, as a command gate's leftovers do.
 //!
 //! Paths are recorded as the call named them: `/proc/self/fd/3` stays that, a path through a
-//! symbolic link is not resolved. A file the command wrote and then read back is recorded as
-//! read: telling outputs apart is the caller's job.
+//! symbolic link is not resolved. A file the command wrote without creating or truncating it
+//! (appended to, or moved into place with `rename`) and then read back is recorded as read:
+//! telling those apart is the caller's job.
 //!
 //! Under the tracer, a command behaves differently in three ways: set-user-ID and file
 //! capabilities do not take effect on exec (the kernel's rule for traced processes: `sudo`,
@@ -360,6 +366,7 @@ mod imp {
             root_exit: None,
             tracees: HashMap::new(),
             reads: BTreeSet::new(),
+            created: BTreeSet::new(),
             tree,
         };
         tracer.adopt(pid, false);
@@ -577,6 +584,9 @@ mod imp {
     enum Pending {
         /// An open for reading: the path as given, relative to `dirfd` unless absolute.
         Open { dirfd: c_int, path: Vec<u8> },
+        /// An open that creates the file or truncates it: later reads of it are the tree's
+        /// own contents, not recorded.
+        Create { dirfd: c_int, path: Vec<u8> },
         /// An exec, its path already resolved (the descriptor it was relative to may be closed
         /// by the exec).
         Exec(PathBuf),
@@ -587,6 +597,8 @@ mod imp {
         root_exit: Option<TracedExit>,
         tracees: HashMap<pid_t, Tracee>,
         reads: BTreeSet<PathBuf>,
+        /// Files the tree created or truncated so far.
+        created: BTreeSet<PathBuf>,
         tree: &'a Mutex<Tree>,
     }
 
@@ -737,11 +749,22 @@ mod imp {
             let Some(pending) = tracee.pending.take() else {
                 return;
             };
-            if let Some(regs) = Regs::read(pid)
-                && regs.ret >= 0
-                && let Some(path) = finish(pid, pending, regs.ret)
-            {
-                self.reads.insert(path);
+            let Some(regs) = Regs::read(pid).filter(|regs| regs.ret >= 0) else {
+                return;
+            };
+            match pending {
+                Pending::Create { dirfd, path } => {
+                    if let Some(path) = resolve(pid, dirfd, &path) {
+                        self.created.insert(path);
+                    }
+                }
+                pending => {
+                    if let Some(path) = finish(pid, pending, regs.ret)
+                        && !self.created.contains(&path)
+                    {
+                        self.reads.insert(path);
+                    }
+                }
             }
         }
     }
@@ -768,6 +791,12 @@ mod imp {
             }
             _ => return None,
         };
+        if creates_contents(flags) {
+            return Some(Pending::Create {
+                dirfd,
+                path: read_string(pid, path)?,
+            });
+        }
         if !reads_contents(flags) {
             return None;
         }
@@ -781,6 +810,7 @@ mod imp {
     fn finish(pid: pid_t, pending: Pending, ret: i64) -> Option<PathBuf> {
         match pending {
             Pending::Exec(path) => Some(path),
+            Pending::Create { .. } => None,
             Pending::Open { dirfd, path } => {
                 // A folder opened without O_DIRECTORY (`open(".", O_RDONLY)`) is no input file.
                 let fd = Path::new("/proc")
@@ -801,6 +831,17 @@ mod imp {
         let no_contents = flags & flag(libc::O_DIRECTORY | libc::O_PATH | libc::O_TRUNC) != 0;
         let create_new = flag(libc::O_CREAT | libc::O_EXCL);
         !write_only && !no_contents && flags & create_new != create_new
+    }
+
+    /// Whether an open with these flags leaves the file with only what the caller writes: a
+    /// new file (`O_CREAT|O_EXCL`) or an emptied one (`O_TRUNC`), neither a folder nor a path
+    /// handle.
+    pub(super) fn creates_contents(flags: u64) -> bool {
+        if flags & flag(libc::O_DIRECTORY | libc::O_PATH) != 0 {
+            return false;
+        }
+        let create_new = flag(libc::O_CREAT | libc::O_EXCL);
+        flags & flag(libc::O_TRUNC) != 0 || flags & create_new == create_new
     }
 
     /// An `int` flag constant as the bits of a flags argument.
@@ -1169,6 +1210,28 @@ mod tests {
     }
 
     #[test]
+    fn a_file_the_tree_created_then_read_is_not_recorded_one_it_read_first_is() {
+        if ptrace_refused() {
+            return;
+        }
+        let (_dir, root) = fixture();
+        // made.txt: written (truncated) by the shell, read back by cat; a.txt: read, then
+        // rewritten; b.txt: appended to, then read (its old contents were read too).
+        let (traced, _) = trace_in(
+            &root,
+            "echo x > made.txt; cat made.txt; cat a.txt; echo y > a.txt; echo z >> b.txt; cat b.txt",
+        );
+        assert_eq!(traced.exit, TracedExit::Exited(0));
+        assert!(
+            !traced.reads.contains(&root.join("made.txt")),
+            "{:#?}",
+            traced.reads
+        );
+        assert!(traced.reads.contains(&root.join("a.txt")));
+        assert!(traced.reads.contains(&root.join("b.txt")));
+    }
+
+    #[test]
     fn a_file_only_written_is_not_read() {
         if ptrace_refused() {
             return;
@@ -1384,6 +1447,14 @@ mod tests {
         assert!(!reads(O_RDWR | O_CREAT | O_EXCL));
         assert!(!reads(O_RDONLY | O_DIRECTORY));
         assert!(!reads(O_PATH));
+        let creates = |f: i32| imp::creates_contents(u64::from(f.cast_unsigned()));
+        assert!(creates(O_WRONLY | O_CREAT | O_TRUNC));
+        assert!(creates(O_RDWR | O_CREAT | O_EXCL));
+        assert!(creates(O_RDWR | O_TRUNC));
+        assert!(!creates(O_WRONLY | O_CREAT));
+        assert!(!creates(O_RDWR));
+        assert!(!creates(O_RDONLY));
+        assert!(!creates(O_PATH | O_CREAT | O_EXCL));
     }
 
     /// Whether this machine refuses ptrace (the tests then check nothing but say so).

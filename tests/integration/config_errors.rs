@@ -106,7 +106,7 @@ fn check_reports_ok_and_graph_size() {
         .gates("[gates.a]\nrun = \"true\"\n[gates.b]\nrun = \"true\"\nneeds = [\"a\"]\n");
     let out = repo.run(&["check"]);
     out.expect_code(0);
-    assert_eq!(out.stdout.trim(), "gates.toml: ok, 2 gates, 1 edges");
+    assert_eq!(out.stdout.trim(), "gates.toml: ok, 2 gates, 1 edge");
 }
 
 #[test]

@@ -52,9 +52,11 @@ fn a_failing_gate_names_the_undeclared_tool_variable_it_did_not_get() {
         .env("PYTEST_ADDOPTS", "-k no_such_test");
     let out = repo.run(&["run"]);
     out.expect_code(1);
+    // (Variables cargo sets for the tests, RUSTUP_TOOLCHAIN say, may join it.)
     assert!(
         out.stderr
-            .contains("PYTEST_ADDOPTS is set in the caller's environment but not passed"),
+            .contains("set in the caller's environment but not passed")
+            && hint_list(&out.stderr, "env").contains(&"PYTEST_ADDOPTS".to_owned()),
         "{}",
         out.stderr
     );
@@ -255,7 +257,7 @@ fn a_gitignored_file_matched_by_a_glob_is_not_an_input() {
 
 #[test]
 fn trace_inputs_names_undeclared_files_inside_and_outside_the_repository() {
-    // Not under the temporary folder (which is never listed): beside the build.
+    // Beside the build (any folder outside the repository would do: /tmp too, see below).
     let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let other_clone = outside.path().join("other-clone/pkg.py");
     std::fs::create_dir_all(other_clone.parent().unwrap()).unwrap();
@@ -325,4 +327,363 @@ tool_dirs = ["{tools}"]
     fixed.write("src/helpers.py", "helpers\n");
     fixed.run(&["run", "--trace-inputs"]).expect_code(0);
     assert!(fixed.gate("test").get("undeclared_reads").is_none());
+}
+
+#[test]
+fn switching_env_mode_is_a_new_key() {
+    // Under loose mode the gate sees PYTEST_ADDOPTS without keying it; the pass it stored
+    // must not be replayed once the mode is strict (nor the other way round).
+    let gates = |mode: &str| {
+        format!(
+            "[settings]\nenv_mode = \"{mode}\"\n[gates.tests]\nrun = \"mkdir -p out; echo \\\"ADDOPTS=$PYTEST_ADDOPTS\\\" > out/seen.txt\"\nartifacts = [\"out/seen.txt\"]\n"
+        )
+    };
+    let repo = Repo::new()
+        .gates(&gates("loose"))
+        .env("PYTEST_ADDOPTS", "-k test_add");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=-k test_add\n");
+    repo.write("gates.toml", &format!("version = 1\n\n{}", gates("strict")));
+    let plan = repo.run(&["run", "--dry-run"]);
+    assert!(
+        plan.stdout
+            .contains("cache miss: env_mode changed: loose -> strict"),
+        "{}",
+        plan.stdout
+    );
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(
+        repo.gate("tests")["cached"],
+        false,
+        "not the loose run's pass"
+    );
+    assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=\n");
+    let explain = repo.run(&["explain", "tests"]);
+    assert!(
+        explain.stdout.contains("env_mode: strict"),
+        "{}",
+        explain.stdout
+    );
+    // And back: what is replayed under loose mode is the loose run's entry, not the strict one.
+    repo.write("gates.toml", &format!("version = 1\n\n{}", gates("loose")));
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.gate("tests")["cached"], true);
+    assert_eq!(repo.read("out/seen.txt"), "ADDOPTS=-k test_add\n");
+}
+
+#[test]
+fn a_gate_can_write_githubs_step_files_in_strict_mode() {
+    let repo = Repo::new().gates(
+        "[gates.summary]\nrun = \"echo '### from the gate' >> \\\"$GITHUB_STEP_SUMMARY\\\" && echo 'answer=42' >> \\\"$GITHUB_OUTPUT\\\"\"\n",
+    );
+    let summary = repo.path("step_summary.md");
+    let output = repo.path("step_output.txt");
+    let repo = repo
+        .env("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())
+        .env("GITHUB_OUTPUT", output.to_str().unwrap());
+    repo.run(&["run"]).expect_code(0);
+    assert!(
+        repo.read("step_summary.md").contains("### from the gate"),
+        "{}",
+        repo.read("step_summary.md")
+    );
+    assert_eq!(repo.read("step_output.txt"), "answer=42\n");
+}
+
+#[test]
+fn the_hint_names_rust_and_library_variables_and_where_they_belong() {
+    let repo = Repo::new()
+        .gates("[gates.build]\nrun = \"exit 1\"\n")
+        .env("RUSTUP_TOOLCHAIN", "nightly")
+        .env("CARGO_HOME", "/usr/local/cargo")
+        .env("LD_LIBRARY_PATH", "/opt/lib");
+    let out = repo.run(&["run"]);
+    out.expect_code(1);
+    // (cargo sets some of these for the tests too: RUSTUP_HOME may join them.)
+    let keyed = hint_list(&out.stderr, "env");
+    let passed = hint_list(&out.stderr, "pass_env");
+    for name in ["LD_LIBRARY_PATH", "RUSTUP_TOOLCHAIN"] {
+        assert!(keyed.contains(&name.to_owned()), "{name}: {}", out.stderr);
+    }
+    assert!(passed.contains(&"CARGO_HOME".to_owned()), "{}", out.stderr);
+}
+
+/// The names in the hint's "`KEY = [...]`" advice.
+fn hint_list(stderr: &str, key: &str) -> Vec<String> {
+    let open = format!("`{key} = [");
+    let Some(at) = stderr.find(&open) else {
+        return Vec::new();
+    };
+    let rest = &stderr[at + open.len()..];
+    rest[..rest.find(']').unwrap_or(0)]
+        .split(", ")
+        .map(|n| n.trim_matches('"').to_owned())
+        .collect()
+}
+
+#[test]
+fn with_gates_toml_in_a_subfolder_the_repositorys_ignore_rules_apply_as_git_applies_them() {
+    let repo = Repo::new();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(repo.root())
+            .output()
+            .expect("git")
+    };
+    assert!(git(&["init", "-q"]).status.success());
+    repo.write(
+        ".gitignore",
+        "*.pyc\n/services/api/gen/\n__pycache__/\n!keep.pyc\n",
+    );
+    repo.write("services/.gitignore", "*.log\n");
+    repo.write(".git/info/exclude", "local.txt\n");
+    repo.write(
+        "services/api/gates.toml",
+        "version = 1\n[gates.lint]\nrun = \"true\"\ninputs = [\"src/**\", \"gen/**\", \"*.txt\"]\n",
+    );
+    let files = [
+        "src/a.py",
+        "src/a.pyc",
+        "src/keep.pyc",
+        "src/__pycache__/m.cpython-311.py",
+        "src/run.log",
+        "gen/x.py",
+        "local.txt",
+        "notes.txt",
+    ];
+    for f in files {
+        repo.write(&format!("services/api/{f}"), f);
+    }
+    let out = repo.run(&["explain", "lint", "-c", "services/api/gates.toml"]);
+    out.expect_code(0);
+    let mut ignored_by_git = 0;
+    for f in files {
+        let check = git(&["check-ignore", "-q", &format!("services/api/{f}")]);
+        let ignored = match check.status.code() {
+            Some(0) => true,
+            Some(1) => false,
+            other => panic!("git check-ignore {f}: {other:?}"),
+        };
+        ignored_by_git += usize::from(ignored);
+        let listed = out
+            .stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("  {f}  ")));
+        assert_eq!(
+            listed, !ignored,
+            "{f}: git says ignored = {ignored}\n{}",
+            out.stdout
+        );
+    }
+    assert_eq!(ignored_by_git, 5, "the fixture exercises the rules");
+}
+
+#[test]
+fn check_runs_no_runtime_input() {
+    // An untrusted pull request's gates.toml: checking it must not execute its commands.
+    let repo = Repo::new().gates(
+        "[gates.typecheck]\nrun = \"true\"\ninputs = [{ run = \"echo pwned > ran.txt; echo v1\" }]\n",
+    );
+    let out = repo.run(&["check"]);
+    out.expect_code(0);
+    assert_eq!(out.stdout.trim(), "gates.toml: ok, 1 gate, 0 edges");
+    assert!(!repo.path("ran.txt").exists(), "check ran a runtime input");
+}
+
+#[test]
+fn dry_run_and_explain_say_a_runtime_input_failed_and_give_no_key() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.typecheck]
+run = "echo ran > ran.txt"
+inputs = [{ run = "cat tool.version" }]
+
+[gates.report]
+run = "true"
+needs = ["typecheck"]
+"#,
+    );
+    repo.write("tool.version", "mypy 1.15.0\n");
+    repo.run(&["run"]).expect_code(0);
+    std::fs::remove_file(repo.path("tool.version")).unwrap();
+    let plan = repo.run(&["run", "--dry-run"]);
+    plan.expect_code(0);
+    let line = |gate: &str| {
+        plan.stdout
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(gate))
+            .unwrap_or_else(|| panic!("{gate}: {}", plan.stdout))
+            .to_owned()
+    };
+    let typecheck = line("typecheck");
+    assert!(
+        typecheck.starts_with("error ")
+            && typecheck.contains("runtime input `cat tool.version` failed: exit code 1: ")
+            && typecheck.contains("No such file or directory")
+            && typecheck.contains("would end it `error`"),
+        "{typecheck}"
+    );
+    let report = line("report");
+    assert!(
+        report.starts_with("not_run ") && report.contains("needs `typecheck` (error)"),
+        "{report}"
+    );
+    let explain = repo.run(&["explain", "typecheck"]);
+    explain.expect_code(0);
+    let out = &explain.stdout;
+    assert!(
+        out.contains("key  none: runtime input `cat tool.version` failed: exit code 1: ")
+            && out.contains("would end this gate `error`"),
+        "{out}"
+    );
+    assert!(out.contains("runtime inputs (1):"), "{out}");
+    assert!(
+        out.contains("  cat tool.version  FAILED: exit code 1: "),
+        "{out}"
+    );
+    assert!(out.contains("(not compared"), "{out}");
+    // The run agrees with the plan.
+    repo.run(&["run"]).expect_code(1);
+    assert_eq!(repo.status("typecheck").0, "error");
+    assert_eq!(repo.status("report").0, "not_run");
+}
+
+/// The paths `--trace-inputs` listed for a gate in the last report.
+fn undeclared(repo: &Repo, gate: &str) -> Vec<String> {
+    repo.gate(gate)
+        .get("undeclared_reads")
+        .and_then(serde_json::Value::as_array)
+        .map(|reads| {
+            reads
+                .iter()
+                .map(|r| r["path"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn trace_inputs_leaves_out_files_git_ignores_unless_the_gate_does_not_follow_gitignore() {
+    let gates = |gitignore: bool| {
+        format!(
+            "[gates.test]\nrun = \"cat src/main.py src/helper.py .pytest_cache/v/nodeids src/__pycache__/main.cpython-311.pyc > /dev/null\"\ninputs = [\"src/main.py\"]\ngitignore = {gitignore}\n"
+        )
+    };
+    let repo = Repo::new().gates(&gates(true));
+    repo.write(".gitignore", ".pytest_cache/\n__pycache__/\n");
+    repo.write("src/main.py", "main\n");
+    repo.write("src/helper.py", "helper\n");
+    repo.write(".pytest_cache/v/nodeids", "[]\n");
+    repo.write("src/__pycache__/main.cpython-311.pyc", "compiled\n");
+    let out = repo.run(&["run", "--trace-inputs"]);
+    out.expect_code(0);
+    let listed = undeclared(&repo, "test");
+    assert!(listed.contains(&"src/helper.py".to_owned()), "{listed:?}");
+    assert!(
+        !listed
+            .iter()
+            .any(|p| p.contains("pytest_cache") || p.contains("__pycache__")),
+        "ignored files cannot be added with a glob: {listed:?}"
+    );
+    // A gate that does not follow .gitignore could add them: they are listed.
+    repo.write("gates.toml", &format!("version = 1\n\n{}", gates(false)));
+    repo.run(&["run", "--trace-inputs"]).expect_code(0);
+    let listed = undeclared(&repo, "test");
+    assert!(
+        listed.contains(&".pytest_cache/v/nodeids".to_owned())
+            && listed.contains(&"src/__pycache__/main.cpython-311.pyc".to_owned()),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn trace_inputs_lists_another_clone_under_tmp_but_not_the_gates_own_temporary_files() {
+    // Under the temporary folder, as a clone or a virtualenv may be (/tmp, /var/tmp).
+    let elsewhere = tempfile::tempdir().unwrap();
+    let clone = elsewhere.path().join("clone-a/src/shop.py");
+    std::fs::create_dir_all(clone.parent().unwrap()).unwrap();
+    std::fs::write(&clone, "rate = 0.2\n").unwrap();
+    let repo = Repo::new().gates(&format!(
+        "[gates.test]\nrun = \"cat {clone} > /dev/null; t=$(mktemp); echo made > \\\"$t\\\"; cat \\\"$t\\\" > /dev/null; echo $t > made.path; rm -f \\\"$t\\\"\"\n",
+        clone = clone.display()
+    ));
+    repo.write(".gitignore", "made.path\n");
+    repo.run(&["run", "--trace-inputs"]).expect_code(0);
+    let listed = undeclared(&repo, "test");
+    assert!(
+        listed.contains(&clone.to_str().unwrap().to_owned()),
+        "another clone under {}: {listed:?}",
+        elsewhere.path().display()
+    );
+    let made = repo.read("made.path").trim().to_owned();
+    assert!(
+        !listed.contains(&made),
+        "the gate's own temporary file {made}: {listed:?}"
+    );
+}
+
+#[test]
+fn a_traced_gate_gets_runner_bin_and_streams_with_verbose() {
+    let repo = Repo::new().gates(
+        "[gates.show]\nrun = \"echo \\\"bin=$RUNNER_BIN\\\" > bin.txt; echo streamed-line-42\"\n",
+    );
+    repo.write(".gitignore", "bin.txt\n");
+    let out = repo.run(&["run", "--trace-inputs", "-v"]);
+    out.expect_code(0);
+    let bin = repo.read("bin.txt");
+    let path = bin.trim().strip_prefix("bin=").unwrap();
+    assert!(
+        !path.is_empty() && std::path::Path::new(path).is_file(),
+        "RUNNER_BIN: {bin:?}"
+    );
+    assert!(
+        out.stdout.contains("streamed-line-42") || out.stderr.contains("streamed-line-42"),
+        "-v streams under --trace-inputs too:\n{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}
+
+#[test]
+fn a_traced_run_stores_nothing_and_appends_nothing_to_the_history_even_when_ptrace_is_refused() {
+    // The outer gate is traced, so the runner it starts cannot trace (a traced process cannot
+    // trace): its gate ends `error`, as under a container that forbids ptrace.
+    let repo = Repo::new().gates(
+        "[gates.outer]\nrun = \"cd inner && \\\"$RUNNER_BIN\\\" run --trace-inputs; echo $? > ../inner-exit.txt\"\n",
+    );
+    repo.write(".gitignore", "inner-exit.txt\ninner/\n");
+    repo.write(
+        "inner/gates.toml",
+        "version = 1\n[gates.inner]\nrun = \"true\"\nmode = \"observational\"\n",
+    );
+    let out = repo.run(&["run", "--trace-inputs"]);
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains("no cache entry was read or stored")
+            && out.stderr.contains("nothing was appended to the history"),
+        "{}",
+        out.stderr
+    );
+    // (Observational: its error does not fail the inner run.)
+    assert_eq!(repo.read("inner-exit.txt").trim(), "0");
+    let inner: serde_json::Value =
+        serde_json::from_str(&repo.read("inner/cache/report.json")).unwrap();
+    assert_eq!(inner["gates"][0]["status"], "error");
+    let reason = inner["gates"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("ptrace is not permitted"), "{reason}");
+    for history in [".runner/history.jsonl", "inner/.runner/history.jsonl"] {
+        let text = std::fs::read_to_string(repo.path(history)).unwrap_or_default();
+        assert!(text.is_empty(), "{history}: {text}");
+    }
+    let entries = |dir: &str| {
+        std::fs::read_dir(repo.path(dir))
+            .map(Iterator::count)
+            .unwrap_or(0)
+    };
+    assert_eq!(entries("cache/entries"), 0, "a traced run stores nothing");
+    // An untraced run appends as usual, and stores.
+    repo.run(&["run", "outer"]).expect_code(0);
+    assert!(!repo.read(".runner/history.jsonl").is_empty());
+    assert!(entries("cache/entries") > 0);
 }

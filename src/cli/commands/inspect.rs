@@ -7,14 +7,16 @@ use crate::exec::RunOptions;
 use crate::history::History;
 use crate::workspace::{self, Selection, Workspace};
 
-/// `runner check`: load, build the graph and expand every input glob.
+/// `runner check`: load, build the graph and expand every input glob; run nothing (not even
+/// runtime inputs).
 pub(super) fn check(ws: &Workspace) -> CmdResult {
-    workspace::prepare(ws, &Selection::default(), &|_, _| {})?;
+    workspace::check(ws)?;
+    let (gates, edges) = (ws.config.gates.len(), ws.graph.edge_count());
     println!(
-        "{}: ok, {} gates, {} edges",
+        "{}: ok, {gates} gate{}, {edges} edge{}",
         ws.config.file_name,
-        ws.config.gates.len(),
-        ws.graph.edge_count()
+        if gates == 1 { "" } else { "s" },
+        if edges == 1 { "" } else { "s" },
     );
     Ok(Done::Success)
 }
@@ -77,7 +79,12 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
     if let Some(d) = &ws.config.gates[index].description {
         println!("description: {d}");
     }
-    println!("key  {}", e.key.hex());
+    match &e.key {
+        Ok(key) => println!("key  {}", key.hex()),
+        Err(why) => println!(
+            "key  none: {why}; `runner run` would end this gate `error` without running it"
+        ),
+    }
     println!(
         "cacheable: {}",
         if e.cacheable {
@@ -87,6 +94,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         }
     );
     println!("settings: {}", material.kind);
+    println!("env_mode: {}", material.env_mode);
     println!(
         "artifacts: {}",
         if material.artifacts.is_empty() {
@@ -103,13 +111,16 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
     for (name, value) in &material.env {
         println!("  {name}={}", value.as_deref().unwrap_or("(unset)"));
     }
-    println!("runtime inputs ({}):", material.runtime.len());
-    for (command, output) in &material.runtime {
-        println!(
-            "  {command}  {}  {:?}",
-            &output.hash[..output.hash.len().min(16)],
-            output.shown
-        );
+    println!("runtime inputs ({}):", e.runtime.len());
+    for (command, output) in &e.runtime {
+        match output {
+            Ok(output) => println!(
+                "  {command}  {}  {:?}",
+                &output.hash[..output.hash.len().min(16)],
+                output.shown
+            ),
+            Err(why) => println!("  {command}  FAILED: {why}"),
+        }
     }
     println!("needs ({}):", material.upstream.len());
     for (need, arts) in &material.upstream {
@@ -123,9 +134,20 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
             println!("  {need}: (no artifacts)");
         }
     }
+    let Ok(key) = &e.key else {
+        if let Some((old_key, _)) = &e.last {
+            println!(
+                "last stored run: key {} (not compared: this gate has no key while a runtime input fails)",
+                &old_key.hex()[..16]
+            );
+        } else {
+            println!("last stored run: none (the gate has not been cached yet)");
+        }
+        return Ok(Done::Success);
+    };
     match &e.last {
         None => println!("last stored run: none (the gate has not been cached yet)"),
-        Some((old_key, _)) if *old_key == e.key => {
+        Some((old_key, _)) if old_key == key => {
             println!("last stored run: same key, the next run is a cache hit");
         }
         Some((old_key, diff)) => {

@@ -115,6 +115,11 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             }
         }
     }
+    if args.trace_inputs {
+        eprintln!(
+            "note: --trace-inputs is a diagnostic run: no cache entry was read or stored, and nothing was appended to the history"
+        );
+    }
     if report.outcome == Outcome::Skipped {
         // Every gate skipped: say why, even under -q (a 78 with no word is a mystery in CI).
         for g in &report.gates {
