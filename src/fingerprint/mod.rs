@@ -191,18 +191,6 @@ impl Fingerprinter {
             .collect()
     }
 
-    /// Path -> hex hash (None when absent) of these files, followed through symlinks.
-    #[must_use]
-    pub fn hashes_of<'a>(
-        &self,
-        paths: impl IntoIterator<Item = &'a str>,
-    ) -> BTreeMap<String, Option<String>> {
-        paths
-            .into_iter()
-            .map(|a| (a.to_owned(), self.file(Path::new(a)).map(|(h, _)| hex(&h))))
-            .collect()
-    }
-
     /// What `spec` matches on disk now.
     #[must_use]
     pub fn artifact_members(&self, spec: &ArtifactSpec<'_>) -> Vec<Member> {
