@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod artifact_sets;
 mod cache;
 mod config_errors;
 mod config_owner;
