@@ -218,18 +218,17 @@ impl Fingerprinter {
         gate: &'g Gate,
         entries: &[&'g str],
     ) -> Vec<(Cow<'g, str>, Option<Hash>)> {
-        let spec = ArtifactSpec::of_entries(gate, entries.iter().copied());
         let mut out: Vec<(Cow<'g, str>, Option<Hash>)> = Vec::with_capacity(entries.len());
         let mut rest: Vec<&'g str> = Vec::new();
-        if spec.is_exact() {
-            for e in spec.exact_entries() {
+        if gate.exact_artifacts() {
+            for e in entries {
                 match self.file(Path::new(e)) {
                     Some((h, _)) => out.push((Cow::Borrowed(*e), Some(h))),
                     None => rest.push(e),
                 }
             }
         } else {
-            rest.extend(entries.iter().copied());
+            rest.extend(entries.iter().copied().filter(|e| !e.starts_with('!')));
         }
         if !rest.is_empty() {
             let spec = ArtifactSpec::of_entries(gate, rest.iter().copied());
@@ -254,11 +253,11 @@ impl Fingerprinter {
     #[must_use]
     pub fn missing_artifacts(&self, gate: &Gate) -> Vec<String> {
         let mut missing = Vec::new();
-        let spec = ArtifactSpec::of(gate);
+        let exact = gate.exact_artifacts();
         let mut rest = Vec::new();
         for e in gate.artifact_entries() {
             // A file named exactly: one `stat`, as before sets (its hash is taken when stored).
-            if spec.is_exact() && self.root.join(e).is_file() {
+            if exact && self.root.join(e).is_file() {
                 continue;
             }
             rest.push(e);
@@ -366,9 +365,25 @@ impl Fingerprinter {
         k.count(needs.len());
         for need in needs {
             k.field(need.name.as_bytes());
-            let arts = self.artifact_set(need, &gate.keyed_artifacts_of(need));
-            k.count(arts.len());
-            for (a, h) in arts {
+            let mut arts: Vec<&str> = gate.keyed_artifacts_of(need);
+            // Files named exactly (every need before sets, and most since): their memoised
+            // hashes, with no allocation past this list (a no-op run computes every key).
+            if need.exact_artifacts() && arts.iter().all(|a| self.file(Path::new(a)).is_some()) {
+                arts.sort_unstable();
+                arts.dedup();
+                k.count(arts.len());
+                for a in arts {
+                    k.field(a.as_bytes());
+                    match self.file(Path::new(a)) {
+                        Some((h, _)) => k.hash_hex(&h),
+                        None => k.field(ABSENT.as_bytes()),
+                    }
+                }
+                continue;
+            }
+            let set = self.artifact_set(need, &arts);
+            k.count(set.len());
+            for (a, h) in set {
                 k.field(a.as_bytes());
                 match h {
                     Some(h) => k.hash_hex(&h),
