@@ -61,19 +61,9 @@ pub(crate) struct Verdict {
     pub tests: Vec<TestCase>,
 }
 
-/// Judge a gate whose work ended as `execution`; reads artifacts and metrics under `root`.
-/// `baselines` holds the history's samples for each of the gate's baseline thresholds, in order.
-#[must_use]
-pub(crate) fn judge(
-    gate: &Gate,
-    root: &Path,
-    execution: &Execution,
-    baselines: &[BaselineSamples],
-) -> Verdict {
-    judge_with(gate, root, execution, baselines, |a| root.join(a).is_file())
-}
-
-/// `judge`, with the caller saying which artifacts exist (a cache hit has just verified them).
+/// Judge a gate whose work ended as `execution`; reads metrics under `root`. The caller says
+/// which declared artifacts exist: a path, folder or glob that matches something on disk (a
+/// cache hit has just verified them all); exclusions (`!...`) always exist.
 #[must_use]
 pub(crate) fn judge_with(
     gate: &Gate,
@@ -101,12 +91,7 @@ pub(crate) fn judge_with(
         Execution::Guard(why) => return guard(why.clone()),
         Execution::Succeeded => {}
     }
-    let missing: Vec<&str> = gate
-        .artifacts
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !exists(a))
-        .collect();
+    let missing: Vec<&str> = gate.artifact_entries().filter(|a| !exists(a)).collect();
     if !missing.is_empty() {
         return verdict(
             Status::Error,

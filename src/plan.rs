@@ -96,7 +96,13 @@ pub(crate) fn plan(ws: &Workspace, p: &Prepared, opts: &RunOptions) -> Vec<Plann
         let gate = &ws.config.gates[g];
         let unmet = gate.unmet_conditions(|k| std::env::var(k).ok());
         if !unmet.is_empty() {
-            let absent = gate.artifacts.iter().map(|a| (a.clone(), None)).collect();
+            // Its artifacts are removed: its paths named exactly are absent, its globs match
+            // nothing.
+            let absent = gate
+                .artifact_entries()
+                .filter(|a| !crate::config::is_glob(a))
+                .map(|a| (a.to_owned(), None))
+                .collect();
             decided.insert(g, (Prediction::Skip, Some(absent)));
             out.push(PlannedGate {
                 gate: gate.name.clone(),

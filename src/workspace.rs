@@ -179,16 +179,23 @@ pub(crate) fn prepare(
     let t = Instant::now();
     let settings = &ws.config.settings;
     let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
-    let fp = Fingerprinter::new(&ws.config.root, stat, settings.env_mode);
+    let cache_folder: Vec<PathBuf> = settings
+        .cache_dir
+        .strip_prefix(&ws.config.root)
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .into_iter()
+        .collect();
+    let fp = Fingerprinter::new(&ws.config.root, stat, settings.env_mode).skipping(cache_folder);
     timings("stat cache load", t.elapsed());
     let t = Instant::now();
     let mut files: Vec<PathBuf> = selected
         .iter()
         .flat_map(|&g| {
             let gate = &ws.config.gates[g];
-            gate.artifacts
-                .iter()
-                .map(String::as_str)
+            gate.artifact_entries()
+                .filter(|a| !crate::config::is_glob(a))
                 .chain(gate.kind.referenced_files())
                 .map(PathBuf::from)
         })

@@ -33,6 +33,10 @@ pub struct FileRecord {
     pub executable: bool,
     /// BLAKE3 of the content, hex.
     pub hash: String,
+    /// A symlink found in an artifact folder or by a glob, stored as a link: its target, as
+    /// written in it (never followed). The content is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
 }
 
 /// What an entry holds besides the bytes.
@@ -45,7 +49,7 @@ pub struct Manifest {
     pub gate: String,
     /// When the entry was made: the storing run's time, RFC 3339.
     pub created_at: String,
-    /// The artifacts, in the gate's `artifacts` order.
+    /// The artifacts: the files (and links) the gate's `artifacts` matched, each once.
     pub files: Vec<FileRecord>,
     /// Length of the captured log that follows the files, in bytes.
     pub log_bytes: u64,
@@ -139,6 +143,12 @@ impl Entry {
             h.update(rec.path.as_bytes());
             h.update(&[0, u8::from(rec.executable)]);
             h.update(blake3::hash(bytes).as_bytes());
+            if let Some(target) = &rec.link {
+                // Only links add bytes: the hash of an entry without links is what it was.
+                h.update(b"\0link\0");
+                h.update(&(target.len() as u64).to_le_bytes());
+                h.update(target.as_bytes());
+            }
         }
         h.update(blake3::hash(&self.log).as_bytes());
         *h.finalize().as_bytes()
@@ -182,6 +192,14 @@ impl Entry {
                     rec.path
                 )));
             }
+            if let Some(target) = &rec.link
+                && (target.is_empty() || target.contains('\0') || !bytes.is_empty())
+            {
+                return Err(EntryError::Corrupt(format!(
+                    "link {} has no usable target",
+                    rec.path
+                )));
+            }
             contents.push(bytes.to_vec());
         }
         let log = r.bytes().map_err(|e| corrupt(&e))?.to_vec();
@@ -189,8 +207,19 @@ impl Entry {
             return Err(EntryError::Corrupt("trailing or missing bytes".to_owned()));
         }
         let mut seen = std::collections::HashSet::new();
-        if !manifest.files.iter().all(|f| seen.insert(&f.path)) {
+        if !manifest.files.iter().all(|f| seen.insert(f.path.as_str())) {
             return Err(EntryError::Corrupt("a path appears twice".to_owned()));
+        }
+        // A path is a file or a folder, not both (`out/a` and `out/a/b`): restoring both
+        // would write through what the first one put there.
+        for f in &manifest.files {
+            let mut folder = f.path.as_str();
+            while let Some((parent, _)) = folder.rsplit_once('/') {
+                if seen.contains(parent) {
+                    return Err(EntryError::UnsafePath(f.path.clone()));
+                }
+                folder = parent;
+            }
         }
         Ok(Entry {
             manifest,
@@ -230,6 +259,7 @@ mod tests {
                     size: 5,
                     executable: false,
                     hash: hex(blake3::hash(&content).as_bytes()),
+                    link: None,
                 }],
                 log_bytes: 3,
                 material: KeyMaterial::default(),
@@ -266,6 +296,39 @@ mod tests {
     }
 
     #[test]
+    fn links_round_trip_and_a_path_is_never_both_a_file_and_a_folder() {
+        let key = CacheKey([7; 32]);
+        let mut e = entry(&key, "out/l");
+        e.contents[0] = Vec::new();
+        e.manifest.files[0].size = 0;
+        e.manifest.files[0].hash = hex(blake3::hash(b"").as_bytes());
+        e.manifest.files[0].link = Some("/etc/passwd".into());
+        let back = Entry::decode(&e.encode(), &key).unwrap();
+        assert_eq!(back.manifest.files[0].link.as_deref(), Some("/etc/passwd"));
+        // The target is covered by what signatures sign.
+        let mut other = e.clone();
+        other.manifest.files[0].link = Some("/etc/shadow".into());
+        assert_ne!(e.content_hash(), other.content_hash());
+        // A link with content, or with no target, is corrupt.
+        let mut bad = entry(&key, "out/l");
+        bad.manifest.files[0].link = Some("x".into());
+        assert!(Entry::decode(&bad.encode(), &key).is_err());
+        other.manifest.files[0].link = Some(String::new());
+        assert!(Entry::decode(&other.encode(), &key).is_err());
+        // `out/l` and `out/l/x`: restoring both would write through the first.
+        let mut both = entry(&key, "out/l");
+        both.manifest.files.push(FileRecord {
+            path: "out/l/x".into(),
+            ..both.manifest.files[0].clone()
+        });
+        both.contents.push(both.contents[0].clone());
+        assert!(matches!(
+            Entry::decode(&both.encode(), &key),
+            Err(EntryError::UnsafePath(p)) if p == "out/l/x"
+        ));
+    }
+
+    #[test]
     fn rejects_hostile_paths() {
         let key = CacheKey([7; 32]);
         for p in ["/etc/passwd", "../x", "a/../../x", "", "./a", "a\\..\\b"] {
@@ -295,6 +358,7 @@ mod signature_tests {
                     size: content.len() as u64,
                     executable: false,
                     hash: hex(blake3::hash(&content).as_bytes()),
+                    link: None,
                 }],
                 log_bytes: 0,
                 material: KeyMaterial::default(),

@@ -15,14 +15,16 @@ pub use index::{Index, IndexRecord};
 pub use local::LocalStore;
 pub use remote::{HttpStore, Remote};
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::config::{Config, Gate};
-use crate::fingerprint::{CacheKey, Fingerprinter, KeyMaterial, hex};
+use crate::config::{Config, Gate, is_glob};
+use crate::fingerprint::artifacts::{file_digest, link_digest};
+use crate::fingerprint::{
+    ArtifactSpec, CacheKey, Fingerprinter, Found, KeyMaterial, Member, hex, path_string,
+};
 use crate::signing::{Signer, TrustedKeys};
 
 /// A place entries are kept: the local folder, or a remote server. Small and synchronous.
@@ -254,44 +256,37 @@ impl Cache {
             || self.remote_contains(key)
     }
 
-    /// The artifacts a hit on `key` would leave on disk (path -> hex hash; None for one the
-    /// entry lacks), for `--dry-run` to predict downstream keys; None when no local entry
-    /// holds the key.
+    /// The artifacts a hit on `key` would leave on disk (path -> hex digest; None for a path
+    /// named exactly that the entry lacks), for `--dry-run` to predict downstream keys; None
+    /// when no local entry holds the key.
     pub(crate) fn stored_artifacts(
         &self,
         gate: &Gate,
         key: &CacheKey,
     ) -> Option<BTreeMap<String, Option<String>>> {
         let from_index = self.index.lock().ok().and_then(|i| {
-            i.get(&gate.name).filter(|r| r.key == *key).map(|r| {
-                r.files
-                    .iter()
-                    .map(|(p, h)| (p.clone(), hex(h)))
-                    .collect::<Vec<_>>()
-            })
+            i.get(&gate.name)
+                .filter(|r| r.key == *key)
+                .map(|r| r.files.clone())
         });
         let files = match from_index {
             Some(files) => files,
             None => {
                 let data = self.local.get(key).ok().flatten()?;
                 let entry = Entry::decode(&data, key).ok()?;
-                entry
-                    .manifest
-                    .files
-                    .into_iter()
-                    .map(|f| (f.path, f.hash))
-                    .collect()
+                digests(gate, &entry.manifest.files)
             }
         };
-        Some(
-            gate.artifacts
-                .iter()
-                .map(|a| {
-                    let hash = files.iter().find(|(p, _)| p == a).map(|(_, h)| h.clone());
-                    (a.clone(), hash)
-                })
-                .collect(),
-        )
+        let mut out: BTreeMap<String, Option<String>> = files
+            .iter()
+            .map(|(p, h)| (p.clone(), Some(hex(h))))
+            .collect();
+        for e in gate.artifact_entries().filter(|e| !is_glob(e)) {
+            if !files.iter().any(|(p, _)| at_or_under(p, e)) {
+                out.insert(e.to_owned(), None);
+            }
+        }
+        Some(out)
     }
 
     /// Replay `gate` under `key` if possible: make its artifacts on disk equal the entry's.
@@ -306,16 +301,7 @@ impl Cache {
     /// `lookup` without the remote: never waits on the network (the scheduler's thread uses
     /// it, and leaves `lookup_remote` to a worker).
     pub fn lookup_local(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
-        let intact = self.index.lock().ok().is_some_and(|i| {
-            i.get(&gate.name).is_some_and(|r| {
-                r.key == *key
-                    && r.files.len() == gate.artifacts.len()
-                    && r.files
-                        .iter()
-                        .all(|(p, h)| fp.file(Path::new(p)).is_some_and(|(cur, _)| cur == *h))
-            })
-        });
-        if intact {
+        if self.intact(gate, key, fp) {
             return Lookup::Hit { restored: 0 };
         }
         let data = match self.local.get(key) {
@@ -363,32 +349,72 @@ impl Cache {
         found
     }
 
-    /// Restore a verified entry's artifacts and log, and remember it in the index.
-    fn replay(&self, gate: &Gate, key: &CacheKey, entry: &Entry, fp: &Fingerprinter) -> Lookup {
-        let declared: Vec<&str> = entry
-            .manifest
-            .files
-            .iter()
-            .map(|f| f.path.as_str())
-            .collect();
-        if declared.len() != gate.artifacts.len()
-            || !gate
-                .artifacts
-                .iter()
-                .all(|a| declared.contains(&a.as_str()))
-        {
-            return Lookup::Miss;
-        }
-        let differs = |path: &str| {
-            let want = entry
-                .manifest
+    /// The fast path: the index holds `key` for the gate and its artifact set on disk is
+    /// exactly the one recorded (paths and digests; for paths named exactly, one memoised hash
+    /// each, as before sets), so the hit needs no entry.
+    fn intact(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> bool {
+        let Ok(index) = self.index.lock() else {
+            return false;
+        };
+        let Some(record) = index.get(&gate.name).filter(|r| r.key == *key) else {
+            return false;
+        };
+        if gate.exact_artifacts()
+            && record.files.len() == gate.artifacts.len()
+            && record.files.iter().all(|(p, _)| gate.artifacts.contains(p))
+            && record
                 .files
                 .iter()
-                .find(|f| f.path == path)
-                .map(|f| f.hash.as_str());
-            fp.file(Path::new(path)).map(|(h, _)| hex(&h)).as_deref() != want
-        };
-        let restored = match restore::restore(&self.root, entry, differs) {
+                .all(|(p, h)| fp.file(Path::new(p)).is_some_and(|(cur, _)| cur == *h))
+        {
+            return true;
+        }
+        // A folder, a glob or a link: the set on disk, walked, must be the recorded one (a
+        // stale extra file means a restore).
+        let want = record.files.clone();
+        drop(index);
+        let entries: Vec<&str> = gate.artifact_entries().collect();
+        // A path named exactly with nothing on disk (None) matches a record without it (an
+        // empty folder the gate was allowed to leave).
+        let mut now = fp
+            .artifact_set(gate, &entries)
+            .into_iter()
+            .filter(|(_, h)| h.is_some());
+        let same = want
+            .iter()
+            .all(|(wp, wh)| now.next().is_some_and(|(p, h)| p == *wp && h == Some(*wh)));
+        same && now.next().is_none()
+    }
+
+    /// Restore a verified entry's artifacts and log, and remember it in the index: the set on
+    /// disk becomes the entry's (files it lacks are written, files under the gate's artifact
+    /// locations that it does not hold are removed, excluded files are left alone).
+    fn replay(&self, gate: &Gate, key: &CacheKey, entry: &Entry, fp: &Fingerprinter) -> Lookup {
+        let spec = ArtifactSpec::of(gate);
+        if let Err(why) = fits(gate, &spec, &entry.manifest.files) {
+            self.warn(format!(
+                "cache entry {} of gate `{}` rejected: {why}; running the gate",
+                key.hex(),
+                gate.name
+            ));
+            return Lookup::Miss;
+        }
+        let on_disk: HashMap<String, Option<[u8; 32]>> = fp
+            .artifact_members(&spec)
+            .iter()
+            .map(|m| (path_string(&m.path), fp.member_digest(m)))
+            .collect();
+        let wanted: HashMap<String, [u8; 32]> =
+            digests(gate, &entry.manifest.files).into_iter().collect();
+        let differs =
+            |path: &str| on_disk.get(path).copied().flatten() != wanted.get(path).copied();
+        let mut remove: Vec<String> = on_disk
+            .keys()
+            .filter(|p| !wanted.contains_key(p.as_str()))
+            .cloned()
+            .collect();
+        remove.sort_unstable();
+        let restored = match restore::restore(&self.root, entry, differs, &remove) {
             Ok(n) => n,
             Err(e) => {
                 self.warn(format!(
@@ -402,6 +428,9 @@ impl Cache {
             for f in &entry.manifest.files {
                 fp.invalidate(Path::new(&f.path));
             }
+            for r in &remove {
+                fp.invalidate(Path::new(r));
+            }
         }
         let _ = std::fs::create_dir_all(&self.log_dir);
         let _ = std::fs::write(self.log_path(&gate.name), &entry.log);
@@ -410,14 +439,7 @@ impl Cache {
     }
 
     fn remember(&self, gate: &Gate, key: &CacheKey, files: &[FileRecord]) {
-        let files = files
-            .iter()
-            .filter_map(|f| {
-                blake3::Hash::from_hex(&f.hash)
-                    .ok()
-                    .map(|h| (f.path.clone(), *h.as_bytes()))
-            })
-            .collect();
+        let files = digests(gate, files);
         if let Ok(mut i) = self.index.lock() {
             i.set(&gate.name, IndexRecord { key: *key, files });
         }
@@ -456,28 +478,55 @@ impl Cache {
         fp: &Fingerprinter,
         now: &str,
     ) -> io::Result<Entry> {
-        let mut files = Vec::new();
-        let mut contents = Vec::new();
-        let mut total = 0u64;
-        for a in &gate.artifacts {
-            let path = self.root.join(a);
-            let meta = std::fs::metadata(&path)?;
-            total += meta.len();
-            if total > MAX_ENTRY_BYTES {
+        let members = fp.artifact_members(&ArtifactSpec::of(gate));
+        let size = |m: &Member| match m.found {
+            Found::File { size, .. } => size,
+            Found::Link(_) => 0,
+        };
+        let mut total: u64 = members.iter().map(size).sum();
+        if total > MAX_ENTRY_BYTES {
+            return Err(io::Error::other(too_large(&members, total)));
+        }
+        let mut files = Vec::with_capacity(members.len());
+        let mut contents = Vec::with_capacity(members.len());
+        for m in &members {
+            let Some(path) = m.path.to_str() else {
                 return Err(io::Error::other(format!(
-                    "artifacts exceed {} MiB",
-                    MAX_ENTRY_BYTES >> 20
+                    "artifact {} has a name that is not UTF-8",
+                    m.path.display()
                 )));
+            };
+            let (bytes, executable, link) = match &m.found {
+                Found::File { executable, .. } => {
+                    let bytes = read_member(&self.root.join(&m.path), m.exact)?;
+                    (bytes, *executable, None)
+                }
+                Found::Link(target) => {
+                    let Some(target) = target.to_str() else {
+                        return Err(io::Error::other(format!(
+                            "link {path} has a target that is not UTF-8"
+                        )));
+                    };
+                    (Vec::new(), false, Some(target.to_owned()))
+                }
+            };
+            // The file may have grown since it was listed.
+            total = total - size(m) + bytes.len() as u64;
+            if total > MAX_ENTRY_BYTES {
+                return Err(io::Error::other(too_large(&members, total)));
             }
-            let bytes = std::fs::read(&path)?;
-            fp.invalidate(Path::new(a));
+            fp.invalidate(&m.path);
             files.push(FileRecord {
-                path: a.clone(),
+                path: path.to_owned(),
                 size: bytes.len() as u64,
-                executable: meta.permissions().mode() & 0o111 != 0,
+                executable,
                 hash: hex(blake3::hash(&bytes).as_bytes()),
+                link,
             });
             contents.push(bytes);
+        }
+        for a in gate.artifact_entries() {
+            fp.invalidate(Path::new(a));
         }
         let log = crate::proc::tail::tail_bytes_of(&self.log_path(&gate.name), MAX_LOG_BYTES);
         Ok(Entry {
@@ -501,5 +550,151 @@ impl Cache {
         if let Ok(Err(e)) = result {
             self.warn(format!("cannot save the cache index: {e}"));
         }
+    }
+}
+
+/// Is `path` the path `entry` or inside it?
+fn at_or_under(path: &str, entry: &str) -> bool {
+    path.strip_prefix(entry)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The digests of an entry's records (see `fingerprint::artifacts`), sorted by path: what the
+/// index remembers and dependents' keys hold.
+fn digests(gate: &Gate, files: &[FileRecord]) -> Vec<(String, [u8; 32])> {
+    let mut out: Vec<(String, [u8; 32])> = files
+        .iter()
+        .filter_map(|f| {
+            let digest = match &f.link {
+                Some(target) => link_digest(target.as_bytes()),
+                None => {
+                    let exact = gate.artifact_entries().any(|e| e == f.path && !is_glob(e));
+                    file_digest(
+                        *blake3::Hash::from_hex(&f.hash).ok()?.as_bytes(),
+                        f.executable,
+                        exact,
+                    )
+                }
+            };
+            Some((f.path.clone(), digest))
+        })
+        .collect();
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Does an entry hold what `gate`'s artifacts describe: every record inside the set (a path
+/// outside it would be written over a file the gate does not own), every path named exactly
+/// present (as a file, a link or a folder's files) and every glob matched, unless the gate
+/// allows empty ones? Err says what does not fit.
+fn fits(gate: &Gate, spec: &ArtifactSpec<'_>, files: &[FileRecord]) -> Result<(), String> {
+    if let Some(f) = files.iter().find(|f| !spec.contains(&f.path)) {
+        return Err(format!(
+            "it holds `{}`, which the gate's artifacts do not match",
+            f.path
+        ));
+    }
+    for e in gate.artifact_entries() {
+        let matched = if is_glob(e) {
+            gate.allow_empty
+                || files
+                    .iter()
+                    .any(|f| spec.entries_of(&f.path).any(|x| x == e))
+        } else {
+            gate.allow_empty || files.iter().any(|f| at_or_under(&f.path, e))
+        };
+        if !matched {
+            return Err(format!("it holds nothing for the artifact `{e}`"));
+        }
+    }
+    Ok(())
+}
+
+/// The words for a set past the entry size bound: its total and its largest files.
+fn too_large(members: &[Member], total: u64) -> String {
+    let mut files: Vec<(&Member, u64)> = members
+        .iter()
+        .filter_map(|m| match m.found {
+            Found::File { size, .. } => Some((m, size)),
+            Found::Link(_) => None,
+        })
+        .collect();
+    files.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.path.cmp(&b.0.path)));
+    let largest: Vec<String> = files
+        .iter()
+        .take(3)
+        .map(|(m, size)| format!("{} ({})", m.path.display(), mib(*size)))
+        .collect();
+    format!(
+        "its artifacts total {} in {} files, more than the {} a cache entry holds; the largest: {}",
+        mib(total),
+        files.len(),
+        mib(MAX_ENTRY_BYTES),
+        largest.join(", ")
+    )
+}
+
+fn mib(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let m = bytes as f64 / f64::from(1u32 << 20);
+    format!("{m:.1} MiB")
+}
+
+/// A member's bytes: a path named exactly is read as always (through a symlink); a file found
+/// in a folder or by a glob is opened without following a symlink, so one swapped in after
+/// the listing is not read through.
+fn read_member(path: &Path, exact: bool) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if exact {
+        return std::fs::read(path);
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_too_large_names_its_total_and_largest_files() {
+        let member = |path: &str, size: u64| Member {
+            path: PathBuf::from(path),
+            found: Found::File {
+                executable: false,
+                size,
+            },
+            exact: false,
+        };
+        let members = [
+            member("dist/small.js", 10),
+            member("dist/big.bin", 700 << 20),
+            member("dist/mid.bin", 400 << 20),
+            member("dist/third.bin", 1 << 20),
+            Member {
+                path: PathBuf::from("dist/link"),
+                found: Found::Link(PathBuf::from("big.bin")),
+                exact: false,
+            },
+        ];
+        let total = members
+            .iter()
+            .map(|m| match m.found {
+                Found::File { size, .. } => size,
+                Found::Link(_) => 0,
+            })
+            .sum();
+        assert_eq!(
+            too_large(&members, total),
+            "its artifacts total 1101.0 MiB in 4 files, more than the 1024.0 MiB a cache entry \
+             holds; the largest: dist/big.bin (700.0 MiB), dist/mid.bin (400.0 MiB), \
+             dist/third.bin (1.0 MiB)"
+        );
     }
 }

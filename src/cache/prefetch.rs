@@ -7,7 +7,7 @@ use std::sync::{Condvar, Mutex};
 use super::remote::Remote;
 use super::{Cache, Entry, Store};
 use crate::config::{Config, Gate};
-use crate::fingerprint::{CacheKey, ExpandedInputs, Fingerprinter};
+use crate::fingerprint::{ArtifactSpec, CacheKey, ExpandedInputs, Fingerprinter};
 use crate::graph::GateGraph;
 
 impl Cache {
@@ -86,12 +86,7 @@ impl Cache {
             .and_then(|i| i.get(&gate.name).cloned())
             .filter(|r| r.key == *key);
         if let Some(record) = from_index {
-            let files: BTreeMap<&str, String> = record
-                .files
-                .iter()
-                .map(|(p, h)| (p.as_str(), crate::fingerprint::hex(h)))
-                .collect();
-            return predicted(gate, |p| files.get(p).cloned());
+            return predicted(gate, &record.files);
         }
         let entry = match self.local.get(key) {
             Ok(Some(data)) => Entry::decode(&data, key).ok()?,
@@ -107,27 +102,33 @@ impl Cache {
                 entry
             }
         };
-        predicted(gate, |p| {
-            entry
-                .manifest
-                .files
-                .iter()
-                .find(|f| f.path == p)
-                .map(|f| f.hash.clone())
-        })
+        predicted(gate, &super::digests(gate, &entry.manifest.files))
     }
 }
 
 /// A gate's artifacts as `Fingerprinter::artifact_hashes` gives them: path -> hex hash.
 type Artifacts = BTreeMap<String, Option<String>>;
 
-/// The artifact hashes of `gate` after a replay, when the entry covers exactly its artifacts
-/// (otherwise the lookup will not replay it).
-fn predicted(gate: &Gate, hash_of: impl Fn(&str) -> Option<String>) -> Option<Artifacts> {
-    gate.artifacts
+/// The artifact digests of `gate` after a replay of an entry holding `files` (path, digest),
+/// a path named exactly that it lacks being absent; None when the lookup will not replay it
+/// (it lacks one, and the gate does not allow empty ones).
+fn predicted(gate: &Gate, files: &[(String, [u8; 32])]) -> Option<Artifacts> {
+    let mut out: Artifacts = files
         .iter()
-        .map(|a| hash_of(a).map(|h| (a.clone(), Some(h))))
-        .collect()
+        .map(|(p, h)| (p.clone(), Some(crate::fingerprint::hex(h))))
+        .collect();
+    for e in gate
+        .artifact_entries()
+        .filter(|e| !crate::config::is_glob(e))
+    {
+        if !files.iter().any(|(p, _)| super::at_or_under(p, e)) {
+            if !gate.allow_empty {
+                return None;
+            }
+            out.insert(e.to_owned(), None);
+        }
+    }
+    Some(out)
 }
 
 /// The prefetch's walk over the graph: a gate is ready when all its needs are predicted.
@@ -161,9 +162,9 @@ impl Walk {
                     .needs(g)
                     .map(|n| {
                         let need = &config.gates[n];
-                        let keyed = gate.keyed_artifacts_of(need);
+                        let keyed = ArtifactSpec::of_entries(need, gate.keyed_artifacts_of(need));
                         let mut hashes = st.known.get(&n).cloned().unwrap_or_default();
-                        hashes.retain(|a, _| keyed.contains(&a.as_str()));
+                        hashes.retain(|a, _| keyed.contains(a));
                         (need.name.clone(), hashes)
                     })
                     .collect();

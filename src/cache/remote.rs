@@ -449,6 +449,7 @@ mod tests {
                     size: content.len() as u64,
                     executable: false,
                     hash: crate::fingerprint::hex(blake3::hash(content).as_bytes()),
+                    link: None,
                 }],
                 log_bytes: 0,
                 material: crate::fingerprint::KeyMaterial::default(),

@@ -1,6 +1,7 @@
 //! Writing an entry's files back into the repository, safely: every path is checked before
 //! anything is written, no write goes through a symlink, and each file lands by rename.
 
+use std::collections::HashSet;
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -22,12 +23,18 @@ pub enum RestoreError {
 }
 
 /// Check that writing `rel` under `root` would not follow a symlink or replace a folder.
-fn check_target(root: &Path, rel: &str) -> Result<(), RestoreError> {
+/// Paths in `removed` are about to be removed: one in the way counts as absent.
+fn check_target(root: &Path, rel: &str, removed: &HashSet<&str>) -> Result<(), RestoreError> {
     check_path(rel).map_err(|e| RestoreError::Unsafe(rel.to_owned(), e.to_string()))?;
     let mut at = root.to_path_buf();
     let parts: Vec<&str> = rel.split('/').collect();
+    let mut prefix_len = 0;
     for (i, part) in parts.iter().enumerate() {
         at.push(part);
+        prefix_len += part.len() + usize::from(i > 0);
+        if removed.contains(&rel[..prefix_len]) {
+            return Ok(());
+        }
         match std::fs::symlink_metadata(&at) {
             Ok(m) if m.file_type().is_symlink() => {
                 return Err(RestoreError::Symlink(rel.to_owned()));
@@ -52,40 +59,108 @@ fn check_target(root: &Path, rel: &str) -> Result<(), RestoreError> {
     Ok(())
 }
 
-/// Restore the files of `entry` for which `needs_write(path)` is true. All targets are checked
-/// first; if any is unsafe nothing is written.
+/// Check that removing `rel` under `root` removes that very path: relative, plain, and no
+/// symlink on the way to it (the path itself may be one: the link is removed, not followed).
+fn check_removal(root: &Path, rel: &str) -> Result<(), RestoreError> {
+    check_path(rel).map_err(|e| RestoreError::Unsafe(rel.to_owned(), e.to_string()))?;
+    let mut at = root.to_path_buf();
+    if let Some((parents, _)) = rel.rsplit_once('/') {
+        for part in parents.split('/') {
+            at.push(part);
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => return Err(RestoreError::Symlink(rel.to_owned())),
+                Err(_) => return Ok(()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Make the files of `entry` for which `needs_write(path)` is true what the entry holds (a
+/// link for a link record), after removing the files in `remove` (files and links the entry
+/// does not hold under the locations its gate's artifacts match). Every path is checked first;
+/// if any is unsafe nothing is removed or written. Returns how many paths changed.
 pub fn restore(
     root: &Path,
     entry: &Entry,
     needs_write: impl Fn(&str) -> bool,
+    remove: &[String],
 ) -> Result<usize, RestoreError> {
     let todo: Vec<usize> = (0..entry.manifest.files.len())
         .filter(|&i| needs_write(&entry.manifest.files[i].path))
         .collect();
-    for &i in &todo {
-        check_target(root, &entry.manifest.files[i].path)?;
+    for r in remove {
+        check_removal(root, r)?;
     }
+    let removed: HashSet<&str> = remove.iter().map(String::as_str).collect();
+    for &i in &todo {
+        check_target(root, &entry.manifest.files[i].path, &removed)?;
+    }
+    for r in remove {
+        match std::fs::remove_file(root.join(r)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(RestoreError::Io(r.clone(), e)),
+        }
+    }
+    let none = HashSet::new();
+    let mut made = HashSet::new();
     for &i in &todo {
         let rec = &entry.manifest.files[i];
         let dest = root.join(&rec.path);
         let io = |e| RestoreError::Io(rec.path.clone(), e);
         let dir = dest.parent().unwrap_or(root);
-        std::fs::create_dir_all(dir).map_err(io)?;
+        if !made.contains(dir) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+            made.insert(dir.to_path_buf());
+        }
         // Re-check after creating folders: a racing process could have planted a symlink.
-        check_target(root, &rec.path)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".runner-restore-")
-            .tempfile_in(dir)
-            .map_err(io)?;
-        tmp.write_all(&entry.contents[i]).map_err(io)?;
-        let mode = if rec.executable { 0o755 } else { 0o644 };
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(io)?;
-        tmp.persist(&dest).map_err(|e| io(e.error))?;
+        check_target(root, &rec.path, &none)?;
+        match &rec.link {
+            Some(target) => place_link(dir, &dest, target).map_err(io)?,
+            None => {
+                let mode = if rec.executable { 0o755 } else { 0o644 };
+                let mut tmp = tempfile::Builder::new()
+                    .prefix(".runner-restore-")
+                    .tempfile_in(dir)
+                    .map_err(io)?;
+                tmp.write_all(&entry.contents[i]).map_err(io)?;
+                tmp.as_file()
+                    .set_permissions(std::fs::Permissions::from_mode(mode))
+                    .map_err(io)?;
+                tmp.persist(&dest).map_err(|e| io(e.error))?;
+            }
+        }
     }
-    Ok(todo.len())
+    Ok(todo.len() + remove.len())
 }
+
+/// Put a symlink to `target` at `dest` (in `dir`): made under a temporary name, then renamed
+/// over `dest`, so `dest` is never written through.
+fn place_link(dir: &Path, dest: &Path, target: &str) -> std::io::Result<()> {
+    let mut last = None;
+    for attempt in 0..16u32 {
+        let tmp = dir.join(format!(
+            ".runner-link-{}-{}-{attempt}",
+            std::process::id(),
+            LINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        match std::os::unix::fs::symlink(target, &tmp) {
+            Ok(()) => {
+                return std::fs::rename(&tmp, dest).inspect_err(|_| {
+                    let _ = std::fs::remove_file(&tmp);
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+/// Temporary link names made by this process.
+static LINKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 #[cfg(test)]
 mod tests {
@@ -106,6 +181,7 @@ mod tests {
                         size: 1,
                         executable: false,
                         hash: hex(blake3::hash(b"x").as_bytes()),
+                        link: None,
                     })
                     .collect(),
                 log_bytes: 0,
@@ -121,7 +197,7 @@ mod tests {
     fn restores_into_new_folders() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(
-            restore(dir.path(), &entry(&["out/a/b.txt"]), |_| true).unwrap(),
+            restore(dir.path(), &entry(&["out/a/b.txt"]), |_| true, &[]).unwrap(),
             1
         );
         assert_eq!(std::fs::read(dir.path().join("out/a/b.txt")).unwrap(), b"x");
@@ -134,7 +210,7 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
         let e = entry(&["ok.txt", "out/evil.txt"]);
         assert!(matches!(
-            restore(dir.path(), &e, |_| true),
+            restore(dir.path(), &e, |_| true, &[]),
             Err(RestoreError::Symlink(_))
         ));
         assert!(
@@ -145,9 +221,56 @@ mod tests {
     }
 
     #[test]
+    fn removes_stale_files_and_places_links_without_following_any() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("kept.txt"), "outside").unwrap();
+        std::fs::create_dir_all(dir.path().join("out")).unwrap();
+        std::fs::write(dir.path().join("out/stale.txt"), "old").unwrap();
+        // A stale link to a folder outside: removed as a link, the folder untouched.
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out/away")).unwrap();
+        // A stale file where the entry has a folder.
+        std::fs::write(dir.path().join("out/sub"), "file in the way").unwrap();
+        let mut e = entry(&["out/sub/a.txt", "out/link"]);
+        e.manifest.files[1].link = Some(outside.path().join("kept.txt").display().to_string());
+        e.contents[1] = Vec::new();
+        let remove = ["out/away", "out/stale.txt", "out/sub"].map(String::from);
+        assert_eq!(restore(dir.path(), &e, |_| true, &remove).unwrap(), 5);
+        assert!(!dir.path().join("out/stale.txt").exists());
+        assert!(std::fs::symlink_metadata(dir.path().join("out/away")).is_err());
+        assert_eq!(
+            std::fs::read(dir.path().join("out/sub/a.txt")).unwrap(),
+            b"x"
+        );
+        assert_eq!(
+            std::fs::read_link(dir.path().join("out/link")).unwrap(),
+            outside.path().join("kept.txt")
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("kept.txt")).unwrap(),
+            "outside"
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn refuses_a_removal_through_a_symlinked_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("victim.txt"), "x").unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        let remove = ["out/victim.txt".to_owned()];
+        assert!(matches!(
+            restore(dir.path(), &entry(&[]), |_| true, &remove),
+            Err(RestoreError::Symlink(_))
+        ));
+        assert!(outside.path().join("victim.txt").exists());
+    }
+
+    #[test]
     fn refuses_symlinked_file() {
         let dir = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink("/etc/hostname", dir.path().join("a.txt")).unwrap();
-        assert!(restore(dir.path(), &entry(&["a.txt"]), |_| true).is_err());
+        assert!(restore(dir.path(), &entry(&["a.txt"]), |_| true, &[]).is_err());
     }
 }

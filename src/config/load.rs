@@ -8,7 +8,7 @@ use toml::de::{DeTable, DeValue};
 
 use super::model::{
     BASELINE_MIN_SAMPLES, BASELINE_WINDOW, BaselineThreshold, Config, EnvMode, Gate, InputGlob,
-    NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold,
+    NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold, is_glob,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
@@ -234,6 +234,7 @@ pub(super) fn parse_partial(
                 continue;
             };
             let place = GatePlace {
+                source,
                 name: name.get_ref(),
                 span: name.span(),
                 all_names: &names,
@@ -407,6 +408,8 @@ fn read_uses(sink: &mut Sink, f: &Fields<'_, '_>, place: &GatePlace<'_>) -> Vec<
 
 /// A gate table being read: its name, where it is, and what the rest of the file declares.
 struct GatePlace<'a> {
+    /// The whole gates.toml text (diagnostics that name a second location quote it).
+    source: &'a str,
     name: &'a str,
     span: Range<usize>,
     all_names: &'a std::collections::HashSet<&'a str>,
@@ -423,7 +426,12 @@ fn valid_gate_name(name: &str) -> bool {
 }
 
 fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Option<Gate> {
-    let (name, span, all_names) = (place.name, place.span.clone(), place.all_names);
+    let (source, name, span, all_names) = (
+        place.source,
+        place.name,
+        place.span.clone(),
+        place.all_names,
+    );
     let errors_before = sink.diags.len();
     if !valid_gate_name(name) {
         sink.error_help(
@@ -631,13 +639,9 @@ fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Opt
         .collect();
     pass_env.sort();
     pass_env.dedup();
-    let mut artifacts = Vec::new();
-    for (a, s) in f.strings(sink, "artifacts") {
-        if let Some(p) = repo_relative(sink, &a, s, name, "artifact") {
-            artifacts.push(p);
-        }
-    }
-    check_outputs_are_not_inputs(sink, name, &inputs, &artifacts);
+    let declared = read_artifacts(sink, &f, name);
+    check_outputs_are_not_inputs(sink, source, name, &inputs, &declared);
+    let mut artifacts: Vec<String> = declared.into_iter().map(|(a, _)| a).collect();
     let metrics = f
         .string(sink, "metrics")
         .and_then(|(m, s)| repo_relative(sink, &m, s, name, "metrics file"));
@@ -747,7 +751,24 @@ fn check_narrowed_needs(sink: &mut Sink, gates: &[Gate]) {
             let Some(need) = gates.iter().find(|g| g.name == n.gate) else {
                 continue;
             };
-            for a in n.artifacts.iter().filter(|a| !need.artifacts.contains(a)) {
+            for a in n.artifacts.iter().filter(|a| a.starts_with('!')) {
+                sink.error_help(
+                    n.span.clone(),
+                    format!(
+                        "gate `{}` narrows its need `{}` to the exclusion `{a}`",
+                        gate.name, n.gate
+                    ),
+                    format!(
+                        "name the artifacts (paths or globs) of `{}` that enter the key; its exclusions always apply",
+                        n.gate
+                    ),
+                );
+            }
+            for a in n
+                .artifacts
+                .iter()
+                .filter(|a| !a.starts_with('!') && !need.artifacts.contains(a))
+            {
                 sink.error_help(
                     n.span.clone(),
                     format!(
@@ -769,50 +790,90 @@ fn check_narrowed_needs(sink: &mut Sink, gates: &[Gate]) {
     }
 }
 
+/// `artifacts`: paths, folders and globs, with `!` exclusions, each relative and inside the
+/// repository, normalised; with where each is written.
+fn read_artifacts(sink: &mut Sink, f: &Fields<'_, '_>, name: &str) -> Vec<(String, Range<usize>)> {
+    let mut out = Vec::new();
+    for (a, span) in f.strings(sink, "artifacts") {
+        let (exclude, path) = match a.strip_prefix('!') {
+            Some(p) => (true, p),
+            None => (false, a.as_str()),
+        };
+        if is_glob(path)
+            && let Err(e) = globset::Glob::new(path)
+        {
+            sink.error(
+                span,
+                format!(
+                    "invalid glob `{path}` in the artifacts of gate `{name}`: {}",
+                    e.kind()
+                ),
+            );
+            continue;
+        }
+        let what = if exclude {
+            "artifact exclusion"
+        } else {
+            "artifact"
+        };
+        if let Some(p) = repo_relative(sink, path, span.clone(), name, what) {
+            out.push((if exclude { format!("!{p}") } else { p }, span));
+        }
+    }
+    out
+}
+
 /// A gate's artifacts are removed before it runs: one that its own inputs match would be
-/// deleted from under it (and its key would follow its own output). Each overlap is an error
-/// at the input, naming the artifact.
+/// deleted from under it (and its key would follow its own output). Each overlap of a
+/// positive input and a positive artifact (paths, folders and globs alike) that no exclusion
+/// on either side takes away is an error at the input, naming the artifact and where it is
+/// declared.
 fn check_outputs_are_not_inputs(
     sink: &mut Sink,
+    source: &str,
     gate: &str,
     inputs: &[InputGlob],
-    artifacts: &[String],
+    artifacts: &[(String, Range<usize>)],
 ) {
-    let compile = |pattern: &str| {
-        let literal = pattern.trim_end_matches('/');
-        // A literal folder means everything under it, as when inputs are expanded.
-        globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .ok()
-            .map(|g| (g.compile_matcher(), format!("{literal}/")))
-    };
-    let excluded: Vec<_> = inputs
+    use super::overlap::{excludes_all_of, may_overlap};
+    let input_exclusions: Vec<&str> = inputs
         .iter()
         .filter(|i| i.exclude)
-        .filter_map(|i| compile(&i.pattern))
+        .map(|i| i.pattern.as_str())
+        .collect();
+    let artifact_exclusions: Vec<&str> = artifacts
+        .iter()
+        .filter_map(|(a, _)| a.strip_prefix('!'))
         .collect();
     for input in inputs.iter().filter(|i| !i.exclude) {
-        let Some((matcher, folder)) = compile(&input.pattern) else {
-            continue;
-        };
-        for artifact in artifacts {
-            let matches = |m: &globset::GlobMatcher, folder: &str| {
-                m.is_match(artifact) || artifact.starts_with(folder)
-            };
-            if matches(&matcher, &folder) && !excluded.iter().any(|(m, f)| matches(m, f)) {
-                sink.error_help(
-                    input.span.clone(),
-                    format!(
-                        "input `{}` of gate `{gate}` matches its own artifact `{artifact}`",
-                        input.pattern
-                    ),
-                    format!(
-                        "a gate's artifacts are removed before it runs, so they cannot be its inputs; \
-                         add \"!{artifact}\" to `inputs`, or narrow the glob"
-                    ),
-                );
+        for (artifact, at) in artifacts.iter().filter(|(a, _)| !a.starts_with('!')) {
+            let overlaps = may_overlap(&input.pattern, artifact)
+                && !input_exclusions
+                    .iter()
+                    .any(|e| excludes_all_of(e, artifact))
+                && !artifact_exclusions
+                    .iter()
+                    .any(|e| excludes_all_of(e, &input.pattern));
+            if !overlaps {
+                continue;
             }
+            let (line, col) = crate::diag::line_col(source, at.start);
+            let exclusion = if is_glob(artifact) {
+                format!("\"!{artifact}\"")
+            } else {
+                format!("\"!{artifact}\" (\"!{artifact}/**\" for a folder)")
+            };
+            sink.error_help(
+                input.span.clone(),
+                format!(
+                    "input `{}` of gate `{gate}` matches its own artifact `{artifact}` (declared at {}:{line}:{col})",
+                    input.pattern, sink.file
+                ),
+                format!(
+                    "a gate's artifacts are removed before it runs, so they cannot be its inputs; \
+                     add {exclusion} to `inputs`, or narrow the glob"
+                ),
+            );
         }
     }
 }
@@ -839,7 +900,7 @@ fn read_junit(
         return None;
     }
     let path = repo_relative(sink, &path, span.clone(), name, "junit file")?;
-    if !artifacts.contains(&path) {
+    if !covered_by_artifacts(&path, artifacts) {
         sink.error_help(
             span,
             format!("junit file `{path}` of gate `{name}` is not one of its artifacts"),
@@ -847,6 +908,28 @@ fn read_junit(
         );
     }
     Some(path)
+}
+
+/// Is `path` one of `artifacts`, or inside a folder or matched by a glob among them (and not
+/// excluded)?
+fn covered_by_artifacts(path: &str, artifacts: &[String]) -> bool {
+    let matches = |pattern: &str| {
+        path.strip_prefix(pattern)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            || (is_glob(pattern)
+                && globset::GlobBuilder::new(pattern)
+                    .literal_separator(true)
+                    .build()
+                    .is_ok_and(|g| g.compile_matcher().is_match(path)))
+    };
+    artifacts
+        .iter()
+        .filter(|a| !a.starts_with('!'))
+        .any(|a| matches(a))
+        && !artifacts
+            .iter()
+            .filter_map(|a| a.strip_prefix('!'))
+            .any(|e| matches(e) || matches(&format!("{e}/**")))
 }
 
 /// The metrics file: as set, else the only `.json` artifact. Built-in kinds always get one (their
@@ -861,7 +944,10 @@ fn resolve_metrics(
     thresholds_need_file: bool,
 ) -> Option<String> {
     let only_json = || {
-        let mut json = artifacts.iter().filter(|a| a.ends_with(".json"));
+        // Paths named exactly only: a glob or a folder is not one file.
+        let mut json = artifacts
+            .iter()
+            .filter(|a| a.ends_with(".json") && !a.starts_with('!') && !is_glob(a));
         match (json.next(), json.next()) {
             (Some(one), None) => Some(one.clone()),
             _ => None,
@@ -870,7 +956,7 @@ fn resolve_metrics(
     let metrics = metrics.or_else(only_json);
     if kind.is_builtin() {
         let path = metrics.unwrap_or_else(|| format!(".runner/out/{name}.json"));
-        if !artifacts.contains(&path) {
+        if !covered_by_artifacts(&path, artifacts) {
             artifacts.push(path.clone());
         }
         return Some(path);

@@ -238,8 +238,10 @@ pub struct Gate {
     /// Variables passed to the gate's process but not keyed (tokens, paths of caches):
     /// exact names, or a prefix ending in `*`. Sorted, deduplicated.
     pub pass_env: Vec<String>,
-    /// Relative to the config folder, normalised (no `.`/`..`). For built-in kinds this always
-    /// includes the JSON artifact they write.
+    /// As declared, relative to the config folder and normalised (no `.`/`..`): paths named
+    /// exactly (a file, or a folder meaning everything under it), globs (`dist/**`) and
+    /// exclusions (`!dist/tmp/**`). For built-in kinds this always includes the JSON artifact
+    /// they write.
     pub artifacts: Vec<String>,
     /// The JSON file thresholds read (one of `artifacts` or another file).
     pub metrics: Option<String>,
@@ -292,18 +294,38 @@ impl Gate {
             .collect()
     }
 
+    /// The positive entries of `artifacts` (paths and globs; exclusions left out).
+    pub fn artifact_entries(&self) -> impl Iterator<Item = &str> {
+        self.artifacts
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !a.starts_with('!'))
+    }
+
+    /// The exclusions of `artifacts`, without their `!`.
+    pub fn artifact_exclusions(&self) -> impl Iterator<Item = &str> {
+        self.artifacts.iter().filter_map(|a| a.strip_prefix('!'))
+    }
+
+    /// Every artifact is a path named exactly (no glob, no exclusion), as every gate's were
+    /// before artifact sets. Such a path may still be a folder on disk.
+    #[must_use]
+    pub fn exact_artifacts(&self) -> bool {
+        self.artifacts
+            .iter()
+            .all(|a| !a.starts_with('!') && !is_glob(a))
+    }
+
     /// The artifacts of `need` that enter this gate's key: all it declares, unless this gate
-    /// narrowed them.
+    /// narrowed them (the need's exclusions apply either way).
     #[must_use]
     pub fn keyed_artifacts_of<'a>(&self, need: &'a Gate) -> Vec<&'a str> {
         match self.narrowed.iter().find(|n| n.gate == need.name) {
             Some(n) => need
-                .artifacts
-                .iter()
-                .filter(|a| n.artifacts.contains(a))
-                .map(String::as_str)
+                .artifact_entries()
+                .filter(|a| n.artifacts.iter().any(|k| k == a))
                 .collect(),
-            None => need.artifacts.iter().map(String::as_str).collect(),
+            None => need.artifact_entries().collect(),
         }
     }
 
@@ -313,4 +335,11 @@ impl Gate {
         self.graduate_after_days
             .unwrap_or(settings.graduate_after_days)
     }
+}
+
+/// Does an `artifacts` or `inputs` entry hold a wildcard (`*`, `?`, `[`, `{`)? Without one it
+/// names a path exactly.
+#[must_use]
+pub fn is_glob(entry: &str) -> bool {
+    entry.contains(['*', '?', '[', '{'])
 }

@@ -16,7 +16,9 @@ use super::runtime::RuntimeInputs;
 use super::trace_inputs::UndeclaredRead;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
-use crate::fingerprint::{CacheKey, ExpandedInputs, FileStat, Fingerprinter, KeyMaterial};
+use crate::fingerprint::{
+    ArtifactSpec, CacheKey, ExpandedInputs, FileStat, Fingerprinter, KeyMaterial,
+};
 use crate::graph::GateGraph;
 use crate::judge::{self, Execution, TestCase, ThresholdResult};
 use crate::kinds::{BuiltinContext, BuiltinError, Finding, GateKind};
@@ -399,10 +401,11 @@ impl Scheduler<'_> {
                 let keyed = gate.keyed_artifacts_of(need);
                 let hashes = match upstream_of(n) {
                     Some(mut predicted) => {
-                        predicted.retain(|a, _| keyed.contains(&a.as_str()));
+                        let keyed = ArtifactSpec::of_entries(need, keyed);
+                        predicted.retain(|a, _| keyed.contains(a));
                         predicted
                     }
-                    None => self.fp.hashes_of(keyed),
+                    None => self.fp.artifact_hashes_of(need, &keyed),
                 };
                 (need.name.clone(), hashes)
             })
@@ -623,15 +626,16 @@ impl Scheduler<'_> {
         changed
     }
 
-    /// Remove a gate's declared artifacts (files; never a folder), so that nothing on disk
-    /// after the run comes from an earlier one unless restored: before the gate runs, and
-    /// when it is skipped or not run (Bazel does this for every action's outputs).
+    /// Remove what a gate's artifacts match (files and links, never a folder; excluded files
+    /// stay), so that nothing on disk after the run comes from an earlier one unless
+    /// restored: before the gate runs, and when it is skipped or not run (Bazel does this for
+    /// every action's outputs).
     fn clear_artifacts(&self, gate: &Gate) {
-        for a in &gate.artifacts {
-            let path = self.config.root.join(a);
-            if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.is_dir()) {
-                let _ = std::fs::remove_file(&path);
-            }
+        for m in self.fp.artifact_members(&ArtifactSpec::of(gate)) {
+            let _ = std::fs::remove_file(self.config.root.join(&m.path));
+            self.fp.invalidate(&m.path);
+        }
+        for a in gate.artifact_entries() {
             self.fp.invalidate(Path::new(a));
         }
     }
@@ -642,6 +646,20 @@ impl Scheduler<'_> {
             .baselines
             .get(&self.config.gates[g].name)
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// The files a gate's artifacts are now: each path named exactly, and what its folders and
+    /// globs match (the stats of these are compared before and after a dependent runs).
+    fn artifact_files(&self, gate: &Gate) -> Vec<PathBuf> {
+        if gate.exact_artifacts() {
+            return gate.artifacts.iter().map(PathBuf::from).collect();
+        }
+        self.fp
+            .artifact_members(&ArtifactSpec::of(gate))
+            .into_iter()
+            .filter(|m| matches!(m.found, crate::fingerprint::Found::File { .. }))
+            .map(|m| m.path)
+            .collect()
     }
 
     /// A gate replayed from the cache, judged.
@@ -775,7 +793,7 @@ impl Scheduler<'_> {
         let also_keyed: Vec<PathBuf> = self
             .graph
             .needs(job.index)
-            .flat_map(|n| self.config.gates[n].artifacts.iter().map(PathBuf::from))
+            .flat_map(|n| self.artifact_files(&self.config.gates[n]))
             .chain(gate.kind.referenced_files().into_iter().map(PathBuf::from))
             .collect();
         let before = (
@@ -793,21 +811,28 @@ impl Scheduler<'_> {
         // The gate's time is its attempts', not its waits'.
         let started = Instant::now();
         let mut attempt = 1;
-        let (execution, findings, undeclared_reads, verdict) = loop {
+        let (execution, findings, undeclared_reads, verdict, missing) = loop {
             let (execution, findings, reads, timed_out) =
                 self.attempt(job.index, inputs, &before.0, &log);
-            let verdict = judge::judge(
+            // A declared path, folder or glob that matches nothing after a successful run.
+            let missing = if matches!(execution, Execution::Succeeded) {
+                self.fp.missing_artifacts(gate)
+            } else {
+                Vec::new()
+            };
+            let verdict = judge::judge_with(
                 gate,
                 &self.config.root,
                 &execution,
                 self.baselines_of(job.index),
+                |a| !missing.iter().any(|m| m == a),
             );
             // Retried: a failure of the gate itself (an exit, a signal, a failed check or
             // threshold) and a timeout. Never what the runner decided it cannot judge (spawn
             // failure, no-op guard, inputs rewritten, artifacts missing, a skip).
             let retry = verdict.status == Status::Fail || timed_out;
             if !retry || attempt >= attempts {
-                break (execution, findings, reads, verdict);
+                break (execution, findings, reads, verdict, missing);
             }
             let kept = self.cache.attempt_log_path(&gate.name, attempt);
             if let Some(dir) = kept.parent() {
@@ -824,10 +849,7 @@ impl Scheduler<'_> {
             attempt += 1;
         };
         drop(resources);
-        let artifacts_present = gate
-            .artifacts
-            .iter()
-            .all(|a| self.config.root.join(a).is_file());
+        let artifacts_present = missing.is_empty();
         let before = (self.fp.known_stats(inputs), before.1);
         // A traced run is not stored: it ran under a tracer, on request. A pass that needed a
         // retry is stored like any other: what is stored is its last attempt, which passed.
@@ -940,9 +962,7 @@ impl Scheduler<'_> {
             // Exit 78: what a skipped gate left behind is not a result.
             self.clear_artifacts(gate);
         }
-        for a in &gate.artifacts {
-            self.fp.invalidate(Path::new(a));
-        }
+        self.fp.invalidate_artifacts(gate);
         // An input whose content changed while the gate ran: most likely the gate itself (a
         // formatter or linter writing its fixes). The verdict was made on other content than
         // the key's: an error, never cached. A rewrite with the same bytes is no change.

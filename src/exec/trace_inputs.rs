@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::fingerprint::{ArtifactSpec, path_string};
 use crate::graph::GateGraph;
 
 /// Folders outside the repository whose files are the operating system's, or the tools it
@@ -59,16 +60,18 @@ pub(crate) fn undeclared(
 ) -> Vec<UndeclaredRead> {
     let gate = &config.gates[g];
     let root = &config.root;
-    let declared: BTreeSet<&Path> = keyed
-        .iter()
-        .map(PathBuf::as_path)
-        .chain(gate.artifacts.iter().map(Path::new))
-        .chain(graph.needs(g).flat_map(|n| {
-            gate.keyed_artifacts_of(&config.gates[n])
-                .into_iter()
-                .map(Path::new)
+    let declared: BTreeSet<&Path> = keyed.iter().map(PathBuf::as_path).collect();
+    // Its own artifacts and its needs' keyed ones: paths, folders and globs.
+    let artifact_sets: Vec<ArtifactSpec<'_>> = std::iter::once(ArtifactSpec::of(gate))
+        .chain(graph.needs(g).map(|n| {
+            let need = &config.gates[n];
+            ArtifactSpec::of_entries(need, gate.keyed_artifacts_of(need))
         }))
         .collect();
+    let in_artifacts = |rel: &Path| {
+        let rel = path_string(rel);
+        artifact_sets.iter().any(|s| s.contains(&rel))
+    };
     let state: Vec<PathBuf> = [
         config.settings.cache_dir.clone(),
         root.join(".runner"),
@@ -81,7 +84,10 @@ pub(crate) fn undeclared(
     let mut inside: Vec<&Path> = Vec::new();
     for read in reads {
         if let Ok(rel) = read.strip_prefix(root) {
-            if !declared.contains(rel) && !state.iter().any(|s| read.starts_with(s)) {
+            if !declared.contains(rel)
+                && !in_artifacts(rel)
+                && !state.iter().any(|s| read.starts_with(s))
+            {
                 inside.push(rel);
             }
         } else if !SYSTEM.iter().any(|s| read.starts_with(s))

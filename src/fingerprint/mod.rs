@@ -1,17 +1,20 @@
 //! Fingerprinting: input expansion, content hashes through the stat cache, and cache keys.
 
+pub mod artifacts;
 mod cache_key;
 mod gitignore;
 mod inputs;
 mod listing_cache;
 mod stat_cache;
 
+pub use artifacts::{ArtifactSpec, Found, Member};
 use cache_key::{ABSENT, KeyEncoder, MISSING};
 pub use cache_key::{CacheKey, FORMAT_VERSION, KeyMaterial, RuntimeOutput, hex};
 pub use inputs::{ExpandedInputs, expand, expand_cached, sort_paths};
 pub use listing_cache::ListingCache;
 pub use stat_cache::{FileStat, Hash, StatCache, hash_file};
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -61,6 +64,8 @@ pub struct Fingerprinter {
     /// The run's environment mode: every key holds it (a result made with the caller's whole
     /// environment is not one made in the strict one).
     env_mode: EnvMode,
+    /// Folders (relative) that artifact globs never walk into: the cache folder.
+    skip: Vec<PathBuf>,
 }
 
 /// The environment keys read their declared variables from: the process's, or (in tests) a
@@ -100,7 +105,16 @@ impl Fingerprinter {
             memo: Mutex::new(FxHashMap::default()),
             env: Env::Process,
             env_mode,
+            skip: Vec::new(),
         }
+    }
+
+    /// The same, never walking into these folders (relative to the root) when matching artifact
+    /// folders and globs: the cache folder, whose entries and logs are no gate's output.
+    #[must_use]
+    pub fn skipping(mut self, dirs: Vec<PathBuf>) -> Self {
+        self.skip = dirs;
+        self
     }
 
     /// The same, reading declared variables from `env` instead of the process.
@@ -177,22 +191,128 @@ impl Fingerprinter {
         let _ = self.file(rel);
     }
 
-    /// Artifacts of a gate as path -> hex hash (None when absent).
+    /// Artifacts of a gate as path -> hex digest (None for a path named exactly that is absent).
     #[must_use]
     pub fn artifact_hashes(&self, gate: &Gate) -> BTreeMap<String, Option<String>> {
-        self.hashes_of(gate.artifacts.iter().map(String::as_str))
+        let entries: Vec<&str> = gate.artifact_entries().collect();
+        self.artifact_hashes_of(gate, &entries)
     }
 
-    /// Path -> hex hash (None when absent) of these files.
+    /// The part of `gate`'s artifact set that `entries` (some of its declared entries) cover, as
+    /// path -> hex digest (None for a path named exactly that is absent).
     #[must_use]
-    pub fn hashes_of<'a>(
+    pub fn artifact_hashes_of(
         &self,
-        paths: impl IntoIterator<Item = &'a str>,
+        gate: &Gate,
+        entries: &[&str],
     ) -> BTreeMap<String, Option<String>> {
-        paths
+        self.artifact_set(gate, entries)
             .into_iter()
-            .map(|a| (a.to_owned(), self.file(Path::new(a)).map(|(h, _)| hex(&h))))
+            .map(|(p, h)| (p.into_owned(), h.map(|h| hex(&h))))
             .collect()
+    }
+
+    /// What `spec` matches on disk now.
+    #[must_use]
+    pub fn artifact_members(&self, spec: &ArtifactSpec<'_>) -> Vec<Member> {
+        spec.members(&self.root, &self.skip)
+    }
+
+    /// A member's digest (see `artifacts`); None when its file cannot be read.
+    #[must_use]
+    pub fn member_digest(&self, m: &Member) -> Option<Hash> {
+        match &m.found {
+            Found::File { executable, .. } => self
+                .file(&m.path)
+                .map(|(h, _)| artifacts::file_digest(h, *executable, m.exact)),
+            Found::Link(target) => Some(artifacts::link_digest(target.as_os_str().as_bytes())),
+        }
+    }
+
+    /// The part of `gate`'s artifact set that `entries` (some of its declared entries) cover:
+    /// (path, digest) sorted by path, each once; a path named exactly with nothing on disk is
+    /// (path, None), a glob matching nothing adds nothing. For paths named exactly that are
+    /// files (every gate before sets) this is one memoised hash per path, as it always was.
+    #[must_use]
+    pub fn artifact_set<'g>(
+        &self,
+        gate: &'g Gate,
+        entries: &[&'g str],
+    ) -> Vec<(Cow<'g, str>, Option<Hash>)> {
+        let mut out: Vec<(Cow<'g, str>, Option<Hash>)> = Vec::with_capacity(entries.len());
+        let mut rest: Vec<&'g str> = Vec::new();
+        if gate.exact_artifacts() {
+            for e in entries {
+                match self.file(Path::new(e)) {
+                    Some((h, _)) => out.push((Cow::Borrowed(*e), Some(h))),
+                    None => rest.push(e),
+                }
+            }
+        } else {
+            rest.extend(entries.iter().copied().filter(|e| !e.starts_with('!')));
+        }
+        if !rest.is_empty() {
+            let spec = ArtifactSpec::of_entries(gate, rest.iter().copied());
+            let members = self.artifact_members(&spec);
+            for e in spec.exact_entries() {
+                let under = |m: &Member| m.path.strip_prefix(e).is_ok();
+                if !members.iter().any(under) {
+                    out.push((Cow::Borrowed(*e), None));
+                }
+            }
+            for m in &members {
+                out.push((Cow::Owned(path_string(&m.path)), self.member_digest(m)));
+            }
+        }
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+
+    /// The entries of `gate`'s artifacts that match nothing on disk: a path named exactly
+    /// that is absent, and (unless the gate sets `allow_empty`) a glob or folder with no file.
+    #[must_use]
+    pub fn missing_artifacts(&self, gate: &Gate) -> Vec<String> {
+        let mut missing = Vec::new();
+        let exact = gate.exact_artifacts();
+        let mut rest = Vec::new();
+        for e in gate.artifact_entries() {
+            // A file named exactly: one `stat`, as before sets (its hash is taken when stored).
+            if exact && self.root.join(e).is_file() {
+                continue;
+            }
+            rest.push(e);
+        }
+        if rest.is_empty() {
+            return missing;
+        }
+        let members = self.artifact_members(&ArtifactSpec::of_entries(gate, rest.iter().copied()));
+        for e in rest {
+            let entry = ArtifactSpec::of_entries(gate, [e]);
+            let any = members
+                .iter()
+                .any(|m| entry.contains(&path_string(&m.path)));
+            let folder = !crate::config::is_glob(e) && self.root.join(e).is_dir();
+            let exempt = gate.allow_empty && (crate::config::is_glob(e) || folder);
+            if !any && !exempt {
+                missing.push(e.to_owned());
+            }
+        }
+        missing
+    }
+
+    /// Forget what we know of every file `gate`'s artifact set covers (the gate just ran).
+    pub fn invalidate_artifacts(&self, gate: &Gate) {
+        if gate.exact_artifacts() {
+            for a in &gate.artifacts {
+                self.invalidate(Path::new(a));
+            }
+            return;
+        }
+        let spec = ArtifactSpec::of(gate);
+        if let Ok(mut memo) = self.memo.lock() {
+            memo.retain(|p, _| !spec.contains(&path_string(Path::new(p))));
+        }
     }
 
     /// The key material of `gate` given its expanded inputs and its needs' artifact hashes.
@@ -272,13 +392,27 @@ impl Fingerprinter {
         for need in needs {
             k.field(need.name.as_bytes());
             let mut arts: Vec<&str> = gate.keyed_artifacts_of(need);
-            arts.sort_unstable();
-            arts.dedup();
-            k.count(arts.len());
-            for a in arts {
+            // Files named exactly (every need before sets, and most since): their memoised
+            // hashes, with no allocation past this list (a no-op run computes every key).
+            if need.exact_artifacts() && arts.iter().all(|a| self.file(Path::new(a)).is_some()) {
+                arts.sort_unstable();
+                arts.dedup();
+                k.count(arts.len());
+                for a in arts {
+                    k.field(a.as_bytes());
+                    match self.file(Path::new(a)) {
+                        Some((h, _)) => k.hash_hex(&h),
+                        None => k.field(ABSENT.as_bytes()),
+                    }
+                }
+                continue;
+            }
+            let set = self.artifact_set(need, &arts);
+            k.count(set.len());
+            for (a, h) in set {
                 k.field(a.as_bytes());
-                match self.file(Path::new(a)) {
-                    Some((h, _)) => k.hash_hex(&h),
+                match h {
+                    Some(h) => k.hash_hex(&h),
                     None => k.field(ABSENT.as_bytes()),
                 }
             }
@@ -328,7 +462,14 @@ mod tests {
     fn the_direct_key_is_the_materials_key() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        for (p, body) in [("in/a.txt", "a"), ("in/b.txt", "b"), ("out/u1.txt", "u")] {
+        for (p, body) in [
+            ("in/a.txt", "a"),
+            ("in/b.txt", "b"),
+            ("out/u1.txt", "u"),
+            ("out/set/x.txt", "x"),
+            ("out/set/deep/y.txt", "y"),
+            ("out/set/skip/z.txt", "z"),
+        ] {
             std::fs::create_dir_all(root.join(p).parent().unwrap()).unwrap();
             std::fs::write(root.join(p), body).unwrap();
         }
@@ -340,9 +481,12 @@ artifacts = ["out/z.txt", "out/u1.txt"]
 [gates.up1]
 run = "true"
 artifacts = ["out/u1.txt", "out/absent.txt"]
+[gates.up3]
+run = "true"
+artifacts = ["out/set/**", "!out/set/skip", "out/set-absent"]
 [gates.g]
 run = "echo 'quoted \" and unicode é'"
-needs = ["up2", "up1"]
+needs = ["up2", "up1", "up3"]
 env = ["RUNNER_TEST_KEY_SET", "RUNNER_TEST_KEY_EMPTY", "RUNNER_TEST_KEY_UNSET"]
 artifacts = ["out/g.txt"]
 inputs = ["in/*.txt"]
@@ -373,7 +517,12 @@ needs = ["up2", { gate = "up1", artifacts = ["out/u1.txt"] }]
         let material = |g: &Gate, files: &[PathBuf], needs: &[&Gate], runtime: &Runtime| {
             let upstream = needs
                 .iter()
-                .map(|n| (n.name.clone(), fp.hashes_of(g.keyed_artifacts_of(n))))
+                .map(|n| {
+                    (
+                        n.name.clone(),
+                        fp.artifact_hashes_of(n, &g.keyed_artifacts_of(n)),
+                    )
+                })
                 .collect();
             fp.material(g, files, upstream, runtime.clone()).key()
         };
@@ -392,6 +541,7 @@ needs = ["up2", { gate = "up1", artifacts = ["out/u1.txt"] }]
                 &none,
             ),
             (gate("g"), vec![gate("up2"), gate("up1")], &versions),
+            (gate("g"), vec![gate("up3"), gate("up1")], &none),
             (gate("narrow"), vec![gate("up2"), gate("up1")], &none),
             (gate("s"), vec![], &none),
             (gate("up1"), vec![], &none),
@@ -403,6 +553,14 @@ needs = ["up2", { gate = "up1", artifacts = ["out/u1.txt"] }]
                 g.name
             );
         }
+        // A set's part of the key: its files' paths and digests, a path named exactly that is
+        // absent, nothing excluded.
+        let set = fp.artifact_hashes(gate("up3"));
+        assert_eq!(
+            set.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["out/set-absent", "out/set/deep/y.txt", "out/set/x.txt"]
+        );
+        assert_eq!(set["out/set-absent"], None);
         // Narrowing a need changes the key: fewer artifacts enter it.
         assert_ne!(
             fp.key(gate("narrow"), &files, &[gate("up1")], &none),

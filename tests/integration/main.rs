@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod artifact_sets;
 mod baselines;
 mod cache;
 mod config_errors;

@@ -29,7 +29,7 @@ artifacts = ["out/g.txt"]
 
 /// A checksum-valid entry for `key` holding `files` (path, content), with honest sizes and
 /// hashes unless `size` overrides the first file's declared size.
-fn entry(key: &str, files: &[(&str, &[u8])], size: Option<u64>) -> Vec<u8> {
+pub(crate) fn entry(key: &str, files: &[(&str, &[u8])], size: Option<u64>) -> Vec<u8> {
     let records = files
         .iter()
         .enumerate()
@@ -42,6 +42,7 @@ fn entry(key: &str, files: &[(&str, &[u8])], size: Option<u64>) -> Vec<u8> {
             },
             executable: false,
             hash: hex(blake3::hash(bytes).as_bytes()),
+            link: None,
         })
         .collect();
     Entry {
@@ -60,7 +61,7 @@ fn entry(key: &str, files: &[(&str, &[u8])], size: Option<u64>) -> Vec<u8> {
     .encode()
 }
 
-fn plant(repo: &Repo, key: &str, data: &[u8]) {
+pub(crate) fn plant(repo: &Repo, key: &str, data: &[u8]) {
     let dir = repo.path(&format!("cache/entries/{}", &key[..2]));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join(key), data).unwrap();

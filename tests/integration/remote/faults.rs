@@ -151,6 +151,7 @@ fn entry_for(key: &str) -> Vec<u8> {
                 size: content.len() as u64,
                 executable: false,
                 hash: blake3::hash(&content).to_hex().to_string(),
+                link: None,
             }],
             log_bytes: 0,
             material: KeyMaterial::default(),
