@@ -1,9 +1,9 @@
-//! Durations as written in gates.toml (`"30s"`, `"5m"`, `"1h30m"`, `"250ms"`) and as people
-//! read them (`humantime`).
+//! Durations as written in gates.toml (`"30s"`, `"5m"`, `"1h30m"`, `"250ms"`, `"30d"`) and as
+//! people read them (`humantime`).
 
 use std::time::Duration;
 
-/// Parse a duration such as `5m`, `30s`, `1h30m` or `250ms`.
+/// Parse a duration such as `5m`, `30s`, `1h30m`, `250ms` or `30d` (days of 24 hours).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
@@ -28,14 +28,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "s" => value,
             "m" => value * 60.0,
             "h" => value * 3600.0,
+            "d" => value * 86_400.0,
             "" => {
                 return Err(format!(
-                    "`{text}` has no unit; add one of ms, s, m, h (for example \"{number}s\")"
+                    "`{text}` has no unit; add one of ms, s, m, h, d (for example \"{number}s\")"
                 ));
             }
             other => {
                 return Err(format!(
-                    "unknown unit `{other}` in `{text}`; use ms, s, m or h"
+                    "unknown unit `{other}` in `{text}`; use ms, s, m, h or d"
                 ));
             }
         };
@@ -75,6 +76,8 @@ mod tests {
         assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse("1d12h"), Ok(Duration::from_secs(36 * 3600)));
     }
 
     #[test]
