@@ -7,6 +7,6 @@ pub mod threshold_expr;
 
 pub use load::{LoadError, all_gate_keys, load, parse};
 pub use model::{
-    Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings,
-    Threshold,
+    CacheSettings, Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings,
+    SigningSettings, Threshold,
 };

@@ -23,15 +23,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings,
-    Threshold,
+    CacheSettings, Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings, Settings,
+    SigningSettings, Threshold,
 };
 use super::threshold_expr::{Op, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
 use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
-const MAGIC: &[u8] = b"runner-config-snapshot-3\n";
+const MAGIC: &[u8] = b"runner-config-snapshot-4\n";
 
 /// Where the snapshot of the config in `root` lives.
 #[must_use]
@@ -274,8 +274,10 @@ codec_struct!(Settings {
     graduate_after_days,
     remote_cache,
     signing,
-    env_mode
+    env_mode,
+    cache
 });
+codec_struct!(CacheSettings { max_size, max_age });
 codec_struct!(RemoteCacheSettings {
     url,
     team,
@@ -434,6 +436,10 @@ timeout = "1500ms"
 [settings.signing]
 key_env = "KEY"
 trusted_keys = ["keys/ci.pub"]
+
+[settings.cache]
+max_size = "1.5GiB"
+max_age = "7d12h"
 
 [gates.build]
 run = "make"
