@@ -72,7 +72,7 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         Ok(g) => g,
         Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
     };
-    std::thread::scope(|scope| {
+    let end = std::thread::scope(|scope| {
         let streamer = spec.stream.map(|sink| {
             let (stop_tx, stop_rx) = mpsc::channel::<()>();
             let handle = scope.spawn(move || stream_log(spec.log, spec.gate, sink, &stop_rx));
@@ -96,8 +96,15 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
             },
             Err(e) => ProcessEnd::SpawnFailed(format!("waiting for the command failed: {e}")),
         }
-    })
+    });
+    // A log is bounded: a gate printing gigabytes leaves its last `LOG_KEEP_BYTES` (what a cache
+    // entry keeps of it too). Best effort: a log that cannot be cut stays whole.
+    let _ = super::tail::keep_tail(spec.log, LOG_KEEP_BYTES);
+    end
 }
+
+/// The end of a gate's log kept in `cache/logs` (and in a cache entry): 4 MiB.
+pub(crate) const LOG_KEEP_BYTES: u64 = 4 * 1024 * 1024;
 
 /// This executable, exported to gates as `RUNNER_BIN` (looked up once, not per gate).
 fn runner_bin() -> Option<&'static PathBuf> {
