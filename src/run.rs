@@ -90,6 +90,7 @@ pub(crate) fn run(
 ) -> RunResult {
     let started = Instant::now();
     let opts = req.options(&ws.config);
+    prepared.cache.set_clock(req.now);
     if !req.no_cache && !req.trace {
         // Download, in parallel, the remote entries of gates whose keys are known up front.
         prepared.cache.prefetch(
@@ -150,6 +151,9 @@ pub(crate) fn run(
     }
     prepared.cache.save();
     mark("save state");
+    // Record this run's uses in the cache's ledger; evict within the budget when due.
+    prepared.cache.finish(&ws.config);
+    mark("cache budget");
     let mut history = history_loader
         .join()
         .unwrap_or_else(|_| History::load(&ws.config.settings.history));
