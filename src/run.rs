@@ -196,6 +196,11 @@ fn write_outputs(
             "cannot append to the history {}: {e}",
             ws.config.settings.history.display()
         ));
+    } else if let Some(Err(e)) = history.compact_if_due(now) {
+        warnings.push(format!(
+            "cannot compact the history {}: {e}; it stays as it was",
+            ws.config.settings.history.display()
+        ));
     }
     let report_path = outputs
         .report

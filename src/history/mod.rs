@@ -1,7 +1,9 @@
 //! Run history and graduation (SPEC 6): the append-only history file, green days and streaks,
-//! sticky graduation of observational gates, and the config rewrite of `runner graduate --write`.
+//! sticky graduation of observational gates, the config rewrite of `runner graduate --write`,
+//! and compaction of old lines into day records (SPEC 11).
 
 mod commit;
+mod compact;
 mod graduation;
 mod line;
 mod store;
@@ -10,5 +12,5 @@ mod warning;
 mod write_back;
 
 pub(crate) use graduation::{Graduation, Standing};
-pub(crate) use store::History;
+pub(crate) use store::{History, compact_history};
 pub(crate) use write_back::write_graduations;
