@@ -6,11 +6,13 @@ mod commit;
 mod compact;
 mod graduation;
 mod line;
+mod recent;
 mod store;
 mod summary;
 mod warning;
 mod write_back;
 
 pub(crate) use graduation::{Graduation, Standing};
+pub(crate) use recent::recent_hit_rate;
 pub(crate) use store::{History, compact_history};
 pub(crate) use write_back::write_graduations;
