@@ -9,9 +9,9 @@
 //! file's highest run and its count of entries are unchanged whatever the horizon. The horizon
 //! (30 days by default) only keeps recent lines readable by people (commit, mode, each run).
 //!
-//! What is kept as it is: corrupt lines, the torn end of a file, and every line of a gate's
-//! day when one of them has a field the runner does not write (a later runner's, say: whatever
-//! it means is kept). Blank lines go.
+//! What is kept as it is: corrupt lines, the torn end of a file, a gate's day of one line (it
+//! is its own record), and every line of a gate's day when one of them has a field the runner
+//! does not write (a later runner's, say: whatever it means is kept). Blank lines go.
 //!
 //! The file is rewritten crash-safely (a new file, synced, renamed over the old) under an
 //! exclusive `flock` on the old file. Appenders (`History::append_run`) hold a shared `flock`
@@ -37,7 +37,7 @@ use super::line::{self, DayIn, DayOut};
 pub(crate) struct Compacted {
     /// The new content.
     pub bytes: Vec<u8>,
-    /// Result lines (and earlier day records) folded into day records.
+    /// Lines of the file (result lines and earlier day records) folded into day records.
     pub folded: usize,
     /// Day records written.
     pub records: usize,
@@ -57,6 +57,8 @@ struct Group {
     guard: Option<String>,
     /// False once a line of it has a field the runner does not write.
     plain: bool,
+    /// Lines of the file in it (result lines and day records).
+    items: usize,
 }
 
 impl Group {
@@ -67,6 +69,13 @@ impl Group {
         graduation::merge_into(&mut self.day, day);
         self.lines += lines;
         self.run = self.run.max(run);
+        self.items += 1;
+    }
+
+    /// Becomes a day record: two lines or more, all of them plain (one line is its own
+    /// record already, and a result line is no longer than the record it would become).
+    fn folds(&self) -> bool {
+        self.plain && self.items > 1
     }
 }
 
@@ -116,6 +125,7 @@ pub(crate) fn compact(text: &[u8], cutoff: Date) -> Compacted {
                     run: entry.run,
                     guard: entry.guard_text.as_deref().map(str::to_owned),
                     plain: true,
+                    items: 1,
                 });
                 index.insert(key, groups.len() - 1);
                 groups.len() - 1
@@ -125,7 +135,7 @@ pub(crate) fn compact(text: &[u8], cutoff: Date) -> Compacted {
         lines.push((raw, Some(g)));
     }
     let mut out = Compacted::default();
-    let mut order: Vec<&Group> = groups.iter().filter(|g| g.plain).collect();
+    let mut order: Vec<&Group> = groups.iter().filter(|g| g.folds()).collect();
     order.sort_by(|a, b| (a.day.date, &a.gate).cmp(&(b.day.date, &b.gate)));
     for g in order {
         let at = crate::vocab::clock::rfc3339(graduation::at_of(g.day.date, g.day.last.ms));
@@ -144,14 +154,14 @@ pub(crate) fn compact(text: &[u8], cutoff: Date) -> Compacted {
                 lines: g.lines,
                 pass: g.day.pass.map(|m| (m.run, m.ms)),
                 bad: g.day.bad.map(|m| (m.run, m.ms)),
-                max_run: g.day.max_run,
+                max_run: (g.day.max_run != g.run).then_some(g.day.max_run),
             },
         };
         out.bytes.extend_from_slice(&record.to_bytes());
         out.records += 1;
     }
     for (raw, group) in lines {
-        if group.is_some_and(|g| groups[g].plain) {
+        if group.is_some_and(|g| groups[g].folds()) {
             out.folded += 1;
         } else {
             out.bytes.extend_from_slice(raw);
@@ -168,7 +178,7 @@ pub(super) fn day_of_record(entry: &line::Entry<'_>, d: DayIn) -> Day {
     let mut day = Day::of_entry(entry.at, 0, entry.status, entry.cached, entry.guard);
     day.pass = mark(d.pass);
     day.bad = mark(d.bad);
-    day.max_run = d.max_run;
+    day.max_run = d.max_run.unwrap_or(entry.run);
     day
 }
 

@@ -173,7 +173,7 @@ fn render(lines: &[Gen]) -> String {
                 text += "{\"at\":\"2026-09-02T10:00:00Z\",\"gate\":\"a\",\"status\":\"green\"}\n";
             }
             Gen::Corrupt(_) => {
-                text += "{\"at\":\"yesterday\",\"gate\":\"a\",\"status\":\"pass\"}\n"
+                text += "{\"at\":\"yesterday\",\"gate\":\"a\",\"status\":\"pass\"}\n";
             }
             Gen::Blank => text += "\n",
         }
@@ -280,12 +280,15 @@ fn recent_lines_stay_and_old_days_become_one_record_each() {
         );
     }
     let out = compact(text.as_bytes(), cutoff(10));
-    assert_eq!((out.folded, out.records, out.kept), (4, 2, 1));
+    assert_eq!((out.folded, out.records, out.kept), (3, 1, 2));
     let out = String::from_utf8(out.bytes).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "{\"at\":\"2026-09-01T11:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"cached\":false,\"run\":3,\"day\":{\"lines\":3,\"pass\":[2,36000000],\"bad\":[1,32400000],\"max_run\":3}}"
+        "{\"at\":\"2026-09-01T11:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"cached\":false,\"run\":3,\"day\":{\"lines\":3,\"pass\":[2,36000000],\"bad\":[1,32400000]}}"
     );
+    // A day of one line is its own record: kept as it is, like the recent ones.
+    assert!(lines[1].starts_with("{\"at\":\"2026-09-02T10:00:00Z\""));
+    assert!(lines[1].contains("\"mode\":\"blocking\""));
     assert!(lines[2].starts_with("{\"at\":\"2026-09-20T10:00:00Z\""));
 }

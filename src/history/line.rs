@@ -85,8 +85,9 @@ pub(crate) struct DayIn {
     /// The day's first fail or error in run order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bad: Option<(u64, u32)>,
-    /// The highest run of a pass, fail or error that day.
-    pub max_run: u64,
+    /// The highest run of a pass, fail or error that day, when not the record's `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_run: Option<u64>,
 }
 
 /// A day record as written by `compact`: the day's latest result, then `day`.
