@@ -16,7 +16,7 @@ pub struct Cli {
     /// it, up to the repository's root].
     #[arg(short, long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Fix the clock (RFC 3339) for history and graduation.
+    /// Fix the clock (RFC 3339) for history and graduation, and the cache's record of uses.
     #[arg(
         long,
         global = true,

@@ -46,7 +46,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// `1m30s`, `45s`, `250ms`.
+/// `1m30s`, `45s`, `250ms`, `30d`, `2d3h`.
 #[must_use]
 pub fn humantime(d: Duration) -> String {
     let ms = d.as_millis();
@@ -56,11 +56,19 @@ pub fn humantime(d: Duration) -> String {
         format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s")
     } else {
         let s = d.as_secs();
-        match (s / 3600, (s % 3600) / 60, s % 60) {
+        let (days, rest) = (s / 86_400, s % 86_400);
+        let tail = match (rest / 3600, (rest % 3600) / 60, rest % 60) {
+            (0, 0, 0) => String::new(),
+            (0, 0, sec) => format!("{sec}s"),
             (0, m, 0) => format!("{m}m"),
             (0, m, sec) => format!("{m}m{sec}s"),
             (h, 0, 0) => format!("{h}h"),
             (h, m, sec) => format!("{h}h{m}m{sec}s"),
+        };
+        if days > 0 {
+            format!("{days}d{tail}")
+        } else {
+            tail
         }
     }
 }
@@ -78,6 +86,24 @@ mod tests {
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert_eq!(parse("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+    }
+
+    #[test]
+    fn for_people() {
+        for (secs, text) in [
+            (45, "45s"),
+            (90, "1m30s"),
+            (3600, "1h"),
+            (86_400 * 30, "30d"),
+        ] {
+            assert_eq!(humantime(Duration::from_secs(secs)), text);
+        }
+        assert_eq!(
+            humantime(Duration::from_secs(86_400 * 2 + 3 * 3600)),
+            "2d3h"
+        );
+        assert_eq!(humantime(Duration::from_secs(86_400 + 5)), "1d5s");
+        assert_eq!(humantime(Duration::from_millis(250)), "250ms");
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub(super) fn stats(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
             out,
             "oldest use: {} ({} ago; max_age {})",
             time_of(oldest),
-            duration::humantime(Duration::from_millis(ms(now).saturating_sub(oldest))),
+            duration::humantime(Duration::from_secs(ms(now).saturating_sub(oldest) / 1000)),
             duration::humantime(settings.cache.max_age)
         ),
         None => writeln!(out, "oldest use: -"),
