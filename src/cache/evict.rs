@@ -201,36 +201,54 @@ fn remove_entry(folders: &Folders, key: &CacheKey, dry: bool) -> Removal {
 /// all are read or `out_of_time`. Entries the ledger does not know join it with their file's
 /// modification time as last use; records whose file is gone leave it.
 pub(crate) fn walk(folders: &Folders, ledger: &mut Ledger, mut out_of_time: impl FnMut() -> bool) {
-    while ledger.walk_next < SHARDS {
-        if out_of_time() {
-            return;
-        }
-        let shard = ledger.walk_next;
-        let dir = folders.entries.join(format!("{shard:02x}"));
-        let mut found = HashSet::new();
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+    // The shard folders that exist, listed once: a small cache has few, and the others cost
+    // nothing to walk.
+    let existing: HashSet<u32> = std::fs::read_dir(&folders.entries)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
             let name = e.file_name();
-            let Some(key) = name.to_str().and_then(CacheKey::from_hex) else {
-                continue;
-            };
-            let Ok(meta) = e.metadata() else { continue };
-            if !meta.is_file() {
-                continue;
+            let name = name.to_str()?;
+            (name.len() == 2)
+                .then(|| u32::from_str_radix(name, 16).ok())
+                .flatten()
+        })
+        .collect();
+    let first = ledger.walk_next;
+    let mut found = HashSet::new();
+    while ledger.walk_next < SHARDS {
+        let shard = ledger.walk_next;
+        if existing.contains(&shard) {
+            if out_of_time() {
+                break;
             }
-            found.insert(key);
-            let used = meta.modified().map_or(0, ms);
-            let record = ledger.records.entry(key).or_insert_with(|| LedgerRecord {
-                size: meta.len(),
-                used,
-                gate: "".into(),
-            });
-            record.size = meta.len();
+            let dir = folders.entries.join(format!("{shard:02x}"));
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let name = e.file_name();
+                let Some(key) = name.to_str().and_then(CacheKey::from_hex) else {
+                    continue;
+                };
+                let Ok(meta) = e.metadata() else { continue };
+                if !meta.is_file() {
+                    continue;
+                }
+                found.insert(key);
+                let used = meta.modified().map_or(0, ms);
+                let record = ledger.records.entry(key).or_insert_with(|| LedgerRecord {
+                    size: meta.len(),
+                    used,
+                    gate: "".into(),
+                });
+                record.size = meta.len();
+            }
         }
-        ledger
-            .records
-            .retain(|k, _| u32::from(k.0[0]) != shard || found.contains(k));
         ledger.walk_next += 1;
     }
+    let walked = first..ledger.walk_next;
+    ledger
+        .records
+        .retain(|k, _| !walked.contains(&u32::from(k.0[0])) || found.contains(k));
 }
 
 /// Remove the logs of gates `known` does not name (older than `GRACE`: a checkout sharing the

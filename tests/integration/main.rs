@@ -3,6 +3,7 @@
 mod harness;
 
 mod cache;
+mod cache_budget;
 mod config_errors;
 mod config_owner;
 mod exec;
