@@ -9,9 +9,12 @@
 //! - Entries unused for longer than `max_age` are evicted; then, while the entries take more
 //!   than the target (`max_size`, or 90% of it at the end of a run so that eviction does not
 //!   run again on the next one), the least recently used go first.
-//! - Never evicted: an entry whose file was modified less than `GRACE` ago (another runner has
-//!   just written it, perhaps for a runner waiting on the gate's lock to replay it). Removing
-//!   is `unlink`: a runner that has the entry open keeps reading its bytes.
+//! - Never evicted: an entry another runner has just written. An entry is a candidate only
+//!   once the ledger lists it (a finished run recorded storing it, or a walk found it), and a
+//!   file written less than `GRACE` ago that no finished run recorded as it is now (found by a
+//!   walk, or written again since) is kept: its writer may still be running, or a runner
+//!   waiting on the gate's lock may be about to replay it. Removing is `unlink`: a runner that
+//!   has the entry open keeps reading its bytes.
 //! - At the end of a run, nothing is read but the ledger's header unless there are uses to
 //!   record or the header says the cache is over budget, holds an entry past `max_age`, or is
 //!   due for a walk; the walk and the eviction then stop after `RUN_BUDGET`, and the next run
@@ -31,8 +34,9 @@ use crate::vocab::CacheKey;
 /// within the hour writes nothing.
 pub(crate) const USE_RESOLUTION_MS: u64 = 3_600_000;
 
-/// An entry file younger than this is never removed (it was just written, by this runner or
-/// another; a runner waiting on the gate's lock is about to replay it).
+/// An entry file younger than this that no finished run recorded as it is now is never
+/// removed: another runner has just written it (and a runner waiting on the gate's lock may be
+/// about to replay it).
 pub const GRACE: Duration = Duration::from_secs(60);
 
 /// How long the end of a run may spend walking and evicting (the rest waits for the next run).
@@ -55,6 +59,8 @@ pub(crate) enum Use {
         size: u64,
         /// The gate it belongs to.
         gate: String,
+        /// The entry file's modification time (ms) after it was written.
+        written: u64,
     },
     /// Replayed.
     Hit(CacheKey),
@@ -97,7 +103,8 @@ pub(crate) enum Removal {
     Removed,
     /// Already gone.
     Gone,
-    /// Kept: modified less than `GRACE` ago, or it could not be removed.
+    /// Kept: written less than `GRACE` ago by a runner that has not recorded it, or it could
+    /// not be removed.
     Kept,
 }
 
@@ -108,7 +115,7 @@ pub(crate) fn evict(
     ledger: &mut Ledger,
     target: u64,
     cutoff: u64,
-    mut remove: impl FnMut(&CacheKey) -> Removal,
+    mut remove: impl FnMut(&CacheKey, &LedgerRecord) -> Removal,
     mut out_of_time: impl FnMut() -> bool,
 ) -> (Vec<Evicted>, usize, bool) {
     let mut order: Vec<(u64, CacheKey)> =
@@ -124,7 +131,10 @@ pub(crate) fn evict(
         if out_of_time() {
             return (evicted, kept, true);
         }
-        match remove(&key) {
+        let Some(record) = ledger.records.get(&key) else {
+            continue;
+        };
+        match remove(&key, record) {
             Removal::Kept => kept += 1,
             outcome => {
                 if let Some(record) = ledger.records.remove(&key) {
@@ -182,18 +192,26 @@ fn young(meta: &std::fs::Metadata) -> bool {
         .is_none_or(|age| age < GRACE)
 }
 
-/// Remove one entry unless it is young; with `dry`, only check.
-fn remove_entry(folders: &Folders, key: &CacheKey, dry: bool) -> Removal {
+/// Remove one entry unless another runner has just written it (see the module's rules); with
+/// `dry`, only check.
+fn remove_entry(folders: &Folders, key: &CacheKey, record: &LedgerRecord, dry: bool) -> Removal {
     let path = folders.entry(key);
-    match std::fs::symlink_metadata(&path) {
+    let meta = match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Gone,
+        Err(_) => return Removal::Kept,
+        Ok(meta) => meta,
+    };
+    let recorded = record.written != 0 && meta.modified().map_or(0, ms) == record.written;
+    if !recorded && young(&meta) {
+        return Removal::Kept;
+    }
+    if dry {
+        return Removal::Removed;
+    }
+    match std::fs::remove_file(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Removal::Gone,
-        Ok(meta) if young(&meta) => Removal::Kept,
-        _ if dry => Removal::Removed,
-        _ => match std::fs::remove_file(&path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Removal::Gone,
-            Err(_) => Removal::Kept,
-            Ok(()) => Removal::Removed,
-        },
+        Err(_) => Removal::Kept,
+        Ok(()) => Removal::Removed,
     }
 }
 
@@ -239,6 +257,7 @@ pub(crate) fn walk(folders: &Folders, ledger: &mut Ledger, mut out_of_time: impl
                     size: meta.len(),
                     used,
                     gate: "".into(),
+                    written: 0,
                 });
                 record.size = meta.len();
             }
@@ -323,7 +342,12 @@ pub(crate) fn maintain(
         .unwrap_or_else(Ledger::empty);
     for u in uses {
         match u {
-            Use::Stored { key, size, gate } => ledger.stored(*key, *size, gate, now),
+            Use::Stored {
+                key,
+                size,
+                gate,
+                written,
+            } => ledger.stored(*key, *size, gate, now, *written),
             Use::Hit(key) => ledger.used(key, now),
         }
     }
@@ -350,7 +374,7 @@ pub(crate) fn maintain(
         &mut ledger,
         target,
         cutoff(settings, now),
-        |key| remove_entry(folders, key, false),
+        |key, record| remove_entry(folders, key, record, false),
         || started.elapsed() > RUN_BUDGET,
     );
     pass.evicted = evicted;
@@ -385,7 +409,7 @@ pub fn prune(
         &mut ledger,
         settings.max_size,
         cutoff(settings, now),
-        |key| remove_entry(&folders, key, dry),
+        |key, record| remove_entry(&folders, key, record, dry),
         || false,
     );
     let logs_removed = prune_logs(&folders, known_gate, dry);
@@ -460,7 +484,7 @@ mod tests {
     fn ledger(records: &[(u8, u64, u64)]) -> Ledger {
         let mut l = Ledger::empty();
         for &(k, size, used) in records {
-            l.stored(CacheKey([k; 32]), size, "g", used);
+            l.stored(CacheKey([k; 32]), size, "g", used, used);
         }
         l
     }
@@ -546,7 +570,7 @@ mod tests {
                 &mut l,
                 target,
                 cutoff,
-                |k| {
+                |k, _| {
                     if young.contains(&k.0[0]) {
                         Removal::Kept
                     } else {
@@ -576,7 +600,7 @@ mod tests {
             &mut l,
             0,
             0,
-            |k| {
+            |k, _| {
                 if k.0[0] == 1 {
                     Removal::Gone
                 } else {
@@ -597,7 +621,7 @@ mod tests {
             &mut l,
             0,
             0,
-            |_| Removal::Removed,
+            |_, _| Removal::Removed,
             || {
                 calls += 1;
                 calls > 2
@@ -624,8 +648,8 @@ mod tests {
         }
         std::fs::write(folders.entries.join("ab").join("not-an-entry"), b"x").unwrap();
         let mut l = Ledger::empty();
-        l.stored(known, 5, "k", 10);
-        l.stored(gone, 5, "g", 10);
+        l.stored(known, 5, "k", 10, 10);
+        l.stored(gone, 5, "g", 10, 10);
         walk(&folders, &mut l, || false);
         assert_eq!(l.walk_next, SHARDS);
         assert_eq!(l.records.len(), 2);

@@ -38,6 +38,10 @@ pub(crate) struct LedgerRecord {
     pub used: u64,
     /// The gate whose run it holds; empty when found by a walk.
     pub gate: Box<str>,
+    /// The entry file's modification time (ms) when a finished run recorded storing it; 0 when
+    /// found by a walk. A file whose time differs was written again since (by a runner that
+    /// has not recorded it yet).
+    pub written: u64,
 }
 
 /// The whole ledger, in memory.
@@ -95,15 +99,18 @@ impl Ledger {
         }
     }
 
-    /// Record a store (or a remote entry kept locally) at `now`.
-    pub(crate) fn stored(&mut self, key: CacheKey, size: u64, gate: &str, now: u64) {
+    /// Record a store (or a remote entry kept locally) at `now`, of a file written at
+    /// `written` (its modification time, ms).
+    pub(crate) fn stored(&mut self, key: CacheKey, size: u64, gate: &str, now: u64, written: u64) {
         let record = self.records.entry(key).or_insert_with(|| LedgerRecord {
             size,
             used: now,
             gate: gate.into(),
+            written,
         });
         record.size = size;
         record.used = record.used.max(now);
+        record.written = written;
         if record.gate.is_empty() {
             record.gate = gate.into();
         }
@@ -167,7 +174,16 @@ pub(crate) fn load(entries: &Path) -> Result<Option<Ledger>, DecodeError> {
         let gate = std::str::from_utf8(r.bytes()?)
             .map_err(|_| DecodeError::Invalid)?
             .into();
-        records.insert(key, LedgerRecord { size, used, gate });
+        let written = r.u64()?;
+        records.insert(
+            key,
+            LedgerRecord {
+                size,
+                used,
+                gate,
+                written,
+            },
+        );
     }
     if !r.is_empty() {
         return Err(DecodeError::Invalid);
@@ -198,6 +214,7 @@ pub(crate) fn save(entries: &Path, ledger: &Ledger) -> io::Result<()> {
         w.u64(record.size);
         w.u64(record.used);
         w.bytes(record.gate.as_bytes());
+        w.u64(record.written);
     }
     bincodec::write_atomic(&path(entries), &w.finish())
 }
@@ -239,8 +256,8 @@ mod tests {
         assert!(load(dir.path()).unwrap().is_none());
         assert!(read_head(dir.path()).is_none());
         let mut l = Ledger::empty();
-        l.stored(CacheKey([1; 32]), 100, "a", 10);
-        l.stored(CacheKey([2; 32]), 50, "b", 20);
+        l.stored(CacheKey([1; 32]), 100, "a", 10, 11);
+        l.stored(CacheKey([2; 32]), 50, "b", 20, 21);
         l.used(&CacheKey([1; 32]), 30);
         l.used(&CacheKey([3; 32]), 40);
         l.walk_next = 7;

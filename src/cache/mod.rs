@@ -125,11 +125,12 @@ impl Cache {
     /// Keep an entry's bytes in the local store (a store, or a verified remote entry) and
     /// record the store for the ledger.
     fn put_local(&self, gate: &str, key: &CacheKey, data: &[u8]) -> io::Result<()> {
-        self.local.put(key, data)?;
+        let written = self.local.put_written(key, data)?;
         self.record_use(evict::Use::Stored {
             key: *key,
             size: data.len() as u64,
             gate: gate.to_owned(),
+            written,
         });
         Ok(())
     }

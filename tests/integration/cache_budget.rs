@@ -1,7 +1,8 @@
 //! The cache's budget (SPEC 11): least-recently-used eviction at the end of a run (a hit is a
-//! use), `max_age`, `runner cache prune [--dry-run]`, `runner cache stats`, bounded logs, and
-//! the no-op run that writes nothing. Runs are placed in time with `--now`; entry files are
-//! made older than the grace period by setting their modification time back.
+//! use), `max_age`, entries another runner has just written kept, `runner cache prune
+//! [--dry-run]`, `runner cache stats`, bounded logs, and the no-op run that writes nothing.
+//! Runs are placed in time with `--now`; "another runner" writes an entry file again, and
+//! files are made older than the grace period by setting their modification time back.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -91,7 +92,6 @@ fn the_least_recently_used_entries_go_first_and_a_hit_is_a_use() {
     // Two hours later `a` is replayed: its use is newer than `b`'s store.
     run(&repo, &["a"], 120);
     assert_eq!(repo.status("a"), ("pass".to_owned(), true));
-    age_files(&repo);
     // A third entry puts the cache over 50 KB: the least recently used goes, down to 45 KB.
     run(&repo, &["c"], 180);
     let c = entry_of(&repo, "c");
@@ -113,21 +113,32 @@ fn the_least_recently_used_entries_go_first_and_a_hit_is_a_use() {
     assert_eq!(repo.status("b"), ("pass".to_owned(), false));
 }
 
+/// Another runner storing the same key again: the entry file is written anew (same bytes).
+fn rewrite(entry: &PathBuf) {
+    let bytes = std::fs::read(entry).expect("entry");
+    let tmp = entry.with_extension("tmp");
+    std::fs::write(&tmp, bytes).expect("write");
+    std::fs::rename(&tmp, entry).expect("rename");
+}
+
 #[test]
-fn entries_past_max_age_go_and_young_ones_never() {
+fn entries_past_max_age_go_but_not_one_another_runner_just_wrote() {
     let repo = repo("5GiB");
-    run(&repo, &["a", "b"], 0);
-    let (a, b) = (entry_of(&repo, "a"), entry_of(&repo, "b"));
-    // 31 days later, the files still young (just written, by the wall clock): kept.
+    run(&repo, &["a"], 0);
+    let a = entry_of(&repo, "a");
+    run(&repo, &["b"], 0);
+    let b = entry_of(&repo, "b");
+    // 31 days later: b, unused since, goes; a was just written again by another runner, which
+    // has not recorded it yet: kept.
+    rewrite(&a);
     let later = "2026-12-03T10:00:00Z";
     repo.run(&["run", "--now", later, "c"]).expect_code(0);
-    assert!(
-        a.exists() && b.exists(),
-        "entries younger than the grace period stay"
-    );
+    assert!(!b.exists(), "unused for 31 days: evicted");
+    assert!(a.exists(), "just written by another runner: kept");
+    // Once that is older than the grace period, it goes too.
     age_files(&repo);
     repo.run(&["run", "--now", later, "d"]).expect_code(0);
-    assert!(!a.exists() && !b.exists(), "unused for 31 days: evicted");
+    assert!(!a.exists());
     assert!(entry_of(&repo, "d").exists());
 }
 
@@ -162,17 +173,6 @@ fn prune_dry_run_lists_and_removes_nothing_then_prune_removes() {
     let b = entry_of(&repo, "b");
     run(&repo, &["c"], 120);
     let c = entry_of(&repo, "c");
-    // Not yet past the grace period: prune keeps them, and says why.
-    let out = repo.run(&["cache", "prune", "--max-size", "30KB", "--now", &at(180)]);
-    out.expect_code(0);
-    assert!(out.stdout.contains("removed 0 entries"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("kept 3 entries written less than 1m ago"),
-        "{}",
-        out.stdout
-    );
-    age_files(&repo);
     let out = repo.run(&[
         "cache",
         "prune",
@@ -209,16 +209,23 @@ fn prune_dry_run_lists_and_removes_nothing_then_prune_removes() {
     assert!(out.stdout.contains("removed 2 entries"), "{}", out.stdout);
     assert!(out.stdout.contains("left 1 entry"), "{}", out.stdout);
     assert!(!a.exists() && !b.exists() && c.exists());
-    // --max-age: everything unused for a day goes.
-    let out = repo.run(&[
-        "cache",
-        "prune",
-        "--max-age",
-        "1d",
-        "--now",
-        "2026-11-04T10:00:00Z",
-    ]);
+    // --max-age: everything unused for a day goes, but not what another runner just wrote.
+    rewrite(&c);
+    let prune_old = || {
+        let now = "2026-11-04T10:00:00Z";
+        repo.run(&["cache", "prune", "--max-age", "1d", "--now", now])
+    };
+    let out = prune_old();
     out.expect_code(0);
+    assert!(out.stdout.contains("removed 0 entries"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("kept 1 entry written less than 1m ago"),
+        "{}",
+        out.stdout
+    );
+    assert!(c.exists());
+    age_files(&repo);
+    let out = prune_old();
     assert!(out.stdout.contains("removed 1 entry"), "{}", out.stdout);
     assert!(!c.exists());
 }
