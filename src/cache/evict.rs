@@ -6,9 +6,10 @@
 //!
 //! - An entry's *last use* is its last store or hit as recorded in the ledger (a hit is
 //!   recorded at most once per `USE_RESOLUTION_MS` per checkout, see `index`).
-//! - Entries unused for longer than `max_age` are evicted; then, while the entries take more
-//!   than the target (`max_size`, or 90% of it at the end of a run so that eviction does not
-//!   run again on the next one), the least recently used go first.
+//! - Entries unused for longer than `max_age` are evicted; then, while the entries and the
+//!   cache folder's own files (index, stat and listing caches, report; not the logs, bounded
+//!   on their own) take more than the target (`max_size`, or 90% of it at the end of a run so
+//!   that eviction does not run again on the next one), the least recently used go first.
 //! - Never evicted: an entry another runner has just written. An entry is a candidate only
 //!   once the ledger lists it (a finished run recorded storing it, or a walk found it), and a
 //!   file written less than `GRACE` ago that no finished run recorded as it is now (found by a
@@ -94,6 +95,9 @@ pub struct Pass {
     pub unfinished: bool,
     /// Logs of gates no longer in gates.toml that were removed.
     pub logs_removed: Vec<String>,
+    /// Bytes of the cache folder's own files (index, stat and listing caches, report), which
+    /// count against `max_size` too.
+    pub state: u64,
 }
 
 /// What the eviction step asks of the file system about one entry.
@@ -156,6 +160,8 @@ pub(crate) fn evict(
 
 /// The local cache's folders.
 pub(crate) struct Folders {
+    /// `<cache_dir>`.
+    pub root: PathBuf,
     /// `<cache_dir>/entries`.
     pub entries: PathBuf,
     /// `<cache_dir>/logs`.
@@ -167,9 +173,28 @@ impl Folders {
     #[must_use]
     pub(crate) fn of(cache_dir: &Path) -> Self {
         Folders {
+            root: cache_dir.to_path_buf(),
             entries: cache_dir.join("entries"),
             logs: cache_dir.join("logs"),
         }
+    }
+
+    /// Bytes of the cache folder's own files (index, stat and listing caches, report): the
+    /// part of `max_size` the entries cannot have. A few `stat` calls.
+    fn state_bytes(&self) -> u64 {
+        std::fs::read_dir(&self.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// The bytes `max_size` leaves the entries.
+    fn entries_budget(&self, settings: &CacheSettings) -> u64 {
+        settings.max_size.saturating_sub(self.state_bytes())
     }
 
     fn entry(&self, key: &CacheKey) -> PathBuf {
@@ -299,12 +324,12 @@ pub(crate) fn prune_logs(
 }
 
 /// Is anything due for the cache whose ledger header is `head` at `now`?
-fn due(head: Option<ledger::Head>, settings: &CacheSettings, now: u64, entries: &Path) -> bool {
+fn due(head: Option<ledger::Head>, settings: &CacheSettings, now: u64, folders: &Folders) -> bool {
     let Some(head) = head else {
         // No ledger: a walk is due when there are entries to find.
-        return entries.is_dir();
+        return folders.entries.is_dir();
     };
-    head.total > settings.max_size
+    head.total > folders.entries_budget(settings)
         || (head.count > 0 && head.oldest < cutoff(settings, now))
         || head.walk_next < SHARDS
         || head.walked_at.saturating_add(RESCAN_MS) < now
@@ -324,14 +349,7 @@ pub(crate) fn maintain(
     now: u64,
     known_gate: &dyn Fn(&str) -> bool,
 ) -> io::Result<Option<Pass>> {
-    if uses.is_empty()
-        && !due(
-            ledger::read_head(&folders.entries),
-            settings,
-            now,
-            &folders.entries,
-        )
-    {
+    if uses.is_empty() && !due(ledger::read_head(&folders.entries), settings, now, folders) {
         return Ok(None);
     }
     let started = Instant::now();
@@ -365,8 +383,9 @@ pub(crate) fn maintain(
         }
     }
     // Over budget: down to the low-water mark; within it, only what is past max_age.
-    let target = if ledger.total() > settings.max_size {
-        settings.max_size / 100 * LOW_WATER_PERCENT
+    let budget = folders.entries_budget(settings);
+    let target = if ledger.total() > budget {
+        budget / 100 * LOW_WATER_PERCENT
     } else {
         u64::MAX
     };
@@ -382,6 +401,7 @@ pub(crate) fn maintain(
     pass.unfinished |= unfinished;
     pass.total = ledger.total();
     pass.count = ledger.records.len();
+    pass.state = folders.state_bytes();
     ledger::save(&folders.entries, &ledger)?;
     Ok(Some(pass))
 }
@@ -407,7 +427,7 @@ pub fn prune(
     ledger.walked_at = now;
     let (evicted, kept, _) = evict(
         &mut ledger,
-        settings.max_size,
+        folders.entries_budget(settings),
         cutoff(settings, now),
         |key, record| remove_entry(&folders, key, record, dry),
         || false,
@@ -423,6 +443,7 @@ pub fn prune(
         kept,
         unfinished: false,
         logs_removed,
+        state: folders.state_bytes(),
     })
 }
 
@@ -439,6 +460,8 @@ pub struct Stats {
     pub newest_use: Option<u64>,
     /// Log files and their bytes.
     pub logs: (usize, u64),
+    /// Bytes of the cache folder's own files (index, stat and listing caches, report).
+    pub state: u64,
 }
 
 /// The cache's entries as a full walk finds them, with the ledger's last uses (nothing is
@@ -474,6 +497,7 @@ pub fn stats(cache_dir: &Path) -> io::Result<Stats> {
         oldest_use: uses.clone().min(),
         newest_use: uses.max(),
         logs,
+        state: folders.state_bytes(),
     })
 }
 

@@ -54,8 +54,9 @@ fn describe(out: &mut String, pass: &Pass, settings: &CacheSettings, dry_run: bo
     };
     let _ = writeln!(
         out,
-        "budget: {} (max_size), entries unused for {} (max_age)",
+        "budget: {} (max_size; the cache folder's own files take {}), entries unused for {} (max_age)",
         size::human(settings.max_size),
+        size::human(pass.state),
         duration::humantime(settings.max_age)
     );
     let _ = writeln!(
@@ -131,14 +132,16 @@ pub(super) fn stats(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
             .unwrap_or(&settings.cache_dir)
             .display()
     );
+    let used = stats.bytes + stats.state;
     let _ = writeln!(
         out,
-        "entries: {} ({}; {}% of max_size {}{})",
+        "entries: {} ({}; with the folder's own files {}, {}% of max_size {}{})",
         stats.entries,
         size::human(stats.bytes),
-        percent(stats.bytes, budget),
+        size::human(used),
+        percent(used, budget),
         size::human(budget),
-        if stats.bytes > budget {
+        if used > budget {
             ": over budget, the next run evicts"
         } else {
             ""
