@@ -179,9 +179,10 @@ impl Folders {
         }
     }
 
-    /// Bytes of the cache folder's own files (index, stat and listing caches, report): the
-    /// part of `max_size` the entries cannot have. A few `stat` calls.
+    /// Bytes of the cache folder's own files (index, stat and listing caches, report, the
+    /// ledger): the part of `max_size` the entries cannot have. A few `stat` calls.
     fn state_bytes(&self) -> u64 {
+        let ledger = std::fs::metadata(ledger::path(&self.entries)).map_or(0, |m| m.len());
         std::fs::read_dir(&self.root)
             .into_iter()
             .flatten()
@@ -189,7 +190,8 @@ impl Folders {
             .filter_map(|e| e.metadata().ok())
             .filter(std::fs::Metadata::is_file)
             .map(|m| m.len())
-            .sum()
+            .sum::<u64>()
+            + ledger
     }
 
     /// The bytes `max_size` leaves the entries.
