@@ -151,9 +151,6 @@ pub(crate) fn run(
     }
     prepared.cache.save();
     mark("save state");
-    // Record this run's uses in the cache's ledger; evict within the budget when due.
-    prepared.cache.finish(&ws.config);
-    mark("cache budget");
     let mut history = history_loader
         .join()
         .unwrap_or_else(|_| History::load(&ws.config.settings.history));
@@ -172,8 +169,13 @@ pub(crate) fn run(
         .chain(history.warnings())
         .collect();
     mark("judge");
-    let output_warnings = write_outputs(ws, &req.outputs, &report, &mut history, req.now);
+    let mut output_warnings = write_outputs(ws, &req.outputs, &report, &mut history, req.now);
     mark("reports");
+    // Last, once the report is written (it counts against the budget when in the cache
+    // folder): record this run's uses in the cache's ledger; evict when due.
+    prepared.cache.finish(&ws.config);
+    output_warnings.extend(prepared.cache.take_warnings());
+    mark("cache budget");
     RunResult {
         report,
         warnings,
