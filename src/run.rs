@@ -105,6 +105,7 @@ pub(crate) fn run(
     let started = Instant::now();
     let mut opts = req.options(&ws.config);
     opts.baselines = std::sync::Arc::new(baseline_inputs(ws, prepared, req));
+    prepared.cache.set_clock(req.now);
     if !req.no_cache && !req.trace {
         // Download, in parallel, the remote entries of gates whose keys are known up front.
         prepared.cache.prefetch(
@@ -183,8 +184,13 @@ pub(crate) fn run(
         .chain(history.warnings())
         .collect();
     mark("judge");
-    let output_warnings = write_outputs(ws, req, &report, &mut history);
+    let mut output_warnings = write_outputs(ws, req, &report, &mut history);
     mark("reports");
+    // Last, once the report is written (it counts against the budget when in the cache
+    // folder): record this run's uses in the cache's ledger; evict when due.
+    prepared.cache.finish(&ws.config);
+    output_warnings.extend(prepared.cache.take_warnings());
+    mark("cache budget");
     RunResult {
         report,
         warnings,
@@ -249,13 +255,19 @@ fn write_outputs(
 ) -> Vec<String> {
     let (outputs, now) = (&req.outputs, req.now);
     let mut warnings = Vec::new();
-    if !req.trace
-        && let Err(e) = history.append_run(report, now, &req.place)
-    {
-        warnings.push(format!(
-            "cannot append to the history {}: {e}",
-            ws.config.settings.history.display()
-        ));
+    // A traced run appends nothing (it ran under a tracer, on request).
+    if !req.trace {
+        if let Err(e) = history.append_run(report, now, &req.place) {
+            warnings.push(format!(
+                "cannot append to the history {}: {e}",
+                ws.config.settings.history.display()
+            ));
+        } else if let Some(Err(e)) = history.compact_if_due(now) {
+            warnings.push(format!(
+                "cannot compact the history {}: {e}; it stays as it was",
+                ws.config.settings.history.display()
+            ));
+        }
     }
     let report_path = outputs
         .report

@@ -2,6 +2,10 @@
 //!
 //! One file read once per run. It is only a fast path: when a gate's key and its artifacts on
 //! disk match the index, the hit needs no entry read at all. The entries stay the truth.
+//!
+//! Each record also says when this checkout last reported a use of its entry to the cache's
+//! ledger (`used`): a hit reports a use only when that is older than `USE_RESOLUTION_MS`, so
+//! a no-op run soon after another writes nothing at all.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,7 +13,9 @@ use std::path::{Path, PathBuf};
 use crate::bincodec::{self, Reader, Writer};
 use crate::fingerprint::CacheKey;
 
-const MAGIC: &[u8] = b"RUNNER-INDEX-1\n";
+const MAGIC: &[u8] = b"RUNNER-INDEX-2\n";
+/// The format before `used` (read as never used, so the first hit reports its use).
+const MAGIC_1: &[u8] = b"RUNNER-INDEX-1\n";
 
 /// What the index remembers of one gate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +24,9 @@ pub struct IndexRecord {
     pub key: CacheKey,
     /// Artifact path -> content hash.
     pub files: Vec<(String, [u8; 32])>,
+    /// When a use of the entry was last reported to the ledger (run clock, ms since the epoch;
+    /// 0: never).
+    pub used: u64,
 }
 
 /// Gate name -> record.
@@ -64,6 +73,21 @@ impl Index {
         }
     }
 
+    /// A hit on `gate`'s record at `now` (ms): true when the use is worth reporting (the last
+    /// report is older than `resolution` ms, or in the future of a clock that went back), and
+    /// then the record says so.
+    pub fn touch(&mut self, gate: &str, now: u64, resolution: u64) -> bool {
+        let Some(record) = self.records.get_mut(gate) else {
+            return false;
+        };
+        if now >= record.used && now - record.used < resolution {
+            return false;
+        }
+        record.used = now;
+        self.dirty = true;
+        true
+    }
+
     /// Forget `gate`.
     pub fn remove(&mut self, gate: &str) {
         if self.records.remove(gate).is_some() {
@@ -86,6 +110,7 @@ impl Index {
                 w.bytes(path.as_bytes());
                 w.raw(hash);
             }
+            w.u64(rec.used);
         }
         bincodec::write_atomic(&self.path, &w.finish())?;
         self.dirty = false;
@@ -95,7 +120,11 @@ impl Index {
 
 fn decode(data: &[u8]) -> Result<HashMap<String, IndexRecord>, bincodec::DecodeError> {
     use bincodec::DecodeError::Truncated;
-    let mut r = Reader::open(data, MAGIC)?;
+    let (mut r, with_used) = match Reader::open(data, MAGIC) {
+        Ok(r) => (r, true),
+        Err(bincodec::DecodeError::Magic) => (Reader::open(data, MAGIC_1)?, false),
+        Err(e) => return Err(e),
+    };
     let n = r.u64()?;
     let mut out = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 20));
     for _ in 0..n {
@@ -107,7 +136,8 @@ fn decode(data: &[u8]) -> Result<HashMap<String, IndexRecord>, bincodec::DecodeE
             let path = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Truncated)?;
             files.push((path, r.raw(32)?.try_into().map_err(|_| Truncated)?));
         }
-        out.insert(gate, IndexRecord { key, files });
+        let used = if with_used { r.u64()? } else { 0 };
+        out.insert(gate, IndexRecord { key, files, used });
     }
     Ok(out)
 }
@@ -126,11 +156,19 @@ mod tests {
             IndexRecord {
                 key: CacheKey([1; 32]),
                 files: vec![("out/a".into(), [2; 32])],
+                used: 5,
             },
         );
         i.save().unwrap();
-        let j = Index::load(&p);
+        let mut j = Index::load(&p);
         assert_eq!(j.get("a").unwrap().files[0].0, "out/a");
+        assert_eq!(j.get("a").unwrap().used, 5);
+        // A use is reported once per resolution, and again after a clock went back.
+        assert!(!j.touch("a", 7, 10));
+        assert!(j.touch("a", 15, 10));
+        assert!(!j.touch("a", 24, 10));
+        assert!(j.touch("a", 3, 10));
+        assert!(!j.touch("absent", 100, 10));
         assert!(j.load_warning.is_none());
         std::fs::write(&p, b"junk").unwrap();
         assert!(Index::load(&p).load_warning.is_some());

@@ -60,6 +60,28 @@ impl LocalStore {
     }
 }
 
+impl LocalStore {
+    /// `Store::put`, giving back the entry file's modification time (ms since the epoch), which
+    /// the ledger records with the store.
+    pub(crate) fn put_written(&self, key: &CacheKey, data: &[u8]) -> io::Result<u64> {
+        use std::io::Write as _;
+        let dest = self.path(key);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::create_dir_all(&self.tmp)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix("entry-")
+            .tempfile_in(&self.tmp)?;
+        tmp.write_all(data)?;
+        let file = tmp.persist(&dest).map_err(|e| e.error)?;
+        let written = file.metadata()?.modified()?;
+        Ok(written
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+    }
+}
+
 impl Store for LocalStore {
     fn name(&self) -> &'static str {
         "local cache"
@@ -88,18 +110,7 @@ impl Store for LocalStore {
     }
 
     fn put(&self, key: &CacheKey, data: &[u8]) -> io::Result<()> {
-        use std::io::Write as _;
-        let dest = self.path(key);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::create_dir_all(&self.tmp)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix("entry-")
-            .tempfile_in(&self.tmp)?;
-        tmp.write_all(data)?;
-        tmp.persist(&dest).map_err(|e| e.error)?;
-        Ok(())
+        self.put_written(key, data).map(drop)
     }
 
     fn remove(&self, key: &CacheKey) {

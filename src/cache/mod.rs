@@ -1,8 +1,10 @@
 //! The content-addressed cache: entries, the local store, the remote tier, the index fast
-//! path, and restore.
+//! path, restore, and the budget (the ledger of entries and their eviction).
 
 pub mod entry;
+mod evict;
 mod index;
+mod ledger;
 mod local;
 mod prefetch;
 pub mod remote;
@@ -11,6 +13,7 @@ pub mod trust;
 
 pub use crate::signing::Signature;
 pub use entry::{Entry, EntryError, FileRecord, MAX_ENTRY_BYTES, Manifest};
+pub use evict::{Evicted, GRACE, Pass, RUN_BUDGET, Stats, prune, stats};
 pub use index::{Index, IndexRecord};
 pub use local::LocalStore;
 pub use remote::{HttpStore, Remote};
@@ -19,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::config::{Config, Gate, is_glob};
 use crate::fingerprint::artifacts::{file_digest, link_digest};
@@ -55,12 +59,13 @@ pub enum Lookup {
     Miss,
 }
 
-/// Largest log kept in an entry; longer logs keep their tail.
-const MAX_LOG_BYTES: u64 = 4 * 1024 * 1024;
+/// Largest log kept in an entry; longer logs keep their tail (as the log files do).
+const MAX_LOG_BYTES: u64 = crate::proc::command::LOG_KEEP_BYTES;
 
 /// The cache as the scheduler sees it.
 pub struct Cache {
     root: PathBuf,
+    cache_dir: PathBuf,
     log_dir: PathBuf,
     local: LocalStore,
     index: Mutex<Index>,
@@ -71,6 +76,10 @@ pub struct Cache {
     signer: Option<Signer>,
     /// With `[settings.signing]`: remote entries must be signed by one of these.
     trusted: Option<TrustedKeys>,
+    /// The run's clock, ms since the epoch: the time uses are recorded at.
+    now_ms: AtomicU64,
+    /// Stores and hits of this run, recorded in the ledger when it ends (`finish`).
+    uses: Mutex<Vec<evict::Use>>,
 }
 
 impl Cache {
@@ -78,8 +87,12 @@ impl Cache {
     #[must_use]
     pub fn open(root: &Path, cache_dir: &Path) -> Self {
         let index = Index::load(&cache_dir.join("index.bin"));
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let cache = Cache {
             root: root.to_path_buf(),
+            cache_dir: cache_dir.to_path_buf(),
             log_dir: cache_dir.join("logs"),
             local: LocalStore::new(cache_dir),
             warnings: Mutex::new(index.load_warning.iter().cloned().collect()),
@@ -87,9 +100,70 @@ impl Cache {
             remote: None,
             signer: None,
             trusted: None,
+            now_ms: AtomicU64::new(now_ms),
+            uses: Mutex::new(Vec::new()),
         };
         cache.local.clean_stale_temporaries();
         cache
+    }
+
+    /// Use the run's clock (`--now`) for the uses this run records, instead of the system's.
+    pub fn set_clock(&self, now: time::OffsetDateTime) {
+        let ms = now.unix_timestamp_nanos() / 1_000_000;
+        self.now_ms
+            .store(u64::try_from(ms).unwrap_or(0), Ordering::Relaxed);
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.now_ms.load(Ordering::Relaxed)
+    }
+
+    fn record_use(&self, u: evict::Use) {
+        if let Ok(mut uses) = self.uses.lock() {
+            uses.push(u);
+        }
+    }
+
+    /// Keep an entry's bytes in the local store (a store, or a verified remote entry) and
+    /// record the store for the ledger.
+    fn put_local(&self, gate: &str, key: &CacheKey, data: &[u8]) -> io::Result<()> {
+        let written = self.local.put_written(key, data)?;
+        self.record_use(evict::Use::Stored {
+            key: *key,
+            size: data.len() as u64,
+            gate: gate.to_owned(),
+            written,
+        });
+        Ok(())
+    }
+
+    /// The end of a run, after `save`: record this run's stores and hits in the ledger, then
+    /// walk and evict within `[settings.cache]` as far as `evict::RUN_BUDGET` allows, when
+    /// anything is due. A no-op run with nothing due reads the ledger's header only. What
+    /// went wrong is a warning.
+    pub fn finish(&self, config: &Config) -> Option<Pass> {
+        let uses = self
+            .uses
+            .lock()
+            .map(|mut u| std::mem::take(&mut *u))
+            .unwrap_or_default();
+        let known = |gate: &str| config.gates.iter().any(|g| g.name == gate);
+        match evict::maintain(
+            &evict::Folders::of(&self.cache_dir),
+            &uses,
+            &config.settings.cache,
+            self.now_ms(),
+            &known,
+        ) {
+            Ok(pass) => pass,
+            Err(e) => {
+                self.warn(format!(
+                    "cannot keep the cache within its budget ({}): {e}",
+                    self.cache_dir.join("entries").display()
+                ));
+                None
+            }
+        }
     }
 
     /// Add the remote tier of `[settings.remote_cache]` (SPEC 10), with the signing policy of
@@ -302,6 +376,14 @@ impl Cache {
     /// it, and leaves `lookup_remote` to a worker).
     pub fn lookup_local(&self, gate: &Gate, key: &CacheKey, fp: &Fingerprinter) -> Lookup {
         if self.intact(gate, key, fp) {
+            // A hit is a use; the ledger hears of it at most once per resolution.
+            let report_use = self
+                .index
+                .lock()
+                .is_ok_and(|mut i| i.touch(&gate.name, self.now_ms(), evict::USE_RESOLUTION_MS));
+            if report_use {
+                self.record_use(evict::Use::Hit(*key));
+            }
             return Lookup::Hit { restored: 0 };
         }
         let data = match self.local.get(key) {
@@ -339,7 +421,7 @@ impl Cache {
         };
         let found = self.replay(gate, key, &entry, fp);
         if matches!(found, Lookup::Hit { .. })
-            && let Err(e) = self.local.put(key, &data)
+            && let Err(e) = self.put_local(&gate.name, key, &data)
         {
             self.warn(format!(
                 "cannot keep the remote cache entry of gate `{}` locally: {e}",
@@ -435,13 +517,21 @@ impl Cache {
         let _ = std::fs::create_dir_all(&self.log_dir);
         let _ = std::fs::write(self.log_path(&gate.name), &entry.log);
         self.remember(gate, key, &entry.manifest.files);
+        self.record_use(evict::Use::Hit(*key));
         Lookup::Hit { restored }
     }
 
     fn remember(&self, gate: &Gate, key: &CacheKey, files: &[FileRecord]) {
         let files = digests(gate, files);
         if let Ok(mut i) = self.index.lock() {
-            i.set(&gate.name, IndexRecord { key: *key, files });
+            i.set(
+                &gate.name,
+                IndexRecord {
+                    key: *key,
+                    files,
+                    used: self.now_ms(),
+                },
+            );
         }
     }
 
@@ -457,7 +547,7 @@ impl Cache {
         match self.build_entry(gate, key, material, fp, now) {
             Ok(entry) => {
                 let data = entry.encode();
-                if let Err(e) = self.local.put(key, &data) {
+                if let Err(e) = self.put_local(&gate.name, key, &data) {
                     self.warn(format!(
                         "caching is off for this run: cannot write to the cache: {e}"
                     ));

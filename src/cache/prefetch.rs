@@ -92,7 +92,7 @@ impl Cache {
             Ok(Some(data)) => Entry::decode(&data, key).ok()?,
             _ => {
                 let (entry, data) = self.remote_fetch(&gate.name, key)?;
-                if let Err(e) = self.local.put(key, &data) {
+                if let Err(e) = self.put_local(&gate.name, key, &data) {
                     self.warn(format!(
                         "cannot keep the remote cache entry of gate `{}` locally: {e}",
                         gate.name

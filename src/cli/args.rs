@@ -16,7 +16,7 @@ pub struct Cli {
     /// it, up to the repository's root].
     #[arg(short, long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Fix the clock (RFC 3339) for history and graduation.
+    /// Fix the clock (RFC 3339) for history and graduation, and the cache's record of uses.
     #[arg(
         long,
         global = true,
@@ -72,6 +72,12 @@ pub enum Command {
     /// Show a gate's baselines, or start them anew after an intended change.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Keep the local cache within its budget, or look at it (`[settings.cache]`).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+    /// Work with the history file.
+    #[command(subcommand)]
+    History(HistoryCommand),
     /// Write a Dilithium2 key pair for signing cache entries and reports.
     Keygen {
         /// Path prefix: writes PREFIX.key and PREFIX.pub.
@@ -126,6 +132,38 @@ pub enum ReportCommand {
         /// Where to write the page (default: `<cache_dir>/report.html`).
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
+    },
+}
+
+/// `runner cache ...` (SPEC 11).
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Evict entries unused for longer than the maximum age, then the least recently used
+    /// while the entries exceed the maximum size; and the logs of gates no longer configured.
+    Prune {
+        /// The size to bring the entries down to [default: `[settings.cache] max_size`].
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_size: Option<u64>,
+        /// Evict entries unused for longer than this [default: `[settings.cache] max_age`].
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        max_age: Option<std::time::Duration>,
+        /// List what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Entries, bytes, the budget, the oldest use and the hit rate over recent runs.
+    Stats,
+}
+
+/// `runner history ...` (SPEC 11).
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Compact the history's lines older than a horizon into one record per gate and day
+    /// (streaks, green days, graduation and `runner status` stay the same).
+    Compact {
+        /// Lines of days older than this are compacted.
+        #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = parse_duration)]
+        older_than: std::time::Duration,
     },
 }
 
@@ -186,6 +224,16 @@ pub struct RunArgs {
     /// is a flaky pass.
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+}
+
+/// A size such as `5GiB` (`vocab::size`).
+fn parse_size(text: &str) -> Result<u64, String> {
+    crate::vocab::size::parse(text)
+}
+
+/// A duration such as `30d` (`vocab::duration`).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::vocab::duration::parse(text)
 }
 
 /// `--now`: an RFC 3339 time.

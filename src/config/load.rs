@@ -7,8 +7,9 @@ use std::time::Duration;
 use toml::de::{DeTable, DeValue};
 
 use super::model::{
-    BASELINE_MIN_SAMPLES, BASELINE_WINDOW, BaselineThreshold, Config, EnvMode, Gate, InputGlob,
-    NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold, is_glob,
+    BASELINE_MIN_SAMPLES, BASELINE_WINDOW, BaselineThreshold, CacheSettings, Config, EnvMode, Gate,
+    InputGlob, NarrowedNeed, RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold,
+    is_glob,
 };
 use super::{snapshot, threshold_expr};
 use crate::diag::{Diagnostic, suggest};
@@ -83,7 +84,9 @@ const SETTINGS_KEYS: &[&str] = &[
     "signing",
     "env_mode",
     "resources",
+    "cache",
 ];
+const CACHE_KEYS: &[&str] = &["max_size", "max_age"];
 const REMOTE_KEYS: &[&str] = &["url", "team", "token_env", "read", "write", "timeout"];
 const SIGNING_KEYS: &[&str] = &["key_env", "trusted_keys"];
 const COMMON_KEYS: &[&str] = &[
@@ -275,6 +278,7 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
         signing: None,
         env_mode: EnvMode::Strict,
         resources: Vec::new(),
+        cache: CacheSettings::default(),
     };
     let Some((table, _)) = top.table(sink, "settings") else {
         return settings;
@@ -302,6 +306,19 @@ fn read_settings(sink: &mut Sink, top: &Fields<'_, '_>, root: &Path) -> Settings
     }
     if let Some((d, span)) = f.uint(sink, "graduate_after_days") {
         settings.graduate_after_days = crate::fields::small_u32(sink, d, span);
+    }
+    if let Some((t, _)) = f.table(sink, "cache") {
+        let c = Fields::new(t, "[settings.cache]");
+        c.reject_unknown(sink, CACHE_KEYS, |_| None);
+        if let Some((text, span)) = c.string(sink, "max_size") {
+            match crate::vocab::size::parse(&text) {
+                Ok(bytes) => settings.cache.max_size = bytes,
+                Err(e) => sink.error(span, format!("`max_size` in [settings.cache]: {e}")),
+            }
+        }
+        if let Some(age) = c.duration(sink, "max_age") {
+            settings.cache.max_age = age;
+        }
     }
     if let Some((t, _)) = f.table(sink, "remote_cache") {
         let r = Fields::new(t, "[settings.remote_cache]");

@@ -8,6 +8,6 @@ pub mod threshold_expr;
 
 pub use load::{LoadError, all_gate_keys, load, parse};
 pub use model::{
-    BaselineThreshold, Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings,
-    Settings, SigningSettings, Statistic, Threshold, is_glob,
+    BaselineThreshold, CacheSettings, Config, EnvMode, Gate, InputGlob, NarrowedNeed,
+    RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold, is_glob,
 };

@@ -44,6 +44,8 @@ pub struct Settings {
     /// `[settings.resources]`: (name, how many gates using it may run at once), sorted by
     /// name; every count is at least 1.
     pub resources: Vec<(String, u32)>,
+    /// `[settings.cache]`: the local cache's budget (defaults when the table is absent).
+    pub cache: CacheSettings,
 }
 
 impl Settings {
@@ -54,6 +56,26 @@ impl Settings {
             .iter()
             .find(|(name, _)| name == resource)
             .map(|(_, n)| *n)
+    }
+}
+
+/// `[settings.cache]` (SPEC 11): the budget of the local cache's entries. Past it, the least
+/// recently used entries are evicted at the end of a run (docs/caching.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// Bytes the entries may take (default 5 GiB).
+    pub max_size: u64,
+    /// Entries not used for this long are evicted (default 30 days).
+    pub max_age: Duration,
+}
+
+impl Default for CacheSettings {
+    /// 5 GiB and 30 days: docs/caching.md says why.
+    fn default() -> Self {
+        CacheSettings {
+            max_size: 5 << 30,
+            max_age: Duration::from_secs(30 * 86_400),
+        }
     }
 }
 

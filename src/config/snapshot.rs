@@ -23,15 +23,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::model::{
-    BaselineThreshold, Config, EnvMode, Gate, InputGlob, NarrowedNeed, RemoteCacheSettings,
-    Settings, SigningSettings, Statistic, Threshold,
+    BaselineThreshold, CacheSettings, Config, EnvMode, Gate, InputGlob, NarrowedNeed,
+    RemoteCacheSettings, Settings, SigningSettings, Statistic, Threshold,
 };
 use super::threshold_expr::{BaselineExpr, Op, Scale, ThresholdExpr};
 use crate::bincodec::{DecodeError, Reader, Writer, write_atomic};
 use crate::kinds::GateKind;
 use crate::vocab::{MetricPath, Mode};
 
-const MAGIC: &[u8] = b"runner-config-snapshot-4\n";
+const MAGIC: &[u8] = b"runner-config-snapshot-5\n";
 
 /// Where the snapshot of the config in `root` lives.
 #[must_use]
@@ -275,8 +275,10 @@ codec_struct!(Settings {
     remote_cache,
     signing,
     env_mode,
-    resources
+    resources,
+    cache
 });
+codec_struct!(CacheSettings { max_size, max_age });
 codec_struct!(RemoteCacheSettings {
     url,
     team,
@@ -488,6 +490,9 @@ trusted_keys = ["keys/ci.pub"]
 [settings.resources]
 gpu = 2
 db = 1
+[settings.cache]
+max_size = "1.5GiB"
+max_age = "7d12h"
 
 [gates.build]
 run = "make"

@@ -31,7 +31,7 @@ pub(crate) struct Mark {
 }
 
 /// What one UTC day of one gate holds: enough to count streaks, not every entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Day {
     pub date: Date,
     /// The first `pass` of the day in history order (a flaky pass is not one).
@@ -179,7 +179,58 @@ pub(crate) fn record(
     }
 }
 
+/// Fold a whole day (a day record, or the fold of some of the day's lines) into a gate's days,
+/// as if its lines were recorded one by one where the day stands in the file.
+pub(crate) fn merge(days: &mut Vec<Day>, day: Day) {
+    match days.binary_search_by_key(&day.date, |d| d.date) {
+        Ok(i) => merge_into(&mut days[i], day),
+        Err(i) => days.insert(i, day),
+    }
+}
+
+/// Fold `day` into `into`, the same date, `day` coming later in the file: first marks are the
+/// smaller, the highest run the larger, and its latest entry wins ties (as `record` does).
+pub(crate) fn merge_into(into: &mut Day, day: Day) {
+    let first = |a: Option<Mark>, b: Option<Mark>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    into.pass = first(into.pass, day.pass);
+    into.bad = first(into.bad, day.bad);
+    into.flaky = first(into.flaky, day.flaky);
+    into.max_run = into.max_run.max(day.max_run);
+    into.executed = into.executed.saturating_add(day.executed);
+    into.flaky_passes = into.flaky_passes.saturating_add(day.flaky_passes);
+    if day.last.ms >= into.last.ms {
+        into.last = day.last;
+    }
+}
+
 impl Day {
+    /// The day of a single entry, as `record` would make it in an empty history.
+    pub(crate) fn of_entry(
+        at: OffsetDateTime,
+        run: u64,
+        status: Status,
+        cached: bool,
+        guard: bool,
+        flaky: bool,
+    ) -> Self {
+        let mut days = Vec::with_capacity(1);
+        record(&mut days, at, run, status, cached, guard, flaky);
+        // `record` always leaves one day in an empty list.
+        days.pop().unwrap_or_else(|| {
+            let last = LastOfDay {
+                ms: ms_of_day(at),
+                status,
+                cached,
+                guard,
+                flaky,
+            };
+            Day::new(at.date(), last)
+        })
+    }
+
     fn new(date: Date, last: LastOfDay) -> Self {
         Day {
             date,
@@ -291,7 +342,7 @@ fn streak_as_written_before(days: &[Day], run: u64) -> (u32, Option<Date>) {
 }
 
 /// The UTC time `ms` milliseconds after midnight of `date`.
-fn at_of(date: Date, ms: u32) -> OffsetDateTime {
+pub(crate) fn at_of(date: Date, ms: u32) -> OffsetDateTime {
     date.midnight().assume_utc() + time::Duration::milliseconds(i64::from(ms))
 }
 

@@ -1,4 +1,10 @@
 //! One line of the history file: its JSON shape, how it is written and how it is read back.
+//!
+//! A line is one gate's result in one run, or (after `compact`) a *day record*: one gate's
+//! whole UTC day, whose `at`, `status`, `cached` and `guard` are those of the day's latest
+//! result (so a reader that does not know `day` still sees a plausible line) and whose `day`
+//! object holds what streaks and graduation read of the others: how many lines it stands
+//! for, the day's first pass and first failure in run order, and its highest run.
 
 use std::borrow::Cow;
 
@@ -103,6 +109,101 @@ struct LineIn<'a> {
     guard: Option<Cow<'a, str>>,
     #[serde(default)]
     flaky: Option<bool>,
+    #[serde(default)]
+    day: Option<DayIn>,
+}
+
+/// The `day` object of a day record.
+#[derive(Debug, Deserialize, Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DayIn {
+    /// How many result lines the record stands for (at least 1).
+    pub lines: u64,
+    /// The day's first pass in run order: `[run, ms since UTC midnight]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass: Option<(u64, u32)>,
+    /// The day's first fail or error in run order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bad: Option<(u64, u32)>,
+    /// The highest run of a pass, fail or error that day, when not the record's `run`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_run: Option<u64>,
+    /// The day's first flaky pass (a pass that needed a retry) in run order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flaky: Option<(u64, u32)>,
+    /// The day's executions (not replays) that ended pass, fail or error; absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub executed: u32,
+    /// Those of them that were flaky passes; absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub flaky_passes: u32,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's skip_serializing_if passes a reference"
+)]
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A day record as written by `compact`: the day's latest result, then `day`.
+#[derive(Debug, Serialize)]
+pub(crate) struct DayOut<'a> {
+    pub at: &'a str,
+    pub gate: &'a str,
+    pub status: Status,
+    pub cached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<&'a str>,
+    /// The day's latest result was a flaky pass.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub flaky: bool,
+    /// The highest run of any line of the day.
+    pub run: u64,
+    pub day: DayIn,
+}
+
+impl DayOut<'_> {
+    /// The whole line, newline included.
+    pub(super) fn to_bytes(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec(self).unwrap_or_default();
+        bytes.push(b'\n');
+        bytes
+    }
+}
+
+/// The fields the runner writes. A line with any other field is never compacted: whatever it
+/// carries (a later runner's metric values, say) is kept as it is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "read only to learn that a line has no other field"
+)]
+struct KnownFields {
+    at: serde::de::IgnoredAny,
+    gate: serde::de::IgnoredAny,
+    status: serde::de::IgnoredAny,
+    #[serde(default)]
+    mode: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    cached: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    commit: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    run: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    guard: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    flaky: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    day: Option<serde::de::IgnoredAny>,
+}
+
+/// Does a valid line hold only the fields the runner writes?
+pub(crate) fn has_only_known_fields(line: &[u8]) -> bool {
+    serde_json::from_slice::<KnownFields>(line).is_ok()
 }
 
 /// A valid line, reduced to what streaks and `runner status` need.
@@ -117,10 +218,15 @@ pub(crate) struct Entry<'a> {
     pub guard: bool,
     /// The line records a pass that needed a retry.
     pub flaky: bool,
-    /// 0 for a line without `run` (written before the field existed): it sorts first.
-    pub run: u64,
     /// A `runner baseline accept` line: not a result (its `status` is a placeholder).
     pub accept: bool,
+    /// 0 for a line without `run` (written before the field existed): it sorts first. For a
+    /// day record, the highest run of its lines.
+    pub run: u64,
+    /// The guard's reason, when the line has one.
+    pub guard_text: Option<Cow<'a, str>>,
+    /// Set on a day record: the rest of the day.
+    pub day: Option<DayIn>,
 }
 
 /// Parse one line (without its newline). The error says in words why the line is corrupt.
@@ -133,6 +239,12 @@ pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
         None if accept => Status::Skip,
         None => return Err("missing field `status`".to_owned()),
     };
+    if let Some(day) = &raw.day {
+        let in_day = |m: Option<(u64, u32)>| m.is_none_or(|(_, ms)| ms < 86_400_000);
+        if day.lines == 0 || !in_day(day.pass) || !in_day(day.bad) || !in_day(day.flaky) {
+            return Err("`day` is not a day record".to_owned());
+        }
+    }
     Ok(Entry {
         accept,
         gate: raw.gate,
@@ -142,6 +254,8 @@ pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
         guard: raw.guard.is_some(),
         flaky: raw.flaky.unwrap_or(false),
         run: raw.run.unwrap_or(0),
+        guard_text: raw.guard,
+        day: raw.day,
     })
 }
 

@@ -13,8 +13,9 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 
+use super::compact;
 use super::graduation::{self, Day, FlakeRate, Standing};
 use super::line::{self, LineOut};
 use super::summary;
@@ -92,6 +93,11 @@ pub(crate) struct History {
     /// When the state read covers the whole file: its inode (0: no file yet) and length. Then
     /// `append_run` can fold its own lines into the summary, and the next run parses nothing.
     whole_file: Option<(u64, u64)>,
+    /// The oldest day of a result line (not a day record): compaction has work when it is
+    /// older than the horizon.
+    oldest_raw: Option<Date>,
+    /// The file's length right after it was last compacted (from the summary; 0: unknown).
+    compacted_len: u64,
 }
 
 /// What a summary records of the history read so far.
@@ -103,13 +109,13 @@ struct SummaryState {
     entries: usize,
     max_run: u64,
     gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
+    oldest_raw: Option<Date>,
 }
 
 impl History {
-    /// Read the history file (missing = empty). Corrupt lines are skipped, one warning each.
-    #[must_use]
-    pub(crate) fn load(path: &Path) -> Self {
-        let mut history = History {
+    /// A history of `path` with nothing read yet.
+    fn blank(path: &Path) -> Self {
+        History {
             path: path.to_path_buf(),
             gates: HashMap::default(),
             warnings: Vec::new(),
@@ -120,7 +126,15 @@ impl History {
             before_torn: None,
             commit: std::sync::OnceLock::new(),
             whole_file: None,
-        };
+            oldest_raw: None,
+            compacted_len: 0,
+        }
+    }
+
+    /// Read the history file (missing = empty). Corrupt lines are skipped, one warning each.
+    #[must_use]
+    pub(crate) fn load(path: &Path) -> Self {
+        let mut history = History::blank(path);
         match File::open(path) {
             Ok(file) => history.read_with_summary(file),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => history.whole_file = Some((0, 0)),
@@ -144,6 +158,8 @@ impl History {
             self.gates = s.gates;
             self.lines_before = s.lines;
             self.corrupt = s.corrupt;
+            self.oldest_raw = s.oldest_raw;
+            self.compacted_len = s.compacted_len;
             let file = shown(&self.path);
             self.warnings = s
                 .warnings
@@ -181,6 +197,7 @@ impl History {
                     entries: self.entries,
                     max_run: self.max_run,
                     gates: std::mem::take(&mut self.gates),
+                    oldest_raw: self.oldest_raw,
                 },
                 Clone::clone,
             );
@@ -199,6 +216,8 @@ impl History {
                 entries: state.entries,
                 max_run: state.max_run,
                 gates: state.gates,
+                oldest_raw: state.oldest_raw,
+                compacted_len: self.compacted_len,
             };
             summary::save(&summary_path, &s);
             if torn.is_none() {
@@ -216,6 +235,7 @@ impl History {
             entries: self.entries,
             max_run: self.max_run,
             gates: self.gates.clone(),
+            oldest_raw: self.oldest_raw,
         }
     }
 
@@ -257,21 +277,31 @@ impl History {
                 // `runner baseline accept`: not a result; only baselines read it.
                 Ok(entry) if entry.accept => self.entries += 1,
                 Ok(entry) => {
-                    self.entries += 1;
                     self.max_run = self.max_run.max(entry.run);
                     let days = match self.gates.get_mut(entry.gate.as_ref()) {
                         Some(days) => days,
                         None => self.gates.entry(entry.gate.as_ref().into()).or_default(),
                     };
-                    graduation::record(
-                        days,
-                        entry.at,
-                        entry.run,
-                        entry.status,
-                        entry.cached,
-                        entry.guard,
-                        entry.flaky,
-                    );
+                    if let Some(day) = entry.day {
+                        // A day record (`compact`): the whole day at once.
+                        self.entries += usize::try_from(day.lines).unwrap_or(usize::MAX);
+                        graduation::merge(days, compact::day_of_record(&entry, day));
+                    } else {
+                        self.entries += 1;
+                        let date = entry.at.date();
+                        if self.oldest_raw.is_none_or(|d| date < d) {
+                            self.oldest_raw = Some(date);
+                        }
+                        graduation::record(
+                            days,
+                            entry.at,
+                            entry.run,
+                            entry.status,
+                            entry.cached,
+                            entry.guard,
+                            entry.flaky,
+                        );
+                    }
                 }
                 Err(why) => {
                     corrupt += 1;
@@ -375,6 +405,30 @@ impl History {
         &self.path
     }
 
+    /// After a run's lines were appended: compact the file when it is past
+    /// `AUTO_COMPACT_BYTES`, has doubled since it was last compacted, and holds result lines
+    /// older than `HORIZON`. None when it was not due.
+    pub(crate) fn compact_if_due(
+        &self,
+        now: OffsetDateTime,
+    ) -> Option<std::io::Result<Option<compact::Report>>> {
+        self.compact_past(now, AUTO_COMPACT_BYTES)
+    }
+
+    /// `compact_if_due` with another size than `AUTO_COMPACT_BYTES`.
+    fn compact_past(
+        &self,
+        now: OffsetDateTime,
+        size: u64,
+    ) -> Option<std::io::Result<Option<compact::Report>>> {
+        let len = std::fs::metadata(&self.path).ok()?.len();
+        let cutoff = (now.to_offset(time::UtcOffset::UTC) - HORIZON).date();
+        let due = len > size
+            && len > self.compacted_len.saturating_mul(2)
+            && self.oldest_raw.is_some_and(|d| d < cutoff);
+        due.then(|| compact_history(&self.path, now, HORIZON))
+    }
+
     /// The sequence number of a run writing at `now`: above every run in the file, and the
     /// clock in milliseconds when that is higher.
     #[must_use]
@@ -406,11 +460,7 @@ impl History {
         let utc = now.to_offset(time::UtcOffset::UTC);
         let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
         let run = self.next_run(now);
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .read(true)
-            .open(&self.path)?;
+        let mut file = open_for_append(&self.path)?;
         // A torn or hand-edited last line without its newline would swallow our first line.
         let mut pending_newline = !ends_with_newline(&file)?;
         let before = file.metadata()?;
@@ -535,6 +585,9 @@ impl History {
             self.lines_before += 1;
             self.max_run = self.max_run.max(run);
         }
+        if self.oldest_raw.is_none_or(|d| at.date() < d) {
+            self.oldest_raw = Some(at.date());
+        }
         let Ok(tail_hash) = summary::tail_hash(file, end) else {
             return;
         };
@@ -548,11 +601,44 @@ impl History {
             entries: self.entries,
             max_run: self.max_run,
             gates: std::mem::take(&mut self.gates),
+            oldest_raw: self.oldest_raw,
+            compacted_len: self.compacted_len,
         };
         summary::save(&summary::path_of(&self.path), &s);
         self.gates = s.gates;
         self.whole_file = Some((meta.ino(), end));
     }
+}
+
+/// Past this size, a run compacts the history on its own (`History::compact_if_due`): 32 MiB
+/// is read in about a quarter of a second when no summary helps (a fresh clone, a CI job), and
+/// is a few weeks of a 2,000-gate repository's lines.
+pub(crate) const AUTO_COMPACT_BYTES: u64 = 32 << 20;
+
+/// Lines of days older than this are compacted unless asked otherwise.
+pub(crate) const HORIZON: time::Duration = time::Duration::days(30);
+
+/// Compact the history at `path`: the lines of UTC days before the day `older_than` before
+/// `now` become day records (`compact`). Then a summary of the new file is written, which
+/// remembers its length. None when there is no history.
+///
+/// # Errors
+/// When the file cannot be locked, read, written or renamed (it is then left as it was).
+pub(crate) fn compact_history(
+    path: &Path,
+    now: OffsetDateTime,
+    older_than: time::Duration,
+) -> std::io::Result<Option<compact::Report>> {
+    let cutoff = (now.to_offset(time::UtcOffset::UTC) - older_than).date();
+    let report = compact::compact_file(path, cutoff)?;
+    if let Some(r) = &report {
+        let mut history = History::blank(path);
+        history.compacted_len = r.after;
+        if let Ok(file) = File::open(path) {
+            history.read_with_summary(file);
+        }
+    }
+    Ok(report)
 }
 
 /// The warnings a summary keeps, as data: the corrupt lines' numbers and reasons.
@@ -565,6 +651,28 @@ fn summarised_warnings(warnings: &[HistoryWarning]) -> Vec<(usize, String)> {
             _ => None,
         })
         .collect()
+}
+
+/// Open the history for appending, holding a shared `flock` on it: compaction holds it
+/// exclusively while it rewrites the file, and replaces the file before letting go, so an
+/// appender that got the lock checks that the path still names the file it opened, and opens
+/// it again when not (its lines would go to the replaced file, and be lost). On a file system
+/// without `flock` the append goes on unlocked, as before compaction existed.
+fn open_for_append(path: &Path) -> std::io::Result<File> {
+    // Each retry means a whole compaction finished meanwhile: a few are plenty.
+    for _ in 0..16 {
+        let file = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .read(true)
+            .open(path)?;
+        if compact::flock(&file, libc::LOCK_SH).is_err() || compact::still_named(path, &file)? {
+            return Ok(file);
+        }
+    }
+    Err(std::io::Error::other(
+        "the file was replaced 16 times while opening it",
+    ))
 }
 
 /// One `write(2)` of a whole line. A short write (a full disk) is finished, and reported.
@@ -606,18 +714,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> History {
-        let mut h = History {
-            path: PathBuf::from("h.jsonl"),
-            gates: HashMap::default(),
-            warnings: Vec::new(),
-            max_run: 0,
-            entries: 0,
-            lines_before: 0,
-            corrupt: 0,
-            before_torn: None,
-            commit: std::sync::OnceLock::new(),
-            whole_file: None,
-        };
+        let mut h = History::blank(Path::new("h.jsonl"));
         h.read(Cursor::new(text.as_bytes().to_vec()));
         h
     }
@@ -829,6 +926,114 @@ mod tests {
         );
     }
 
+    /// Runners appending while the file is compacted over and over: no line is lost or
+    /// doubled, and what the history reads as stays the same.
+    #[test]
+    fn concurrent_appenders_lose_nothing_while_the_file_is_compacted() {
+        use crate::vocab::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        // Old lines for compaction to work on (September), 4,000 of them.
+        let mut old = String::new();
+        for i in 0..4000u64 {
+            old += &format!(
+                "{{\"at\":\"2026-09-{:02}T10:00:00Z\",\"gate\":\"old{}\",\"status\":\"pass\",\"run\":{i}}}\n",
+                1 + i % 28,
+                i % 50
+            );
+        }
+        std::fs::write(&path, &old).unwrap();
+        let before = History::load(&path);
+        let now = datetime!(2026-11-20 10:00 UTC);
+        let (writers, appends) = (4, 40);
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let compactions = std::thread::scope(|s| {
+            let compactor = s.spawn(|| {
+                let mut n = 0;
+                // Compacting from the oldest day on: each pass folds a few more days (and
+                // the next ones fold records again).
+                while !done.load(std::sync::atomic::Ordering::SeqCst) || n < 3 {
+                    let horizon = time::Duration::days(80 - (n % 30));
+                    compact_history(&path, now, horizon).unwrap();
+                    n += 1;
+                }
+                n
+            });
+            let appenders: Vec<_> = (0..writers)
+                .map(|w| {
+                    let path = &path;
+                    s.spawn(move || {
+                        for i in 0..appends {
+                            let name = format!("w{w}-{i}");
+                            let mut h = History::load(path);
+                            h.append_run(
+                                &report_of(&[(&name, Status::Pass, false)]),
+                                now,
+                                &RunPlace::default(),
+                            )
+                            .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for a in appenders {
+                a.join().unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            compactor.join().unwrap()
+        });
+        assert!(compactions >= 3);
+        let text = std::fs::read_to_string(&path).unwrap();
+        for w in 0..writers {
+            for i in 0..appends {
+                let needle = format!("\"gate\":\"w{w}-{i}\"");
+                assert_eq!(text.matches(&needle).count(), 1, "{needle} in\n{text}");
+            }
+        }
+        assert!(text.contains("\"day\":{"), "days were compacted");
+        std::fs::remove_file(summary::path_of(&path)).unwrap();
+        let after = History::load(&path);
+        assert_eq!(after.entries, before.entries + writers * appends);
+        for (gate, days) in &before.gates {
+            assert_eq!(after.gates.get(gate), Some(days), "{gate}");
+        }
+    }
+
+    /// Past the size, a run compacts on its own once; not again until the file doubles.
+    #[test]
+    fn automatic_compaction_past_a_size_and_then_after_doubling() {
+        use crate::vocab::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        let line = |day: u32, run: u32| {
+            format!(
+                "{{\"at\":\"2026-09-{day:02}T10:00:00Z\",\"gate\":\"a\",\"status\":\"pass\",\"run\":{run}}}\n"
+            )
+        };
+        let text: String = (0..300).map(|i| line(1 + i % 20, i)).collect();
+        std::fs::write(&path, &text).unwrap();
+        let now = datetime!(2026-11-20 10:00 UTC);
+        let mut h = History::load(&path);
+        h.append_run(
+            &report_of(&[("a", Status::Pass, false)]),
+            now,
+            &RunPlace::default(),
+        )
+        .unwrap();
+        let standing = |h: &History| graduation::standing(&h.gates["a"], now, 3);
+        let expected = standing(&History::load(&path));
+        assert!(h.compact_past(now, 1 << 30).is_none(), "under the size");
+        let report = h.compact_past(now, 1000).unwrap().unwrap().unwrap();
+        assert_eq!((report.folded, report.records), (300, 20));
+        let h = History::load(&path);
+        assert_eq!(h.compacted_len, report.after);
+        assert_eq!(standing(&h), expected);
+        assert!(
+            h.compact_past(now, 1000).is_none(),
+            "not again until it doubles"
+        );
+    }
+
     #[test]
     fn missing_file_is_empty_without_warning() {
         let dir = tempfile::tempdir().unwrap();
@@ -837,3 +1042,7 @@ mod tests {
         assert!(h.warnings().is_empty());
     }
 }
+
+#[cfg(test)]
+#[path = "compact_props.rs"]
+mod compact_props;

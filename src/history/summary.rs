@@ -18,7 +18,7 @@ use super::graduation::{Day, LastOfDay, Mark};
 use crate::bincodec::{self, Reader, Writer};
 use crate::vocab::Status;
 
-const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-5\n";
+const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-6\n";
 /// How many bytes before the offset must match for the summary to be trusted.
 const TAIL: u64 = 256;
 
@@ -34,6 +34,11 @@ pub(crate) struct Summary<S> {
     pub entries: usize,
     pub max_run: u64,
     pub gates: HashMap<Box<str>, Vec<Day>, S>,
+    /// The oldest day of a result line (not a day record) in the summarised part.
+    pub oldest_raw: Option<Date>,
+    /// The file's length right after its last compaction (0: unknown). Compaction runs again
+    /// on its own only once the file has doubled since.
+    pub compacted_len: u64,
 }
 
 /// Where the summary of `history` lives.
@@ -84,6 +89,11 @@ pub(crate) fn save<S>(summary_path: &Path, s: &Summary<S>) {
     }
     w.u64(s.entries as u64);
     w.u64(s.max_run);
+    w.i64(
+        s.oldest_raw
+            .map_or(i64::MIN, |d| i64::from(d.to_julian_day())),
+    );
+    w.u64(s.compacted_len);
     w.u64(s.gates.len() as u64);
     for (gate, days) in &s.gates {
         w.bytes(gate.as_bytes());
@@ -156,6 +166,14 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
     }
     let entries = usize::try_from(r.u64()?).map_err(|_| Truncated)?;
     let max_run = r.u64()?;
+    let oldest_raw = match r.i64()? {
+        i64::MIN => None,
+        day => Some(
+            Date::from_julian_day(i32::try_from(day).map_err(|_| Truncated)?)
+                .map_err(|_| Truncated)?,
+        ),
+    };
+    let compacted_len = r.u64()?;
     let n = r.u64()?;
     let mut gates = HashMap::with_capacity_and_hasher(
         usize::try_from(n).unwrap_or(0).min(1 << 20),
@@ -208,6 +226,8 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
         entries,
         max_run,
         gates,
+        oldest_raw,
+        compacted_len,
     })
 }
 

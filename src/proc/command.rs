@@ -73,7 +73,7 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         Ok(g) => g,
         Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
     };
-    streaming(spec.log, spec.gate, spec.stream, || {
+    let end = streaming(spec.log, spec.gate, spec.stream, || {
         let timed_out = !group.wait_exit(spec.timeout);
         if timed_out {
             group.stop(spec.grace);
@@ -88,7 +88,11 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
             },
             Err(e) => ProcessEnd::SpawnFailed(format!("waiting for the command failed: {e}")),
         }
-    })
+    });
+    // A log is bounded: a gate printing gigabytes leaves its last `LOG_KEEP_BYTES` (what a cache
+    // entry keeps of it too). Best effort: a log that cannot be cut stays whole.
+    let _ = super::tail::keep_tail(spec.log, LOG_KEEP_BYTES);
+    end
 }
 
 /// Do `work` (waiting for a gate) while handing the whole lines its log file `log` gains to
@@ -113,6 +117,8 @@ pub(crate) fn streaming<R>(
         result
     })
 }
+/// The end of a gate's log kept in `cache/logs` (and in a cache entry): 4 MiB.
+pub(crate) const LOG_KEEP_BYTES: u64 = 4 * 1024 * 1024;
 
 /// This executable, exported to gates as `RUNNER_BIN` (looked up once, not per gate).
 pub(crate) fn runner_bin() -> Option<&'static PathBuf> {

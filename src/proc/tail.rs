@@ -1,5 +1,6 @@
 //! The end of a log: the last bytes of a file, and its last lines, for failure messages, cache
-//! entries and the progress display. One helper for every log the runner quotes.
+//! entries and the progress display; and cutting a log down to its end. One helper for every
+//! log the runner quotes or keeps.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -20,6 +21,32 @@ pub(crate) fn tail_bytes(file: &mut File, max: u64) -> Vec<u8> {
 #[must_use]
 pub(crate) fn tail_bytes_of(path: &Path, max: u64) -> Vec<u8> {
     File::open(path).map_or_else(|_| Vec::new(), |mut f| tail_bytes(&mut f, max))
+}
+
+/// Cut the file at `path` down to its last `max` bytes (from a line start when there is one),
+/// behind a first line saying how much was cut; a file no longer than `max` is left alone.
+/// True when it was cut. The new file replaces the old by rename, so a process still writing
+/// to the old one (a daemon the gate left behind) cannot interleave with it.
+pub(crate) fn keep_tail(path: &Path, max: u64) -> std::io::Result<bool> {
+    let len = std::fs::metadata(path)?.len();
+    if len <= max {
+        return Ok(false);
+    }
+    let tail = tail_bytes(&mut File::open(path)?, max);
+    let start = match tail.iter().position(|&b| b == b'\n') {
+        Some(i) if i + 1 < tail.len() => i + 1,
+        _ => 0,
+    };
+    let kept = &tail[start..];
+    let mut out = format!(
+        "[runner: the first {} bytes of this log were cut; a log keeps its last {} KiB]\n",
+        len - kept.len() as u64,
+        max >> 10
+    )
+    .into_bytes();
+    out.extend_from_slice(kept);
+    crate::bincodec::write_atomic_shared(path, &out)?;
+    Ok(true)
 }
 
 /// The last `lines` lines of `bytes` (lossily decoded), joined by newlines.
@@ -51,5 +78,31 @@ mod tests {
         assert_eq!(tail_bytes_of(&path, 1 << 20).len(), text.len());
         assert!(tail_bytes_of(&dir.path().join("absent"), 10).is_empty());
         assert_eq!(last_lines(b"", 3), "");
+    }
+
+    #[test]
+    fn long_logs_keep_their_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let text: String = (1..=1000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        assert!(!keep_tail(&path, 1 << 20).unwrap(), "short logs stay");
+        assert!(keep_tail(&path, 100).unwrap());
+        let cut = std::fs::read_to_string(&path).unwrap();
+        let mut lines = cut.lines();
+        let first = lines.next().unwrap();
+        assert!(first.starts_with("[runner: the first "), "{first}");
+        let rest: Vec<&str> = lines.collect();
+        assert_eq!(rest.last(), Some(&"line 1000"));
+        assert!(
+            rest[0].starts_with("line "),
+            "cut at a line start: {rest:?}"
+        );
+        let kept: usize = rest.iter().map(|l| l.len() + 1).sum();
+        assert!(kept <= 100);
+        assert!(
+            first.contains(&format!("first {} bytes", text.len() - kept)),
+            "{first}"
+        );
     }
 }

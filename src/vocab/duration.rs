@@ -1,9 +1,9 @@
-//! Durations as written in gates.toml (`"30s"`, `"5m"`, `"1h30m"`, `"250ms"`) and as people
-//! read them (`humantime`).
+//! Durations as written in gates.toml (`"30s"`, `"5m"`, `"1h30m"`, `"250ms"`, `"30d"`) and as
+//! people read them (`humantime`).
 
 use std::time::Duration;
 
-/// Parse a duration such as `5m`, `30s`, `1h30m` or `250ms`.
+/// Parse a duration such as `5m`, `30s`, `1h30m`, `250ms` or `30d` (days of 24 hours).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     if t.is_empty() {
@@ -28,14 +28,15 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "s" => value,
             "m" => value * 60.0,
             "h" => value * 3600.0,
+            "d" => value * 86_400.0,
             "" => {
                 return Err(format!(
-                    "`{text}` has no unit; add one of ms, s, m, h (for example \"{number}s\")"
+                    "`{text}` has no unit; add one of ms, s, m, h, d (for example \"{number}s\")"
                 ));
             }
             other => {
                 return Err(format!(
-                    "unknown unit `{other}` in `{text}`; use ms, s, m or h"
+                    "unknown unit `{other}` in `{text}`; use ms, s, m, h or d"
                 ));
             }
         };
@@ -45,7 +46,7 @@ pub fn parse(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
-/// `1m30s`, `45s`, `250ms`.
+/// `1m30s`, `45s`, `250ms`, `30d`, `2d3h`.
 #[must_use]
 pub fn humantime(d: Duration) -> String {
     let ms = d.as_millis();
@@ -55,11 +56,19 @@ pub fn humantime(d: Duration) -> String {
         format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s")
     } else {
         let s = d.as_secs();
-        match (s / 3600, (s % 3600) / 60, s % 60) {
+        let (days, rest) = (s / 86_400, s % 86_400);
+        let tail = match (rest / 3600, (rest % 3600) / 60, rest % 60) {
+            (0, 0, 0) => String::new(),
+            (0, 0, sec) => format!("{sec}s"),
             (0, m, 0) => format!("{m}m"),
             (0, m, sec) => format!("{m}m{sec}s"),
             (h, 0, 0) => format!("{h}h"),
             (h, m, sec) => format!("{h}h{m}m{sec}s"),
+        };
+        if days > 0 {
+            format!("{days}d{tail}")
+        } else {
+            tail
         }
     }
 }
@@ -75,6 +84,26 @@ mod tests {
         assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse("1d12h"), Ok(Duration::from_secs(36 * 3600)));
+    }
+
+    #[test]
+    fn for_people() {
+        for (secs, text) in [
+            (45, "45s"),
+            (90, "1m30s"),
+            (3600, "1h"),
+            (86_400 * 30, "30d"),
+        ] {
+            assert_eq!(humantime(Duration::from_secs(secs)), text);
+        }
+        assert_eq!(
+            humantime(Duration::from_secs(86_400 * 2 + 3 * 3600)),
+            "2d3h"
+        );
+        assert_eq!(humantime(Duration::from_secs(86_400 + 5)), "1d5s");
+        assert_eq!(humantime(Duration::from_millis(250)), "250ms");
     }
 
     #[test]

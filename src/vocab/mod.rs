@@ -1,6 +1,6 @@
 //! The vocabulary every other module speaks: statuses, modes, metric paths, cache keys,
-//! durations, the clock, labels and run outcomes. It imports nothing of the crate, so it is the
-//! first thing to read.
+//! durations, byte sizes, the clock, labels and run outcomes. It imports nothing of the crate,
+//! so it is the first thing to read.
 
 pub mod cache_key;
 pub mod clock;
@@ -9,6 +9,7 @@ pub mod exit_code;
 pub mod label;
 pub mod metric_path;
 pub mod mode;
+pub mod size;
 pub mod status;
 
 pub use cache_key::{CacheKey, hex};

@@ -272,6 +272,11 @@ fn gates_schema_tables_have_the_parsers_keys() {
             &settings["properties"]["signing"]["properties"],
         ),
         (
+            "[settings.cache]",
+            format!("version = 1\n[settings.cache]\nzzzzzzzzzz = 1\n{gate}"),
+            &settings["properties"]["cache"]["properties"],
+        ),
+        (
             "service",
             "version = 1\n[gates.h]\nkind = \"http\"\nurl = \"http://127.0.0.1:1/\"\n[gates.h.service]\nrun = \"true\"\nzzzzzzzzzz = 1\n".to_owned(),
             &schema["$defs"]["gate"]["properties"]["service"]["properties"],
@@ -303,6 +308,10 @@ timeout = "10s"
 [settings.signing]
 key_env = "RUNNER_SIGNING_KEY"
 trusted_keys = ["keys/ci.pub"]
+
+[settings.cache]
+max_size = "5GiB"
+max_age = "30d"
 
 [gates.nodespec-validate]
 kind = "schema"
@@ -539,6 +548,18 @@ const INVALID: &[(&str, &str)] = &[
     (
         "timeout",
         "version = 1\n[gates.a]\nrun = \"true\"\ntimeout = \"5 minutes\"\n",
+    ),
+    (
+        "cache max_size unit",
+        "version = 1\n[settings.cache]\nmax_size = \"5 parsecs\"\n[gates.a]\nrun = \"true\"\n",
+    ),
+    (
+        "cache max_age unit",
+        "version = 1\n[settings.cache]\nmax_age = \"a month\"\n[gates.a]\nrun = \"true\"\n",
+    ),
+    (
+        "cache max_size not a string",
+        "version = 1\n[settings.cache]\nmax_size = 5\n[gates.a]\nrun = \"true\"\n",
     ),
     (
         "allow_empty type",

@@ -565,3 +565,91 @@ fn status_table() {
         out.stderr
     );
 }
+
+/// `runner history compact` (SPEC 11): the old days become one record per gate and day, and
+/// `runner status`, `runner graduate` and the effective mode read exactly as before; the
+/// runs after it append and judge as usual.
+#[test]
+fn compaction_changes_nothing_status_or_graduation_read() {
+    let repo = smoke_repo(3);
+    // Green, green, a failure, then three green days (graduating on the 6th), a failure after
+    // graduation (sticky), and several runs a day.
+    for (day, code) in [
+        (1, 0),
+        (2, 0),
+        (3, 1),
+        (4, 0),
+        (5, 0),
+        (6, 0),
+        (7, 1),
+        (8, 0),
+    ] {
+        repo.write("outcome", &code.to_string());
+        repo.run(&["run", "--now", &at(day, 9)]);
+        repo.run(&["run", "--now", &at(day, 15)]);
+    }
+    let views = |now: &str| {
+        [
+            repo.run(&["status", "--now", now]),
+            repo.run(&["graduate", "--now", now]),
+            repo.run(&["list", "--now", now]),
+        ]
+        .map(|o| o.stdout)
+    };
+    let moments = [
+        at(2, 12),
+        at(6, 12),
+        at(8, 12),
+        "2026-12-20T00:00:00Z".to_owned(),
+    ];
+    let before: Vec<_> = moments.iter().map(|m| views(m)).collect();
+    let size = std::fs::metadata(repo.path(HISTORY)).unwrap().len();
+    // On December 10th, a horizon of 30 days: everything up to November 9th is compacted.
+    let out = repo.run(&["history", "compact", "--now", "2026-12-10T00:00:00Z"]);
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("32 lines of days before 2026-11-10 folded into 16 day records"),
+        "{}",
+        out.stdout
+    );
+    let text = repo.read(HISTORY);
+    assert_eq!(text.lines().count(), 16);
+    assert!(text.lines().all(|l| l.contains("\"day\":{")), "{text}");
+    assert!(std::fs::metadata(repo.path(HISTORY)).unwrap().len() < size);
+    let after: Vec<_> = moments.iter().map(|m| views(m)).collect();
+    assert_eq!(after, before);
+    assert!(before[3][0].contains("(32 entries)"), "{}", before[3][0]);
+    // The next run appends as usual, and the graduated gate's failure still blocks.
+    repo.write("outcome", "1");
+    repo.run(&["run", "--now", &at(9, 9)]).expect_code(1);
+    assert_eq!(
+        status_row(&repo, &at(9, 12), "smoke")[2..],
+        [
+            "blocking",
+            "0/3 green days",
+            "fail 2026-11-09T09:00:00Z",
+            "graduated on 2026-11-06"
+        ]
+    );
+    repo.run(&["run", "--now", &at(9, 15)]).expect_code(1);
+    // Compacting again folds the new day only: the records are kept as they are.
+    let before = views(&at(20, 0));
+    let out = repo.run(&[
+        "history",
+        "compact",
+        "--older-than",
+        "1d",
+        "--now",
+        &at(20, 0),
+    ]);
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("4 lines of days before 2026-11-19 folded into 2 day records"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(views(&at(20, 0)), before);
+    assert_eq!(repo.read(HISTORY).lines().count(), 18);
+}

@@ -5,6 +5,7 @@ mod harness;
 mod artifact_sets;
 mod baselines;
 mod cache;
+mod cache_budget;
 mod config_errors;
 mod config_owner;
 mod exec;

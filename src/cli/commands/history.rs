@@ -1,4 +1,5 @@
-//! `runner status` and `runner graduate [--write]`: the history read back for people.
+//! `runner status`, `runner graduate [--write]` and `runner history compact`: the history read
+//! back for people, and kept small.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -29,6 +30,41 @@ pub(crate) fn status(ws: &Workspace, now: Option<OffsetDateTime>) -> CmdResult {
 pub(crate) fn graduate(ws: &Workspace, now: Option<OffsetDateTime>, write: bool) -> CmdResult {
     let (history, now) = open(ws, now);
     emit(|out| graduate_into(out, ws, &history, now, write))
+}
+
+/// `runner history compact [--older-than D]`: fold the lines of days older than `older_than`
+/// into day records.
+pub(crate) fn compact(
+    ws: &Workspace,
+    now: Option<OffsetDateTime>,
+    older_than: std::time::Duration,
+) -> CmdResult {
+    let now = super::clock(now);
+    let path = &ws.config.settings.history;
+    let shown = shown(path, &ws.config.root);
+    let older_than = time::Duration::try_from(older_than)
+        .map_err(|_| Error::Usage("--older-than is too long".to_owned()))?;
+    let report = crate::history::compact_history(path, now, older_than)
+        .map_err(|e| Error::Usage(format!("cannot compact the history {shown}: {e}")))?;
+    let Some(r) = report else {
+        println!("no history at {shown}: nothing to compact");
+        return Ok(Done::Success);
+    };
+    let day = (now - older_than).date();
+    println!(
+        "compacted {shown}: {} lines of days before {day} folded into {} day records; {} -> {}",
+        r.folded,
+        r.records,
+        crate::vocab::size::human(r.before),
+        crate::vocab::size::human(r.after)
+    );
+    if r.caught_up > 0 {
+        println!(
+            "({} bytes appended by another runner meanwhile were kept)",
+            r.caught_up
+        );
+    }
+    Ok(Done::Success)
 }
 
 /// Run a command into a buffer, then print it in one go; a closed pipe (`| head`) is not an

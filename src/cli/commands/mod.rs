@@ -1,6 +1,7 @@
 //! One module per command (or family of commands); `dispatch` picks one.
 
 mod baseline;
+mod cache;
 pub(super) mod history;
 pub(super) mod init;
 mod inspect;
@@ -8,7 +9,7 @@ mod keys;
 mod report;
 mod run;
 
-use super::args::{BaselineCommand, Cli, Command, ReportCommand};
+use super::args::{BaselineCommand, CacheCommand, Cli, Command, HistoryCommand, ReportCommand};
 use super::error::{CmdResult, Done};
 use std::path::Path;
 
@@ -44,6 +45,15 @@ pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
         Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
         Command::Report(ReportCommand::Html { report, out }) => {
             report::html(&Workspace::open(config)?, report, out, now)
+        }
+        Command::Cache(CacheCommand::Prune {
+            max_size,
+            max_age,
+            dry_run,
+        }) => cache::prune(&Workspace::open(config)?, now, max_size, max_age, dry_run),
+        Command::Cache(CacheCommand::Stats) => cache::stats(&Workspace::open(config)?, now),
+        Command::History(HistoryCommand::Compact { older_than }) => {
+            history::compact(&Workspace::open(config)?, now, older_than)
         }
         Command::Keygen { out } => keys::keygen(&out),
         Command::Verify { report } => keys::verify(&Workspace::open(config)?, &report),
