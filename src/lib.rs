@@ -3,6 +3,7 @@
 //! the top, prints or decides exit codes.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub(crate) mod affected;
 pub(crate) mod bincodec;
 pub mod cache;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -13,6 +14,7 @@ pub(crate) mod exec;
 pub(crate) mod fields;
 pub mod fingerprint;
 pub(crate) mod fxhash;
+pub(crate) mod git;
 pub mod graph;
 pub(crate) mod history;
 pub(crate) mod judge;

@@ -97,6 +97,9 @@ pub(crate) struct Selection {
     pub gates: Vec<String>,
     pub tags: Vec<String>,
     pub shard: Option<Shard>,
+    /// Only these gates may be roots (`--affected`, `watch`): applied after the names and
+    /// tags; what they need is still added.
+    pub only: Option<BTreeSet<usize>>,
 }
 
 /// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
@@ -126,6 +129,9 @@ pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>,
                 sel.tags.join(" or ")
             )));
         }
+    }
+    if let Some(only) = &sel.only {
+        roots.retain(|i| only.contains(i));
     }
     if let Some(shard) = sel.shard {
         roots.retain(|&i| shard.owns(&ws.config.gates[i].name));

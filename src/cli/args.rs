@@ -139,6 +139,17 @@ pub struct RunArgs {
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,
+    /// Only gates whose inputs changed since the merge base with --base (and the work tree's
+    /// changes, unless --head is given), plus the gates that need them.
+    #[arg(long)]
+    pub affected: bool,
+    /// The branch --affected compares with [default: `origin/$GITHUB_BASE_REF`,
+    /// `origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME`, else `origin/HEAD`].
+    #[arg(long, value_name = "REF", requires = "affected")]
+    pub base: Option<String>,
+    /// The commit --affected compares [default: HEAD plus the work tree and untracked files].
+    #[arg(long, value_name = "REF", requires = "affected")]
+    pub head: Option<String>,
 }
 
 /// `--now`: an RFC 3339 time.

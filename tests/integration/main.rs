@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod affected;
 mod cache;
 mod config_errors;
 mod config_owner;

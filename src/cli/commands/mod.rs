@@ -1,5 +1,6 @@
 //! One module per command (or family of commands); `dispatch` picks one.
 
+mod affected;
 pub(super) mod history;
 pub(super) mod init;
 mod inspect;

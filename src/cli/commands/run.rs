@@ -21,10 +21,18 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     let started = std::time::Instant::now();
     let ws = Workspace::open(config)?;
     timings.mark("config");
+    let affected = if args.affected {
+        let a = super::affected::compute(&ws, args.base.clone(), args.head.clone())?;
+        timings.mark("affected");
+        Some(a)
+    } else {
+        None
+    };
     let selection = Selection {
         gates: args.gates,
         tags: args.tags,
         shard: args.shard,
+        only: affected.as_ref().map(|a| a.touched.selected()),
     };
     let prepared = workspace::prepare(&ws, &selection, &|phase, _| timings.mark(phase))?;
     timings.mark("fingerprint");
@@ -43,6 +51,9 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         skip_exit_code: args.skip_exit_code,
     };
     if args.dry_run {
+        if let Some(a) = &affected {
+            let _ = write!(std::io::stdout(), "{}", super::affected::explain(&ws, a));
+        }
         for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
             let _ = writeln!(
                 std::io::stdout(),
@@ -53,6 +64,11 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             );
         }
         return Ok(Done::Success);
+    }
+    if let Some(a) = &affected
+        && !args.quiet
+    {
+        eprintln!("{}", super::affected::summary(&ws, a));
     }
     let progress = Progress::new(prepared.selected.len(), args.quiet);
     let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
