@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
+use super::ci_logs::LogOrder;
 use crate::graph::GraphFormat;
 use crate::shard::Shard;
 
@@ -139,6 +140,12 @@ pub struct RunArgs {
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,
+    /// How gate logs are shown: `grouped` prints each gate's whole log when it finishes (folded
+    /// under GitHub Actions, GitLab CI and Buildkite, failures expanded after the summary);
+    /// `stream` prints status lines as gates finish (`--verbose`: lines as they come); `auto`
+    /// is grouped on those CI systems and stream elsewhere.
+    #[arg(long, value_enum, default_value = "auto", value_name = "ORDER")]
+    pub log_order: LogOrder,
     /// Only gates whose inputs changed since the merge base with --base (and the work tree's
     /// changes, unless --head is given), plus the gates that need them.
     #[arg(long)]

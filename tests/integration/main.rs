@@ -4,6 +4,7 @@ mod harness;
 
 mod affected;
 mod cache;
+mod ci_logs;
 mod config_errors;
 mod config_owner;
 mod exec;

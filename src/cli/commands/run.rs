@@ -6,8 +6,9 @@ use std::path::Path;
 use time::OffsetDateTime;
 
 use crate::cli::args::RunArgs;
+use crate::cli::ci_logs::CiSystem;
 use crate::cli::error::{CmdResult, Done};
-use crate::cli::progress::Progress;
+use crate::cli::progress::{Logs, Progress};
 use crate::cli::timings::Timings;
 use crate::report::Report;
 use crate::run::{Outputs, RunRequest};
@@ -36,11 +37,17 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     };
     let prepared = workspace::prepare(&ws, &selection, &|phase, _| timings.mark(phase))?;
     timings.mark("fingerprint");
+    let ci = CiSystem::detect(&|k| std::env::var(k).ok());
+    let logs = Logs {
+        grouped: args.log_order.grouped(ci),
+        ci,
+    };
     let req = RunRequest {
         jobs: args.jobs,
         no_cache: args.no_cache,
         trace: args.trace_inputs,
-        verbose: args.verbose,
+        // Grouped logs are read from the log files when gates finish: nothing to stream.
+        verbose: args.verbose && !logs.grouped,
         now: now.unwrap_or_else(OffsetDateTime::now_utc),
         outputs: Outputs {
             report: args.report,
@@ -70,7 +77,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     {
         eprintln!("{}", super::affected::summary(&ws, a));
     }
-    let progress = Progress::new(prepared.selected.len(), args.quiet);
+    let progress = Progress::new(prepared.selected.len(), args.quiet, logs);
     let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
     let result = crate::run::run(&ws, &prepared, &req, &observer, &|phase| {
         timings.mark(phase);
@@ -129,6 +136,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         }
     }
     timings.cpu();
+    progress.before_summary();
     // `run` keeps SIGPIPE ignored (see `cli::main`): a closed stdout is not worth a panic.
     let _ = writeln!(
         std::io::stdout(),
@@ -140,6 +148,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         started.elapsed().as_secs_f64(),
         report.exit_code
     );
+    progress.after_summary();
     Ok(Done::Run(report.exit_code))
 }
 
