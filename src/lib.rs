@@ -21,6 +21,7 @@ pub(crate) mod judge;
 pub mod kinds;
 pub(crate) mod plan;
 pub(crate) mod proc;
+pub(crate) mod profile;
 pub mod report;
 pub(crate) mod run;
 pub(crate) mod shard;

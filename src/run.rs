@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::History;
+use crate::profile::CriticalPath;
 use crate::report::{
     ExportedMetric, FindingReport, GateReport, Report, TestCaseReport, ThresholdReport,
     UndeclaredReport,
@@ -42,6 +43,8 @@ pub(crate) struct RunRequest {
     pub outputs: Outputs,
     /// The exit code to use instead of 78 when every gate skipped (`--skip-exit-code`).
     pub skip_exit_code: Option<i32>,
+    /// Write a Chrome trace of the run here, and find its critical path (`--profile`).
+    pub profile: Option<PathBuf>,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
@@ -52,6 +55,8 @@ pub(crate) struct RunResult {
     pub warnings: Vec<String>,
     /// Warnings about writing the history and the report files, found after judging.
     pub output_warnings: Vec<String>,
+    /// The longest path by duration through the run's DAG (with `profile`).
+    pub critical_path: Option<CriticalPath>,
 }
 
 impl RunRequest {
@@ -138,6 +143,16 @@ pub(crate) fn run(
     };
     let runs = scheduler.run(&prepared.selected);
     mark("schedule");
+    let mut profile_warnings = Vec::new();
+    let critical_path = req.profile.as_ref().and_then(|path| {
+        let critical = crate::profile::critical_path(&ws.graph, &runs);
+        let workers = opts.jobs.max(1).min(prepared.selected.len().max(1));
+        let trace = crate::profile::trace(&ws.config, &runs, started, workers, critical.as_ref());
+        if let Err(e) = crate::profile::write(path, &trace) {
+            profile_warnings.push(format!("cannot write the profile {}: {e}", path.display()));
+        }
+        critical
+    });
     if let Err(e) = prepared.fp.save() {
         prepared
             .cache
@@ -168,12 +183,14 @@ pub(crate) fn run(
         .chain(history.warnings())
         .collect();
     mark("judge");
-    let output_warnings = write_outputs(ws, &req.outputs, &report, &mut history, req.now);
+    let mut output_warnings = write_outputs(ws, &req.outputs, &report, &mut history, req.now);
+    output_warnings.extend(profile_warnings);
     mark("reports");
     RunResult {
         report,
         warnings,
         output_warnings,
+        critical_path,
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run gates (all, or the named ones and what they need).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate the config and print the graph's size.
     Check,
     /// List gates with kind, modes, needs and tags.
@@ -140,6 +140,10 @@ pub struct RunArgs {
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,
+    /// Write the run as a Chrome trace (Perfetto, `chrome://tracing`): one event per gate on its
+    /// worker's lane, its cache and run phases nested; the summary names the critical path.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
     /// How gate logs are shown: `grouped` prints each gate's whole log when it finishes (folded
     /// under GitHub Actions, GitLab CI and Buildkite, failures expanded after the summary);
     /// `stream` prints status lines as gates finish (`--verbose`: lines as they come); `auto`

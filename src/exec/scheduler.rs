@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::environment::GateEnvironment;
 use super::event::Event;
 use super::runtime::RuntimeInputs;
+use super::timeline::{GateTiming, Lane, Phase, Phases};
 use super::trace_inputs::UndeclaredRead;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
@@ -60,6 +61,8 @@ pub(crate) struct GateRun {
     pub undeclared_reads: Vec<UndeclaredRead>,
     /// The test cases of its `junit` file, when it was read (fresh or restored from the cache).
     pub tests: Vec<TestCase>,
+    /// Where and when it ran, and its phases (`--profile`).
+    pub timing: Option<GateTiming>,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -119,7 +122,7 @@ impl Scheduler<'_> {
         let workers = self.opts.jobs.max(1).min(selected.len().max(1));
 
         std::thread::scope(|s| {
-            for _ in 0..workers {
+            for worker in 0..workers {
                 let done_tx = done_tx.clone();
                 let job_rx = &job_rx;
                 s.spawn(move || {
@@ -129,7 +132,15 @@ impl Scheduler<'_> {
                             Err(_) => return,
                         };
                         let Ok(job) = job else { return };
-                        if done_tx.send(self.execute(&job)).is_err() {
+                        let start = Instant::now();
+                        let mut run = self.execute(&job);
+                        run.timing = Some(GateTiming {
+                            lane: Lane::Worker(worker),
+                            start,
+                            end: Instant::now(),
+                            phases: run.timing.take().map(|t| t.phases).unwrap_or_default(),
+                        });
+                        if done_tx.send(run).is_err() {
                             return;
                         }
                     }
@@ -233,6 +244,7 @@ impl Scheduler<'_> {
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
             tests: Vec::new(),
+            timing: Some(GateTiming::on_scheduler(Instant::now())),
         }
     }
 
@@ -341,12 +353,18 @@ impl Scheduler<'_> {
         if gate.cacheable() && !self.opts.no_cache {
             // Local only: the remote is asked on a worker (`execute`), so a round trip to it
             // never holds up this thread.
+            let looked_up = Instant::now();
             let hit = matches!(
                 self.cache.lookup_local(gate, &key, self.fp),
                 Lookup::Hit { .. }
             );
             if hit {
-                return Prepared::Done(self.replayed(g, key, started));
+                let lookup = Phase {
+                    name: "cache lookup and restore",
+                    start: looked_up,
+                    end: Instant::now(),
+                };
+                return Prepared::Done(self.replayed(g, key, started).with_phase(lookup));
             }
         }
         // A miss: the material is stored with the entry, and the key stored is the material's
@@ -453,7 +471,12 @@ impl Scheduler<'_> {
     fn replayed(&self, g: usize, key: CacheKey, started: Instant) -> GateRun {
         let gate = &self.config.gates[g];
         // The hit left every artifact in place, verified by hash.
-        let verdict = judge::judge_with(gate, &self.config.root, &Execution::Succeeded, |_| true);
+        let mut phases = Phases::default();
+        let verdict = phases.time("judge", || {
+            judge::judge_with(gate, &self.config.root, &Execution::Succeeded, |_| true)
+        });
+        let mut timing = GateTiming::on_scheduler(started);
+        timing.phases = phases.0;
         GateRun {
             index: g,
             status: verdict.status,
@@ -468,6 +491,7 @@ impl Scheduler<'_> {
             findings: Vec::new(),
             undeclared_reads: Vec::new(),
             tests: verdict.tests,
+            timing: Some(timing),
         }
     }
 
@@ -475,6 +499,8 @@ impl Scheduler<'_> {
     /// first looked up in the remote cache (after the local miss in `prepare`).
     fn execute(&self, job: &Job) -> GateRun {
         let gate = &self.config.gates[job.index];
+        let mut phases = Phases::default();
+        let locking = Instant::now();
         // One runner at a time runs a gate on this checkout; a second one waits, then replays
         // the first one's result when it was stored.
         let lock = super::lock::GateLock::acquire(
@@ -483,16 +509,26 @@ impl Scheduler<'_> {
             || (self.observer)(Event::Waiting { gate: &gate.name }),
         );
         let waited = lock.as_ref().is_some_and(|(_, waited)| *waited);
+        if waited {
+            phases.0.push(Phase {
+                name: "wait for another runner",
+                start: locking,
+                end: Instant::now(),
+            });
+        }
         if waited && gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
             if let Lookup::Hit { .. } = self.cache.lookup_local(gate, &job.key, self.fp) {
-                return self.replayed(job.index, job.key, started);
+                return self.replayed(job.index, job.key, started).after(phases);
             }
         }
         if gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
-            if let Lookup::Hit { .. } = self.cache.lookup_remote(gate, &job.key, self.fp) {
-                return self.replayed(job.index, job.key, started);
+            let hit = phases.time("remote cache lookup", || {
+                self.cache.lookup_remote(gate, &job.key, self.fp)
+            });
+            if let Lookup::Hit { .. } = hit {
+                return self.replayed(job.index, job.key, started).after(phases);
             }
         }
         let inputs = self
@@ -520,6 +556,7 @@ impl Scheduler<'_> {
         self.clear_artifacts(gate);
         let env = self.environment.for_gate(gate);
         let mut undeclared_reads = Vec::new();
+        let running = Instant::now();
         let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
@@ -544,6 +581,11 @@ impl Scheduler<'_> {
             }
             kind => self.builtin(gate, kind, inputs, &log, &env),
         };
+        phases.0.push(Phase {
+            name: "run",
+            start: running,
+            end: Instant::now(),
+        });
         if matches!(execution, Execution::Skipped(_)) {
             // Exit 78: what a skipped gate left behind is not a result.
             self.clear_artifacts(gate);
@@ -588,8 +630,10 @@ impl Scheduler<'_> {
                 self.fp.fresh_stats(&also_keyed),
             );
             if same_files && after == before {
-                self.cache
-                    .store(gate, &job.key, &job.material, self.fp, &self.opts.now);
+                phases.time("cache store", || {
+                    self.cache
+                        .store(gate, &job.key, &job.material, self.fp, &self.opts.now);
+                });
             } else {
                 self.cache.warn(format!(
                     "an input of gate `{}` changed while it ran (or a needed gate's artifact); \
@@ -598,7 +642,9 @@ impl Scheduler<'_> {
                 ));
             }
         }
-        let verdict = judge::judge(gate, &self.config.root, &execution);
+        let verdict = phases.time("judge", || {
+            judge::judge(gate, &self.config.root, &execution)
+        });
         if matches!(verdict.status, Status::Fail | Status::Error)
             && let Some(hint) = self.environment.hint(gate)
         {
@@ -618,6 +664,12 @@ impl Scheduler<'_> {
             findings,
             undeclared_reads,
             tests: verdict.tests,
+            timing: Some(GateTiming {
+                lane: Lane::scheduler(),
+                start: locking,
+                end: Instant::now(),
+                phases: phases.0,
+            }),
         }
     }
 
@@ -692,6 +744,25 @@ impl Scheduler<'_> {
         }
         let _ = log.flush();
         (execution, findings)
+    }
+}
+
+impl GateRun {
+    /// The run with `phase` recorded before its own phases.
+    fn with_phase(mut self, phase: Phase) -> Self {
+        if let Some(t) = self.timing.as_mut() {
+            t.start = t.start.min(phase.start);
+            t.phases.insert(0, phase);
+        }
+        self
+    }
+
+    /// The run with `earlier` phases recorded before its own.
+    fn after(mut self, earlier: Phases) -> Self {
+        for phase in earlier.0.into_iter().rev() {
+            self = self.with_phase(phase);
+        }
+        self
     }
 }
 

@@ -17,6 +17,7 @@ mod kinds_policy;
 mod kinds_schema;
 mod listing_cache;
 mod plan_props;
+mod profile;
 mod remote;
 mod reports;
 mod shard;

@@ -18,7 +18,7 @@ use crate::workspace::Workspace;
 pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
     let now = cli.now;
     match cli.command {
-        Command::Run(args) => run::run(config, args, now),
+        Command::Run(args) => run::run(config, *args, now),
         Command::Check => inspect::check(&Workspace::open(config)?),
         Command::List => inspect::list(&Workspace::open(config)?, now),
         Command::Graph { format } => {

@@ -56,6 +56,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             metrics: args.metrics,
         },
         skip_exit_code: args.skip_exit_code,
+        profile: args.profile.clone(),
     };
     if args.dry_run {
         if let Some(a) = &affected {
@@ -140,13 +141,18 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     // `run` keeps SIGPIPE ignored (see `cli::main`): a closed stdout is not worth a panic.
     let _ = writeln!(
         std::io::stdout(),
-        "{} gate{}: {}{} in {:.2}s -> exit {}",
+        "{} gate{}: {}{} in {:.2}s -> exit {}{}",
         report.gates.len(),
         if report.gates.len() == 1 { "" } else { "s" },
         report.summary,
         failures_clause(report),
         started.elapsed().as_secs_f64(),
-        report.exit_code
+        report.exit_code,
+        result
+            .critical_path
+            .as_ref()
+            .map(|c| format!("; {}", c.describe(&ws.config)))
+            .unwrap_or_default()
     );
     progress.after_summary();
     Ok(Done::Run(report.exit_code))
