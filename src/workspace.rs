@@ -1,7 +1,7 @@
 //! A loaded config with its graph (`Workspace`), and the state a run or a plan starts from
 //! (`Prepared`): the selected gates, their expanded inputs, the fingerprinter and the cache.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -100,11 +100,28 @@ pub(crate) struct Selection {
     /// Only these gates may be roots (`--affected`, `watch`): applied after the names and
     /// tags; what they need is still added.
     pub only: Option<BTreeSet<usize>>,
+    /// `--balance duration`: the shard is chosen by these recorded durations (gate name ->
+    /// milliseconds; see `shard::balanced`) instead of the name's hash.
+    pub balance: Option<BTreeMap<String, u64>>,
 }
 
 /// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
 /// they need.
 pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>, WorkspaceError> {
+    let roots = roots(ws, sel)?;
+    // A gate skipped by `skip_unless_env` is decided before its needs: what only it needs
+    // does not run.
+    let skips = |g: usize| {
+        !ws.config.gates[g]
+            .unmet_conditions(|k| std::env::var(k).ok())
+            .is_empty()
+    };
+    Ok(ws.graph.with_needs_of(&roots, skips))
+}
+
+/// The gates a selection asks for before what they need is added: named ones (or all),
+/// filtered by tags, `only` and the shard.
+pub(crate) fn roots(ws: &Workspace, sel: &Selection) -> Result<Vec<usize>, WorkspaceError> {
     let mut roots = Vec::new();
     for name in &sel.gates {
         match ws.graph.index(name) {
@@ -133,17 +150,30 @@ pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>,
     if let Some(only) = &sel.only {
         roots.retain(|i| only.contains(i));
     }
+    roots.sort_unstable();
+    roots.dedup();
     if let Some(shard) = sel.shard {
-        roots.retain(|&i| shard.owns(&ws.config.gates[i].name));
+        match &sel.balance {
+            Some(durations) => {
+                let gates: Vec<(&str, Option<u64>)> = roots
+                    .iter()
+                    .map(|&i| {
+                        let name = ws.config.gates[i].name.as_str();
+                        (name, durations.get(name).copied())
+                    })
+                    .collect();
+                let shards = crate::shard::balanced(&gates, shard.n);
+                roots = roots
+                    .into_iter()
+                    .zip(shards)
+                    .filter(|(_, s)| *s == shard.k - 1)
+                    .map(|(g, _)| g)
+                    .collect();
+            }
+            None => roots.retain(|&i| shard.owns(&ws.config.gates[i].name)),
+        }
     }
-    // A gate skipped by `skip_unless_env` is decided before its needs: what only it needs
-    // does not run.
-    let skips = |g: usize| {
-        !ws.config.gates[g]
-            .unmet_conditions(|k| std::env::var(k).ok())
-            .is_empty()
-    };
-    Ok(ws.graph.with_needs_of(&roots, skips))
+    Ok(roots)
 }
 
 /// Prepared state for running or planning.

@@ -70,6 +70,8 @@ pub enum Command {
     /// Work with run reports.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Split the gates into N shards and print them, or the CI matrix (`--json`).
+    Shards(ShardsArgs),
     /// Write a Dilithium2 key pair for signing cache entries and reports.
     Keygen {
         /// Path prefix: writes PREFIX.key and PREFIX.pub.
@@ -93,6 +95,36 @@ pub enum ReportCommand {
         #[arg(long, value_name = "PATH")]
         out: PathBuf,
     },
+}
+
+/// How `--shard` splits the gates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Balance {
+    /// By a hash of each gate's name: a gate's shard never depends on the other gates.
+    #[default]
+    Name,
+    /// By the durations in the history, longest first to the least loaded shard; gates
+    /// without a recorded duration by name. Every shard must start from the same history.
+    Duration,
+}
+
+/// `runner shards N`.
+#[derive(Debug, Args)]
+pub struct ShardsArgs {
+    /// The number of shards.
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub n: u32,
+    /// Gates to split (default: all).
+    pub gates: Vec<String>,
+    /// Only gates with this tag (repeatable).
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// How to split them.
+    #[arg(long, value_enum, default_value = "name")]
+    pub balance: Balance,
+    /// Print the GitHub Actions matrix: `{"include":[{"shard":"1/3"},...]}`.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `runner run` flags (SPEC 5).
@@ -137,6 +169,9 @@ pub struct RunArgs {
     /// Run only shard K of N (1-based), plus what its gates need.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
+    /// How --shard splits the gates: by name hash, or by the durations in the history.
+    #[arg(long, value_enum, default_value = "name", requires = "shard")]
+    pub balance: Balance,
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,

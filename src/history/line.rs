@@ -23,6 +23,9 @@ pub(crate) struct LineOut<'a> {
     pub guard: Option<&'a str>,
     pub commit: Option<&'a str>,
     pub run: u64,
+    /// The gate's wall time in this run (near 0 for a replay): what `--balance duration`
+    /// predicts a shard's time from.
+    pub duration_ms: u64,
 }
 
 impl LineOut<'_> {
@@ -171,12 +174,13 @@ mod tests {
             guard: None,
             commit: None,
             run: 7,
+            duration_ms: 1234,
         };
         let bytes = out.to_bytes();
         assert_eq!(
             String::from_utf8_lossy(&bytes),
             "{\"at\":\"2026-11-24T10:00:00Z\",\"gate\":\"dream-drift\",\"status\":\"pass\",\
-             \"mode\":\"observational\",\"cached\":true,\"commit\":null,\"run\":7}\n"
+             \"mode\":\"observational\",\"cached\":true,\"commit\":null,\"run\":7,\"duration_ms\":1234}\n"
         );
         let entry = parse(&bytes[..bytes.len() - 1]).unwrap();
         assert_eq!(entry.gate, "dream-drift");

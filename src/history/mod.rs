@@ -2,6 +2,7 @@
 //! sticky graduation of observational gates, and the config rewrite of `runner graduate --write`.
 
 mod commit;
+mod durations;
 mod graduation;
 mod line;
 mod store;
@@ -9,6 +10,7 @@ mod summary;
 mod warning;
 mod write_back;
 
+pub(crate) use durations::recorded as recorded_durations;
 pub(crate) use graduation::{Graduation, Standing};
 pub(crate) use store::History;
 pub(crate) use write_back::write_graduations;

@@ -375,6 +375,7 @@ impl History {
                 guard: gate.guard.as_deref(),
                 commit: commit.as_deref(),
                 run,
+                duration_ms: gate.duration_ms,
             };
             let mut bytes = out.to_bytes();
             if pending_newline {

@@ -7,6 +7,7 @@ mod inspect;
 mod keys;
 mod report;
 mod run;
+mod shards;
 
 use super::args::{Cli, Command, ReportCommand};
 use super::error::{CmdResult, Done};
@@ -36,6 +37,7 @@ pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
             Ok(Done::Success)
         }
         Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
+        Command::Shards(args) => shards::shards(&Workspace::open(config)?, &args),
         Command::Keygen { out } => keys::keygen(&out),
         Command::Verify { report } => keys::verify(&Workspace::open(config)?, &report),
     }

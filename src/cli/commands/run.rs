@@ -5,7 +5,7 @@ use std::path::Path;
 
 use time::OffsetDateTime;
 
-use crate::cli::args::RunArgs;
+use crate::cli::args::{Balance, RunArgs};
 use crate::cli::ci_logs::CiSystem;
 use crate::cli::error::{CmdResult, Done};
 use crate::cli::progress::{Logs, Progress};
@@ -34,7 +34,17 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         tags: args.tags,
         shard: args.shard,
         only: affected.as_ref().map(|a| a.touched.selected()),
+        balance: (args.balance == Balance::Duration)
+            .then(|| crate::history::recorded_durations(&ws.config.settings.history)),
     };
+    if let (Some(shard), Some(durations)) = (args.shard, &selection.balance)
+        && !args.quiet
+    {
+        eprintln!(
+            "{}",
+            super::shards::note(&ws, &selection, shard, durations)?
+        );
+    }
     let prepared = workspace::prepare(&ws, &selection, &|phase, _| timings.mark(phase))?;
     timings.mark("fingerprint");
     let ci = CiSystem::detect(&|k| std::env::var(k).ok());
