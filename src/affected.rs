@@ -150,57 +150,95 @@ fn always(gate: &Gate) -> Option<&'static str> {
     (no_files && gate.needs.is_empty()).then_some("no inputs declared: what it reads is unknown")
 }
 
-/// Match `paths` (relative to the config folder) against every gate, and add dependents.
-#[must_use]
-pub(crate) fn touched(config: &Config, graph: &GateGraph, paths: &[String]) -> Touched {
-    let config_name = Path::new(&config.file_name)
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let matchers: Vec<GateMatcher> = config.gates.iter().map(GateMatcher::new).collect();
-    let mut out = Touched::default();
-    let mut direct: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-    for path in paths {
-        let path = path.trim_start_matches("./");
-        if path == config_name {
-            out.config_changed = true;
-            out.files
-                .push((path.to_owned(), (0..config.gates.len()).collect()));
-            continue;
-        }
-        let gates: Vec<usize> = matchers
-            .iter()
-            .enumerate()
-            .filter(|(_, m)| m.matches(path))
-            .map(|(i, _)| i)
-            .collect();
-        for &g in &gates {
-            direct.entry(g).or_default().push(path.to_owned());
-        }
-        out.files.push((path.to_owned(), gates));
-    }
-    for (g, gate) in config.gates.iter().enumerate() {
-        if out.config_changed {
-            out.gates.insert(g, Why::Config);
-        } else if let Some(files) = direct.remove(&g) {
-            out.gates.insert(g, Why::Files(files));
-        } else if let Some(why) = always(gate) {
-            out.gates.insert(g, Why::Always(why));
+/// Every gate's matchers, built once for a config (`watch` matches many batches of changes).
+pub(crate) struct Matchers {
+    gates: Vec<GateMatcher>,
+    /// The config file's name in its folder.
+    config_name: String,
+}
+
+impl Matchers {
+    /// The matchers of every gate of `config`.
+    #[must_use]
+    pub(crate) fn new(config: &Config) -> Self {
+        Matchers {
+            gates: config.gates.iter().map(GateMatcher::new).collect(),
+            config_name: Path::new(&config.file_name)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
         }
     }
-    // Dependents, transitively: a gate reads what the gates it needs produce.
-    let mut stack: Vec<usize> = out.gates.keys().copied().collect();
-    while let Some(g) = stack.pop() {
-        let mut dependents: Vec<usize> = graph.dependents(g).collect();
-        dependents.sort_unstable();
-        for d in dependents {
-            if let std::collections::btree_map::Entry::Vacant(e) = out.gates.entry(d) {
-                e.insert(Why::Needs(g));
-                stack.push(d);
+
+    /// Is `path` (relative to the config folder) the config file?
+    #[must_use]
+    pub(crate) fn is_config(&self, path: &str) -> bool {
+        path.trim_start_matches("./") == self.config_name
+    }
+
+    /// Match `paths` against every gate and add dependents. With `always`, the gates that
+    /// are selected whatever changed are added too (`--affected`; `watch` leaves them to its
+    /// first run).
+    #[must_use]
+    pub(crate) fn touched(
+        &self,
+        config: &Config,
+        graph: &GateGraph,
+        paths: &[String],
+        always_too: bool,
+    ) -> Touched {
+        let mut out = Touched::default();
+        let mut direct: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for path in paths {
+            let path = path.trim_start_matches("./");
+            if self.is_config(path) {
+                out.config_changed = true;
+                out.files
+                    .push((path.to_owned(), (0..config.gates.len()).collect()));
+                continue;
+            }
+            let gates: Vec<usize> = self
+                .gates
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.matches(path))
+                .map(|(i, _)| i)
+                .collect();
+            for &g in &gates {
+                direct.entry(g).or_default().push(path.to_owned());
+            }
+            out.files.push((path.to_owned(), gates));
+        }
+        for (g, gate) in config.gates.iter().enumerate() {
+            if out.config_changed {
+                out.gates.insert(g, Why::Config);
+            } else if let Some(files) = direct.remove(&g) {
+                out.gates.insert(g, Why::Files(files));
+            } else if let Some(why) = always(gate).filter(|_| always_too) {
+                out.gates.insert(g, Why::Always(why));
             }
         }
+        // Dependents, transitively: a gate reads what the gates it needs produce.
+        let mut stack: Vec<usize> = out.gates.keys().copied().collect();
+        while let Some(g) = stack.pop() {
+            let mut dependents: Vec<usize> = graph.dependents(g).collect();
+            dependents.sort_unstable();
+            for d in dependents {
+                if let std::collections::btree_map::Entry::Vacant(e) = out.gates.entry(d) {
+                    e.insert(Why::Needs(g));
+                    stack.push(d);
+                }
+            }
+        }
+        out
     }
-    out
+}
+
+/// Match `paths` (relative to the config folder) against every gate, and add dependents and
+/// the gates selected whatever changed.
+#[must_use]
+pub(crate) fn touched(config: &Config, graph: &GateGraph, paths: &[String]) -> Touched {
+    Matchers::new(config).touched(config, graph, paths, true)
 }
 
 /// What `--affected` was asked: the base and head refs, if given.

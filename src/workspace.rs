@@ -197,15 +197,49 @@ pub(crate) fn prepare(
     sel: &Selection,
     timings: &dyn Fn(&str, std::time::Duration),
 ) -> Result<Prepared, WorkspaceError> {
+    prepare_reusing(ws, sel, timings, None)
+}
+
+/// The stat and listing caches a run leaves, for the next run in this process (`watch`).
+pub(crate) struct WarmCaches {
+    pub stat: StatCache,
+    pub listings: ListingCache,
+}
+
+impl Prepared {
+    /// The caches this run warmed, ready for the next run (`next_run` applied).
+    #[must_use]
+    pub(crate) fn into_caches(self) -> WarmCaches {
+        WarmCaches {
+            stat: self.fp.into_stat_cache().next_run(),
+            listings: self.listings.next_run(),
+        }
+    }
+}
+
+/// `prepare`, starting from the caches an earlier run in this process left (`None`: load them
+/// from their files).
+pub(crate) fn prepare_reusing(
+    ws: &Workspace,
+    sel: &Selection,
+    timings: &dyn Fn(&str, std::time::Duration),
+    warm: Option<WarmCaches>,
+) -> Result<Prepared, WorkspaceError> {
     let selected = select(ws, sel)?;
     let t = Instant::now();
-    let listings = ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin"));
+    let (stat, listings) = match warm {
+        Some(w) => (Some(w.stat), w.listings),
+        None => (
+            None,
+            ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin")),
+        ),
+    };
     let inputs = fingerprint::expand_cached(&ws.config, &selected, &listings)
         .map_err(|diags| invalid(&ws.config, diags))?;
     timings("expand", t.elapsed());
     let t = Instant::now();
     let settings = &ws.config.settings;
-    let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
+    let stat = stat.unwrap_or_else(|| StatCache::load(&settings.cache_dir.join("stat-cache.bin")));
     let fp = Fingerprinter::new(&ws.config.root, stat);
     timings("stat cache load", t.elapsed());
     let t = Instant::now();

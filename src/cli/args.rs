@@ -72,6 +72,9 @@ pub enum Command {
     Report(ReportCommand),
     /// Split the gates into N shards and print them, or the CI matrix (`--json`).
     Shards(ShardsArgs),
+    /// Run the gates, then re-run the ones whose inputs change (and what needs them) until
+    /// interrupted.
+    Watch(WatchArgs),
     /// Write a Dilithium2 key pair for signing cache entries and reports.
     Keygen {
         /// Path prefix: writes PREFIX.key and PREFIX.pub.
@@ -106,6 +109,27 @@ pub enum Balance {
     /// By the durations in the history, longest first to the least loaded shard; gates
     /// without a recorded duration by name. Every shard must start from the same history.
     Duration,
+}
+
+/// `runner watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Gates to watch (default: all).
+    pub gates: Vec<String>,
+    /// Only gates with this tag (repeatable).
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Parallel gates (default: settings.jobs, else the number of CPUs).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Quiet time after the last change before the gates run (e.g. 100ms, 1s).
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub debounce: std::time::Duration,
+}
+
+/// `--debounce`: a duration.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::vocab::duration::parse(text)
 }
 
 /// `runner shards N`.

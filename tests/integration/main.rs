@@ -25,6 +25,7 @@ mod signing;
 mod statuses;
 mod suite;
 mod verdicts;
+mod watch;
 
 // The reliability battery (issue 7): `cargo test --test integration reliability`.
 mod reliability_clock;

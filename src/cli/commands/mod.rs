@@ -8,6 +8,7 @@ mod keys;
 mod report;
 mod run;
 mod shards;
+mod watch;
 
 use super::args::{Cli, Command, ReportCommand};
 use super::error::{CmdResult, Done};
@@ -38,6 +39,7 @@ pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
         }
         Command::Report(ReportCommand::Merge { reports, out }) => report::merge(&reports, &out),
         Command::Shards(args) => shards::shards(&Workspace::open(config)?, &args),
+        Command::Watch(args) => watch::watch(config, args, now),
         Command::Keygen { out } => keys::keygen(&out),
         Command::Verify { report } => keys::verify(&Workspace::open(config)?, &report),
     }
