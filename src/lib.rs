@@ -3,6 +3,7 @@
 //! the top, prints or decides exit codes.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub(crate) mod affected;
 pub(crate) mod bincodec;
 pub mod cache;
 #[allow(clippy::print_stdout, clippy::print_stderr)]
@@ -13,6 +14,7 @@ pub(crate) mod exec;
 pub(crate) mod fields;
 pub mod fingerprint;
 pub(crate) mod fxhash;
+pub(crate) mod git;
 pub mod graph;
 pub(crate) mod history;
 pub(crate) mod judge;
@@ -20,6 +22,7 @@ pub mod kinds;
 pub(crate) mod page;
 pub(crate) mod plan;
 pub(crate) mod proc;
+pub(crate) mod profile;
 pub mod report;
 pub(crate) mod run;
 pub(crate) mod shard;

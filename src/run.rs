@@ -12,6 +12,7 @@ use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
 use crate::history::{History, RunPlace, samples};
 use crate::judge::BaselineSamples;
+use crate::profile::CriticalPath;
 use crate::report::{
     BaselineReport, ExportedMetric, FindingReport, GateReport, Report, TestCaseReport,
     ThresholdReport, UndeclaredReport,
@@ -53,6 +54,8 @@ pub(crate) struct RunRequest {
     pub base_branch: String,
     /// `--retries N`: for gates that set no `retries` of their own.
     pub retries: Option<u32>,
+    /// Write a Chrome trace of the run here, and find its critical path (`--profile`).
+    pub profile: Option<PathBuf>,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
@@ -63,6 +66,8 @@ pub(crate) struct RunResult {
     pub warnings: Vec<String>,
     /// Warnings about writing the history and the report files, found after judging.
     pub output_warnings: Vec<String>,
+    /// The longest path by duration through the run's DAG (with `profile`).
+    pub critical_path: Option<CriticalPath>,
 }
 
 impl RunRequest {
@@ -154,6 +159,16 @@ pub(crate) fn run(
     };
     let runs = scheduler.run(&prepared.selected);
     mark("schedule");
+    let mut profile_warnings = Vec::new();
+    let critical_path = req.profile.as_ref().and_then(|path| {
+        let critical = crate::profile::critical_path(&ws.graph, &runs);
+        let workers = opts.jobs.max(1).min(prepared.selected.len().max(1));
+        let trace = crate::profile::trace(&ws.config, &runs, started, workers, critical.as_ref());
+        if let Err(e) = crate::profile::write(path, &trace) {
+            profile_warnings.push(format!("cannot write the profile {}: {e}", path.display()));
+        }
+        critical
+    });
     if let Err(e) = prepared.fp.save() {
         prepared
             .cache
@@ -185,6 +200,7 @@ pub(crate) fn run(
         .collect();
     mark("judge");
     let mut output_warnings = write_outputs(ws, req, &report, &mut history);
+    output_warnings.extend(profile_warnings);
     mark("reports");
     // Last, once the report is written (it counts against the budget when in the cache
     // folder): record this run's uses in the cache's ledger; evict when due.
@@ -195,6 +211,7 @@ pub(crate) fn run(
         report,
         warnings,
         output_warnings,
+        critical_path,
     }
 }
 

@@ -2,6 +2,10 @@
 //!
 //! A gate belongs to shard `BLAKE3(name) mod N`, so the share of a gate depends on its name
 //! alone: adding or removing a gate never moves another gate to a different shard.
+//!
+//! `--balance duration` ([`balanced`]) instead spreads the gates by their recorded durations,
+//! longest first, each to the shard with the least predicted time so far; gates without a
+//! recorded duration keep their hash shard.
 
 /// Shard K of N (1-based).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +48,46 @@ impl Shard {
     }
 }
 
+/// Shards balanced by duration: for each of `gates` (name, recorded milliseconds if any), its
+/// shard (0-based) of `n`. Gates without a duration keep their hash shard ([`Shard::owns`]) and
+/// are predicted to take the median of the recorded durations; the others go, longest first
+/// (ties by name), to the shard with the least predicted time so far (ties to the lowest).
+/// The same input gives the same answer whatever its order, so every shard computes the same
+/// split.
+#[must_use]
+pub(crate) fn balanced(gates: &[(&str, Option<u64>)], n: u32) -> Vec<u32> {
+    let n = n.max(1);
+    let mut known: Vec<u64> = gates.iter().filter_map(|(_, d)| *d).collect();
+    known.sort_unstable();
+    let median = known.get(known.len() / 2).copied().unwrap_or(0);
+    let mut load = vec![0u64; n as usize];
+    let mut out = vec![0u32; gates.len()];
+    for (i, (name, d)) in gates.iter().enumerate() {
+        if d.is_none() {
+            let b = bucket(name, n);
+            out[i] = b;
+            load[b as usize] += median;
+        }
+    }
+    let mut order: Vec<usize> = (0..gates.len()).filter(|&i| gates[i].1.is_some()).collect();
+    order.sort_by(|&a, &b| {
+        gates[b]
+            .1
+            .cmp(&gates[a].1)
+            .then_with(|| gates[a].0.cmp(gates[b].0))
+    });
+    for i in order {
+        let (shard, _) = load
+            .iter()
+            .enumerate()
+            .min_by_key(|(s, l)| (**l, *s))
+            .unwrap_or((0, &0));
+        load[shard] += gates[i].1.unwrap_or(0);
+        out[i] = u32::try_from(shard).unwrap_or(0);
+    }
+    out
+}
+
 /// `BLAKE3(name)`'s first 8 bytes as a little-endian u64, mod `n`.
 fn bucket(name: &str, n: u32) -> u32 {
     let hash = blake3::hash(name.as_bytes());
@@ -56,6 +100,7 @@ fn bucket(name: &str, n: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn parses_valid_and_rejects_invalid() {
@@ -89,6 +134,73 @@ mod tests {
                     "shard {}/{n} owns {owned}",
                     s.k
                 );
+            }
+        }
+    }
+
+    /// A skewed workload (a few long gates, many short ones; durations falling like 1/i):
+    /// the shards' predicted times end within 10% of each other, every gate in one shard.
+    #[test]
+    fn balanced_shards_are_within_ten_percent_on_a_skewed_workload() {
+        let names: Vec<String> = (0..120).map(|i| format!("gate-{i:03}")).collect();
+        let durations: Vec<u64> = (0..120u64).map(|i| 600_000 / (i + 1) + 50).collect();
+        let gates: Vec<(&str, Option<u64>)> = names
+            .iter()
+            .zip(&durations)
+            .map(|(n, d)| (n.as_str(), Some(*d)))
+            .collect();
+        for n in [2u32, 3, 4] {
+            let shards = balanced(&gates, n);
+            let mut load = vec![0u64; n as usize];
+            for (s, d) in shards.iter().zip(&durations) {
+                assert!(*s < n);
+                load[*s as usize] += d;
+            }
+            let (lo, hi) = (load.iter().min().unwrap(), load.iter().max().unwrap());
+            assert!(
+                (hi - lo) * 10 <= *hi,
+                "{n} shards: {load:?} are not within 10%"
+            );
+            // By name hash, the same workload is far from balanced.
+            let mut hashed = vec![0u64; n as usize];
+            for (name, d) in names.iter().zip(&durations) {
+                hashed[bucket(name, n) as usize] += d;
+            }
+            let (lo, hi) = (hashed.iter().min().unwrap(), hashed.iter().max().unwrap());
+            assert!(
+                (hi - lo) * 10 > *hi,
+                "{n}: the hash split {hashed:?} was balanced too"
+            );
+        }
+    }
+
+    #[test]
+    fn balanced_shards_do_not_depend_on_the_order_of_the_gates() {
+        let mut gates: Vec<(String, Option<u64>)> = (0..50u64)
+            .map(|i| {
+                let d = (!i.is_multiple_of(7)).then_some((i * 37 % 11) * 100);
+                (format!("g{i}"), d)
+            })
+            .collect();
+        let split = |gates: &[(String, Option<u64>)]| -> BTreeMap<String, u32> {
+            let refs: Vec<(&str, Option<u64>)> =
+                gates.iter().map(|(n, d)| (n.as_str(), *d)).collect();
+            gates
+                .iter()
+                .map(|(n, _)| n.clone())
+                .zip(balanced(&refs, 3))
+                .collect()
+        };
+        let first = split(&gates);
+        gates.reverse();
+        assert_eq!(split(&gates), first);
+        gates.sort_by_key(|g| g.1);
+        assert_eq!(split(&gates), first);
+        // Gates without a duration keep their hash shard.
+        for (name, shard) in &first {
+            let i: usize = name[1..].parse().unwrap();
+            if i.is_multiple_of(7) {
+                assert_eq!(*shard, bucket(name, 3), "{name}");
             }
         }
     }

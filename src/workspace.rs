@@ -1,7 +1,7 @@
 //! A loaded config with its graph (`Workspace`), and the state a run or a plan starts from
 //! (`Prepared`): the selected gates, their expanded inputs, the fingerprinter and the cache.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -97,11 +97,31 @@ pub(crate) struct Selection {
     pub gates: Vec<String>,
     pub tags: Vec<String>,
     pub shard: Option<Shard>,
+    /// Only these gates may be roots (`--affected`, `watch`): applied after the names and
+    /// tags; what they need is still added.
+    pub only: Option<BTreeSet<usize>>,
+    /// `--balance duration`: the shard is chosen by these recorded durations (gate name ->
+    /// milliseconds; see `shard::balanced`) instead of the name's hash.
+    pub balance: Option<BTreeMap<String, u64>>,
 }
 
 /// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
 /// they need.
 pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>, WorkspaceError> {
+    let roots = roots(ws, sel)?;
+    // A gate skipped by `skip_unless_env` is decided before its needs: what only it needs
+    // does not run.
+    let skips = |g: usize| {
+        !ws.config.gates[g]
+            .unmet_conditions(|k| std::env::var(k).ok())
+            .is_empty()
+    };
+    Ok(ws.graph.with_needs_of(&roots, skips))
+}
+
+/// The gates a selection asks for before what they need is added: named ones (or all),
+/// filtered by tags, `only` and the shard.
+pub(crate) fn roots(ws: &Workspace, sel: &Selection) -> Result<Vec<usize>, WorkspaceError> {
     let mut roots = Vec::new();
     for name in &sel.gates {
         match ws.graph.index(name) {
@@ -127,17 +147,33 @@ pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>,
             )));
         }
     }
-    if let Some(shard) = sel.shard {
-        roots.retain(|&i| shard.owns(&ws.config.gates[i].name));
+    if let Some(only) = &sel.only {
+        roots.retain(|i| only.contains(i));
     }
-    // A gate skipped by `skip_unless_env` is decided before its needs: what only it needs
-    // does not run.
-    let skips = |g: usize| {
-        !ws.config.gates[g]
-            .unmet_conditions(|k| std::env::var(k).ok())
-            .is_empty()
-    };
-    Ok(ws.graph.with_needs_of(&roots, skips))
+    roots.sort_unstable();
+    roots.dedup();
+    if let Some(shard) = sel.shard {
+        match &sel.balance {
+            Some(durations) => {
+                let gates: Vec<(&str, Option<u64>)> = roots
+                    .iter()
+                    .map(|&i| {
+                        let name = ws.config.gates[i].name.as_str();
+                        (name, durations.get(name).copied())
+                    })
+                    .collect();
+                let shards = crate::shard::balanced(&gates, shard.n);
+                roots = roots
+                    .into_iter()
+                    .zip(shards)
+                    .filter(|(_, s)| *s == shard.k - 1)
+                    .map(|(g, _)| g)
+                    .collect();
+            }
+            None => roots.retain(|&i| shard.owns(&ws.config.gates[i].name)),
+        }
+    }
+    Ok(roots)
 }
 
 /// What `runner check` verifies beyond loading: every gate's globs expand (one matching
@@ -170,15 +206,49 @@ pub(crate) fn prepare(
     sel: &Selection,
     timings: &dyn Fn(&str, std::time::Duration),
 ) -> Result<Prepared, WorkspaceError> {
+    prepare_reusing(ws, sel, timings, None)
+}
+
+/// The stat and listing caches a run leaves, for the next run in this process (`watch`).
+pub(crate) struct WarmCaches {
+    pub stat: StatCache,
+    pub listings: ListingCache,
+}
+
+impl Prepared {
+    /// The caches this run warmed, ready for the next run (`next_run` applied).
+    #[must_use]
+    pub(crate) fn into_caches(self) -> WarmCaches {
+        WarmCaches {
+            stat: self.fp.into_stat_cache().next_run(),
+            listings: self.listings.next_run(),
+        }
+    }
+}
+
+/// `prepare`, starting from the caches an earlier run in this process left (`None`: load them
+/// from their files).
+pub(crate) fn prepare_reusing(
+    ws: &Workspace,
+    sel: &Selection,
+    timings: &dyn Fn(&str, std::time::Duration),
+    warm: Option<WarmCaches>,
+) -> Result<Prepared, WorkspaceError> {
     let selected = select(ws, sel)?;
     let t = Instant::now();
-    let listings = ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin"));
+    let (stat, listings) = match warm {
+        Some(w) => (Some(w.stat), w.listings),
+        None => (
+            None,
+            ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin")),
+        ),
+    };
     let inputs = fingerprint::expand_cached(&ws.config, &selected, &listings)
         .map_err(|diags| invalid(&ws.config, diags))?;
     timings("expand", t.elapsed());
     let t = Instant::now();
     let settings = &ws.config.settings;
-    let stat = StatCache::load(&settings.cache_dir.join("stat-cache.bin"));
+    let stat = stat.unwrap_or_else(|| StatCache::load(&settings.cache_dir.join("stat-cache.bin")));
     let cache_folder: Vec<PathBuf> = settings
         .cache_dir
         .strip_prefix(&ws.config.root)

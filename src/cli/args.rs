@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use time::OffsetDateTime;
 
+use super::ci_logs::LogOrder;
 use crate::graph::GraphFormat;
 use crate::shard::Shard;
 
@@ -34,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run gates (all, or the named ones and what they need).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Validate the config and print the graph's size.
     Check,
     /// List gates with kind, modes, needs and tags.
@@ -78,6 +79,11 @@ pub enum Command {
     /// Work with the history file.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Split the gates into N shards and print them, or the CI matrix (`--json`).
+    Shards(ShardsArgs),
+    /// Run the gates, then re-run the ones whose inputs change (and what needs them) until
+    /// interrupted.
+    Watch(WatchArgs),
     /// Write a Dilithium2 key pair for signing cache entries and reports.
     Keygen {
         /// Path prefix: writes PREFIX.key and PREFIX.pub.
@@ -167,6 +173,52 @@ pub enum HistoryCommand {
     },
 }
 
+/// How `--shard` splits the gates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Balance {
+    /// By a hash of each gate's name: a gate's shard never depends on the other gates.
+    #[default]
+    Name,
+    /// By the durations in the history, longest first to the least loaded shard; gates
+    /// without a recorded duration by name. Every shard must start from the same history.
+    Duration,
+}
+
+/// `runner watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Gates to watch (default: all).
+    pub gates: Vec<String>,
+    /// Only gates with this tag (repeatable).
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Parallel gates (default: settings.jobs, else the number of CPUs).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Quiet time after the last change before the gates run (e.g. 100ms, 1s).
+    #[arg(long, default_value = "100ms", value_parser = parse_duration)]
+    pub debounce: std::time::Duration,
+}
+
+/// `runner shards N`.
+#[derive(Debug, Args)]
+pub struct ShardsArgs {
+    /// The number of shards.
+    #[arg(value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub n: u32,
+    /// Gates to split (default: all).
+    pub gates: Vec<String>,
+    /// Only gates with this tag (repeatable).
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// How to split them.
+    #[arg(long, value_enum, default_value = "name")]
+    pub balance: Balance,
+    /// Print the GitHub Actions matrix: `{"include":[{"shard":"1/3"},...]}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `runner run` flags (SPEC 5).
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -217,9 +269,33 @@ pub struct RunArgs {
     /// Run only shard K of N (1-based), plus what its gates need.
     #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
+    /// How --shard splits the gates: by name hash, or by the durations in the history.
+    #[arg(long, value_enum, default_value = "name", requires = "shard")]
+    pub balance: Balance,
     /// Exit code to use instead of 78 when every gate skipped (e.g. 0 on GitHub Actions).
     #[arg(long, value_name = "N")]
     pub skip_exit_code: Option<i32>,
+    /// Write the run as a Chrome trace (Perfetto, `chrome://tracing`): one event per gate on its
+    /// worker's lane, its cache and run phases nested; the summary names the critical path.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// How gate logs are shown: `grouped` prints each gate's whole log when it finishes (folded
+    /// under GitHub Actions, GitLab CI and Buildkite, failures expanded after the summary);
+    /// `stream` prints status lines as gates finish (`--verbose`: lines as they come); `auto`
+    /// is grouped on those CI systems and stream elsewhere.
+    #[arg(long, value_enum, default_value = "auto", value_name = "ORDER")]
+    pub log_order: LogOrder,
+    /// Only gates whose inputs changed since the merge base with --base (and the work tree's
+    /// changes, unless --head is given), plus the gates that need them.
+    #[arg(long)]
+    pub affected: bool,
+    /// The branch --affected compares with [default: `origin/$GITHUB_BASE_REF`,
+    /// `origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME`, else `origin/HEAD`].
+    #[arg(long, value_name = "REF", requires = "affected")]
+    pub base: Option<String>,
+    /// The commit --affected compares [default: HEAD plus the work tree and untracked files].
+    #[arg(long, value_name = "REF", requires = "affected")]
+    pub head: Option<String>,
     /// Run a failed gate again up to N times (a gate's own `retries` wins); a pass on a retry
     /// is a flaky pass.
     #[arg(long, value_name = "N")]

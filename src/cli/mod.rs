@@ -2,6 +2,7 @@
 //! crate that prints (besides nothing) and the only one that turns errors into exit codes.
 
 mod args;
+mod ci_logs;
 mod commands;
 mod error;
 mod progress;

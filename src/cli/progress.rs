@@ -7,21 +7,41 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::ci_logs::{self, CiSystem};
 use crate::exec::Event;
 use crate::proc::tail::log_tail;
 use crate::vocab::Status;
+
+/// How gate logs are shown: grouped (each log whole when its gate finishes, folded the CI
+/// system's way) or streamed (status lines; `--verbose` lines as they come).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Logs {
+    pub grouped: bool,
+    pub ci: CiSystem,
+}
+
+/// A failing gate's log, for after the summary (grouped order).
+struct Failure {
+    gate: String,
+    title: String,
+    log: std::path::PathBuf,
+}
 
 /// The display; feed it scheduler events.
 pub(super) struct Progress {
     bar: Option<ProgressBar>,
     running: Mutex<Vec<String>>,
     quiet: bool,
+    logs: Logs,
+    /// Gates finished so far (GitLab section names are unique by it).
+    finished: Mutex<usize>,
+    failures: Mutex<Vec<Failure>>,
 }
 
 impl Progress {
     /// A terminal display when stderr is a terminal, else plain lines on stdout.
     #[must_use]
-    pub(super) fn new(total: usize, quiet: bool) -> Self {
+    pub(super) fn new(total: usize, quiet: bool, logs: Logs) -> Self {
         let bar = (std::io::stderr().is_terminal() && !quiet).then(|| {
             let bar = ProgressBar::new(total as u64);
             bar.set_style(
@@ -35,6 +55,40 @@ impl Progress {
             bar,
             running: Mutex::new(Vec::new()),
             quiet,
+            logs,
+            finished: Mutex::new(0),
+            failures: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Print a block of text as it is (it ends in a newline).
+    fn print_block(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text.strip_suffix('\n').unwrap_or(text)),
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+            }
+        }
+    }
+
+    /// Before the summary line (Buildkite: an expanded section for it).
+    pub(super) fn before_summary(&self) {
+        if self.logs.grouped {
+            let text = ci_logs::before_summary(self.logs.ci);
+            if !text.is_empty() {
+                self.print_block(text);
+            }
+        }
+    }
+
+    /// After the summary line: the failing gates' logs, expanded (grouped order).
+    pub(super) fn after_summary(&self) {
+        let Ok(failures) = self.failures.lock() else {
+            return;
+        };
+        for f in failures.iter() {
+            self.print_block(&ci_logs::failure(self.logs.ci, &f.gate, &f.title, &f.log));
         }
     }
 
@@ -153,6 +207,10 @@ impl Progress {
                     line.push_str(&format!(": {reason}"));
                 }
                 let failed = matches!(status, Status::Fail | Status::Error) && !*cached;
+                if self.logs.grouped {
+                    self.grouped(gate, &line, *cached, *duration, failed, *log);
+                    return;
+                }
                 if failed
                     && !self.quiet
                     && let Some(l) = log
@@ -179,6 +237,44 @@ impl Progress {
             }
         }
         self.refresh();
+    }
+
+    /// A finished gate in grouped order: its status line heading its whole log (executed
+    /// gates), or alone (replays, gates without a log).
+    fn grouped(
+        &self,
+        gate: &str,
+        title: &str,
+        cached: bool,
+        duration: Duration,
+        failed: bool,
+        log: Option<&std::path::Path>,
+    ) {
+        let index = self.finished.lock().map_or(0, |mut n| {
+            *n += 1;
+            *n
+        });
+        let log = log.filter(|l| !cached && l.is_file());
+        let text = match log {
+            Some(l) => {
+                let ended = time::OffsetDateTime::now_utc().unix_timestamp();
+                let started = ended - i64::try_from(duration.as_secs()).unwrap_or(0);
+                let body = ci_logs::log_text(l, ci_logs::MAX_GROUP_BYTES);
+                ci_logs::group(self.logs.ci, gate, index, title, &body, (started, ended))
+            }
+            None => ci_logs::line(self.logs.ci, title),
+        };
+        self.print_block(&text);
+        if failed
+            && let Some(l) = log
+            && let Ok(mut failures) = self.failures.lock()
+        {
+            failures.push(Failure {
+                gate: gate.to_owned(),
+                title: title.to_owned(),
+                log: l.to_path_buf(),
+            });
+        }
     }
 
     /// Remove the terminal display.

@@ -5,6 +5,7 @@ pub(crate) mod event;
 pub(crate) mod lock;
 pub(crate) mod runtime;
 pub(crate) mod scheduler;
+pub(crate) mod timeline;
 pub(crate) mod trace_inputs;
 
 pub(crate) use event::Event;

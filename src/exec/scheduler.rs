@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::environment::GateEnvironment;
 use super::event::Event;
 use super::runtime::RuntimeInputs;
+use super::timeline::{GateTiming, Lane, Phase, Phases};
 use super::trace_inputs::UndeclaredRead;
 use crate::cache::{Cache, Lookup};
 use crate::config::{Config, Gate};
@@ -75,6 +76,8 @@ pub(crate) struct GateRun {
     pub attempts: u32,
     /// It passed only on a retry.
     pub flaky: bool,
+    /// Where and when it ran, and its phases (`--profile`).
+    pub timing: Option<GateTiming>,
 }
 
 /// Everything a run works with; borrowed for the duration of `run`.
@@ -109,6 +112,8 @@ struct Job {
     looked_up: bool,
     /// `Event::WaitingForResource` was sent while it waited in this run's queue.
     announced: bool,
+    /// What the `Lookup` stage spent its time on (`--profile`).
+    phases: Phases,
 }
 
 /// What a worker does with a job. A gate that uses no resource goes straight to `Run`; one
@@ -175,7 +180,7 @@ impl Scheduler<'_> {
         let mut resources = Resources::default();
 
         std::thread::scope(|s| {
-            for _ in 0..workers {
+            for worker in 0..workers {
                 let done_tx = done_tx.clone();
                 let job_rx = &job_rx;
                 s.spawn(move || {
@@ -185,7 +190,20 @@ impl Scheduler<'_> {
                             Err(_) => return,
                         };
                         let Ok(job) = job else { return };
-                        if done_tx.send(self.work(job)).is_err() {
+                        let start = Instant::now();
+                        let mut step = self.work(job);
+                        if let Step::Done(run) = &mut step {
+                            // The gate's whole time on this worker; phases recorded earlier
+                            // (a lookup stage on another worker) widen it.
+                            let earlier = run.timing.take();
+                            run.timing = Some(GateTiming {
+                                lane: Lane::Worker(worker),
+                                start: earlier.as_ref().map_or(start, |t| t.start.min(start)),
+                                end: Instant::now(),
+                                phases: earlier.map(|t| t.phases).unwrap_or_default(),
+                            });
+                        }
+                        if done_tx.send(step).is_err() {
                             return;
                         }
                     }
@@ -375,6 +393,7 @@ impl Scheduler<'_> {
             why: None,
             attempts: 0,
             flaky: false,
+            timing: Some(GateTiming::on_scheduler(Instant::now())),
         }
     }
 
@@ -484,12 +503,18 @@ impl Scheduler<'_> {
         if gate.cacheable() && !self.opts.no_cache {
             // Local only: the remote is asked on a worker (`execute`), so a round trip to it
             // never holds up this thread.
+            let looked_up = Instant::now();
             let hit = matches!(
                 self.cache.lookup_local(gate, &key, self.fp),
                 Lookup::Hit { .. }
             );
             if hit {
-                return Prepared::Done(self.replayed(g, key, started));
+                let lookup = Phase {
+                    name: "cache lookup and restore",
+                    start: looked_up,
+                    end: Instant::now(),
+                };
+                return Prepared::Done(self.replayed(g, key, started).with_phase(lookup));
             }
         }
         // A miss: the material is stored with the entry, and the key stored is the material's
@@ -505,6 +530,7 @@ impl Scheduler<'_> {
             lock: None,
             looked_up: false,
             announced: false,
+            phases: Phases::default(),
         })
     }
 
@@ -666,13 +692,18 @@ impl Scheduler<'_> {
     fn replayed(&self, g: usize, key: CacheKey, started: Instant) -> GateRun {
         let gate = &self.config.gates[g];
         // The hit left every artifact in place, verified by hash.
-        let verdict = judge::judge_with(
-            gate,
-            &self.config.root,
-            &Execution::Succeeded,
-            self.baselines_of(g),
-            |_| true,
-        );
+        let mut phases = Phases::default();
+        let verdict = phases.time("judge", || {
+            judge::judge_with(
+                gate,
+                &self.config.root,
+                &Execution::Succeeded,
+                self.baselines_of(g),
+                |_| true,
+            )
+        });
+        let mut timing = GateTiming::on_scheduler(started);
+        timing.phases = phases.0;
         GateRun {
             index: g,
             status: verdict.status,
@@ -690,6 +721,7 @@ impl Scheduler<'_> {
             why: None,
             attempts: 0,
             flaky: false,
+            timing: Some(timing),
         }
     }
 
@@ -710,6 +742,8 @@ impl Scheduler<'_> {
     fn look_up(&self, job: &mut Job) -> Option<GateRun> {
         job.looked_up = true;
         let gate = &self.config.gates[job.index];
+        let mut phases = Phases::default();
+        let locking = Instant::now();
         // One runner at a time runs a gate on this checkout; a second one waits, then replays
         // the first one's result when it was stored.
         let lock = super::lock::GateLock::acquire(
@@ -719,18 +753,29 @@ impl Scheduler<'_> {
         );
         let waited = lock.as_ref().is_some_and(|(_, waited)| *waited);
         job.lock = lock.map(|(lock, _)| lock);
+        if waited {
+            phases.0.push(Phase {
+                name: "wait for another runner",
+                start: locking,
+                end: Instant::now(),
+            });
+        }
         if waited && gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
             if let Lookup::Hit { .. } = self.cache.lookup_local(gate, &job.key, self.fp) {
-                return Some(self.replayed(job.index, job.key, started));
+                return Some(self.replayed(job.index, job.key, started).after(phases));
             }
         }
         if gate.cacheable() && !self.opts.no_cache {
             let started = Instant::now();
-            if let Lookup::Hit { .. } = self.cache.lookup_remote(gate, &job.key, self.fp) {
-                return Some(self.replayed(job.index, job.key, started));
+            let hit = phases.time("remote cache lookup", || {
+                self.cache.lookup_remote(gate, &job.key, self.fp)
+            });
+            if let Lookup::Hit { .. } = hit {
+                return Some(self.replayed(job.index, job.key, started).after(phases));
             }
         }
+        job.phases = phases;
         None
     }
 
@@ -779,6 +824,7 @@ impl Scheduler<'_> {
         {
             return run;
         }
+        let mut phases = std::mem::take(&mut job.phases);
         let gate = &self.config.gates[job.index];
         let inputs = self
             .inputs
@@ -812,21 +858,29 @@ impl Scheduler<'_> {
         let started = Instant::now();
         let mut attempt = 1;
         let (execution, findings, undeclared_reads, verdict, missing) = loop {
+            let running = Instant::now();
             let (execution, findings, reads, timed_out) =
                 self.attempt(job.index, inputs, &before.0, &log);
+            phases.0.push(Phase {
+                name: "run",
+                start: running,
+                end: Instant::now(),
+            });
             // A declared path, folder or glob that matches nothing after a successful run.
             let missing = if matches!(execution, Execution::Succeeded) {
                 self.fp.missing_artifacts(gate)
             } else {
                 Vec::new()
             };
-            let verdict = judge::judge_with(
-                gate,
-                &self.config.root,
-                &execution,
-                self.baselines_of(job.index),
-                |a| !missing.iter().any(|m| m == a),
-            );
+            let verdict = phases.time("judge", || {
+                judge::judge_with(
+                    gate,
+                    &self.config.root,
+                    &execution,
+                    self.baselines_of(job.index),
+                    |a| !missing.iter().any(|m| m == a),
+                )
+            });
             // Retried: a failure of the gate itself (an exit, a signal, a failed check or
             // threshold) and a timeout. Never what the runner decided it cannot judge (spawn
             // failure, no-op guard, inputs rewritten, artifacts missing, a skip).
@@ -869,8 +923,10 @@ impl Scheduler<'_> {
                 self.fp.fresh_stats(&also_keyed),
             );
             if same_files && after == before {
-                self.cache
-                    .store(gate, &job.key, &job.material, self.fp, &self.opts.now);
+                phases.time("cache store", || {
+                    self.cache
+                        .store(gate, &job.key, &job.material, self.fp, &self.opts.now);
+                });
             } else {
                 self.cache.warn(format!(
                     "an input of gate `{}` changed while it ran (or a needed gate's artifact); \
@@ -908,6 +964,12 @@ impl Scheduler<'_> {
             why: job.why.clone(),
             attempts: attempt,
             flaky: verdict.status == Status::Pass && attempt > 1,
+            timing: Some(GateTiming {
+                lane: Lane::scheduler(),
+                start: phases.0.first().map_or(started, |p| p.start.min(started)),
+                end: Instant::now(),
+                phases: phases.0,
+            }),
         }
     }
 
@@ -1052,6 +1114,25 @@ impl Scheduler<'_> {
         }
         let _ = log.flush();
         (execution, findings)
+    }
+}
+
+impl GateRun {
+    /// The run with `phase` recorded before its own phases.
+    fn with_phase(mut self, phase: Phase) -> Self {
+        if let Some(t) = self.timing.as_mut() {
+            t.start = t.start.min(phase.start);
+            t.phases.insert(0, phase);
+        }
+        self
+    }
+
+    /// The run with `earlier` phases recorded before its own.
+    fn after(mut self, earlier: Phases) -> Self {
+        for phase in earlier.0.into_iter().rev() {
+            self = self.with_phase(phase);
+        }
+        self
     }
 }
 

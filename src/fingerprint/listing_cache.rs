@@ -172,6 +172,50 @@ impl ListingCache {
         }
     }
 
+    /// The cache the next run in this process starts from, without going through the file:
+    /// what `save` then `load` would give (this run's records win, this run's stamp becomes
+    /// the reference, racy listings are dropped), with a new stamp for the next run.
+    #[must_use]
+    pub fn next_run(self) -> Self {
+        let new_reference = stamp(&self.path).ok();
+        let Some(reference) = self.new_reference else {
+            return ListingCache {
+                path: self.path,
+                loaded: Vec::new(),
+                fresh: Mutex::new(Vec::new()),
+                reference: (0, 0),
+                new_reference,
+                dirty: AtomicBool::new(false),
+                load_warning: None,
+            };
+        };
+        let mut fresh = self
+            .fresh
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The last record of a folder wins, as in `save`.
+        fresh.reverse();
+        fresh.sort_by(|a, b| a.0.cmp(&b.0));
+        fresh.dedup_by(|a, b| a.0 == b.0);
+        let mut loaded: Vec<Listing> = self
+            .loaded
+            .into_iter()
+            .filter(|l| fresh.binary_search_by(|f| f.0.cmp(&l.dir)).is_err())
+            .collect();
+        loaded.extend(fresh.into_iter().filter_map(|(_, l)| l));
+        loaded.sort_unstable_by(|a, b| a.dir.cmp(&b.dir));
+        loaded.retain(|l| !racy(&l.stat, reference));
+        ListingCache {
+            path: self.path,
+            loaded,
+            fresh: Mutex::new(Vec::new()),
+            reference,
+            new_reference,
+            dirty: AtomicBool::new(false),
+            load_warning: None,
+        }
+    }
+
     /// Write the cache back if anything changed (atomically). Errors are returned for the
     /// caller to warn.
     pub fn save(&self) -> io::Result<()> {

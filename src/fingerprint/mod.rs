@@ -125,6 +125,12 @@ impl Fingerprinter {
         self
     }
 
+    /// The stat cache, for a next run in this process (`StatCache::next_run`).
+    #[must_use]
+    pub fn into_stat_cache(self) -> StatCache {
+        self.stat
+    }
+
     /// The stat cache's own load warning, if any.
     #[must_use]
     pub fn stat_warning(&self) -> Option<&str> {

@@ -140,6 +140,38 @@ impl StatCache {
         }
     }
 
+    /// The cache the next run in this process starts from, without going through the file:
+    /// what `save` then `load` would give (entries racily clean under this run's reference and
+    /// not looked at again are dropped, this run's stamp becomes the reference), with a new
+    /// stamp for the next run. `runner watch` keeps one cache in memory this way.
+    #[must_use]
+    pub fn next_run(self) -> Self {
+        let trusted = self.new_reference.0 != i64::MAX;
+        let reference = self.reference;
+        let fresh = self
+            .fresh
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut loaded: FxHashMap<OsString, Entry> = FxHashMap::default();
+        if trusted {
+            loaded.extend(
+                self.loaded
+                    .into_iter()
+                    .filter(|(p, e)| !fresh.contains_key(p) && e.stat.mtime < reference),
+            );
+            loaded.extend(fresh.into_iter().filter_map(|(p, e)| e.map(|e| (p, e))));
+        }
+        StatCache {
+            new_reference: stamp(&self.path).unwrap_or((i64::MAX, 0)),
+            path: self.path,
+            loaded,
+            fresh: Mutex::new(FxHashMap::default()),
+            reference: if trusted { self.new_reference } else { (0, 0) },
+            dirty: std::sync::atomic::AtomicBool::new(false),
+            load_warning: None,
+        }
+    }
+
     /// Write the cache back if anything changed. Errors are returned for the caller to warn.
     pub fn save(&self) -> io::Result<()> {
         // Without this run's stamp there is no reference time to save under: saving with
@@ -253,6 +285,33 @@ mod tests {
         std::fs::write(&file, "two").unwrap();
         let c = StatCache::load(&cache_path);
         assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"two").as_bytes());
+    }
+
+    /// `next_run` keeps what `save` and `load` would: a trusted entry is served without
+    /// reading the file (its poisoned hash comes back), a racy one is read again, and a
+    /// changed file is seen.
+    #[test]
+    fn the_next_run_in_memory_trusts_what_a_reload_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        let old = dir.path().join("old.txt");
+        let racy = dir.path().join("racy.txt");
+        std::fs::write(&old, "old").unwrap();
+        std::fs::write(&racy, "racy").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let c = StatCache::load(&cache_path);
+        make_racy(&cache_path, &racy);
+        c.hash(&old).unwrap();
+        c.hash(&racy).unwrap();
+        let mut c = c.next_run();
+        for e in c.loaded.values_mut() {
+            e.hash = [0; 32];
+        }
+        assert_eq!(c.hash(&old).unwrap().0, [0; 32], "trusted: not read again");
+        assert_eq!(c.hash(&racy).unwrap().0, *blake3::hash(b"racy").as_bytes());
+        std::fs::write(&old, "new!").unwrap();
+        let c = c.next_run();
+        assert_eq!(c.hash(&old).unwrap().0, *blake3::hash(b"new!").as_bytes());
     }
 
     /// Make `file` as new as this run's stamp (the same timestamp tick), deterministically.

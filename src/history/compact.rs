@@ -59,10 +59,20 @@ struct Group {
     plain: bool,
     /// Lines of the file in it (result lines and day records).
     items: usize,
+    /// The latest execution with a duration (run, ms of day, duration), by that order.
+    duration: Option<(u64, u32, u64)>,
 }
 
 impl Group {
-    fn fold(&mut self, day: Day, lines: u64, run: u64, guard: Option<&str>) {
+    fn fold(
+        &mut self,
+        day: Day,
+        lines: u64,
+        run: u64,
+        guard: Option<&str>,
+        duration: Option<(u64, u32, u64)>,
+    ) {
+        self.duration = self.duration.max(duration);
         if day.last.ms >= self.day.last.ms {
             self.guard = guard.map(str::to_owned);
         }
@@ -121,7 +131,13 @@ pub(crate) fn compact(text: &[u8], cutoff: Date) -> Compacted {
         let key = (Box::<str>::from(entry.gate.as_ref()), date);
         let g = match index.get(&key) {
             Some(&g) => {
-                groups[g].fold(day, count, entry.run, entry.guard_text.as_deref());
+                groups[g].fold(
+                    day,
+                    count,
+                    entry.run,
+                    entry.guard_text.as_deref(),
+                    entry.executed_duration(),
+                );
                 g
             }
             None => {
@@ -133,6 +149,7 @@ pub(crate) fn compact(text: &[u8], cutoff: Date) -> Compacted {
                     guard: entry.guard_text.as_deref().map(str::to_owned),
                     plain: true,
                     items: 1,
+                    duration: entry.executed_duration(),
                 });
                 index.insert(key, groups.len() - 1);
                 groups.len() - 1
@@ -166,6 +183,7 @@ pub(crate) fn compact(text: &[u8], cutoff: Date) -> Compacted {
                 flaky: g.day.flaky.map(|m| (m.run, m.ms)),
                 executed: g.day.executed,
                 flaky_passes: g.day.flaky_passes,
+                duration: g.duration,
             },
         };
         out.bytes.extend_from_slice(&record.to_bytes());

@@ -15,6 +15,7 @@ use time::{Date, Duration};
 
 use super::History;
 use crate::history::compact::compact;
+use crate::history::durations;
 use crate::history::graduation;
 
 const GATES: [&str; 3] = ["a", "b", "c.d"];
@@ -41,6 +42,8 @@ enum Gen {
         metrics: Option<u8>,
         /// `"flaky": true` (a pass that needed a retry; written on any status, read on passes).
         flaky: bool,
+        /// `duration_ms` (balanced shards read the latest executed one).
+        duration: Option<u16>,
     },
     Corrupt(u8),
     Blank,
@@ -58,10 +61,25 @@ fn line() -> impl Strategy<Value = Gen> {
         proptest::option::weighted(0.1, 0u8..3),
         proptest::option::weighted(0.9, 0u64..30),
         proptest::option::weighted(0.1, 0u8..100),
-        proptest::bool::weighted(0.15),
+        (
+            proptest::bool::weighted(0.15),
+            proptest::option::weighted(0.7, 0u16..5),
+        ),
     )
         .prop_map(
-            |(gate, day, second, millis, offset, status, cached, guard, run, metrics, flaky)| {
+            |(
+                gate,
+                day,
+                second,
+                millis,
+                offset,
+                status,
+                cached,
+                guard,
+                run,
+                metrics,
+                (flaky, duration),
+            )| {
                 Gen::Result {
                     gate,
                     day,
@@ -74,6 +92,7 @@ fn line() -> impl Strategy<Value = Gen> {
                     run,
                     metrics,
                     flaky,
+                    duration,
                 }
             },
         );
@@ -143,6 +162,7 @@ fn render(lines: &[Gen]) -> String {
                 run,
                 metrics,
                 flaky,
+                duration,
             } => {
                 let t = datetime!(2026-09-01 00:00 UTC)
                     + Duration::days(*day)
@@ -169,6 +189,9 @@ fn render(lines: &[Gen]) -> String {
                 }
                 if *flaky {
                     text += ",\"flaky\":true";
+                }
+                if let Some(d) = duration {
+                    text += &format!(",\"duration_ms\":{d}");
                 }
                 if let Some(m) = metrics {
                     text += &format!(",\"metrics\":{{\"p95\":{m}}}");
@@ -255,6 +278,8 @@ proptest! {
         let original = read(&text);
         let once = compact(&text, cutoff(horizon1));
         assert_same(&original, &read(&once.bytes));
+        // The durations balanced shards read are the same too.
+        prop_assert_eq!(durations::of_text(&once.bytes), durations::of_text(&text));
         // Lines with fields the runner does not write are kept byte for byte.
         let once_text = String::from_utf8_lossy(&once.bytes).into_owned();
         for l in String::from_utf8_lossy(&text).lines().filter(|l| l.contains("\"metrics\"")) {
@@ -274,6 +299,7 @@ proptest! {
             assert_same(&original, &read(&partly));
             let twice = compact(&partly, cutoff(horizon2));
             assert_same(&original, &read(&twice.bytes));
+            prop_assert_eq!(durations::of_text(&twice.bytes), durations::of_text(&full));
         }
     }
 }

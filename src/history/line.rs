@@ -32,6 +32,9 @@ pub(crate) struct LineOut<'a> {
     pub guard: Option<&'a str>,
     pub commit: Option<&'a str>,
     pub run: u64,
+    /// The gate's wall time in this run (near 0 for a replay): what `--balance duration`
+    /// predicts a shard's time from.
+    pub duration_ms: u64,
     /// The gate's judged metric values (thresholds and exports), for baselines and sparklines;
     /// only on lines of gates that have some.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,6 +113,8 @@ struct LineIn<'a> {
     #[serde(default)]
     flaky: Option<bool>,
     #[serde(default)]
+    duration_ms: Option<u64>,
+    #[serde(default)]
     day: Option<DayIn>,
 }
 
@@ -137,6 +142,10 @@ pub(crate) struct DayIn {
     /// Those of them that were flaky passes; absent when 0.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub flaky_passes: u32,
+    /// The day's latest execution with a duration (`ExecutedDuration::latest`):
+    /// `[run, ms since UTC midnight, duration in ms]`, for balanced shards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<(u64, u32, u64)>,
 }
 
 #[expect(
@@ -198,6 +207,8 @@ struct KnownFields {
     #[serde(default)]
     flaky: Option<serde::de::IgnoredAny>,
     #[serde(default)]
+    duration_ms: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
     day: Option<serde::de::IgnoredAny>,
 }
 
@@ -227,6 +238,23 @@ pub(crate) struct Entry<'a> {
     pub guard_text: Option<Cow<'a, str>>,
     /// Set on a day record: the rest of the day.
     pub day: Option<DayIn>,
+    /// The gate's wall time in the run, when the line records it.
+    pub duration_ms: Option<u64>,
+}
+
+impl Entry<'_> {
+    /// The execution with a duration this line stands for, as `[run, ms since UTC midnight,
+    /// duration in ms]`: its own (not a replay; pass, fail or error), or a day record's latest.
+    #[must_use]
+    pub(crate) fn executed_duration(&self) -> Option<(u64, u32, u64)> {
+        if let Some(day) = &self.day {
+            return day.duration;
+        }
+        let ms = self.duration_ms?;
+        let executed =
+            !self.cached && matches!(self.status, Status::Pass | Status::Fail | Status::Error);
+        executed.then(|| (self.run, super::graduation::ms_of_day(self.at), ms))
+    }
 }
 
 /// Parse one line (without its newline). The error says in words why the line is corrupt.
@@ -256,6 +284,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<Entry<'_>, String> {
         run: raw.run.unwrap_or(0),
         guard_text: raw.guard,
         day: raw.day,
+        duration_ms: raw.duration_ms,
     })
 }
 
@@ -341,12 +370,13 @@ mod tests {
             metrics: None,
             branch: None,
             machine: None,
+            duration_ms: 1234,
         };
         let bytes = out.to_bytes();
         assert_eq!(
             String::from_utf8_lossy(&bytes),
             "{\"at\":\"2026-11-24T10:00:00Z\",\"gate\":\"dream-drift\",\"status\":\"pass\",\
-             \"mode\":\"observational\",\"cached\":true,\"commit\":null,\"run\":7}\n"
+             \"mode\":\"observational\",\"cached\":true,\"commit\":null,\"run\":7,\"duration_ms\":1234}\n"
         );
         let entry = parse(&bytes[..bytes.len() - 1]).unwrap();
         assert_eq!(entry.gate, "dream-drift");

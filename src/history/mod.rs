@@ -5,6 +5,7 @@
 pub(crate) mod branch;
 mod commit;
 mod compact;
+mod durations;
 mod graduation;
 mod line;
 pub(crate) mod machine;
@@ -15,6 +16,7 @@ mod summary;
 mod warning;
 mod write_back;
 
+pub(crate) use durations::recorded as recorded_durations;
 pub(crate) use graduation::{FlakeRate, Graduation, Standing};
 pub(crate) use recent::recent_hit_rate;
 pub(crate) use store::{History, RunPlace, compact_history};

@@ -489,6 +489,7 @@ impl History {
                 branch: metrics.and(place.branch.as_deref()),
                 machine: metrics.map(|_| place.machine.as_str()),
                 metrics,
+                duration_ms: gate.duration_ms,
             };
             let mut bytes = out.to_bytes();
             if pending_newline {

@@ -75,19 +75,29 @@ fn each_run_appends_one_line_per_gate() {
     let first = &lines[0];
     let text = repo.read(HISTORY);
     let first_line = text.lines().next().unwrap();
-    let positions: Vec<usize> = ["at", "gate", "status", "mode", "cached", "commit", "run"]
-        .iter()
-        .map(|k| {
-            first_line
-                .find(&format!("\"{k}\":"))
-                .unwrap_or_else(|| panic!("{k}"))
-        })
-        .collect();
+    let positions: Vec<usize> = [
+        "at",
+        "gate",
+        "status",
+        "mode",
+        "cached",
+        "commit",
+        "run",
+        "duration_ms",
+    ]
+    .iter()
+    .map(|k| {
+        first_line
+            .find(&format!("\"{k}\":"))
+            .unwrap_or_else(|| panic!("{k}"))
+    })
+    .collect();
     assert!(
         positions.windows(2).all(|w| w[0] < w[1]),
         "SPEC 6 field order: {first_line}"
     );
-    assert_eq!(first.as_object().unwrap().len(), 7);
+    assert_eq!(first.as_object().unwrap().len(), 8);
+    assert!(first["duration_ms"].is_u64(), "{first}");
     assert_eq!(first["at"], "2026-11-01T10:00:00Z");
     assert_eq!(first["commit"], sha);
     assert_eq!(first["cached"], false);

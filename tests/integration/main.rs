@@ -2,10 +2,12 @@
 
 mod harness;
 
+mod affected;
 mod artifact_sets;
 mod baselines;
 mod cache;
 mod cache_budget;
+mod ci_logs;
 mod config_errors;
 mod config_owner;
 mod exec;
@@ -19,6 +21,7 @@ mod kinds_policy;
 mod kinds_schema;
 mod listing_cache;
 mod plan_props;
+mod profile;
 mod remote;
 mod reports;
 mod resources;
@@ -28,6 +31,7 @@ mod signing;
 mod statuses;
 mod suite;
 mod verdicts;
+mod watch;
 
 // The reliability battery (issue 7): `cargo test --test integration reliability`.
 mod reliability_clock;

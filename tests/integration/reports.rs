@@ -638,7 +638,7 @@ fn annotations(stdout: &str) -> Vec<(String, String, String)> {
     };
     stdout
         .lines()
-        .filter(|l| l.starts_with("::"))
+        .filter(|l| l.starts_with("::") && !is_group_marker(l))
         .map(|l| {
             let (head, message) = l[2..].split_once("::").unwrap_or_else(|| panic!("{l}"));
             let (level, props) = head.split_once(' ').unwrap_or_else(|| panic!("{l}"));
@@ -704,7 +704,16 @@ fn github_actions_annotations_and_step_summary() {
 
 /// The workflow-command lines of stdout, as printed.
 fn workflow_commands(stdout: &str) -> Vec<&str> {
-    stdout.lines().filter(|l| l.starts_with("::")).collect()
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("::") && !is_group_marker(l))
+        .collect()
+}
+
+/// `::group::` and `::endgroup::`: the folding of gate logs (`--log-order grouped`, the default
+/// under GitHub Actions), not annotations.
+fn is_group_marker(line: &str) -> bool {
+    line.starts_with("::group::") || line == "::endgroup::"
 }
 
 const CHECKLISTS: &str = r#"

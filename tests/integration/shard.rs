@@ -182,3 +182,112 @@ fn merge_rejects_unreadable_reports() {
     assert!(out.stderr.contains("bad.json"), "{}", out.stderr);
     assert!(!repo.path("m.json").exists());
 }
+
+/// A skewed workload in the history: 27 gates whose durations fall like 1/i (one of 60 s, many
+/// of a few seconds), and 3 gates never recorded.
+fn skewed_history(n: usize) -> (String, BTreeMap<String, u64>) {
+    let mut text = String::new();
+    let mut durations = BTreeMap::new();
+    for i in 0..n - 3 {
+        let ms = 60_000 / (i as u64 + 1) + 500;
+        durations.insert(format!("g{i:02}"), ms);
+        // An older, slower run and a replay after it: the latest executed run counts.
+        text.push_str(&format!(
+            "{{\"at\":\"2026-11-01T10:00:00Z\",\"gate\":\"g{i:02}\",\"status\":\"pass\",\"mode\":\"blocking\",\"cached\":false,\"commit\":null,\"run\":1,\"duration_ms\":{}}}\n",
+            ms * 3
+        ));
+        text.push_str(&format!(
+            "{{\"at\":\"2026-11-02T10:00:00Z\",\"gate\":\"g{i:02}\",\"status\":\"pass\",\"mode\":\"blocking\",\"cached\":false,\"commit\":null,\"run\":2,\"duration_ms\":{ms}}}\n"
+        ));
+        text.push_str(&format!(
+            "{{\"at\":\"2026-11-03T10:00:00Z\",\"gate\":\"g{i:02}\",\"status\":\"pass\",\"mode\":\"blocking\",\"cached\":true,\"commit\":null,\"run\":3,\"duration_ms\":1}}\n"
+        ));
+    }
+    (text, durations)
+}
+
+#[test]
+fn shards_balanced_by_duration_are_within_ten_percent_and_cover_every_gate_once() {
+    let n = 30;
+    let text = gates(n, "");
+    let (history, durations) = skewed_history(n);
+    let mut owner: BTreeMap<String, u32> = BTreeMap::new();
+    for k in 1..=3 {
+        // Each shard on its own machine, from the same history.
+        let repo = Repo::new().gates(&text);
+        repo.write(".runner/history.jsonl", &history);
+        let out = repo.run(&["run", "--shard", &format!("{k}/3"), "--balance", "duration"]);
+        out.expect_code(0);
+        assert!(
+            out.stderr.contains(&format!(
+                "shard {k}/3 balanced by duration (27 gates in the history)"
+            )),
+            "{}",
+            out.stderr
+        );
+        for g in ran(&repo) {
+            assert!(
+                owner.insert(g.clone(), k).is_none(),
+                "{g} ran in two shards"
+            );
+        }
+    }
+    assert_eq!(owner.len(), n, "every gate ran once: {owner:?}");
+    // Predicted times: recorded durations, the 3 unrecorded gates at the median.
+    let mut known: Vec<u64> = durations.values().copied().collect();
+    known.sort_unstable();
+    let median = known[known.len() / 2];
+    let mut load = [0u64; 3];
+    for (gate, shard) in &owner {
+        load[*shard as usize - 1] += durations.get(gate).copied().unwrap_or(median);
+    }
+    let (lo, hi) = (load.iter().min().unwrap(), load.iter().max().unwrap());
+    assert!(
+        (hi - lo) * 10 <= *hi,
+        "shards' predicted times {load:?} differ by more than 10%"
+    );
+
+    // `runner shards` says the same, every time.
+    let repo = Repo::new().gates(&text);
+    repo.write(".runner/history.jsonl", &history);
+    let listed = repo.run(&["shards", "3", "--balance", "duration"]);
+    listed.expect_code(0);
+    assert_eq!(
+        repo.run(&["shards", "3", "--balance", "duration"]).stdout,
+        listed.stdout
+    );
+    for line in listed.stdout.lines() {
+        let (head, names) = line.split_once(": g").unwrap_or_else(|| panic!("{line}"));
+        let k: u32 = head["shard ".len()..head.find('/').unwrap()]
+            .parse()
+            .unwrap();
+        for name in format!("g{names}").split(", ") {
+            assert_eq!(owner.get(name), Some(&k), "{name} in {line}");
+        }
+    }
+    // Without a history, balancing falls back to the name hash: the plain split.
+    let plain = owners(&text, 3);
+    let repo = Repo::new().gates(&text);
+    let out = repo.run(&["shards", "3", "--balance", "duration"]);
+    out.expect_code(0);
+    for k in 1..=3u32 {
+        let line = out.stdout.lines().nth(k as usize - 1).unwrap().to_owned();
+        for (gate, shard) in &plain {
+            if *shard == k {
+                assert!(line.contains(gate.as_str()), "{gate} in {line}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_shards_command_prints_the_github_actions_matrix() {
+    let repo = Repo::new().gates(&gates(4, ""));
+    let out = repo.run(&["shards", "3", "--json"]);
+    out.expect_code(0);
+    assert_eq!(
+        out.stdout,
+        "{\"include\":[{\"shard\":\"1/3\"},{\"shard\":\"2/3\"},{\"shard\":\"3/3\"}]}\n"
+    );
+    repo.run(&["shards", "0", "--json"]).expect_code(2);
+}

@@ -1,5 +1,6 @@
 //! One module per command (or family of commands); `dispatch` picks one.
 
+mod affected;
 mod baseline;
 mod cache;
 pub(super) mod history;
@@ -8,6 +9,8 @@ mod inspect;
 mod keys;
 mod report;
 mod run;
+mod shards;
+mod watch;
 
 use super::args::{BaselineCommand, CacheCommand, Cli, Command, HistoryCommand, ReportCommand};
 use super::error::{CmdResult, Done};
@@ -19,7 +22,7 @@ use crate::workspace::Workspace;
 pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
     let now = cli.now;
     match cli.command {
-        Command::Run(args) => run::run(config, args, now),
+        Command::Run(args) => run::run(config, *args, now),
         Command::Check => inspect::check(&Workspace::open(config)?),
         Command::List => inspect::list(&Workspace::open(config)?, now),
         Command::Graph { format } => {
@@ -55,6 +58,8 @@ pub(super) fn dispatch(cli: Cli, config: &Path) -> CmdResult {
         Command::History(HistoryCommand::Compact { older_than }) => {
             history::compact(&Workspace::open(config)?, now, older_than)
         }
+        Command::Shards(args) => shards::shards(&Workspace::open(config)?, &args),
+        Command::Watch(args) => watch::watch(config, args, now),
         Command::Keygen { out } => keys::keygen(&out),
         Command::Verify { report } => keys::verify(&Workspace::open(config)?, &report),
     }

@@ -5,9 +5,10 @@ use std::path::Path;
 
 use time::OffsetDateTime;
 
-use crate::cli::args::RunArgs;
+use crate::cli::args::{Balance, RunArgs};
+use crate::cli::ci_logs::CiSystem;
 use crate::cli::error::{CmdResult, Done};
-use crate::cli::progress::Progress;
+use crate::cli::progress::{Logs, Progress};
 use crate::cli::timings::Timings;
 use crate::history::RunPlace;
 use crate::report::Report;
@@ -22,19 +23,43 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     let started = std::time::Instant::now();
     let ws = Workspace::open(config)?;
     timings.mark("config");
+    let affected = if args.affected {
+        let a = super::affected::compute(&ws, args.base.clone(), args.head.clone())?;
+        timings.mark("affected");
+        Some(a)
+    } else {
+        None
+    };
     let selection = Selection {
         gates: args.gates,
         tags: args.tags,
         shard: args.shard,
+        only: affected.as_ref().map(|a| a.touched.selected()),
+        balance: (args.balance == Balance::Duration)
+            .then(|| crate::history::recorded_durations(&ws.config.settings.history)),
     };
+    if let (Some(shard), Some(durations)) = (args.shard, &selection.balance)
+        && !args.quiet
+    {
+        eprintln!(
+            "{}",
+            super::shards::note(&ws, &selection, shard, durations)?
+        );
+    }
     let prepared = workspace::prepare(&ws, &selection, &|phase, _| timings.mark(phase))?;
     timings.mark("fingerprint");
     let env = |k: &str| std::env::var(k).ok();
+    let ci = CiSystem::detect(&|k| std::env::var(k).ok());
+    let logs = Logs {
+        grouped: args.log_order.grouped(ci),
+        ci,
+    };
     let req = RunRequest {
         jobs: args.jobs,
         no_cache: args.no_cache,
         trace: args.trace_inputs,
-        verbose: args.verbose,
+        // Grouped logs are read from the log files when gates finish: nothing to stream.
+        verbose: args.verbose && !logs.grouped,
         now: now.unwrap_or_else(OffsetDateTime::now_utc),
         outputs: Outputs {
             report: args.report,
@@ -51,8 +76,12 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
             &env,
         ),
         retries: args.retries,
+        profile: args.profile.clone(),
     };
     if args.dry_run {
+        if let Some(a) = &affected {
+            let _ = write!(std::io::stdout(), "{}", super::affected::explain(&ws, a));
+        }
         for p in crate::plan::plan(&ws, &prepared, &req.options(&ws.config)) {
             let _ = writeln!(
                 std::io::stdout(),
@@ -64,7 +93,12 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         }
         return Ok(Done::Success);
     }
-    let progress = Progress::new(prepared.selected.len(), args.quiet);
+    if let Some(a) = &affected
+        && !args.quiet
+    {
+        eprintln!("{}", super::affected::summary(&ws, a));
+    }
+    let progress = Progress::new(prepared.selected.len(), args.quiet, logs);
     let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
     let result = crate::run::run(&ws, &prepared, &req, &observer, &|phase| {
         timings.mark(phase);
@@ -131,17 +165,24 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         }
     }
     timings.cpu();
+    progress.before_summary();
     // `run` keeps SIGPIPE ignored (see `cli::main`): a closed stdout is not worth a panic.
     let _ = writeln!(
         std::io::stdout(),
-        "{} gate{}: {}{} in {:.2}s -> exit {}",
+        "{} gate{}: {}{} in {:.2}s -> exit {}{}",
         report.gates.len(),
         if report.gates.len() == 1 { "" } else { "s" },
         report.summary,
         failures_clause(report),
         started.elapsed().as_secs_f64(),
-        report.exit_code
+        report.exit_code,
+        result
+            .critical_path
+            .as_ref()
+            .map(|c| format!("; {}", c.describe(&ws.config)))
+            .unwrap_or_default()
     );
+    progress.after_summary();
     Ok(Done::Run(report.exit_code))
 }
 
