@@ -122,3 +122,70 @@ fn three_runners_at_once_share_one_cache_and_history() {
     assert_same_tree(&snapshot(&repo.path("out")), &want, "replayed");
     assert_entries_intact(&repo.path("cache"));
 }
+
+/// Wait (at most a minute) until `cond` holds.
+fn wait_until(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..600 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what} never happened");
+}
+
+/// Does process `pid` hold `file` open?
+fn holds_open(pid: i32, file: &std::path::Path) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let want = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    fds.flatten()
+        .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == want))
+}
+
+#[test]
+fn a_gate_lock_whose_holder_is_killed_with_sigkill_is_taken_over() {
+    // Runner 1 runs `slow` and is SIGKILLed while it holds the gate's lock; runner 2, waiting
+    // on that lock, takes it over (flock is released with the dead process) and runs the gate
+    // itself, since runner 1 stored nothing.
+    let repo = Repo::new().gates(
+        "[gates.slow]\nrun = \"echo run >> runs.txt; if [ ! -e first ]; then touch first started; sleep 60; fi; echo ok > out.txt\"\nartifacts = [\"out.txt\"]\n",
+    );
+    let logs = tempfile::tempdir().expect("log dir");
+    let mut first = Group::spawn(&repo, &["run", "--report", "1.json"], &[], logs.path());
+    wait_until("runner 1 starting `slow`", || repo.path("started").exists());
+    let mut second = Group::spawn(&repo, &["run", "--report", "2.json"], &[], logs.path());
+    let lock = repo.path(".runner/locks/slow.lock");
+    wait_until("runner 2 waiting on the gate's lock", || {
+        holds_open(second.pid(), &lock)
+    });
+    // Runner 2 is blocked on the lock: `slow` ran once, and only runner 1 holds it.
+    assert_eq!(repo.read("runs.txt"), "run\n");
+    // SIGKILL runner 1 alone (its gate's group is taken down by the runner's guardian).
+    // SAFETY: kill(2) on a process this test started; no memory is involved.
+    unsafe {
+        libc::kill(first.pid(), libc::SIGKILL);
+    }
+    assert_eq!(
+        first.wait(Duration::from_secs(60)),
+        Some(-1),
+        "runner 1 was killed"
+    );
+    assert_eq!(
+        second.wait(Duration::from_secs(60)),
+        Some(0),
+        "runner 2 took the lock over and finished:\n{}",
+        std::fs::read_to_string(logs.path().join("1.err")).unwrap_or_default()
+    );
+    assert_eq!(
+        repo.read("runs.txt"),
+        "run\nrun\n",
+        "runner 2 ran the gate itself"
+    );
+    assert_eq!(repo.read("out.txt"), "ok\n");
+    let report: Value = serde_json::from_str(&repo.read("2.json")).expect("runner 2's report");
+    let gate = &report["gates"][0];
+    assert_eq!(gate["status"], "pass", "{gate}");
+    assert_eq!(gate["cached"], false, "{gate}");
+}
