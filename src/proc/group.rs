@@ -55,7 +55,23 @@ impl Group {
             Some(file) => file,
             None => spec.output.try_clone()?,
         };
-        let mut cmd = Command::new("sh");
+        // The gate's PATH: set by the base (strict mode sets it), else the runner's own. The
+        // shell is named by its path so that spawning stays `posix_spawn` (`proc::shell`).
+        let path = spec
+            .base
+            .vars
+            .iter()
+            .rev()
+            .find(|(name, _)| name == "PATH")
+            .map(|(_, value)| value.clone())
+            .or_else(|| {
+                if spec.base.clear {
+                    None
+                } else {
+                    std::env::var_os("PATH")
+                }
+            });
+        let mut cmd = Command::new(super::shell::sh_on(path.as_deref()));
         cmd.arg("-c")
             .arg(spec.run)
             .current_dir(spec.cwd)

@@ -5,6 +5,7 @@
 pub(crate) mod command;
 pub(crate) mod group;
 pub(crate) mod guardian;
+pub(crate) mod shell;
 pub(crate) mod signals;
 pub(crate) mod tail;
 pub(crate) mod trace;

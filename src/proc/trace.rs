@@ -551,21 +551,15 @@ mod imp {
         }
     }
 
-    /// The shell as `Command::new("sh")` would find it: the first executable `sh` on the
-    /// environment's PATH, else /bin/sh.
+    /// The shell as `Command::new("sh")` would find it (`proc::shell`).
     fn find_sh(env: &[(OsString, OsString)]) -> CString {
-        use std::os::unix::fs::PermissionsExt as _;
         let path = env.iter().find(|(name, _)| name == "PATH").map(|(_, v)| v);
-        path.into_iter()
-            .flat_map(std::env::split_paths)
-            .filter(|dir| dir.is_absolute())
-            .map(|dir| dir.join("sh"))
-            .find(|sh| {
-                sh.metadata()
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
-            .and_then(|sh| CString::new(sh.into_os_string().into_encoded_bytes()).ok())
-            .unwrap_or_else(|| c"/bin/sh".to_owned())
+        CString::new(
+            crate::proc::shell::sh_on(path.map(OsString::as_os_str))
+                .into_os_string()
+                .into_encoded_bytes(),
+        )
+        .unwrap_or_else(|_| c"/bin/sh".to_owned())
     }
 
     /// One traced task as the tracer sees it.
