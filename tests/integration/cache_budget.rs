@@ -232,6 +232,41 @@ fn prune_dry_run_lists_and_removes_nothing_then_prune_removes() {
     assert!(!c.exists());
 }
 
+/// The bound of a cut log includes its first line, so a cache entry (which keeps the last
+/// 4 MiB of a log) keeps the whole cut log, and a replay shows it as the run left it.
+#[test]
+fn a_replayed_long_log_is_the_cut_log_with_its_first_line() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.noisy]
+run = "yes xxxxxxxxx | head -c 6000000; echo done > out.txt"
+artifacts = ["out.txt"]
+"#,
+    );
+    repo.run(&["run"]).expect_code(0);
+    let log = repo.path("cache/logs/noisy.log");
+    let cut = std::fs::read(&log).expect("log");
+    assert!(cut.starts_with(b"[runner: the first "));
+    // Replayed from the entry: the artifact and the log are written back from it.
+    std::fs::remove_file(repo.path("out.txt")).expect("artifact");
+    std::fs::remove_file(&log).expect("log");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.status("noisy"), ("pass".into(), true));
+    let replayed = std::fs::read(&log).expect("replayed log");
+    let first = replayed.split(|&b| b == b'\n').next().unwrap_or_default();
+    assert!(
+        first.starts_with(b"[runner: the first "),
+        "the replayed log's first line: {}",
+        String::from_utf8_lossy(&first[..first.len().min(120)])
+    );
+    assert!(replayed == cut, "the replay shows the log the run left");
+    assert!(
+        cut.len() <= 4 * 1024 * 1024,
+        "a cut log, its first line included, is at most 4 MiB: {} bytes",
+        cut.len()
+    );
+}
+
 #[test]
 fn stats_count_entries_bytes_uses_and_the_hit_rate() {
     let repo = repo("1MiB");
