@@ -267,6 +267,25 @@ artifacts = ["out.txt"]
     );
 }
 
+/// A gate run under `--trace-inputs` keeps the same bounded log as an untraced one.
+#[test]
+fn a_traced_gates_long_log_is_cut_too() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.noisy]
+run = "yes xxxxxxxxx | head -c 6000000"
+"#,
+    );
+    repo.run(&["run", "--trace-inputs"]).expect_code(0);
+    let log = std::fs::read(repo.path("cache/logs/noisy.log")).expect("log");
+    assert!(log.len() <= 4 * 1024 * 1024, "{} bytes", log.len());
+    assert!(
+        log.starts_with(b"[runner: the first "),
+        "a line says what was cut"
+    );
+    assert!(log.ends_with(b"x\n"));
+}
+
 #[test]
 fn stats_count_entries_bytes_uses_and_the_hit_rate() {
     let repo = repo("1MiB");
