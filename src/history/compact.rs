@@ -14,9 +14,10 @@
 //! does not write (a later runner's, say: whatever it means is kept). Blank lines go.
 //!
 //! The file is rewritten crash-safely (a new file, synced, renamed over the old) under an
-//! exclusive `flock` on the old file. Appenders (`History::append_run`) hold a shared `flock`
-//! while they write and, once they hold it, check that the path still names the file they
-//! opened, else open it again: an append is never written into a file compaction has replaced.
+//! exclusive `flock` on the old file. Every append (a run's lines, `runner baseline accept`)
+//! goes through `store::Appender`, which holds a shared `flock` while it writes and, once it
+//! holds it, checks that the path still names the file it opened, else opens it again: an
+//! append is never written into a file compaction has replaced.
 //! Lines appended without the lock (an older runner) are caught by comparing the old file's
 //! length before the rename and after it, and copied over.
 

@@ -437,9 +437,9 @@ impl History {
         self.max_run.saturating_add(1).max(clock)
     }
 
-    /// Append one line per judged gate of `report`. The file is opened for appending and each
-    /// line goes out in a single `write`, so concurrent runners never interleave or tear lines;
-    /// the file is never rewritten.
+    /// Append one line per judged gate of `report`, through `Appender`: each line goes out in a
+    /// single `write` on a file opened for appending, so concurrent runners never interleave or
+    /// tear lines, and never into a file compaction has replaced; the file is never rewritten.
     ///
     /// # Errors
     /// When the history's folder or file cannot be created, opened or written.
@@ -452,23 +452,16 @@ impl History {
         if report.gates.is_empty() {
             return Ok(());
         }
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let commit = self.find_commit();
         // Whole seconds in UTC, as in SPEC 6's examples (and the reader's fast path).
         let utc = now.to_offset(time::UtcOffset::UTC);
         let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
         let run = self.next_run(now);
-        let mut file = open_for_append(&self.path)?;
-        // A torn or hand-edited last line without its newline would swallow our first line.
-        let mut pending_newline = !ends_with_newline(&file)?;
-        let before = file.metadata()?;
-        let foldable = !pending_newline
+        let mut out = Appender::open(&self.path)?;
+        let foldable = !out.newline_first
             && self.whole_file.is_some_and(|(ino, len)| {
-                len == before.len() && (ino == before.ino() || (ino, len) == (0, 0))
+                len == out.start_len && (ino == out.ino || (ino, len) == (0, 0))
             });
-        let mut written = 0u64;
         // Whole lines are batched into writes of at most 64 KiB: one write(2) on a file opened
         // with O_APPEND lands in one piece, so lines still never interleave or tear, and a run
         // of 10,000 gates costs a few dozen system calls instead of 10,000.
@@ -476,7 +469,7 @@ impl History {
         for gate in &report.gates {
             let metrics = metric_values(gate);
             let metrics = (!metrics.is_empty()).then_some(&metrics);
-            let out = LineOut {
+            let record = LineOut {
                 at: &at,
                 gate: &gate.name,
                 status: gate.status,
@@ -491,30 +484,26 @@ impl History {
                 metrics,
                 duration_ms: gate.duration_ms,
             };
-            let mut bytes = out.to_bytes();
-            if pending_newline {
-                bytes.insert(0, b'\n');
-                pending_newline = false;
-            }
+            let bytes = record.to_bytes();
             if !batch.is_empty() && batch.len() + bytes.len() > BATCH_BYTES {
-                write_line(&mut file, &batch)?;
-                written += batch.len() as u64;
+                out.append(&batch)?;
                 batch.clear();
             }
             batch.extend_from_slice(&bytes);
         }
         if !batch.is_empty() {
-            write_line(&mut file, &batch)?;
-            written += batch.len() as u64;
+            out.append(&batch)?;
         }
+        let end = out.start_len + out.written;
         if foldable {
-            self.fold_into_summary(&mut file, before.len() + written, report, &at, run);
+            self.fold_into_summary(&mut out.file, end, report, &at, run);
         }
         Ok(())
     }
 
-    /// Record `runner baseline accept GATE --reason TEXT`: one line, appended like a run's, after
-    /// which the gate's baselines start anew.
+    /// Record `runner baseline accept GATE --reason TEXT`: one line, appended like a run's
+    /// (through `Appender`, under the same protocol), after which the gate's baselines start
+    /// anew.
     ///
     /// # Errors
     /// When the history's folder or file cannot be created, opened or written.
@@ -524,28 +513,17 @@ impl History {
         reason: &str,
         now: OffsetDateTime,
     ) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let utc = now.to_offset(time::UtcOffset::UTC);
         let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
         let run = self.next_run(now);
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .read(true)
-            .open(&self.path)?;
-        let mut bytes = line::AcceptOut {
+        let bytes = line::AcceptOut {
             at: &at,
             gate,
             baseline_accepted: reason,
             run,
         }
         .to_bytes();
-        if !ends_with_newline(&file)? {
-            bytes.insert(0, b'\n');
-        }
-        write_line(&mut file, &bytes)?;
+        Appender::open(&self.path)?.append(&bytes)?;
         self.max_run = self.max_run.max(run);
         Ok(())
     }
@@ -654,26 +632,69 @@ fn summarised_warnings(warnings: &[HistoryWarning]) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Open the history for appending, holding a shared `flock` on it: compaction holds it
-/// exclusively while it rewrites the file, and replaces the file before letting go, so an
-/// appender that got the lock checks that the path still names the file it opened, and opens
-/// it again when not (its lines would go to the replaced file, and be lost). On a file system
-/// without `flock` the append goes on unlocked, as before compaction existed.
-fn open_for_append(path: &Path) -> std::io::Result<File> {
-    // Each retry means a whole compaction finished meanwhile: a few are plenty.
-    for _ in 0..16 {
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .read(true)
-            .open(path)?;
-        if compact::flock(&file, libc::LOCK_SH).is_err() || compact::still_named(path, &file)? {
-            return Ok(file);
+/// The history file open for appending under compaction's protocol (`compact`'s module text):
+/// every line the runner adds to a history goes through one, so none can land in a file
+/// compaction has replaced. `open` holds a shared `flock` on the file until it is dropped:
+/// compaction holds it exclusively while it rewrites the file, and replaces the file before
+/// letting go, so once the lock is held `open` checks that the path still names the file it
+/// opened, and opens it again when not. On a file system without `flock` the append goes on
+/// unlocked, as before compaction existed.
+struct Appender {
+    file: File,
+    /// The file's inode and length once opened and locked.
+    ino: u64,
+    start_len: u64,
+    /// The file did not end with a newline (a torn or hand-edited last line, which would
+    /// swallow the first line written): the first write starts with one.
+    newline_first: bool,
+    /// Bytes written so far.
+    written: u64,
+}
+
+impl Appender {
+    /// Open (and create, with its folder) the history at `path` for appending.
+    fn open(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
         }
+        // Each retry means a whole compaction finished meanwhile: a few are plenty.
+        for _ in 0..16 {
+            let file = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .read(true)
+                .open(path)?;
+            if compact::flock(&file, libc::LOCK_SH).is_err() || compact::still_named(path, &file)? {
+                let newline_first = !ends_with_newline(&file)?;
+                let meta = file.metadata()?;
+                return Ok(Appender {
+                    file,
+                    ino: meta.ino(),
+                    start_len: meta.len(),
+                    newline_first,
+                    written: 0,
+                });
+            }
+        }
+        Err(std::io::Error::other(
+            "the file was replaced 16 times while opening it",
+        ))
     }
-    Err(std::io::Error::other(
-        "the file was replaced 16 times while opening it",
-    ))
+
+    /// Append whole lines (newline included) in one `write(2)`.
+    fn append(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        if std::mem::take(&mut self.newline_first) {
+            let mut bytes = Vec::with_capacity(lines.len() + 1);
+            bytes.push(b'\n');
+            bytes.extend_from_slice(lines);
+            write_line(&mut self.file, &bytes)?;
+            self.written += bytes.len() as u64;
+        } else {
+            write_line(&mut self.file, lines)?;
+            self.written += lines.len() as u64;
+        }
+        Ok(())
+    }
 }
 
 /// One `write(2)` of a whole line. A short write (a full disk) is finished, and reported.
@@ -997,6 +1018,64 @@ mod tests {
         assert_eq!(after.entries, before.entries + writers * appends);
         for (gate, days) in &before.gates {
             assert_eq!(after.gates.get(gate), Some(days), "{gate}");
+        }
+    }
+
+    /// Every append (a run's lines, `runner baseline accept`) waits while compaction holds the
+    /// file, and then lands in the file compaction left under the name, not in the replaced one.
+    #[test]
+    fn every_append_waits_for_compaction_and_lands_in_the_new_file() {
+        use crate::vocab::Status;
+        use std::io::Read as _;
+        let now = datetime!(2026-11-20 10:00 UTC);
+        for accept in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("h.jsonl");
+            let first =
+                "{\"at\":\"2026-11-19T10:00:00Z\",\"gate\":\"g\",\"status\":\"pass\",\"run\":1}\n";
+            std::fs::write(&path, first).unwrap();
+            // What compaction does: the old file locked exclusively while the new one is
+            // written, the new one renamed over it, then the lock let go.
+            let mut old = File::open(&path).unwrap();
+            compact::flock(&old, libc::LOCK_EX).unwrap();
+            std::thread::scope(|s| {
+                let appender = s.spawn(|| {
+                    let mut h = History::load(&path);
+                    if accept {
+                        h.append_accept("g", "new machine", now)
+                    } else {
+                        h.append_run(
+                            &report_of(&[("g", Status::Pass, false)]),
+                            now,
+                            &RunPlace::default(),
+                        )
+                    }
+                    .unwrap();
+                });
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let mut seen = String::new();
+                old.read_to_string(&mut seen).unwrap();
+                assert_eq!(
+                    seen, first,
+                    "accept {accept}: appended without waiting for compaction's lock"
+                );
+                let new = dir.path().join(".tmp-history-test");
+                std::fs::write(&new, first).unwrap();
+                std::fs::rename(&new, &path).unwrap();
+                drop(old);
+                appender.join().unwrap();
+            });
+            let text = std::fs::read_to_string(&path).unwrap();
+            let needle = if accept {
+                "\"baseline_accepted\":\"new machine\""
+            } else {
+                "\"run\":1795168800000"
+            };
+            assert_eq!(
+                text.matches(needle).count(),
+                1,
+                "accept {accept}: the line is in the file under the name:\n{text}"
+            );
         }
     }
 
