@@ -10,8 +10,11 @@
 //! (30 days by default) only keeps recent lines readable by people (commit, mode, each run).
 //!
 //! What is kept as it is: corrupt lines, the torn end of a file, a gate's day of one line (it
-//! is its own record), and every line of a gate's day when one of them has a field the runner
-//! does not write (a later runner's, say: whatever it means is kept). Blank lines go.
+//! is its own record), and every line of a gate's day when one of them has a field compaction
+//! must not fold (`line::has_only_known_fields`). Mostly that is a field the runner writes
+//! itself: `metrics`, `branch` and `machine` on the lines of gates with thresholds or exports
+//! (baselines and sparklines read them line by line), and `baseline_accepted` (`runner
+//! baseline accept`); else a field a later runner wrote, whatever it means. Blank lines go.
 //!
 //! The file is rewritten crash-safely (a new file, synced, renamed over the old) under an
 //! exclusive `flock` on the old file. Every append (a run's lines, `runner baseline accept`)
@@ -56,7 +59,8 @@ struct Group {
     run: u64,
     /// The guard reason of the day's latest result.
     guard: Option<String>,
-    /// False once a line of it has a field the runner does not write.
+    /// False once a line of it has a field compaction must not fold (`metrics`, `branch`,
+    /// `machine`, `baseline_accepted`, or one this runner does not know).
     plain: bool,
     /// Lines of the file in it (result lines and day records).
     items: usize,

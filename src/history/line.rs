@@ -182,8 +182,11 @@ impl DayOut<'_> {
     }
 }
 
-/// The fields the runner writes. A line with any other field is never compacted: whatever it
-/// carries (a later runner's metric values, say) is kept as it is.
+/// The fields compaction may fold into a day record: those of every result line, and a day
+/// record's own. A line with any other field is never compacted, and what it carries is kept
+/// as it is: mostly fields the runner writes itself, `metrics`, `branch` and `machine` (the
+/// judged values baselines and sparklines read line by line, and where they were measured) and
+/// `baseline_accepted` (`runner baseline accept`); also a later runner's field.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[expect(
@@ -212,7 +215,7 @@ struct KnownFields {
     day: Option<serde::de::IgnoredAny>,
 }
 
-/// Does a valid line hold only the fields the runner writes?
+/// Does a valid line hold only fields compaction may fold (`KnownFields`)?
 pub(crate) fn has_only_known_fields(line: &[u8]) -> bool {
     serde_json::from_slice::<KnownFields>(line).is_ok()
 }

@@ -286,6 +286,37 @@ run = "yes xxxxxxxxx | head -c 6000000"
     assert!(log.ends_with(b"x\n"));
 }
 
+/// `max_size` is described as what eviction counts against it: the entries and the cache
+/// folder's own files, in the schema and in `runner cache prune --help`.
+#[test]
+fn max_size_is_described_as_what_eviction_counts() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/gates.schema.json"
+        ))
+        .expect("schema"),
+    )
+    .expect("JSON");
+    let described =
+        schema["$defs"]["settings"]["properties"]["cache"]["properties"]["max_size"]["description"]
+            .as_str()
+            .expect("a description");
+    assert!(
+        described.contains("its entries and the files directly in it"),
+        "{described}"
+    );
+    let help = Repo::new().gates("").run(&["cache", "prune", "--help"]);
+    help.expect_code(0);
+    let help = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(
+            "--max-size <SIZE> The size to bring the entries and the cache folder's own files"
+        ),
+        "{help}"
+    );
+}
+
 #[test]
 fn stats_count_entries_bytes_uses_and_the_hit_rate() {
     let repo = repo("1MiB");
