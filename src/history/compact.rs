@@ -265,9 +265,45 @@ pub(crate) fn still_named(path: &Path, file: &File) -> io::Result<bool> {
     })
 }
 
+/// The name compaction's temporary file starts with, beside the history.
+const TMP_PREFIX: &str = ".tmp-history-";
+
+/// A temporary file of compaction older than this is a killed compaction's: no compaction
+/// takes that long (32 MiB is rewritten in about a second).
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Remove compaction's temporary files (`.tmp-history-*`) beside the history at `path` that
+/// are older than an hour. A compaction killed before its rename leaves one, which nothing
+/// reads; a younger one may be a running compaction's. Best effort: called by every
+/// compaction and at the end of every run that appends (`History::compact_if_due`).
+pub(crate) fn remove_stale_temporaries(path: &Path) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let ours = e
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(TMP_PREFIX.as_bytes())
+            && e.file_type().is_ok_and(|t| t.is_file());
+        let old = || {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP)
+        };
+        if ours && old() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Compact the history file at `path` in place (see the module's text). None when there is
 /// no file.
 pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Report>> {
+    remove_stale_temporaries(path);
     let mut old = loop {
         let file = match OpenOptions::new().read(true).open(path) {
             Ok(f) => f,
@@ -286,7 +322,7 @@ pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Repor
     let compacted = compact(&text, cutoff);
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut new = tempfile::Builder::new()
-        .prefix(".tmp-history-")
+        .prefix(TMP_PREFIX)
         .permissions(old.metadata()?.permissions())
         .tempfile_in(dir)?;
     new.write_all(&compacted.bytes)?;

@@ -407,11 +407,13 @@ impl History {
 
     /// After a run's lines were appended: compact the file when it is past
     /// `AUTO_COMPACT_BYTES`, has doubled since it was last compacted, and holds result lines
-    /// older than `HORIZON`. None when it was not due.
+    /// older than `HORIZON`. None when it was not due. Either way, the temporary files of a
+    /// compaction that was killed an hour or more ago go.
     pub(crate) fn compact_if_due(
         &self,
         now: OffsetDateTime,
     ) -> Option<std::io::Result<Option<compact::Report>>> {
+        compact::remove_stale_temporaries(&self.path);
         self.compact_past(now, AUTO_COMPACT_BYTES)
     }
 
