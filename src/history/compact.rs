@@ -94,6 +94,75 @@ impl Group {
     }
 }
 
+/// What compaction would make of one gate's UTC day, kept by readers (`History`, and its
+/// summary) so that a run knows whether compacting would fold anything without reading the
+/// file again: the day's lines of the file (result lines, day records, baseline accepts),
+/// counted up to 2, and whether all of them hold only fields compaction may fold. A day
+/// folds (`Group::folds`) when it has two lines or more and all are plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DayLines {
+    pub date: Date,
+    /// The day's whole lines, up to 2 (two are enough to fold).
+    pub lines: u8,
+    /// Every one of them holds only fields compaction may fold (`line::has_only_known_fields`).
+    pub plain: bool,
+}
+
+impl DayLines {
+    /// Compaction would fold this day into one record (if it is older than its cutoff).
+    #[must_use]
+    pub(crate) fn folds(&self) -> bool {
+        self.plain && self.lines > 1
+    }
+}
+
+/// Note one whole, valid line of a gate on `date` (UTC) in the gate's days, kept sorted by
+/// date: `plain` when it holds only fields compaction may fold. Appends in time order cost
+/// O(1).
+pub(crate) fn note(days: &mut Vec<DayLines>, date: Date, plain: bool) {
+    let i = match days.last() {
+        Some(d) if d.date == date => days.len() - 1,
+        Some(d) if d.date > date => match days.binary_search_by_key(&date, |d| d.date) {
+            Ok(i) => i,
+            Err(i) => {
+                days.insert(
+                    i,
+                    DayLines {
+                        date,
+                        lines: 0,
+                        plain: true,
+                    },
+                );
+                i
+            }
+        },
+        _ => {
+            days.push(DayLines {
+                date,
+                lines: 0,
+                plain: true,
+            });
+            days.len() - 1
+        }
+    };
+    let day = &mut days[i];
+    day.lines = day.lines.saturating_add(1).min(2);
+    day.plain &= plain;
+}
+
+/// Would compacting at `cutoff` fold anything: has a gate a day before it with two plain lines
+/// or more? Exactly what `compact` folds, for files whose lines were all noted.
+pub(crate) fn folds_before<'a>(
+    gates: impl IntoIterator<Item = &'a Vec<DayLines>>,
+    cutoff: Date,
+) -> bool {
+    gates.into_iter().any(|days| {
+        days.iter()
+            .take_while(|d| d.date < cutoff)
+            .any(DayLines::folds)
+    })
+}
+
 /// Compact `text` (a whole history file): every gate's days before `cutoff` become day
 /// records, first in the file (by day, then gate), then every other line in its order.
 #[must_use]
@@ -239,6 +308,9 @@ pub(crate) struct Report {
     pub records: usize,
     /// Bytes appended by other runners while compacting, copied over.
     pub caught_up: u64,
+    /// The file was replaced. False when compacting would not change a byte: then it is left
+    /// as it is (same inode, same modification time).
+    pub rewritten: bool,
 }
 
 /// `flock` `op` on `file`, retried when a signal interrupts it.
@@ -300,8 +372,8 @@ pub(crate) fn remove_stale_temporaries(path: &Path) {
     }
 }
 
-/// Compact the history file at `path` in place (see the module's text). None when there is
-/// no file.
+/// Compact the history file at `path` in place (see the module's text); a file compaction
+/// would not change is not rewritten. None when there is no file.
 pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Report>> {
     remove_stale_temporaries(path);
     let mut old = loop {
@@ -320,6 +392,16 @@ pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Repor
     old.read_to_end(&mut text)?;
     let before = text.len() as u64;
     let compacted = compact(&text, cutoff);
+    if compacted.bytes == text {
+        return Ok(Some(Report {
+            before,
+            after: before,
+            folded: 0,
+            records: 0,
+            caught_up: 0,
+            rewritten: false,
+        }));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut new = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
@@ -359,5 +441,6 @@ pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Repor
         folded: compacted.folded,
         records: compacted.records,
         caught_up,
+        rewritten: true,
     }))
 }

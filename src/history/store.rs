@@ -13,9 +13,9 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::compact;
+use super::compact::{self, DayLines};
 use super::graduation::{self, Day, FlakeRate, Standing};
 use super::line::{self, LineOut};
 use super::summary;
@@ -93,12 +93,15 @@ pub(crate) struct History {
     /// When the state read covers the whole file: its inode (0: no file yet) and length. Then
     /// `append_run` can fold its own lines into the summary, and the next run parses nothing.
     whole_file: Option<(u64, u64)>,
-    /// The oldest day of a result line (not a day record): compaction has work when it is
-    /// older than the horizon.
-    oldest_raw: Option<Date>,
+    /// Per gate, what compaction would make of each of its days (lines, all plain): it has
+    /// work when one older than the horizon folds.
+    day_lines: GateLines,
     /// The file's length right after it was last compacted (from the summary; 0: unknown).
     compacted_len: u64,
 }
+
+/// Per gate, its days as compaction sees them (`compact::DayLines`), sorted by date.
+type GateLines = HashMap<Box<str>, Vec<DayLines>, FxBuild>;
 
 /// What a summary records of the history read so far.
 #[derive(Clone)]
@@ -109,7 +112,7 @@ struct SummaryState {
     entries: usize,
     max_run: u64,
     gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
-    oldest_raw: Option<Date>,
+    day_lines: GateLines,
 }
 
 impl History {
@@ -126,7 +129,7 @@ impl History {
             before_torn: None,
             commit: std::sync::OnceLock::new(),
             whole_file: None,
-            oldest_raw: None,
+            day_lines: HashMap::default(),
             compacted_len: 0,
         }
     }
@@ -158,7 +161,7 @@ impl History {
             self.gates = s.gates;
             self.lines_before = s.lines;
             self.corrupt = s.corrupt;
-            self.oldest_raw = s.oldest_raw;
+            self.day_lines = s.day_lines;
             self.compacted_len = s.compacted_len;
             let file = shown(&self.path);
             self.warnings = s
@@ -197,7 +200,7 @@ impl History {
                     entries: self.entries,
                     max_run: self.max_run,
                     gates: std::mem::take(&mut self.gates),
-                    oldest_raw: self.oldest_raw,
+                    day_lines: std::mem::take(&mut self.day_lines),
                 },
                 Clone::clone,
             );
@@ -216,12 +219,13 @@ impl History {
                 entries: state.entries,
                 max_run: state.max_run,
                 gates: state.gates,
-                oldest_raw: state.oldest_raw,
+                day_lines: state.day_lines,
                 compacted_len: self.compacted_len,
             };
             summary::save(&summary_path, &s);
             if torn.is_none() {
                 self.gates = s.gates;
+                self.day_lines = s.day_lines;
             }
         }
     }
@@ -235,7 +239,7 @@ impl History {
             entries: self.entries,
             max_run: self.max_run,
             gates: self.gates.clone(),
-            oldest_raw: self.oldest_raw,
+            day_lines: self.day_lines.clone(),
         }
     }
 
@@ -268,12 +272,27 @@ impl History {
                 }
             }
             number += 1;
+            let whole = buf.ends_with(b"\n");
             let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
             let text = text.strip_suffix(b"\r").unwrap_or(text);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match line::parse(text) {
+            let entry = line::parse(text);
+            if let Ok(entry) = &entry
+                && whole
+            {
+                // What compaction sees of the gate's day (which leaves a torn line alone).
+                let days = match self.day_lines.get_mut(entry.gate.as_ref()) {
+                    Some(days) => days,
+                    None => self
+                        .day_lines
+                        .entry(entry.gate.as_ref().into())
+                        .or_default(),
+                };
+                compact::note(days, entry.at.date(), line::has_only_known_fields(text));
+            }
+            match entry {
                 // `runner baseline accept`: not a result; only baselines read it.
                 Ok(entry) if entry.accept => self.entries += 1,
                 Ok(entry) => {
@@ -288,10 +307,6 @@ impl History {
                         graduation::merge(days, compact::day_of_record(&entry, day));
                     } else {
                         self.entries += 1;
-                        let date = entry.at.date();
-                        if self.oldest_raw.is_none_or(|d| date < d) {
-                            self.oldest_raw = Some(date);
-                        }
                         graduation::record(
                             days,
                             entry.at,
@@ -406,9 +421,13 @@ impl History {
     }
 
     /// After a run's lines were appended: compact the file when it is past
-    /// `AUTO_COMPACT_BYTES`, has doubled since it was last compacted, and holds result lines
-    /// older than `HORIZON`. None when it was not due. Either way, the temporary files of a
-    /// compaction that was killed an hour or more ago go.
+    /// `AUTO_COMPACT_BYTES`, has doubled since it was last compacted (when the summary
+    /// remembers that), and compacting at `HORIZON` would fold something: a gate's day older
+    /// than the horizon has two lines or more, all of them plain. A file with nothing to fold
+    /// is never rewritten, however large (days of one line, metric days; a CI cache restore
+    /// loses the summary, and with it the length of the last compaction). None when it was not
+    /// due. Either way, the temporary files of a compaction that was killed an hour or more
+    /// ago go.
     pub(crate) fn compact_if_due(
         &self,
         now: OffsetDateTime,
@@ -427,7 +446,7 @@ impl History {
         let cutoff = (now.to_offset(time::UtcOffset::UTC) - HORIZON).date();
         let due = len > size
             && len > self.compacted_len.saturating_mul(2)
-            && self.oldest_raw.is_some_and(|d| d < cutoff);
+            && compact::folds_before(self.day_lines.values(), cutoff);
         due.then(|| compact_history(&self.path, now, HORIZON))
     }
 
@@ -468,6 +487,8 @@ impl History {
         // with O_APPEND lands in one piece, so lines still never interleave or tear, and a run
         // of 10,000 gates costs a few dozen system calls instead of 10,000.
         let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+        // Per gate, whether its line is plain (compaction may fold it): it has no metrics.
+        let mut plain = Vec::with_capacity(report.gates.len());
         for gate in &report.gates {
             let metrics = metric_values(gate);
             let metrics = (!metrics.is_empty()).then_some(&metrics);
@@ -487,6 +508,12 @@ impl History {
                 duration_ms: gate.duration_ms,
             };
             let bytes = record.to_bytes();
+            plain.push(metrics.is_none());
+            debug_assert_eq!(
+                metrics.is_none(),
+                line::has_only_known_fields(&bytes[..bytes.len() - 1]),
+                "{bytes:?}"
+            );
             if !batch.is_empty() && batch.len() + bytes.len() > BATCH_BYTES {
                 out.append(&batch)?;
                 batch.clear();
@@ -498,7 +525,7 @@ impl History {
         }
         let end = out.start_len + out.written;
         if foldable {
-            self.fold_into_summary(&mut out.file, end, report, &at, run);
+            self.fold_into_summary(&mut out.file, end, report, &plain, &at, run);
         }
         Ok(())
     }
@@ -540,6 +567,7 @@ impl History {
         file: &mut File,
         end: u64,
         report: &Report,
+        plain: &[bool],
         at: &str,
         run: u64,
     ) {
@@ -548,7 +576,12 @@ impl History {
         if meta.len() != end {
             return;
         }
-        for gate in &report.gates {
+        for (gate, &plain) in report.gates.iter().zip(plain) {
+            let lines = match self.day_lines.get_mut(gate.name.as_str()) {
+                Some(lines) => lines,
+                None => self.day_lines.entry(gate.name.as_str().into()).or_default(),
+            };
+            compact::note(lines, at.date(), plain);
             let days = match self.gates.get_mut(gate.name.as_str()) {
                 Some(days) => days,
                 None => self.gates.entry(gate.name.as_str().into()).or_default(),
@@ -566,9 +599,6 @@ impl History {
             self.lines_before += 1;
             self.max_run = self.max_run.max(run);
         }
-        if self.oldest_raw.is_none_or(|d| at.date() < d) {
-            self.oldest_raw = Some(at.date());
-        }
         let Ok(tail_hash) = summary::tail_hash(file, end) else {
             return;
         };
@@ -582,11 +612,12 @@ impl History {
             entries: self.entries,
             max_run: self.max_run,
             gates: std::mem::take(&mut self.gates),
-            oldest_raw: self.oldest_raw,
+            day_lines: std::mem::take(&mut self.day_lines),
             compacted_len: self.compacted_len,
         };
         summary::save(&summary::path_of(&self.path), &s);
         self.gates = s.gates;
+        self.day_lines = s.day_lines;
         self.whole_file = Some((meta.ino(), end));
     }
 }
@@ -601,7 +632,8 @@ pub(crate) const HORIZON: time::Duration = time::Duration::days(30);
 
 /// Compact the history at `path`: the lines of UTC days before the day `older_than` before
 /// `now` become day records (`compact`). Then a summary of the new file is written, which
-/// remembers its length. None when there is no history.
+/// remembers its length. A file compaction would not change is left as it is, and its
+/// summary too. None when there is no history.
 ///
 /// # Errors
 /// When the file cannot be locked, read, written or renamed (it is then left as it was).
@@ -612,7 +644,7 @@ pub(crate) fn compact_history(
 ) -> std::io::Result<Option<compact::Report>> {
     let cutoff = (now.to_offset(time::UtcOffset::UTC) - older_than).date();
     let report = compact::compact_file(path, cutoff)?;
-    if let Some(r) = &report {
+    if let Some(r) = report.as_ref().filter(|r| r.rewritten) {
         let mut history = History::blank(path);
         history.compacted_len = r.after;
         if let Ok(file) = File::open(path) {
@@ -851,6 +883,7 @@ mod tests {
             assert_eq!(incremental.entries, full.entries, "run {i}");
             assert_eq!(incremental.max_run, full.max_run, "run {i}");
             assert_eq!(incremental.gates, full.gates, "run {i}");
+            assert_eq!(incremental.day_lines, full.day_lines, "run {i}");
         }
         // The flaky passes went through the summary.
         let h = History::load(&path);
@@ -899,6 +932,7 @@ mod tests {
             assert_eq!(h.entries, full.entries);
             assert_eq!(h.max_run, full.max_run);
             assert_eq!(h.gates, full.gates);
+            assert_eq!(h.day_lines, full.day_lines);
             assert_eq!(
                 h.warnings, full.warnings,
                 "corrupt lines are reported on every run"
@@ -1114,6 +1148,93 @@ mod tests {
             h.compact_past(now, 1000).is_none(),
             "not again until it doubles"
         );
+    }
+
+    /// Past the size, a run compacts on its own only when that would fold something: a file
+    /// whose old days fold no further (days of one line, days with metric values, a day with
+    /// a baseline accept) is never rewritten, even when every run starts without the summary
+    /// (a CI cache restore); old days that fold are compacted, once.
+    #[test]
+    fn automatic_compaction_runs_only_when_it_would_fold_something() {
+        use crate::vocab::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        let line = |day: u32, hour: u32, gate: &str, extra: &str| {
+            format!(
+                "{{\"at\":\"2026-09-{day:02}T{hour:02}:00:00Z\",\"gate\":\"{gate}\",\"status\":\"pass\",\"run\":{}{extra}}}\n",
+                day * 100 + hour
+            )
+        };
+        let mut text = String::new();
+        for day in 1..=20 {
+            text += &line(day, 9, "once", "");
+            text += &line(
+                day,
+                9,
+                "bench",
+                ",\"metrics\":{\"p95\":41.0},\"machine\":\"m\"",
+            );
+            text += &line(
+                day,
+                15,
+                "bench",
+                ",\"metrics\":{\"p95\":42.0},\"machine\":\"m\"",
+            );
+        }
+        text += &line(5, 9, "tuned", "");
+        text += "{\"at\":\"2026-09-05T10:00:00Z\",\"gate\":\"tuned\",\"baseline_accepted\":\"new machine\",\"run\":510}\n";
+        std::fs::write(&path, &text).unwrap();
+        let now = datetime!(2026-11-20 10:00 UTC);
+        let stamp = |path: &Path| {
+            let m = std::fs::metadata(path).unwrap();
+            (m.ino(), m.modified().unwrap())
+        };
+        let inode = stamp(&path).0;
+        // Each run: the summary lost (a CI cache restore), a run's line appended, then the
+        // decision. The file is far past the size (1,000 bytes here).
+        let run = |minute: i64| {
+            let _ = std::fs::remove_file(summary::path_of(&path));
+            let mut h = History::load(&path);
+            let at = now + time::Duration::minutes(minute);
+            h.append_run(
+                &report_of(&[("once", Status::Pass, false)]),
+                at,
+                &RunPlace::default(),
+            )
+            .unwrap();
+            let before = stamp(&path);
+            let compacted = h.compact_past(at, 1000);
+            (before, compacted)
+        };
+        for minute in 0..3 {
+            let (before, compacted) = run(minute);
+            assert!(
+                compacted.is_none(),
+                "run {minute}: nothing to fold, not due"
+            );
+            assert_eq!(stamp(&path), before, "run {minute}: not rewritten");
+            assert_eq!(before.0, inode, "run {minute}: the same file");
+        }
+        // Asked to, compaction leaves a file it would not change as it is.
+        let report = compact_history(&path, now, HORIZON).unwrap().unwrap();
+        assert!(!report.rewritten && report.folded == 0, "{report:?}");
+        assert_eq!(stamp(&path).0, inode);
+        // Two plain lines of one old day: that day folds, once.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all((line(3, 9, "twice", "") + &line(3, 15, "twice", "")).as_bytes())
+            .unwrap();
+        drop(f);
+        let (_, compacted) = run(3);
+        let report = compacted.expect("due").unwrap().unwrap();
+        assert_eq!((report.folded, report.records), (2, 1));
+        assert!(report.rewritten);
+        let inode = stamp(&path).0;
+        for minute in 4..6 {
+            let (before, compacted) = run(minute);
+            assert!(compacted.is_none(), "run {minute}: folded already");
+            assert_eq!(stamp(&path), before);
+            assert_eq!(before.0, inode);
+        }
     }
 
     #[test]
