@@ -85,8 +85,12 @@ pub struct Evicted {
 pub struct Pass {
     /// Removed (or, dry, to be removed), least recently used first.
     pub evicted: Vec<Evicted>,
-    /// Entries that eviction wanted but kept: younger than `GRACE`, or not removable.
-    pub kept: usize,
+    /// Entries that eviction wanted but kept because another runner has just written them
+    /// (younger than `GRACE`, unrecorded).
+    pub young: usize,
+    /// Entries that eviction wanted but could not remove (or, dry, inspect), each with why
+    /// (the file system's error); they stay listed in the ledger.
+    pub failed: Vec<(Evicted, String)>,
     /// The entries' bytes afterwards.
     pub total: u64,
     /// Entries afterwards.
@@ -101,15 +105,26 @@ pub struct Pass {
 }
 
 /// What the eviction step asks of the file system about one entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Removal {
     /// Removed (or would be, dry).
     Removed,
     /// Already gone.
     Gone,
-    /// Kept: written less than `GRACE` ago by a runner that has not recorded it, or it could
-    /// not be removed.
-    Kept,
+    /// Kept: written less than `GRACE` ago by a runner that has not recorded it.
+    Young,
+    /// Kept: it could not be removed (or inspected), for this reason.
+    Failed(String),
+}
+
+/// What the eviction step did: `Pass`'s `evicted`, `young` and `failed`, and whether it ran
+/// out of time.
+#[derive(Debug, Default)]
+pub(crate) struct Eviction {
+    pub evicted: Vec<Evicted>,
+    pub young: usize,
+    pub failed: Vec<(Evicted, String)>,
+    pub unfinished: bool,
 }
 
 /// The eviction step over `ledger`, a pure core: entries in order of last use, evicted while
@@ -121,41 +136,43 @@ pub(crate) fn evict(
     cutoff: u64,
     mut remove: impl FnMut(&CacheKey, &LedgerRecord) -> Removal,
     mut out_of_time: impl FnMut() -> bool,
-) -> (Vec<Evicted>, usize, bool) {
+) -> Eviction {
     let mut order: Vec<(u64, CacheKey)> =
         ledger.records.iter().map(|(k, r)| (r.used, *k)).collect();
     order.sort_unstable();
     let mut total = ledger.total();
-    let mut evicted = Vec::new();
-    let mut kept = 0;
+    let mut done = Eviction::default();
+    let evicted = |key: CacheKey, record: &LedgerRecord| Evicted {
+        key,
+        gate: record.gate.to_string(),
+        size: record.size,
+        used: record.used,
+    };
     for (used, key) in order {
         if used >= cutoff && total <= target {
-            return (evicted, kept, false);
+            return done;
         }
         if out_of_time() {
-            return (evicted, kept, true);
+            done.unfinished = true;
+            return done;
         }
         let Some(record) = ledger.records.get(&key) else {
             continue;
         };
         match remove(&key, record) {
-            Removal::Kept => kept += 1,
+            Removal::Young => done.young += 1,
+            Removal::Failed(why) => done.failed.push((evicted(key, record), why)),
             outcome => {
                 if let Some(record) = ledger.records.remove(&key) {
                     total = total.saturating_sub(record.size);
                     if outcome == Removal::Removed {
-                        evicted.push(Evicted {
-                            key,
-                            gate: record.gate.into(),
-                            size: record.size,
-                            used: record.used,
-                        });
+                        done.evicted.push(evicted(key, &record));
                     }
                 }
             }
         }
     }
-    (evicted, kept, false)
+    done
 }
 
 /// The local cache's folders.
@@ -223,19 +240,19 @@ fn remove_entry(folders: &Folders, key: &CacheKey, record: &LedgerRecord, dry: b
     let path = folders.entry(key);
     let meta = match std::fs::symlink_metadata(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Removal::Gone,
-        Err(_) => return Removal::Kept,
+        Err(e) => return Removal::Failed(e.to_string()),
         Ok(meta) => meta,
     };
     let recorded = record.written != 0 && meta.modified().map_or(0, ms) == record.written;
     if !recorded && young(&meta) {
-        return Removal::Kept;
+        return Removal::Young;
     }
     if dry {
         return Removal::Removed;
     }
     match std::fs::remove_file(&path) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Removal::Gone,
-        Err(_) => Removal::Kept,
+        Err(e) => Removal::Failed(e.to_string()),
         Ok(()) => Removal::Removed,
     }
 }
@@ -389,16 +406,17 @@ pub(crate) fn maintain(
     } else {
         u64::MAX
     };
-    let (evicted, kept, unfinished) = evict(
+    let done = evict(
         &mut ledger,
         target,
         cutoff(settings, now),
         |key, record| remove_entry(folders, key, record, false),
         || started.elapsed() > RUN_BUDGET,
     );
-    pass.evicted = evicted;
-    pass.kept = kept;
-    pass.unfinished |= unfinished;
+    pass.evicted = done.evicted;
+    pass.young = done.young;
+    pass.failed = done.failed;
+    pass.unfinished |= done.unfinished;
     pass.total = ledger.total();
     pass.count = ledger.records.len();
     pass.state = folders.state_bytes();
@@ -425,7 +443,7 @@ pub fn prune(
     ledger.walk_next = 0;
     walk(&folders, &mut ledger, || false);
     ledger.walked_at = now;
-    let (evicted, kept, _) = evict(
+    let done = evict(
         &mut ledger,
         folders.entries_budget(settings),
         cutoff(settings, now),
@@ -439,8 +457,9 @@ pub fn prune(
     Ok(Pass {
         total: ledger.total(),
         count: ledger.records.len(),
-        evicted,
-        kept,
+        evicted: done.evicted,
+        young: done.young,
+        failed: done.failed,
         unfinished: false,
         logs_removed,
         state: folders.state_bytes(),
@@ -590,25 +609,25 @@ mod tests {
     fn eviction_order_and_budget() {
         for &(name, records, target, cutoff, young, expected) in CASES {
             let mut l = ledger(records);
-            let (evicted, young_count, unfinished) = evict(
+            let done = evict(
                 &mut l,
                 target,
                 cutoff,
                 |k, _| {
                     if young.contains(&k.0[0]) {
-                        Removal::Kept
+                        Removal::Young
                     } else {
                         Removal::Removed
                     }
                 },
                 || false,
             );
-            assert_eq!(keys(&evicted), expected, "{name}");
-            assert!(!unfinished, "{name}");
+            assert_eq!(keys(&done.evicted), expected, "{name}");
+            assert!(!done.unfinished, "{name}");
             if expected.is_empty() && !young.is_empty() {
-                assert_eq!(young_count, young.len(), "{name}");
+                assert_eq!(done.young, young.len(), "{name}");
             }
-            for e in &evicted {
+            for e in &done.evicted {
                 assert!(
                     !l.records.contains_key(&e.key),
                     "{name}: evicted but still listed"
@@ -620,7 +639,7 @@ mod tests {
     #[test]
     fn gone_entries_leave_the_ledger_and_time_runs_out() {
         let mut l = ledger(&[(1, 10, 1), (2, 10, 2), (3, 10, 3)]);
-        let (evicted, _, _) = evict(
+        let done = evict(
             &mut l,
             0,
             0,
@@ -634,14 +653,14 @@ mod tests {
             || false,
         );
         assert_eq!(
-            keys(&evicted),
+            keys(&done.evicted),
             [2, 3],
             "a gone entry is dropped, not reported"
         );
         assert!(l.records.is_empty());
         let mut l = ledger(&[(1, 10, 1), (2, 10, 2), (3, 10, 3)]);
         let mut calls = 0;
-        let (evicted, _, unfinished) = evict(
+        let done = evict(
             &mut l,
             0,
             0,
@@ -651,8 +670,8 @@ mod tests {
                 calls > 2
             },
         );
-        assert_eq!(keys(&evicted), [1, 2]);
-        assert!(unfinished);
+        assert_eq!(keys(&done.evicted), [1, 2]);
+        assert!(done.unfinished);
         assert_eq!(l.records.len(), 1);
     }
 
@@ -685,5 +704,46 @@ mod tests {
             "a found entry's use is its mtime"
         );
         assert!(!l.records.contains_key(&gone));
+    }
+
+    /// An entry that cannot be removed is kept with the file system's reason, apart from the
+    /// entries another runner has just written, and stays in the ledger.
+    #[test]
+    fn an_entry_that_cannot_be_removed_is_kept_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let folders = Folders::of(dir.path());
+        let (stuck, fresh, old) = (CacheKey([1; 32]), CacheKey([2; 32]), CacheKey([3; 32]));
+        // A folder where the entry file should be: `unlink` fails (as root too).
+        std::fs::create_dir_all(folders.entry(&stuck).join("in-the-way")).unwrap();
+        for key in [fresh, old] {
+            let path = folders.entry(&key);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"entry").unwrap();
+        }
+        let mtime = |key: &CacheKey| {
+            ms(std::fs::metadata(folders.entry(key))
+                .unwrap()
+                .modified()
+                .unwrap())
+        };
+        let mut l = Ledger::empty();
+        // Recorded as they are now (so not young), but `fresh`: another runner's, unrecorded.
+        l.stored(stuck, 5, "stuck", 1, mtime(&stuck));
+        l.stored(fresh, 5, "fresh", 2, 0);
+        l.stored(old, 5, "old", 3, mtime(&old));
+        let done = evict(
+            &mut l,
+            0,
+            0,
+            |key, record| remove_entry(&folders, key, record, false),
+            || false,
+        );
+        assert_eq!(keys(&done.evicted), [3]);
+        assert_eq!(done.young, 1, "the entry another runner just wrote");
+        assert_eq!(done.failed.len(), 1, "{:?}", done.failed);
+        let (entry, why) = &done.failed[0];
+        assert_eq!((entry.key, entry.gate.as_str()), (stuck, "stuck"));
+        assert!(why.contains("directory"), "{why}");
+        assert!(l.records.contains_key(&stuck) && l.records.contains_key(&fresh));
     }
 }

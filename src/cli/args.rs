@@ -145,9 +145,12 @@ pub enum ReportCommand {
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {
     /// Evict entries unused for longer than the maximum age, then the least recently used
-    /// while the entries exceed the maximum size; and the logs of gates no longer configured.
+    /// while the entries and the cache folder's own files exceed the maximum size; and the
+    /// logs of gates no longer configured.
     Prune {
-        /// The size to bring the entries down to [default: `[settings.cache] max_size`].
+        /// The size to bring the entries and the cache folder's own files (index, stat and
+        /// listing caches, ledger, report; not the logs) down to [default: `[settings.cache]
+        /// max_size`].
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_size: Option<u64>,
         /// Evict entries unused for longer than this [default: `[settings.cache] max_age`].

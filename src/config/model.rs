@@ -59,11 +59,13 @@ impl Settings {
     }
 }
 
-/// `[settings.cache]` (SPEC 11): the budget of the local cache's entries. Past it, the least
+/// `[settings.cache]` (SPEC 11): the budget of the local cache folder. Past it, the least
 /// recently used entries are evicted at the end of a run (docs/caching.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheSettings {
-    /// Bytes the entries may take (default 5 GiB).
+    /// Bytes the cache folder may take (default 5 GiB): its entries and the files directly in
+    /// it (index, stat and listing caches, ledger, report), not its logs, which are bounded
+    /// on their own (`cache::evict`).
     pub max_size: u64,
     /// Entries not used for this long are evicted (default 30 days).
     pub max_age: Duration,

@@ -602,7 +602,7 @@ impl Scheduler<'_> {
                 );
             }
         };
-        let traced = proc::command::streaming(log, &gate.name, stream, || {
+        let traced = proc::command::logged(log, &gate.name, stream, || {
             proc::trace::run_traced(run, &self.config.root, &vars, output, gate.timeout)
         });
         match traced {

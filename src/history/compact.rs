@@ -10,13 +10,17 @@
 //! (30 days by default) only keeps recent lines readable by people (commit, mode, each run).
 //!
 //! What is kept as it is: corrupt lines, the torn end of a file, a gate's day of one line (it
-//! is its own record), and every line of a gate's day when one of them has a field the runner
-//! does not write (a later runner's, say: whatever it means is kept). Blank lines go.
+//! is its own record), and every line of a gate's day when one of them has a field compaction
+//! must not fold (`line::has_only_known_fields`). Mostly that is a field the runner writes
+//! itself: `metrics`, `branch` and `machine` on the lines of gates with thresholds or exports
+//! (baselines and sparklines read them line by line), and `baseline_accepted` (`runner
+//! baseline accept`); else a field a later runner wrote, whatever it means. Blank lines go.
 //!
 //! The file is rewritten crash-safely (a new file, synced, renamed over the old) under an
-//! exclusive `flock` on the old file. Appenders (`History::append_run`) hold a shared `flock`
-//! while they write and, once they hold it, check that the path still names the file they
-//! opened, else open it again: an append is never written into a file compaction has replaced.
+//! exclusive `flock` on the old file. Every append (a run's lines, `runner baseline accept`)
+//! goes through `store::Appender`, which holds a shared `flock` while it writes and, once it
+//! holds it, checks that the path still names the file it opened, else opens it again: an
+//! append is never written into a file compaction has replaced.
 //! Lines appended without the lock (an older runner) are caught by comparing the old file's
 //! length before the rename and after it, and copied over.
 
@@ -55,7 +59,8 @@ struct Group {
     run: u64,
     /// The guard reason of the day's latest result.
     guard: Option<String>,
-    /// False once a line of it has a field the runner does not write.
+    /// False once a line of it has a field compaction must not fold (`metrics`, `branch`,
+    /// `machine`, `baseline_accepted`, or one this runner does not know).
     plain: bool,
     /// Lines of the file in it (result lines and day records).
     items: usize,
@@ -87,6 +92,75 @@ impl Group {
     fn folds(&self) -> bool {
         self.plain && self.items > 1
     }
+}
+
+/// What compaction would make of one gate's UTC day, kept by readers (`History`, and its
+/// summary) so that a run knows whether compacting would fold anything without reading the
+/// file again: the day's lines of the file (result lines, day records, baseline accepts),
+/// counted up to 2, and whether all of them hold only fields compaction may fold. A day
+/// folds (`Group::folds`) when it has two lines or more and all are plain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DayLines {
+    pub date: Date,
+    /// The day's whole lines, up to 2 (two are enough to fold).
+    pub lines: u8,
+    /// Every one of them holds only fields compaction may fold (`line::has_only_known_fields`).
+    pub plain: bool,
+}
+
+impl DayLines {
+    /// Compaction would fold this day into one record (if it is older than its cutoff).
+    #[must_use]
+    pub(crate) fn folds(&self) -> bool {
+        self.plain && self.lines > 1
+    }
+}
+
+/// Note one whole, valid line of a gate on `date` (UTC) in the gate's days, kept sorted by
+/// date: `plain` when it holds only fields compaction may fold. Appends in time order cost
+/// O(1).
+pub(crate) fn note(days: &mut Vec<DayLines>, date: Date, plain: bool) {
+    let i = match days.last() {
+        Some(d) if d.date == date => days.len() - 1,
+        Some(d) if d.date > date => match days.binary_search_by_key(&date, |d| d.date) {
+            Ok(i) => i,
+            Err(i) => {
+                days.insert(
+                    i,
+                    DayLines {
+                        date,
+                        lines: 0,
+                        plain: true,
+                    },
+                );
+                i
+            }
+        },
+        _ => {
+            days.push(DayLines {
+                date,
+                lines: 0,
+                plain: true,
+            });
+            days.len() - 1
+        }
+    };
+    let day = &mut days[i];
+    day.lines = day.lines.saturating_add(1).min(2);
+    day.plain &= plain;
+}
+
+/// Would compacting at `cutoff` fold anything: has a gate a day before it with two plain lines
+/// or more? Exactly what `compact` folds, for files whose lines were all noted.
+pub(crate) fn folds_before<'a>(
+    gates: impl IntoIterator<Item = &'a Vec<DayLines>>,
+    cutoff: Date,
+) -> bool {
+    gates.into_iter().any(|days| {
+        days.iter()
+            .take_while(|d| d.date < cutoff)
+            .any(DayLines::folds)
+    })
 }
 
 /// Compact `text` (a whole history file): every gate's days before `cutoff` become day
@@ -234,6 +308,9 @@ pub(crate) struct Report {
     pub records: usize,
     /// Bytes appended by other runners while compacting, copied over.
     pub caught_up: u64,
+    /// The file was replaced. False when compacting would not change a byte: then it is left
+    /// as it is (same inode, same modification time).
+    pub rewritten: bool,
 }
 
 /// `flock` `op` on `file`, retried when a signal interrupts it.
@@ -260,9 +337,45 @@ pub(crate) fn still_named(path: &Path, file: &File) -> io::Result<bool> {
     })
 }
 
-/// Compact the history file at `path` in place (see the module's text). None when there is
-/// no file.
+/// The name compaction's temporary file starts with, beside the history.
+const TMP_PREFIX: &str = ".tmp-history-";
+
+/// A temporary file of compaction older than this is a killed compaction's: no compaction
+/// takes that long (32 MiB is rewritten in about a second).
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Remove compaction's temporary files (`.tmp-history-*`) beside the history at `path` that
+/// are older than an hour. A compaction killed before its rename leaves one, which nothing
+/// reads; a younger one may be a running compaction's. Best effort: called by every
+/// compaction and at the end of every run that appends (`History::compact_if_due`).
+pub(crate) fn remove_stale_temporaries(path: &Path) {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let ours = e
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(TMP_PREFIX.as_bytes())
+            && e.file_type().is_ok_and(|t| t.is_file());
+        let old = || {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TMP)
+        };
+        if ours && old() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Compact the history file at `path` in place (see the module's text); a file compaction
+/// would not change is not rewritten. None when there is no file.
 pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Report>> {
+    remove_stale_temporaries(path);
     let mut old = loop {
         let file = match OpenOptions::new().read(true).open(path) {
             Ok(f) => f,
@@ -279,9 +392,19 @@ pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Repor
     old.read_to_end(&mut text)?;
     let before = text.len() as u64;
     let compacted = compact(&text, cutoff);
+    if compacted.bytes == text {
+        return Ok(Some(Report {
+            before,
+            after: before,
+            folded: 0,
+            records: 0,
+            caught_up: 0,
+            rewritten: false,
+        }));
+    }
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut new = tempfile::Builder::new()
-        .prefix(".tmp-history-")
+        .prefix(TMP_PREFIX)
         .permissions(old.metadata()?.permissions())
         .tempfile_in(dir)?;
     new.write_all(&compacted.bytes)?;
@@ -318,5 +441,6 @@ pub(crate) fn compact_file(path: &Path, cutoff: Date) -> io::Result<Option<Repor
         folded: compacted.folded,
         records: compacted.records,
         caught_up,
+        rewritten: true,
     }))
 }

@@ -14,7 +14,7 @@ use time::macros::datetime;
 use time::{Date, Duration};
 
 use super::History;
-use crate::history::compact::compact;
+use crate::history::compact::{compact, folds_before};
 use crate::history::durations;
 use crate::history::graduation;
 
@@ -278,6 +278,13 @@ proptest! {
         let original = read(&text);
         let once = compact(&text, cutoff(horizon1));
         assert_same(&original, &read(&once.bytes));
+        // A reader knows whether compacting would fold anything (automatic compaction asks),
+        // and after it, that it would not again.
+        prop_assert_eq!(
+            folds_before(original.day_lines.values(), cutoff(horizon1)),
+            once.folded > 0
+        );
+        prop_assert!(!folds_before(read(&once.bytes).day_lines.values(), cutoff(horizon1)));
         // The durations balanced shards read are the same too.
         prop_assert_eq!(durations::of_text(&once.bytes), durations::of_text(&text));
         // Lines with fields the runner does not write are kept byte for byte.
@@ -299,6 +306,10 @@ proptest! {
             assert_same(&original, &read(&partly));
             let twice = compact(&partly, cutoff(horizon2));
             assert_same(&original, &read(&twice.bytes));
+            prop_assert_eq!(
+                folds_before(read(&partly).day_lines.values(), cutoff(horizon2)),
+                twice.folded > 0
+            );
             prop_assert_eq!(durations::of_text(&twice.bytes), durations::of_text(&full));
         }
     }

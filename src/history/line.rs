@@ -182,39 +182,63 @@ impl DayOut<'_> {
     }
 }
 
-/// The fields the runner writes. A line with any other field is never compacted: whatever it
-/// carries (a later runner's metric values, say) is kept as it is.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[expect(
-    dead_code,
-    reason = "read only to learn that a line has no other field"
-)]
-struct KnownFields {
-    at: serde::de::IgnoredAny,
-    gate: serde::de::IgnoredAny,
-    status: serde::de::IgnoredAny,
-    #[serde(default)]
-    mode: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    cached: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    commit: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    run: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    guard: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    flaky: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    duration_ms: Option<serde::de::IgnoredAny>,
-    #[serde(default)]
-    day: Option<serde::de::IgnoredAny>,
-}
+/// The fields compaction may fold into a day record: those of every result line, and a day
+/// record's own. A line with any other field is never compacted, and what it carries is kept
+/// as it is: mostly fields the runner writes itself, `metrics`, `branch` and `machine` (the
+/// judged values baselines and sparklines read line by line, and where they were measured) and
+/// `baseline_accepted` (`runner baseline accept`); also a later runner's field.
+const FOLDABLE_FIELDS: [&[u8]; 11] = [
+    b"at",
+    b"gate",
+    b"status",
+    b"mode",
+    b"cached",
+    b"commit",
+    b"run",
+    b"guard",
+    b"flaky",
+    b"duration_ms",
+    b"day",
+];
 
-/// Does a valid line hold only the fields the runner writes?
+/// Does a valid line (one `parse` accepts) hold `status` and no field but `FOLDABLE_FIELDS`, so
+/// that compaction may fold it? Compaction and the readers that predict it (`History`) ask
+/// this of every line, so it scans the line's top-level keys instead of parsing it again. A
+/// key is compared as written: one spelled with an escape is not a foldable field.
 pub(crate) fn has_only_known_fields(line: &[u8]) -> bool {
-    serde_json::from_slice::<KnownFields>(line).is_ok()
+    let mut depth = 0usize;
+    // The next string at depth 1 is a key: after the object's `{` or a `,` at depth 1.
+    let mut key_next = false;
+    let mut status = false;
+    let mut i = 0;
+    while i < line.len() {
+        match line[i] {
+            b'"' => {
+                let start = i + 1;
+                i += 1;
+                while i < line.len() && line[i] != b'"' {
+                    i += if line[i] == b'\\' { 2 } else { 1 };
+                }
+                if key_next {
+                    let key = &line[start..i.min(line.len())];
+                    if !FOLDABLE_FIELDS.contains(&key) {
+                        return false;
+                    }
+                    status |= key == b"status";
+                    key_next = false;
+                }
+            }
+            open @ (b'{' | b'[') => {
+                depth += 1;
+                key_next = depth == 1 && open == b'{';
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b',' => key_next = depth == 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    status
 }
 
 /// A valid line, reduced to what streaks and `runner status` need.
@@ -468,5 +492,90 @@ mod tests {
         assert_eq!(e.at.hour(), 23);
         assert_eq!(e.run, 0);
         assert!(!e.cached);
+    }
+
+    /// The scan of top-level keys agrees with a parse that denies every other field, on lines
+    /// whose strings and nested objects hold keys, braces, commas, quotes and escapes.
+    #[test]
+    fn foldable_lines_are_told_by_their_top_level_keys() {
+        use serde::de::IgnoredAny;
+        /// The reference: `FOLDABLE_FIELDS` as a struct that denies any other.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[expect(
+            dead_code,
+            reason = "read only to learn whether a line has another field"
+        )]
+        struct Foldable {
+            at: IgnoredAny,
+            gate: IgnoredAny,
+            status: IgnoredAny,
+            mode: Option<IgnoredAny>,
+            cached: Option<IgnoredAny>,
+            commit: Option<IgnoredAny>,
+            run: Option<IgnoredAny>,
+            guard: Option<IgnoredAny>,
+            flaky: Option<IgnoredAny>,
+            duration_ms: Option<IgnoredAny>,
+            day: Option<IgnoredAny>,
+        }
+        let head = r#""at":"2026-11-02T10:00:00Z","gate":"g""#;
+        let cases: &[(String, bool)] = &[
+            (format!(r#"{{{head},"status":"pass"}}"#), true),
+            (
+                format!(
+                    r#"{{{head},"status":"pass","mode":"blocking","cached":false,"commit":null,"run":3,"duration_ms":12}}"#
+                ),
+                true,
+            ),
+            (
+                format!(
+                    r#"{{{head},"status":"fail","flaky":true,"guard":"no \"metrics\", {{x}}: [y], \\","run":3}}"#
+                ),
+                true,
+            ),
+            (
+                format!(
+                    r#"{{{head},"status":"pass","run":9,"day":{{"lines":3,"pass":[2,36000000],"executed":3,"duration":[1,2,3]}}}}"#
+                ),
+                true,
+            ),
+            (
+                format!(
+                    r#"{{{head},"status":"pass","metrics":{{"p95":41.0,"status":1}},"branch":"main","machine":"a1"}}"#
+                ),
+                false,
+            ),
+            (
+                format!(r#"{{{head},"status":"pass","branch":"main"}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{{head},"baseline_accepted":"new machine","run":5}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{{head},"status":"pass","later":{{"at":1}}}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{ {head} , "status" : "pass" , "x" : [ {{ }} ] }}"#),
+                false,
+            ),
+            (
+                format!(r#"{{ {head} , "status" : "skip" , "run" : 1 }}"#),
+                true,
+            ),
+        ];
+        for (line, foldable) in cases {
+            assert!(parse(line.as_bytes()).is_ok(), "valid: {line}");
+            let reference = serde_json::from_str::<Foldable>(line).is_ok();
+            assert_eq!(reference, *foldable, "reference on {line}");
+            assert_eq!(
+                has_only_known_fields(line.as_bytes()),
+                *foldable,
+                "scan of {line}"
+            );
+        }
     }
 }

@@ -13,9 +13,9 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use time::{Date, OffsetDateTime};
+use time::OffsetDateTime;
 
-use super::compact;
+use super::compact::{self, DayLines};
 use super::graduation::{self, Day, FlakeRate, Standing};
 use super::line::{self, LineOut};
 use super::summary;
@@ -93,12 +93,15 @@ pub(crate) struct History {
     /// When the state read covers the whole file: its inode (0: no file yet) and length. Then
     /// `append_run` can fold its own lines into the summary, and the next run parses nothing.
     whole_file: Option<(u64, u64)>,
-    /// The oldest day of a result line (not a day record): compaction has work when it is
-    /// older than the horizon.
-    oldest_raw: Option<Date>,
+    /// Per gate, what compaction would make of each of its days (lines, all plain): it has
+    /// work when one older than the horizon folds.
+    day_lines: GateLines,
     /// The file's length right after it was last compacted (from the summary; 0: unknown).
     compacted_len: u64,
 }
+
+/// Per gate, its days as compaction sees them (`compact::DayLines`), sorted by date.
+type GateLines = HashMap<Box<str>, Vec<DayLines>, FxBuild>;
 
 /// What a summary records of the history read so far.
 #[derive(Clone)]
@@ -109,7 +112,7 @@ struct SummaryState {
     entries: usize,
     max_run: u64,
     gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
-    oldest_raw: Option<Date>,
+    day_lines: GateLines,
 }
 
 impl History {
@@ -126,7 +129,7 @@ impl History {
             before_torn: None,
             commit: std::sync::OnceLock::new(),
             whole_file: None,
-            oldest_raw: None,
+            day_lines: HashMap::default(),
             compacted_len: 0,
         }
     }
@@ -158,7 +161,7 @@ impl History {
             self.gates = s.gates;
             self.lines_before = s.lines;
             self.corrupt = s.corrupt;
-            self.oldest_raw = s.oldest_raw;
+            self.day_lines = s.day_lines;
             self.compacted_len = s.compacted_len;
             let file = shown(&self.path);
             self.warnings = s
@@ -197,7 +200,7 @@ impl History {
                     entries: self.entries,
                     max_run: self.max_run,
                     gates: std::mem::take(&mut self.gates),
-                    oldest_raw: self.oldest_raw,
+                    day_lines: std::mem::take(&mut self.day_lines),
                 },
                 Clone::clone,
             );
@@ -216,12 +219,13 @@ impl History {
                 entries: state.entries,
                 max_run: state.max_run,
                 gates: state.gates,
-                oldest_raw: state.oldest_raw,
+                day_lines: state.day_lines,
                 compacted_len: self.compacted_len,
             };
             summary::save(&summary_path, &s);
             if torn.is_none() {
                 self.gates = s.gates;
+                self.day_lines = s.day_lines;
             }
         }
     }
@@ -235,7 +239,7 @@ impl History {
             entries: self.entries,
             max_run: self.max_run,
             gates: self.gates.clone(),
-            oldest_raw: self.oldest_raw,
+            day_lines: self.day_lines.clone(),
         }
     }
 
@@ -268,12 +272,27 @@ impl History {
                 }
             }
             number += 1;
+            let whole = buf.ends_with(b"\n");
             let text = buf.strip_suffix(b"\n").unwrap_or(&buf);
             let text = text.strip_suffix(b"\r").unwrap_or(text);
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match line::parse(text) {
+            let entry = line::parse(text);
+            if let Ok(entry) = &entry
+                && whole
+            {
+                // What compaction sees of the gate's day (which leaves a torn line alone).
+                let days = match self.day_lines.get_mut(entry.gate.as_ref()) {
+                    Some(days) => days,
+                    None => self
+                        .day_lines
+                        .entry(entry.gate.as_ref().into())
+                        .or_default(),
+                };
+                compact::note(days, entry.at.date(), line::has_only_known_fields(text));
+            }
+            match entry {
                 // `runner baseline accept`: not a result; only baselines read it.
                 Ok(entry) if entry.accept => self.entries += 1,
                 Ok(entry) => {
@@ -288,10 +307,6 @@ impl History {
                         graduation::merge(days, compact::day_of_record(&entry, day));
                     } else {
                         self.entries += 1;
-                        let date = entry.at.date();
-                        if self.oldest_raw.is_none_or(|d| date < d) {
-                            self.oldest_raw = Some(date);
-                        }
                         graduation::record(
                             days,
                             entry.at,
@@ -406,12 +421,18 @@ impl History {
     }
 
     /// After a run's lines were appended: compact the file when it is past
-    /// `AUTO_COMPACT_BYTES`, has doubled since it was last compacted, and holds result lines
-    /// older than `HORIZON`. None when it was not due.
+    /// `AUTO_COMPACT_BYTES`, has doubled since it was last compacted (when the summary
+    /// remembers that), and compacting at `HORIZON` would fold something: a gate's day older
+    /// than the horizon has two lines or more, all of them plain. A file with nothing to fold
+    /// is never rewritten, however large (days of one line, metric days; a CI cache restore
+    /// loses the summary, and with it the length of the last compaction). None when it was not
+    /// due. Either way, the temporary files of a compaction that was killed an hour or more
+    /// ago go.
     pub(crate) fn compact_if_due(
         &self,
         now: OffsetDateTime,
     ) -> Option<std::io::Result<Option<compact::Report>>> {
+        compact::remove_stale_temporaries(&self.path);
         self.compact_past(now, AUTO_COMPACT_BYTES)
     }
 
@@ -425,7 +446,7 @@ impl History {
         let cutoff = (now.to_offset(time::UtcOffset::UTC) - HORIZON).date();
         let due = len > size
             && len > self.compacted_len.saturating_mul(2)
-            && self.oldest_raw.is_some_and(|d| d < cutoff);
+            && compact::folds_before(self.day_lines.values(), cutoff);
         due.then(|| compact_history(&self.path, now, HORIZON))
     }
 
@@ -437,9 +458,9 @@ impl History {
         self.max_run.saturating_add(1).max(clock)
     }
 
-    /// Append one line per judged gate of `report`. The file is opened for appending and each
-    /// line goes out in a single `write`, so concurrent runners never interleave or tear lines;
-    /// the file is never rewritten.
+    /// Append one line per judged gate of `report`, through `Appender`: each line goes out in a
+    /// single `write` on a file opened for appending, so concurrent runners never interleave or
+    /// tear lines, and never into a file compaction has replaced; the file is never rewritten.
     ///
     /// # Errors
     /// When the history's folder or file cannot be created, opened or written.
@@ -452,31 +473,26 @@ impl History {
         if report.gates.is_empty() {
             return Ok(());
         }
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let commit = self.find_commit();
         // Whole seconds in UTC, as in SPEC 6's examples (and the reader's fast path).
         let utc = now.to_offset(time::UtcOffset::UTC);
         let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
         let run = self.next_run(now);
-        let mut file = open_for_append(&self.path)?;
-        // A torn or hand-edited last line without its newline would swallow our first line.
-        let mut pending_newline = !ends_with_newline(&file)?;
-        let before = file.metadata()?;
-        let foldable = !pending_newline
+        let mut out = Appender::open(&self.path)?;
+        let foldable = !out.newline_first
             && self.whole_file.is_some_and(|(ino, len)| {
-                len == before.len() && (ino == before.ino() || (ino, len) == (0, 0))
+                len == out.start_len && (ino == out.ino || (ino, len) == (0, 0))
             });
-        let mut written = 0u64;
         // Whole lines are batched into writes of at most 64 KiB: one write(2) on a file opened
         // with O_APPEND lands in one piece, so lines still never interleave or tear, and a run
         // of 10,000 gates costs a few dozen system calls instead of 10,000.
         let mut batch: Vec<u8> = Vec::with_capacity(BATCH_BYTES);
+        // Per gate, whether its line is plain (compaction may fold it): it has no metrics.
+        let mut plain = Vec::with_capacity(report.gates.len());
         for gate in &report.gates {
             let metrics = metric_values(gate);
             let metrics = (!metrics.is_empty()).then_some(&metrics);
-            let out = LineOut {
+            let record = LineOut {
                 at: &at,
                 gate: &gate.name,
                 status: gate.status,
@@ -491,30 +507,32 @@ impl History {
                 metrics,
                 duration_ms: gate.duration_ms,
             };
-            let mut bytes = out.to_bytes();
-            if pending_newline {
-                bytes.insert(0, b'\n');
-                pending_newline = false;
-            }
+            let bytes = record.to_bytes();
+            plain.push(metrics.is_none());
+            debug_assert_eq!(
+                metrics.is_none(),
+                line::has_only_known_fields(&bytes[..bytes.len() - 1]),
+                "{bytes:?}"
+            );
             if !batch.is_empty() && batch.len() + bytes.len() > BATCH_BYTES {
-                write_line(&mut file, &batch)?;
-                written += batch.len() as u64;
+                out.append(&batch)?;
                 batch.clear();
             }
             batch.extend_from_slice(&bytes);
         }
         if !batch.is_empty() {
-            write_line(&mut file, &batch)?;
-            written += batch.len() as u64;
+            out.append(&batch)?;
         }
+        let end = out.start_len + out.written;
         if foldable {
-            self.fold_into_summary(&mut file, before.len() + written, report, &at, run);
+            self.fold_into_summary(&mut out.file, end, report, &plain, &at, run);
         }
         Ok(())
     }
 
-    /// Record `runner baseline accept GATE --reason TEXT`: one line, appended like a run's, after
-    /// which the gate's baselines start anew.
+    /// Record `runner baseline accept GATE --reason TEXT`: one line, appended like a run's
+    /// (through `Appender`, under the same protocol), after which the gate's baselines start
+    /// anew.
     ///
     /// # Errors
     /// When the history's folder or file cannot be created, opened or written.
@@ -524,28 +542,17 @@ impl History {
         reason: &str,
         now: OffsetDateTime,
     ) -> std::io::Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
         let utc = now.to_offset(time::UtcOffset::UTC);
         let at = crate::vocab::clock::rfc3339(utc.replace_nanosecond(0).unwrap_or(utc));
         let run = self.next_run(now);
-        let mut file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .read(true)
-            .open(&self.path)?;
-        let mut bytes = line::AcceptOut {
+        let bytes = line::AcceptOut {
             at: &at,
             gate,
             baseline_accepted: reason,
             run,
         }
         .to_bytes();
-        if !ends_with_newline(&file)? {
-            bytes.insert(0, b'\n');
-        }
-        write_line(&mut file, &bytes)?;
+        Appender::open(&self.path)?.append(&bytes)?;
         self.max_run = self.max_run.max(run);
         Ok(())
     }
@@ -560,6 +567,7 @@ impl History {
         file: &mut File,
         end: u64,
         report: &Report,
+        plain: &[bool],
         at: &str,
         run: u64,
     ) {
@@ -568,7 +576,12 @@ impl History {
         if meta.len() != end {
             return;
         }
-        for gate in &report.gates {
+        for (gate, &plain) in report.gates.iter().zip(plain) {
+            let lines = match self.day_lines.get_mut(gate.name.as_str()) {
+                Some(lines) => lines,
+                None => self.day_lines.entry(gate.name.as_str().into()).or_default(),
+            };
+            compact::note(lines, at.date(), plain);
             let days = match self.gates.get_mut(gate.name.as_str()) {
                 Some(days) => days,
                 None => self.gates.entry(gate.name.as_str().into()).or_default(),
@@ -586,9 +599,6 @@ impl History {
             self.lines_before += 1;
             self.max_run = self.max_run.max(run);
         }
-        if self.oldest_raw.is_none_or(|d| at.date() < d) {
-            self.oldest_raw = Some(at.date());
-        }
         let Ok(tail_hash) = summary::tail_hash(file, end) else {
             return;
         };
@@ -602,11 +612,12 @@ impl History {
             entries: self.entries,
             max_run: self.max_run,
             gates: std::mem::take(&mut self.gates),
-            oldest_raw: self.oldest_raw,
+            day_lines: std::mem::take(&mut self.day_lines),
             compacted_len: self.compacted_len,
         };
         summary::save(&summary::path_of(&self.path), &s);
         self.gates = s.gates;
+        self.day_lines = s.day_lines;
         self.whole_file = Some((meta.ino(), end));
     }
 }
@@ -621,7 +632,8 @@ pub(crate) const HORIZON: time::Duration = time::Duration::days(30);
 
 /// Compact the history at `path`: the lines of UTC days before the day `older_than` before
 /// `now` become day records (`compact`). Then a summary of the new file is written, which
-/// remembers its length. None when there is no history.
+/// remembers its length. A file compaction would not change is left as it is, and its
+/// summary too. None when there is no history.
 ///
 /// # Errors
 /// When the file cannot be locked, read, written or renamed (it is then left as it was).
@@ -632,7 +644,7 @@ pub(crate) fn compact_history(
 ) -> std::io::Result<Option<compact::Report>> {
     let cutoff = (now.to_offset(time::UtcOffset::UTC) - older_than).date();
     let report = compact::compact_file(path, cutoff)?;
-    if let Some(r) = &report {
+    if let Some(r) = report.as_ref().filter(|r| r.rewritten) {
         let mut history = History::blank(path);
         history.compacted_len = r.after;
         if let Ok(file) = File::open(path) {
@@ -654,26 +666,69 @@ fn summarised_warnings(warnings: &[HistoryWarning]) -> Vec<(usize, String)> {
         .collect()
 }
 
-/// Open the history for appending, holding a shared `flock` on it: compaction holds it
-/// exclusively while it rewrites the file, and replaces the file before letting go, so an
-/// appender that got the lock checks that the path still names the file it opened, and opens
-/// it again when not (its lines would go to the replaced file, and be lost). On a file system
-/// without `flock` the append goes on unlocked, as before compaction existed.
-fn open_for_append(path: &Path) -> std::io::Result<File> {
-    // Each retry means a whole compaction finished meanwhile: a few are plenty.
-    for _ in 0..16 {
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .read(true)
-            .open(path)?;
-        if compact::flock(&file, libc::LOCK_SH).is_err() || compact::still_named(path, &file)? {
-            return Ok(file);
+/// The history file open for appending under compaction's protocol (`compact`'s module text):
+/// every line the runner adds to a history goes through one, so none can land in a file
+/// compaction has replaced. `open` holds a shared `flock` on the file until it is dropped:
+/// compaction holds it exclusively while it rewrites the file, and replaces the file before
+/// letting go, so once the lock is held `open` checks that the path still names the file it
+/// opened, and opens it again when not. On a file system without `flock` the append goes on
+/// unlocked, as before compaction existed.
+struct Appender {
+    file: File,
+    /// The file's inode and length once opened and locked.
+    ino: u64,
+    start_len: u64,
+    /// The file did not end with a newline (a torn or hand-edited last line, which would
+    /// swallow the first line written): the first write starts with one.
+    newline_first: bool,
+    /// Bytes written so far.
+    written: u64,
+}
+
+impl Appender {
+    /// Open (and create, with its folder) the history at `path` for appending.
+    fn open(path: &Path) -> std::io::Result<Self> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
         }
+        // Each retry means a whole compaction finished meanwhile: a few are plenty.
+        for _ in 0..16 {
+            let file = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .read(true)
+                .open(path)?;
+            if compact::flock(&file, libc::LOCK_SH).is_err() || compact::still_named(path, &file)? {
+                let newline_first = !ends_with_newline(&file)?;
+                let meta = file.metadata()?;
+                return Ok(Appender {
+                    file,
+                    ino: meta.ino(),
+                    start_len: meta.len(),
+                    newline_first,
+                    written: 0,
+                });
+            }
+        }
+        Err(std::io::Error::other(
+            "the file was replaced 16 times while opening it",
+        ))
     }
-    Err(std::io::Error::other(
-        "the file was replaced 16 times while opening it",
-    ))
+
+    /// Append whole lines (newline included) in one `write(2)`.
+    fn append(&mut self, lines: &[u8]) -> std::io::Result<()> {
+        if std::mem::take(&mut self.newline_first) {
+            let mut bytes = Vec::with_capacity(lines.len() + 1);
+            bytes.push(b'\n');
+            bytes.extend_from_slice(lines);
+            write_line(&mut self.file, &bytes)?;
+            self.written += bytes.len() as u64;
+        } else {
+            write_line(&mut self.file, lines)?;
+            self.written += lines.len() as u64;
+        }
+        Ok(())
+    }
 }
 
 /// One `write(2)` of a whole line. A short write (a full disk) is finished, and reported.
@@ -828,6 +883,7 @@ mod tests {
             assert_eq!(incremental.entries, full.entries, "run {i}");
             assert_eq!(incremental.max_run, full.max_run, "run {i}");
             assert_eq!(incremental.gates, full.gates, "run {i}");
+            assert_eq!(incremental.day_lines, full.day_lines, "run {i}");
         }
         // The flaky passes went through the summary.
         let h = History::load(&path);
@@ -876,6 +932,7 @@ mod tests {
             assert_eq!(h.entries, full.entries);
             assert_eq!(h.max_run, full.max_run);
             assert_eq!(h.gates, full.gates);
+            assert_eq!(h.day_lines, full.day_lines);
             assert_eq!(
                 h.warnings, full.warnings,
                 "corrupt lines are reported on every run"
@@ -1000,6 +1057,64 @@ mod tests {
         }
     }
 
+    /// Every append (a run's lines, `runner baseline accept`) waits while compaction holds the
+    /// file, and then lands in the file compaction left under the name, not in the replaced one.
+    #[test]
+    fn every_append_waits_for_compaction_and_lands_in_the_new_file() {
+        use crate::vocab::Status;
+        use std::io::Read as _;
+        let now = datetime!(2026-11-20 10:00 UTC);
+        for accept in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("h.jsonl");
+            let first =
+                "{\"at\":\"2026-11-19T10:00:00Z\",\"gate\":\"g\",\"status\":\"pass\",\"run\":1}\n";
+            std::fs::write(&path, first).unwrap();
+            // What compaction does: the old file locked exclusively while the new one is
+            // written, the new one renamed over it, then the lock let go.
+            let mut old = File::open(&path).unwrap();
+            compact::flock(&old, libc::LOCK_EX).unwrap();
+            std::thread::scope(|s| {
+                let appender = s.spawn(|| {
+                    let mut h = History::load(&path);
+                    if accept {
+                        h.append_accept("g", "new machine", now)
+                    } else {
+                        h.append_run(
+                            &report_of(&[("g", Status::Pass, false)]),
+                            now,
+                            &RunPlace::default(),
+                        )
+                    }
+                    .unwrap();
+                });
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let mut seen = String::new();
+                old.read_to_string(&mut seen).unwrap();
+                assert_eq!(
+                    seen, first,
+                    "accept {accept}: appended without waiting for compaction's lock"
+                );
+                let new = dir.path().join(".tmp-history-test");
+                std::fs::write(&new, first).unwrap();
+                std::fs::rename(&new, &path).unwrap();
+                drop(old);
+                appender.join().unwrap();
+            });
+            let text = std::fs::read_to_string(&path).unwrap();
+            let needle = if accept {
+                "\"baseline_accepted\":\"new machine\""
+            } else {
+                "\"run\":1795168800000"
+            };
+            assert_eq!(
+                text.matches(needle).count(),
+                1,
+                "accept {accept}: the line is in the file under the name:\n{text}"
+            );
+        }
+    }
+
     /// Past the size, a run compacts on its own once; not again until the file doubles.
     #[test]
     fn automatic_compaction_past_a_size_and_then_after_doubling() {
@@ -1033,6 +1148,93 @@ mod tests {
             h.compact_past(now, 1000).is_none(),
             "not again until it doubles"
         );
+    }
+
+    /// Past the size, a run compacts on its own only when that would fold something: a file
+    /// whose old days fold no further (days of one line, days with metric values, a day with
+    /// a baseline accept) is never rewritten, even when every run starts without the summary
+    /// (a CI cache restore); old days that fold are compacted, once.
+    #[test]
+    fn automatic_compaction_runs_only_when_it_would_fold_something() {
+        use crate::vocab::Status;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        let line = |day: u32, hour: u32, gate: &str, extra: &str| {
+            format!(
+                "{{\"at\":\"2026-09-{day:02}T{hour:02}:00:00Z\",\"gate\":\"{gate}\",\"status\":\"pass\",\"run\":{}{extra}}}\n",
+                day * 100 + hour
+            )
+        };
+        let mut text = String::new();
+        for day in 1..=20 {
+            text += &line(day, 9, "once", "");
+            text += &line(
+                day,
+                9,
+                "bench",
+                ",\"metrics\":{\"p95\":41.0},\"machine\":\"m\"",
+            );
+            text += &line(
+                day,
+                15,
+                "bench",
+                ",\"metrics\":{\"p95\":42.0},\"machine\":\"m\"",
+            );
+        }
+        text += &line(5, 9, "tuned", "");
+        text += "{\"at\":\"2026-09-05T10:00:00Z\",\"gate\":\"tuned\",\"baseline_accepted\":\"new machine\",\"run\":510}\n";
+        std::fs::write(&path, &text).unwrap();
+        let now = datetime!(2026-11-20 10:00 UTC);
+        let stamp = |path: &Path| {
+            let m = std::fs::metadata(path).unwrap();
+            (m.ino(), m.modified().unwrap())
+        };
+        let inode = stamp(&path).0;
+        // Each run: the summary lost (a CI cache restore), a run's line appended, then the
+        // decision. The file is far past the size (1,000 bytes here).
+        let run = |minute: i64| {
+            let _ = std::fs::remove_file(summary::path_of(&path));
+            let mut h = History::load(&path);
+            let at = now + time::Duration::minutes(minute);
+            h.append_run(
+                &report_of(&[("once", Status::Pass, false)]),
+                at,
+                &RunPlace::default(),
+            )
+            .unwrap();
+            let before = stamp(&path);
+            let compacted = h.compact_past(at, 1000);
+            (before, compacted)
+        };
+        for minute in 0..3 {
+            let (before, compacted) = run(minute);
+            assert!(
+                compacted.is_none(),
+                "run {minute}: nothing to fold, not due"
+            );
+            assert_eq!(stamp(&path), before, "run {minute}: not rewritten");
+            assert_eq!(before.0, inode, "run {minute}: the same file");
+        }
+        // Asked to, compaction leaves a file it would not change as it is.
+        let report = compact_history(&path, now, HORIZON).unwrap().unwrap();
+        assert!(!report.rewritten && report.folded == 0, "{report:?}");
+        assert_eq!(stamp(&path).0, inode);
+        // Two plain lines of one old day: that day folds, once.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all((line(3, 9, "twice", "") + &line(3, 15, "twice", "")).as_bytes())
+            .unwrap();
+        drop(f);
+        let (_, compacted) = run(3);
+        let report = compacted.expect("due").unwrap().unwrap();
+        assert_eq!((report.folded, report.records), (2, 1));
+        assert!(report.rewritten);
+        let inode = stamp(&path).0;
+        for minute in 4..6 {
+            let (before, compacted) = run(minute);
+            assert!(compacted.is_none(), "run {minute}: folded already");
+            assert_eq!(stamp(&path), before);
+            assert_eq!(before.0, inode);
+        }
     }
 
     #[test]

@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 
 use time::Date;
 
+use super::compact::DayLines;
 use super::graduation::{Day, LastOfDay, Mark};
 use crate::bincodec::{self, Reader, Writer};
 use crate::vocab::Status;
 
-const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-6\n";
+const MAGIC: &[u8] = b"RUNNER-HISTORY-SUMMARY-7\n";
 /// How many bytes before the offset must match for the summary to be trusted.
 const TAIL: u64 = 256;
 
@@ -34,8 +35,9 @@ pub(crate) struct Summary<S> {
     pub entries: usize,
     pub max_run: u64,
     pub gates: HashMap<Box<str>, Vec<Day>, S>,
-    /// The oldest day of a result line (not a day record) in the summarised part.
-    pub oldest_raw: Option<Date>,
+    /// Per gate, what compaction would make of each of its days in the summarised part
+    /// (`compact::DayLines`), sorted by date.
+    pub day_lines: HashMap<Box<str>, Vec<DayLines>, S>,
     /// The file's length right after its last compaction (0: unknown). Compaction runs again
     /// on its own only once the file has doubled since.
     pub compacted_len: u64,
@@ -89,10 +91,6 @@ pub(crate) fn save<S>(summary_path: &Path, s: &Summary<S>) {
     }
     w.u64(s.entries as u64);
     w.u64(s.max_run);
-    w.i64(
-        s.oldest_raw
-            .map_or(i64::MIN, |d| i64::from(d.to_julian_day())),
-    );
     w.u64(s.compacted_len);
     w.u64(s.gates.len() as u64);
     for (gate, days) in &s.gates {
@@ -113,6 +111,17 @@ pub(crate) fn save<S>(summary_path: &Path, s: &Summary<S>) {
                     | (u32::from(d.last.guard) << 9)
                     | (u32::from(d.last.flaky) << 10),
             );
+        }
+    }
+    w.u64(s.day_lines.len() as u64);
+    for (gate, days) in &s.day_lines {
+        w.bytes(gate.as_bytes());
+        w.u32(u32::try_from(days.len()).unwrap_or(u32::MAX));
+        for d in days {
+            // RFC 3339 years (0000 to 9999) have Julian days from 1,721,060 to 5,373,484: 24
+            // bits, with the line count (2 bits) and the plain bit below them.
+            let day = u32::try_from(d.date.to_julian_day()).unwrap_or(0);
+            w.u32((day << 8) | u32::from(d.lines) | (u32::from(d.plain) << 2));
         }
     }
     let _ = bincodec::write_atomic(summary_path, &w.finish());
@@ -166,13 +175,6 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
     }
     let entries = usize::try_from(r.u64()?).map_err(|_| Truncated)?;
     let max_run = r.u64()?;
-    let oldest_raw = match r.i64()? {
-        i64::MIN => None,
-        day => Some(
-            Date::from_julian_day(i32::try_from(day).map_err(|_| Truncated)?)
-                .map_err(|_| Truncated)?,
-        ),
-    };
     let compacted_len = r.u64()?;
     let n = r.u64()?;
     let mut gates = HashMap::with_capacity_and_hasher(
@@ -216,6 +218,29 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
         }
         gates.insert(gate, days);
     }
+    let n = r.u64()?;
+    let mut day_lines = HashMap::with_capacity_and_hasher(
+        usize::try_from(n).unwrap_or(0).min(1 << 20),
+        S::default(),
+    );
+    for _ in 0..n {
+        let gate: Box<str> = std::str::from_utf8(r.bytes()?)
+            .map_err(|_| Truncated)?
+            .into();
+        let count = r.u32()?;
+        let mut days = Vec::with_capacity(count.min(1 << 16) as usize);
+        for _ in 0..count {
+            let code = r.u32()?;
+            let date = Date::from_julian_day(i32::try_from(code >> 8).map_err(|_| Truncated)?)
+                .map_err(|_| Truncated)?;
+            days.push(DayLines {
+                date,
+                lines: u8::try_from(code & 3).map_err(|_| Truncated)?,
+                plain: (code >> 2) & 1 == 1,
+            });
+        }
+        day_lines.insert(gate, days);
+    }
     Ok(Summary {
         inode,
         offset,
@@ -226,7 +251,7 @@ fn decode<S: BuildHasher + Default>(data: &[u8]) -> Result<Summary<S>, bincodec:
         entries,
         max_run,
         gates,
-        oldest_raw,
+        day_lines,
         compacted_len,
     })
 }

@@ -73,7 +73,7 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
         Ok(g) => g,
         Err(e) => return ProcessEnd::SpawnFailed(format!("cannot start `sh -c`: {e}")),
     };
-    let end = streaming(spec.log, spec.gate, spec.stream, || {
+    logged(spec.log, spec.gate, spec.stream, || {
         let timed_out = !group.wait_exit(spec.timeout);
         if timed_out {
             group.stop(spec.grace);
@@ -88,21 +88,28 @@ pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
             },
             Err(e) => ProcessEnd::SpawnFailed(format!("waiting for the command failed: {e}")),
         }
-    });
-    // A log is bounded: a gate printing gigabytes leaves its last `LOG_KEEP_BYTES` (what a cache
-    // entry keeps of it too). Best effort: a log that cannot be cut stays whole.
-    let _ = super::tail::keep_tail(spec.log, LOG_KEEP_BYTES);
-    end
+    })
 }
 
-/// Do `work` (waiting for a gate) while handing the whole lines its log file `log` gains to
-/// `sink`, with the gate's name (`--verbose`); just `work` without a sink. The log must exist.
-pub(crate) fn streaming<R>(
+/// Do `work` (waiting for a command whose output goes to the log file `log`) while handing the
+/// whole lines the log gains to `sink`, with the gate's name (`--verbose`; just `work` without
+/// a sink), then bound the finished log. Every command gate's log ends here, traced
+/// (`--trace-inputs`) or not. The log must exist.
+pub(crate) fn logged<R>(
     log: &Path,
     gate: &str,
     sink: Option<LineSink<'_>>,
     work: impl FnOnce() -> R,
 ) -> R {
+    let result = streaming(log, gate, sink, work);
+    // A log is bounded: a gate printing gigabytes leaves its last `LOG_KEEP_BYTES` (what a cache
+    // entry keeps of it too). Best effort: a log that cannot be cut stays whole.
+    let _ = super::tail::keep_tail(log, LOG_KEEP_BYTES);
+    result
+}
+
+/// `work` while the lines `log` gains go to `sink` (see `logged`).
+fn streaming<R>(log: &Path, gate: &str, sink: Option<LineSink<'_>>, work: impl FnOnce() -> R) -> R {
     std::thread::scope(|scope| {
         let streamer = sink.map(|sink| {
             let (stop_tx, stop_rx) = mpsc::channel::<()>();

@@ -23,30 +23,38 @@ pub(crate) fn tail_bytes_of(path: &Path, max: u64) -> Vec<u8> {
     File::open(path).map_or_else(|_| Vec::new(), |mut f| tail_bytes(&mut f, max))
 }
 
-/// Cut the file at `path` down to its last `max` bytes (from a line start when there is one),
-/// behind a first line saying how much was cut; a file no longer than `max` is left alone.
-/// True when it was cut. The new file replaces the old by rename, so a process still writing
-/// to the old one (a daemon the gate left behind) cannot interleave with it.
+/// Cut the file at `path` down to at most `max` bytes: its end (from a line start when there is
+/// one) behind a first line saying how much was cut, the line included in the `max` bytes, so
+/// that whatever keeps the last `max` bytes of a cut log (a cache entry) keeps all of it, that
+/// line too. A file no longer than `max` is left alone. True when it was cut. The new file
+/// replaces the old by rename, so a process still writing to the old one (a daemon the gate
+/// left behind) cannot interleave with it.
 pub(crate) fn keep_tail(path: &Path, max: u64) -> std::io::Result<bool> {
     let len = std::fs::metadata(path)?.len();
     if len <= max {
         return Ok(false);
     }
-    let tail = tail_bytes(&mut File::open(path)?, max);
+    // The line's length with the most bytes it can name (`len`: it names fewer, never more
+    // digits), so that line and end together stay within `max`.
+    let room = max.saturating_sub(cut_line(len, max).len() as u64);
+    let tail = tail_bytes(&mut File::open(path)?, room);
     let start = match tail.iter().position(|&b| b == b'\n') {
         Some(i) if i + 1 < tail.len() => i + 1,
         _ => 0,
     };
     let kept = &tail[start..];
-    let mut out = format!(
-        "[runner: the first {} bytes of this log were cut; a log keeps its last {} KiB]\n",
-        len - kept.len() as u64,
-        max >> 10
-    )
-    .into_bytes();
+    let mut out = cut_line(len - kept.len() as u64, max).into_bytes();
     out.extend_from_slice(kept);
     crate::bincodec::write_atomic_shared(path, &out)?;
     Ok(true)
+}
+
+/// The first line of a log whose first `cut` bytes were cut, newline included.
+fn cut_line(cut: u64, max: u64) -> String {
+    format!(
+        "[runner: the first {cut} bytes of this log were cut; a log keeps its last {} KiB]\n",
+        max >> 10
+    )
 }
 
 /// The last `lines` lines of `bytes` (lossily decoded), joined by newlines.
@@ -87,7 +95,7 @@ mod tests {
         let text: String = (1..=1000).map(|i| format!("line {i}\n")).collect();
         std::fs::write(&path, &text).unwrap();
         assert!(!keep_tail(&path, 1 << 20).unwrap(), "short logs stay");
-        assert!(keep_tail(&path, 100).unwrap());
+        assert!(keep_tail(&path, 200).unwrap());
         let cut = std::fs::read_to_string(&path).unwrap();
         let mut lines = cut.lines();
         let first = lines.next().unwrap();
@@ -99,7 +107,11 @@ mod tests {
             "cut at a line start: {rest:?}"
         );
         let kept: usize = rest.iter().map(|l| l.len() + 1).sum();
-        assert!(kept <= 100);
+        assert!(
+            cut.len() <= 200,
+            "the cut log, its first line included, fits in the bound: {} bytes",
+            cut.len()
+        );
         assert!(
             first.contains(&format!("first {} bytes", text.len() - kept)),
             "{first}"

@@ -232,6 +232,91 @@ fn prune_dry_run_lists_and_removes_nothing_then_prune_removes() {
     assert!(!c.exists());
 }
 
+/// The bound of a cut log includes its first line, so a cache entry (which keeps the last
+/// 4 MiB of a log) keeps the whole cut log, and a replay shows it as the run left it.
+#[test]
+fn a_replayed_long_log_is_the_cut_log_with_its_first_line() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.noisy]
+run = "yes xxxxxxxxx | head -c 6000000; echo done > out.txt"
+artifacts = ["out.txt"]
+"#,
+    );
+    repo.run(&["run"]).expect_code(0);
+    let log = repo.path("cache/logs/noisy.log");
+    let cut = std::fs::read(&log).expect("log");
+    assert!(cut.starts_with(b"[runner: the first "));
+    // Replayed from the entry: the artifact and the log are written back from it.
+    std::fs::remove_file(repo.path("out.txt")).expect("artifact");
+    std::fs::remove_file(&log).expect("log");
+    repo.run(&["run"]).expect_code(0);
+    assert_eq!(repo.status("noisy"), ("pass".into(), true));
+    let replayed = std::fs::read(&log).expect("replayed log");
+    let first = replayed.split(|&b| b == b'\n').next().unwrap_or_default();
+    assert!(
+        first.starts_with(b"[runner: the first "),
+        "the replayed log's first line: {}",
+        String::from_utf8_lossy(&first[..first.len().min(120)])
+    );
+    assert!(replayed == cut, "the replay shows the log the run left");
+    assert!(
+        cut.len() <= 4 * 1024 * 1024,
+        "a cut log, its first line included, is at most 4 MiB: {} bytes",
+        cut.len()
+    );
+}
+
+/// A gate run under `--trace-inputs` keeps the same bounded log as an untraced one.
+#[test]
+fn a_traced_gates_long_log_is_cut_too() {
+    let repo = Repo::new().gates(
+        r#"
+[gates.noisy]
+run = "yes xxxxxxxxx | head -c 6000000"
+"#,
+    );
+    repo.run(&["run", "--trace-inputs"]).expect_code(0);
+    let log = std::fs::read(repo.path("cache/logs/noisy.log")).expect("log");
+    assert!(log.len() <= 4 * 1024 * 1024, "{} bytes", log.len());
+    assert!(
+        log.starts_with(b"[runner: the first "),
+        "a line says what was cut"
+    );
+    assert!(log.ends_with(b"x\n"));
+}
+
+/// `max_size` is described as what eviction counts against it: the entries and the cache
+/// folder's own files, in the schema and in `runner cache prune --help`.
+#[test]
+fn max_size_is_described_as_what_eviction_counts() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/gates.schema.json"
+        ))
+        .expect("schema"),
+    )
+    .expect("JSON");
+    let described =
+        schema["$defs"]["settings"]["properties"]["cache"]["properties"]["max_size"]["description"]
+            .as_str()
+            .expect("a description");
+    assert!(
+        described.contains("its entries and the files directly in it"),
+        "{described}"
+    );
+    let help = Repo::new().gates("").run(&["cache", "prune", "--help"]);
+    help.expect_code(0);
+    let help = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        help.contains(
+            "--max-size <SIZE> The size to bring the entries and the cache folder's own files"
+        ),
+        "{help}"
+    );
+}
+
 #[test]
 fn stats_count_entries_bytes_uses_and_the_hit_rate() {
     let repo = repo("1MiB");

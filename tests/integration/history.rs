@@ -663,3 +663,41 @@ fn compaction_changes_nothing_status_or_graduation_read() {
     assert_eq!(views(&at(20, 0)), before);
     assert_eq!(repo.read(HISTORY).lines().count(), 18);
 }
+
+/// A compaction killed before its rename leaves a `.tmp-history-*` file beside the history:
+/// the next run removes it once it is an hour old, and leaves a younger one (a compaction
+/// that may be running) alone; so does the next compaction.
+#[test]
+fn a_killed_compactions_temporary_file_is_removed_once_an_hour_old() {
+    let repo = smoke_repo(3);
+    repo.run(&["run", "--now", &at(1, 9)]).expect_code(0);
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 3600);
+    let age = |rel: &str| {
+        std::fs::File::options()
+            .write(true)
+            .open(repo.path(rel))
+            .and_then(|f| f.set_modified(two_hours_ago))
+            .unwrap_or_else(|e| panic!("{rel}: {e}"));
+    };
+    for (stale, young) in [
+        (".runner/.tmp-history-Ab12Cd", ".runner/.tmp-history-young1"),
+        (".runner/.tmp-history-Ef34Gh", ".runner/.tmp-history-young2"),
+    ] {
+        repo.write(stale, "{\"at\":\"2026-10-01T09:00:00Z\",\"gate\":\"build\"");
+        age(stale);
+        repo.write(young, "being written");
+        if stale.ends_with("Ab12Cd") {
+            repo.run(&["run", "--now", &at(2, 9)]).expect_code(0);
+        } else {
+            repo.run(&["history", "compact", "--now", &at(20, 0)])
+                .expect_code(0);
+        }
+        assert!(!repo.path(stale).exists(), "{stale} was not removed");
+        assert!(repo.path(young).exists(), "{young} was removed while young");
+    }
+    // Other files beside the history are not touched, however old.
+    repo.write(".runner/notes.txt", "mine");
+    age(".runner/notes.txt");
+    repo.run(&["run", "--now", &at(3, 9)]).expect_code(0);
+    assert_eq!(repo.read(".runner/notes.txt"), "mine");
+}

@@ -79,15 +79,35 @@ fn describe(out: &mut String, pass: &Pass, settings: &CacheSettings, dry_run: bo
     if pass.evicted.len() > LISTED {
         let _ = writeln!(out, "  ... and {} more", pass.evicted.len() - LISTED);
     }
-    if pass.kept > 0 {
+    if pass.young > 0 {
         let _ = writeln!(
             out,
             "kept {} entr{} written less than {} ago (another runner may be using {})",
-            pass.kept,
-            if pass.kept == 1 { "y" } else { "ies" },
+            pass.young,
+            if pass.young == 1 { "y" } else { "ies" },
             duration::humantime(cache::GRACE),
-            if pass.kept == 1 { "it" } else { "them" }
+            if pass.young == 1 { "it" } else { "them" }
         );
+    }
+    if !pass.failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "could not remove {} entr{}, kept:",
+            pass.failed.len(),
+            if pass.failed.len() == 1 { "y" } else { "ies" },
+        );
+        for (e, why) in pass.failed.iter().take(LISTED) {
+            let _ = writeln!(
+                out,
+                "  {}  {:<24} {:>10}  {why}",
+                &e.key.hex()[..16],
+                if e.gate.is_empty() { "?" } else { &e.gate },
+                size::human(e.size),
+            );
+        }
+        if pass.failed.len() > LISTED {
+            let _ = writeln!(out, "  ... and {} more", pass.failed.len() - LISTED);
+        }
     }
     if !pass.logs_removed.is_empty() {
         let _ = writeln!(
@@ -198,4 +218,45 @@ fn ms(t: OffsetDateTime) -> u64 {
 fn time_of(ms: u64) -> String {
     let seconds = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
     OffsetDateTime::from_unix_timestamp(seconds).map_or_else(|_| "?".to_owned(), clock::rfc3339)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry kept because it could not be removed says why; only the entries another runner
+    /// has just written are said to be young.
+    #[test]
+    fn kept_entries_say_why_they_were_kept() {
+        let settings = CacheSettings::default();
+        let entry = |k: u8, gate: &str| cache::Evicted {
+            key: crate::vocab::CacheKey([k; 32]),
+            gate: gate.to_owned(),
+            size: 2048,
+            used: 0,
+        };
+        let pass = Pass {
+            young: 1,
+            failed: vec![(
+                entry(0xab, "build"),
+                "Permission denied (os error 13)".to_owned(),
+            )],
+            count: 2,
+            ..Pass::default()
+        };
+        let mut out = String::new();
+        describe(&mut out, &pass, &settings, false);
+        assert!(
+            out.contains(
+                "kept 1 entry written less than 1m ago (another runner may be using it)\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "could not remove 1 entry, kept:\n  abababababababab  build                       2.0 KiB  Permission denied (os error 13)\n"
+            ),
+            "{out}"
+        );
+    }
 }
