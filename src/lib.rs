@@ -13,7 +13,7 @@ pub mod diag;
 pub(crate) mod exec;
 pub(crate) mod fields;
 pub mod fingerprint;
-pub(crate) mod fxhash;
+pub(crate) mod fasthash;
 pub(crate) mod git;
 pub mod graph;
 pub(crate) mod history;

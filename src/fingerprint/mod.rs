@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::config::{EnvMode, Gate};
-use crate::fxhash::FxHashMap;
+use crate::fasthash::FastMap;
 
 /// A path relative to the config folder as a key string: UTF-8 as is, other bytes escaped so
 /// two different names never share a string.
@@ -58,7 +58,7 @@ pub struct Fingerprinter {
     root_is_cwd: bool,
     stat: StatCache,
     /// Relative path -> hash and stat, or None when the file is missing/unreadable.
-    memo: Mutex<FxHashMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
+    memo: Mutex<FastMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
     /// Where declared env variables' values come from.
     env: Env,
     /// The run's environment mode: every key holds it (a result made with the caller's whole
@@ -102,7 +102,7 @@ impl Fingerprinter {
             root_is_cwd,
             root: root.to_path_buf(),
             stat,
-            memo: Mutex::new(FxHashMap::default()),
+            memo: Mutex::new(FastMap::default()),
             env: Env::Process,
             env_mode,
             skip: Vec::new(),

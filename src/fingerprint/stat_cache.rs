@@ -5,7 +5,7 @@
 //! the cache's reference time, the filesystem timestamp of a stamp file written when the run
 //! began. A file modified in the same timestamp tick as it was hashed is re-hashed next time.
 
-use crate::fxhash::{FxBuild, FxHashMap};
+use crate::fasthash::{FastBuild, FastMap};
 use std::ffi::OsString;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
@@ -58,9 +58,9 @@ pub struct StatCache {
     path: PathBuf,
     /// Keyed by the path's bytes: hashing `PathBuf` walks its components, which showed in
     /// no-op profiles.
-    loaded: FxHashMap<OsString, Entry>,
+    loaded: FastMap<OsString, Entry>,
     /// Entries recorded this run (`None`: the file was found missing).
-    fresh: Mutex<FxHashMap<OsString, Option<Entry>>>,
+    fresh: Mutex<FastMap<OsString, Option<Entry>>>,
     /// Entries with an mtime at or after this are racily clean: not trusted.
     reference: (i64, i64),
     /// Reference time to save with: this run's stamp.
@@ -81,16 +81,16 @@ impl StatCache {
                 Ok(v) => v,
                 Err(e) => {
                     load_warning = Some(format!("{}: {e}; rebuilding it", path.display()));
-                    ((0, 0), FxHashMap::default())
+                    ((0, 0), FastMap::default())
                 }
             },
-            Err(_) => ((0, 0), FxHashMap::default()),
+            Err(_) => ((0, 0), FastMap::default()),
         };
         let new_reference = stamp(path).unwrap_or((i64::MAX, 0));
         StatCache {
             path: path.to_path_buf(),
             loaded: entries,
-            fresh: Mutex::new(FxHashMap::default()),
+            fresh: Mutex::new(FastMap::default()),
             reference,
             new_reference,
             dirty: std::sync::atomic::AtomicBool::new(false),
@@ -152,7 +152,7 @@ impl StatCache {
             .fresh
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut loaded: FxHashMap<OsString, Entry> = FxHashMap::default();
+        let mut loaded: FastMap<OsString, Entry> = FastMap::default();
         if trusted {
             loaded.extend(
                 self.loaded
@@ -165,7 +165,7 @@ impl StatCache {
             new_reference: stamp(&self.path).unwrap_or((i64::MAX, 0)),
             path: self.path,
             loaded,
-            fresh: Mutex::new(FxHashMap::default()),
+            fresh: Mutex::new(FastMap::default()),
             reference: if trusted { self.new_reference } else { (0, 0) },
             dirty: std::sync::atomic::AtomicBool::new(false),
             load_warning: None,
@@ -213,16 +213,16 @@ impl StatCache {
     }
 }
 
-type Decoded = ((i64, i64), FxHashMap<OsString, Entry>);
+type Decoded = ((i64, i64), FastMap<OsString, Entry>);
 
 fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
     use std::os::unix::ffi::OsStringExt;
     let mut r = Reader::open(data, MAGIC)?;
     let reference = (r.i64()?, r.i64()?);
     let n = r.u64()?;
-    let mut entries = FxHashMap::with_capacity_and_hasher(
+    let mut entries = FastMap::with_capacity_and_hasher(
         usize::try_from(n).unwrap_or(0).min(1 << 24),
-        FxBuild::default(),
+        FastBuild::default(),
     );
     for _ in 0..n {
         let path = OsString::from_vec(r.bytes()?.to_vec());

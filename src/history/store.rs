@@ -21,7 +21,7 @@ use super::line::{self, LineOut};
 use super::summary;
 use super::warning::HistoryWarning;
 use crate::config::{Gate, Settings};
-use crate::fxhash::FxBuild;
+use crate::fasthash::FastBuild;
 use crate::report::Report;
 use crate::vocab::Mode;
 
@@ -75,7 +75,7 @@ const MAX_LINE_WARNINGS: usize = 100;
 /// The history file as read: per gate, one aggregate per UTC day it ran.
 pub(crate) struct History {
     path: PathBuf,
-    gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
+    gates: HashMap<Box<str>, Vec<Day>, FastBuild>,
     warnings: Vec<HistoryWarning>,
     /// The highest `run` in the file.
     max_run: u64,
@@ -101,7 +101,7 @@ pub(crate) struct History {
 }
 
 /// Per gate, its days as compaction sees them (`compact::DayLines`), sorted by date.
-type GateLines = HashMap<Box<str>, Vec<DayLines>, FxBuild>;
+type GateLines = HashMap<Box<str>, Vec<DayLines>, FastBuild>;
 
 /// What a summary records of the history read so far.
 #[derive(Clone)]
@@ -111,7 +111,7 @@ struct SummaryState {
     warnings: Vec<HistoryWarning>,
     entries: usize,
     max_run: u64,
-    gates: HashMap<Box<str>, Vec<Day>, FxBuild>,
+    gates: HashMap<Box<str>, Vec<Day>, FastBuild>,
     day_lines: GateLines,
 }
 
@@ -154,7 +154,7 @@ impl History {
     fn read_with_summary(&mut self, mut file: File) {
         let summary_path = summary::path_of(&self.path);
         let mut start = 0u64;
-        if let Some(s) = summary::load::<FxBuild>(&summary_path, &mut file) {
+        if let Some(s) = summary::load::<FastBuild>(&summary_path, &mut file) {
             start = s.offset;
             self.entries = s.entries;
             self.max_run = s.max_run;
@@ -867,7 +867,7 @@ mod tests {
                 .unwrap();
             let len = std::fs::metadata(&path).unwrap().len();
             let mut file = File::open(&path).unwrap();
-            let saved = summary::load::<FxBuild>(&summary::path_of(&path), &mut file)
+            let saved = summary::load::<FastBuild>(&summary::path_of(&path), &mut file)
                 .expect("a valid summary");
             if i == 2 {
                 assert!(saved.offset < len, "folded over another writer's line");
