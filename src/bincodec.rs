@@ -140,6 +140,11 @@ impl<'a> Reader<'a> {
     }
 
     #[must_use]
+    /// Bytes left to read.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -169,6 +174,25 @@ fn write_atomic_mode(
     data: &[u8],
     mode: Option<std::fs::Permissions>,
 ) -> io::Result<()> {
+    write_atomic_with(path, mode, |w| w.write_all(data))
+}
+
+/// [`write_atomic_shared`] of what `write` writes, streamed to the temporary file through a
+/// buffer instead of built in memory first (a 100,000-gate report is tens of megabytes).
+pub(crate) fn write_atomic_shared_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    write_atomic_with(path, Some(std::fs::Permissions::from_mode(0o666)), write)
+}
+
+/// Write through `write` into a temporary file beside `path`, then rename it over `path`.
+fn write_atomic_with(
+    path: &Path,
+    mode: Option<std::fs::Permissions>,
+    write: impl FnOnce(&mut dyn io::Write) -> io::Result<()>,
+) -> io::Result<()> {
     use std::io::Write as _;
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
@@ -177,8 +201,11 @@ fn write_atomic_mode(
     if let Some(mode) = mode {
         builder.permissions(mode);
     }
-    let mut tmp = builder.tempfile_in(dir)?;
-    tmp.write_all(data)?;
+    let tmp = builder.tempfile_in(dir)?;
+    let mut out = io::BufWriter::with_capacity(64 * 1024, tmp);
+    write(&mut out)?;
+    out.flush()?;
+    let tmp = out.into_inner().map_err(io::IntoInnerError::into_error)?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

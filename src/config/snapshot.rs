@@ -230,8 +230,11 @@ impl<T: Codec> Codec for Vec<T> {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = usize::decode(r)?;
-        // A damaged length must not reserve gigabytes: grow as elements actually decode.
-        let mut out = Vec::with_capacity(n.min(1024));
+        // A damaged length must not reserve gigabytes: at most 16 bytes of memory for each
+        // byte left to decode (every element takes some), else grow as elements decode. The
+        // exact size matters at 100,000 gates: doubling from 1,024 left a third unused.
+        let bound = r.remaining().saturating_mul(16) / std::mem::size_of::<T>().max(1);
+        let mut out = Vec::with_capacity(n.min(bound.max(1024)));
         for _ in 0..n {
             out.push(T::decode(r)?);
         }

@@ -7,9 +7,10 @@ use super::model::Report;
 /// Write the report atomically (pretty JSON, trailing newline), with the mode any new file gets
 /// (0666 less the umask).
 pub fn write(report: &Report, path: &Path) -> std::io::Result<()> {
-    let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    text.push(b'\n');
-    crate::bincodec::write_atomic_shared(path, &text)
+    crate::bincodec::write_atomic_shared_with(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
 }
 
 /// Read a report back (for `report merge`). A report written before `outcome` existed gets
