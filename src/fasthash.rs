@@ -44,7 +44,11 @@ mod tests {
             }
         }
         // Random hashing fills about 63% of n buckets with n keys.
-        assert!(low.len() > n * 55 / 100, "{} of {n} buckets used", low.len());
+        assert!(
+            low.len() > n * 55 / 100,
+            "{} of {n} buckets used",
+            low.len()
+        );
         assert_eq!(top.len(), 128, "tags used: {}", top.len());
     }
 }

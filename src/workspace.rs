@@ -103,6 +103,11 @@ pub(crate) struct Selection {
     /// `--balance duration`: the shard is chosen by these recorded durations (gate name ->
     /// milliseconds; see `shard::balanced`) instead of the name's hash.
     pub balance: Option<BTreeMap<String, u64>>,
+    /// Gates known to have passed (or skipped) and not affected since (`watch` keeps them):
+    /// not added for what needs them; the run takes their artifacts on disk as they are, as a
+    /// need outside the run. This keeps a watch re-run to what a change affects, not the whole
+    /// upstream of it.
+    pub settled: BTreeSet<usize>,
 }
 
 /// The gates a run covers: named ones (or all), filtered by tags and shard, plus everything
@@ -116,7 +121,13 @@ pub(crate) fn select(ws: &Workspace, sel: &Selection) -> Result<BTreeSet<usize>,
             .unmet_conditions(|k| std::env::var(k).ok())
             .is_empty()
     };
-    Ok(ws.graph.with_needs_of(&roots, skips))
+    let mut selected = ws
+        .graph
+        .with_needs_of(&roots, |g| skips(g) || sel.settled.contains(&g));
+    if !sel.settled.is_empty() {
+        selected.retain(|g| !sel.settled.contains(g) || roots.binary_search(g).is_ok());
+    }
+    Ok(selected)
 }
 
 /// The gates a selection asks for before what they need is added: named ones (or all),

@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::time::Instant;
 
 /// Marks the end of each phase of a run.
-pub(super) struct Timings {
+pub(crate) struct Timings {
     on: bool,
     start: Instant,
     last: Cell<Instant>,
@@ -13,7 +13,7 @@ pub(super) struct Timings {
 impl Timings {
     /// On when the environment has `RUNNER_TIMINGS`.
     #[must_use]
-    pub(super) fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let now = Instant::now();
         Timings {
             on: std::env::var_os("RUNNER_TIMINGS").is_some(),
@@ -23,7 +23,7 @@ impl Timings {
     }
 
     /// A phase ended now.
-    pub(super) fn mark(&self, phase: &str) {
+    pub(crate) fn mark(&self, phase: &str) {
         if self.on {
             let now = Instant::now();
             eprintln!(
@@ -36,7 +36,7 @@ impl Timings {
     }
 
     /// The runner's own CPU time (all threads, not the gates' processes), at the end.
-    pub(super) fn cpu(&self) {
+    pub(crate) fn cpu(&self) {
         if self.on {
             // SAFETY: getrusage fills the zeroed struct it is given.
             let usage = unsafe {

@@ -229,3 +229,52 @@ fn failures_come_first_on_the_screen() {
         "{table:?}"
     );
 }
+
+#[test]
+fn a_rerun_judges_only_what_the_change_affects_unless_a_need_did_not_pass() {
+    // `down` needs `up`. An edit of down's input re-runs `down` alone: `up` passed in this
+    // watch and the edit did not touch it, so it is not run again for `down`'s sake. Once `up`
+    // fails, an edit of down's input brings `up` back into the run (a need that did not pass
+    // is decided again), and `down` does not run.
+    let repo = Repo::new();
+    let root = repo.path("repo");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    repo.write("repo/up/x.txt", "ok\n");
+    repo.write("repo/down/x.txt", "1\n");
+    repo.write(
+        "repo/gates.toml",
+        "version = 1\n\n[gates.up]\nrun = \"echo up >> ../runs.log; mkdir -p out; cp up/x.txt out/up.txt; grep -qx ok up/x.txt\"\ninputs = [\"up/*.txt\"]\nartifacts = [\"out/up.txt\"]\ncache = false\n\n[gates.down]\nrun = \"echo down >> ../runs.log; cat out/up.txt down/x.txt > /dev/null\"\ninputs = [\"down/*.txt\"]\nneeds = [\"up\"]\ncache = false\n",
+    );
+    let mut w = spawn(&repo, &root);
+    w.wait_idle(1);
+    assert_eq!(sorted(runs(&repo)), ["down", "up"]);
+
+    let before = runs(&repo).len();
+    std::fs::write(root.join("down/x.txt"), "2\n").expect("edit");
+    w.wait_idle(2);
+    assert_eq!(runs(&repo)[before..].to_vec(), ["down"], "{}", w.stdout());
+    assert!(
+        w.stdout()
+            .contains("watch: running 1 gate (changed down/x.txt)"),
+        "{}",
+        w.stdout()
+    );
+
+    // `up` fails: `down` is not run.
+    let before = runs(&repo).len();
+    std::fs::write(root.join("up/x.txt"), "broken\n").expect("edit");
+    w.wait_idle(3);
+    assert_eq!(runs(&repo)[before..].to_vec(), ["up"], "{}", w.stdout());
+
+    // An edit of down's input now decides `up` again first.
+    let before = runs(&repo).len();
+    std::fs::write(root.join("down/x.txt"), "3\n").expect("edit");
+    w.wait_idle(4);
+    assert_eq!(runs(&repo)[before..].to_vec(), ["up"], "{}", w.stdout());
+    assert!(
+        w.stdout()
+            .contains("watch: running 2 gates (changed down/x.txt)"),
+        "{}",
+        w.stdout()
+    );
+}

@@ -132,25 +132,45 @@ impl Watch {
     /// returned (the first run ends the watch on them); later ones are reported and waited out.
     fn run(&mut self, only: Option<BTreeSet<usize>>, why: &str) -> Result<(), Error> {
         let started = Instant::now();
+        // `RUNNER_TIMINGS`: where the time from the batch to the gates goes.
+        let timings = crate::cli::timings::Timings::from_env();
+        // A re-run after a change: the gates it affects (and what needs them); what they need
+        // and the change did not affect is not judged again when its last result here let
+        // dependents run (its artifacts are on disk as that run left them).
+        let settled: BTreeSet<usize> = match &only {
+            None => BTreeSet::new(),
+            Some(affected) => self
+                .last
+                .iter()
+                .filter(|(_, last)| last.status.satisfies_needs())
+                .filter_map(|(name, _)| self.ws.graph.index(name))
+                .filter(|g| !affected.contains(g))
+                .collect(),
+        };
         let selection = Selection {
             gates: self.args.gates.clone(),
             tags: self.args.tags.clone(),
             shard: None,
             only,
             balance: None,
+            settled,
         };
-        let prepared =
-            match workspace::prepare_reusing(&self.ws, &selection, &|_, _| {}, self.warm.take()) {
-                Ok(p) => p,
-                Err(e) => {
-                    let e = Error::from(e);
-                    if self.last.is_empty() {
-                        return Err(e);
-                    }
-                    let _ = std::io::stderr().lock().write_all(e.render().as_bytes());
-                    return Ok(());
+        let prepared = match workspace::prepare_reusing(
+            &self.ws,
+            &selection,
+            &|phase, _| timings.mark(phase),
+            self.warm.take(),
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                let e = Error::from(e);
+                if self.last.is_empty() {
+                    return Err(e);
                 }
-            };
+                let _ = std::io::stderr().lock().write_all(e.render().as_bytes());
+                return Ok(());
+            }
+        };
         if prepared.selected.is_empty() {
             self.warm = Some(prepared.into_caches());
             return Ok(());
@@ -186,7 +206,9 @@ impl Watch {
             },
         );
         let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
-        let result = crate::run::run(&self.ws, &prepared, &req, &observer, &|_| {});
+        let result = crate::run::run(&self.ws, &prepared, &req, &observer, &|phase| {
+            timings.mark(phase);
+        });
         progress.finish();
         self.warm = Some(prepared.into_caches());
         for w in result.warnings.iter().chain(&result.output_warnings) {
