@@ -139,6 +139,18 @@ fn globs_of(pattern: &str) -> Vec<Glob> {
     out
 }
 
+/// The literal folder a pattern (or a file named exactly) lies in: its text before the first
+/// wildcard or escape, up to the last `/` of that text; `""` when there is none (`**/*.rs`,
+/// `x.txt`). Every path the pattern matches lies below it, a pattern written as a folder
+/// (`src`, meaning `src/**` too) included.
+fn anchor(pattern: &str) -> &str {
+    let pattern = pattern.trim_start_matches("./");
+    let literal = pattern
+        .find(['*', '?', '[', '{', '\\'])
+        .map_or(pattern, |i| &pattern[..i]);
+    literal.rsplit_once('/').map_or("", |(folder, _)| folder)
+}
+
 /// Why a gate is selected whatever changed, if it is.
 fn always(gate: &Gate) -> Option<&'static str> {
     if !gate.runtime_inputs.is_empty() {
@@ -153,6 +165,13 @@ fn always(gate: &Gate) -> Option<&'static str> {
 /// Every gate's matchers, built once for a config (`watch` matches many batches of changes).
 pub(crate) struct Matchers {
     gates: Vec<GateMatcher>,
+    /// Folder -> the gates that have a glob (or kind file) anchored there: the literal folder
+    /// before a pattern's first wildcard (`in/g00042` for `in/g00042/*.txt`, `""` for
+    /// `**/*.rs`). Everything a pattern matches lies below its anchor, so a changed path is
+    /// matched only against the gates anchored at one of its folders: a change is matched in
+    /// time that follows its depth and those gates, not the number of gates (100,000 gates
+    /// matched one by one took tens of milliseconds a change in `runner watch`).
+    by_folder: std::collections::HashMap<String, Vec<usize>>,
     /// The config file's name in its folder.
     config_name: String,
 }
@@ -161,7 +180,30 @@ impl Matchers {
     /// The matchers of every gate of `config`.
     #[must_use]
     pub(crate) fn new(config: &Config) -> Self {
+        let mut by_folder: std::collections::HashMap<String, Vec<usize>> =
+            std::collections::HashMap::new();
+        for (g, gate) in config.gates.iter().enumerate() {
+            let kind_globs = gate.kind.input_globs().map_or(&[][..], |(_, g)| g);
+            let mut anchors: BTreeSet<&str> = gate
+                .inputs
+                .iter()
+                .filter(|i| !i.exclude)
+                .map(|i| anchor(&i.pattern))
+                .chain(
+                    kind_globs
+                        .iter()
+                        .filter(|p| !p.starts_with('!'))
+                        .map(|p| anchor(p)),
+                )
+                .collect();
+            let files = gate.kind.referenced_files();
+            anchors.extend(files.iter().map(|f| anchor(f)));
+            for a in anchors {
+                by_folder.entry(a.to_owned()).or_default().push(g);
+            }
+        }
         Matchers {
+            by_folder,
             gates: config.gates.iter().map(GateMatcher::new).collect(),
             config_name: Path::new(&config.file_name)
                 .file_name()
@@ -174,6 +216,23 @@ impl Matchers {
     #[must_use]
     pub(crate) fn is_config(&self, path: &str) -> bool {
         path.trim_start_matches("./") == self.config_name
+    }
+
+    /// The gates `path` selects directly, in index order: those anchored at one of its
+    /// folders whose patterns match it.
+    fn matching(&self, path: &str) -> Vec<usize> {
+        let mut folders: Vec<&str> = vec![""];
+        folders.extend(path.match_indices('/').map(|(i, _)| &path[..i]));
+        let mut gates: Vec<usize> = folders
+            .into_iter()
+            .filter_map(|f| self.by_folder.get(f))
+            .flatten()
+            .copied()
+            .filter(|&g| self.gates[g].matches(path))
+            .collect();
+        gates.sort_unstable();
+        gates.dedup();
+        gates
     }
 
     /// Match `paths` against every gate and add dependents. With `always`, the gates that
@@ -197,13 +256,7 @@ impl Matchers {
                     .push((path.to_owned(), (0..config.gates.len()).collect()));
                 continue;
             }
-            let gates: Vec<usize> = self
-                .gates
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.matches(path))
-                .map(|(i, _)| i)
-                .collect();
+            let gates = self.matching(path);
             for &g in &gates {
                 direct.entry(g).or_default().push(path.to_owned());
             }
@@ -336,6 +389,60 @@ mod tests {
         let config = crate::config::parse("gates.toml", text, tmp.path()).unwrap();
         let graph = GateGraph::build(&config).unwrap();
         (tmp, config, graph)
+    }
+
+    /// The folder index finds exactly the gates that matching every gate one by one finds.
+    #[test]
+    fn the_folder_index_selects_what_matching_every_gate_selects() {
+        let patterns = [
+            "in/g0004*",
+            "in/g00042/*.txt",
+            "**/*.rs",
+            "src",
+            "a/b/",
+            "./x/*.txt",
+            "{a,b}/*.md",
+            "c/[ab].txt",
+            "deep/**/leaf.txt",
+            "x.txt",
+            "in/*/f?.txt",
+        ];
+        let mut text = String::from("version = 1\n");
+        for (i, p) in patterns.iter().enumerate() {
+            text +=
+                &format!("[gates.g{i}]\nrun = \"true\"\ninputs = [{p:?}]\nallow_empty = true\n");
+        }
+        let (_t, c, _g) = config(&text, &[]);
+        let m = Matchers::new(&c);
+        let paths = [
+            "in/g00042/f0.txt",
+            "in/g00041/f1.txt",
+            "in/g1/f1.txt",
+            "in/g0004",
+            "lib/x.rs",
+            "x.rs",
+            "src/main.rs",
+            "src/a/b/c.txt",
+            "srcx/y",
+            "a/b/c",
+            "a/x.md",
+            "b/y.md",
+            "x/y.txt",
+            "c/a.txt",
+            "c/c.txt",
+            "deep/a/b/leaf.txt",
+            "deep/leaf.txt",
+            "x.txt",
+            "y.txt",
+        ];
+        for path in paths {
+            let all: Vec<usize> = (0..c.gates.len())
+                .filter(|&g| m.gates[g].matches(path))
+                .collect();
+            assert_eq!(m.matching(path), all, "{path}");
+        }
+        // Not vacuous: most paths select something.
+        assert!(paths.iter().filter(|p| !m.matching(p).is_empty()).count() >= 14);
     }
 
     fn names(c: &Config, set: &BTreeSet<usize>) -> Vec<String> {

@@ -50,6 +50,18 @@ struct Watch {
     place: RunPlace,
     /// The branch whose runs make baselines.
     base_branch: String,
+    /// Every gate's declared artifacts: changes to them are the gates' own writes. Built once
+    /// per config, not per change.
+    artifacts: std::collections::HashSet<String>,
+}
+
+/// The artifacts `config`'s gates declare.
+fn artifacts_of(config: &crate::config::Config) -> std::collections::HashSet<String> {
+    config
+        .gates
+        .iter()
+        .flat_map(|g| g.artifacts.iter().cloned())
+        .collect()
 }
 
 /// Run, then re-run what changes affect until interrupted.
@@ -67,6 +79,7 @@ pub(super) fn watch(config: &Path, args: WatchArgs, now: Option<OffsetDateTime>)
     let place = RunPlace::detect(&root, &env);
     let base_branch = crate::history::branch::base(&root, None, &env);
     let mut w = Watch {
+        artifacts: artifacts_of(&ws.config),
         place,
         base_branch,
         config_path: config.to_path_buf(),
@@ -89,6 +102,7 @@ pub(super) fn watch(config: &Path, args: WatchArgs, now: Option<OffsetDateTime>)
             match Workspace::open(&w.config_path) {
                 Ok(ws) => {
                     w.matchers = Matchers::new(&ws.config);
+                    w.artifacts = artifacts_of(&ws.config);
                     w.ws = ws;
                     w.last.retain(|name, _| w.ws.graph.index(name).is_some());
                     let _ = w.run(None, &format!("{what}: config reloaded"));
@@ -304,12 +318,7 @@ fn next_batch(
         .into_iter()
         .chain([root.join(".git"), root.join(".runner")])
         .collect();
-    let artifacts: BTreeSet<&str> =
-        w.ws.config
-            .gates
-            .iter()
-            .flat_map(|g| g.artifacts.iter().map(String::as_str))
-            .collect();
+    let artifacts = &w.artifacts;
     let relevant = |event: notify::Result<notify::Event>| -> Vec<String> {
         let Ok(event) = event else { return Vec::new() };
         if matches!(event.kind, EventKind::Access(_)) {
@@ -321,7 +330,7 @@ fn next_batch(
             .filter(|p| !ignored.iter().any(|i| p.starts_with(i)))
             .filter_map(|p| {
                 let rel = p.strip_prefix(root).ok()?.to_string_lossy().into_owned();
-                (!rel.is_empty() && !artifacts.contains(rel.as_str())).then_some(rel)
+                (!rel.is_empty() && !artifacts.contains(&rel)).then_some(rel)
             })
             .collect()
     };
