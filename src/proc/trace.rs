@@ -1451,7 +1451,8 @@ mod tests {
         assert!(!creates(O_PATH | O_CREAT | O_EXCL));
     }
 
-    /// Whether this machine refuses ptrace (the tests then check nothing but say so).
+    /// Whether this machine refuses ptrace (the tests then check nothing but say so; under
+    /// `CI` a refusal fails the test instead).
     #[expect(clippy::print_stderr, reason = "a skipped test says why")]
     fn ptrace_refused() -> bool {
         match run_traced(
@@ -1462,6 +1463,11 @@ mod tests {
             Duration::from_secs(30),
         ) {
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                // In CI the tracer must be testable: a refusal there fails, never passes empty.
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "ptrace is refused ({e}) under CI: these tests would check nothing"
+                );
                 eprintln!("skipped: {e}");
                 true
             }
