@@ -32,7 +32,25 @@ pub(crate) fn render(
         graduation: BTreeMap::new(),
         logs: BTreeMap::new(),
         series: BTreeMap::new(),
+        time_saved: html::TimeSaved::default(),
     };
+    // Time saved: each replay's latest executed run, as the history recorded it.
+    let replayed: Vec<&str> = report
+        .gates
+        .iter()
+        .filter(|g| g.cached)
+        .map(|g| g.name.as_str())
+        .collect();
+    if !replayed.is_empty() {
+        let durations = crate::history::recorded_durations(&config.settings.history);
+        data.time_saved.replayed = replayed.len();
+        for name in replayed {
+            if let Some(ms) = durations.get(name) {
+                data.time_saved.ms = data.time_saved.ms.saturating_add(*ms);
+                data.time_saved.known += 1;
+            }
+        }
+    }
     let logs = config.settings.cache_dir.join("logs");
     let by_name: BTreeMap<&str, &crate::config::Gate> =
         config.gates.iter().map(|g| (g.name.as_str(), g)).collect();

@@ -315,3 +315,51 @@ cache = false
     repo.run(&["run", "--no-cache"]).expect_code(0);
     assert_eq!(repo.gate("build").get("why"), None);
 }
+
+#[test]
+fn the_page_says_what_the_replays_saved_from_their_last_timed_runs() {
+    // No browser needed: the figure is in the page's data. `slow` takes at least 300 ms when
+    // it runs; replayed, it saves what its last run took (from the history), not the replay's
+    // own few milliseconds.
+    let repo = Repo::new().gates(
+        r#"
+[gates.slow]
+run = "sleep 0.3; cat src.txt > out.txt"
+inputs = ["src.txt"]
+artifacts = ["out.txt"]
+
+[gates.fresh]
+run = "true"
+cache = false
+"#,
+    );
+    repo.write("src.txt", "one");
+    repo.run(&["run", "--html", "out/r.html"]).expect_code(0);
+    let saved = |page: &str| -> serde_json::Value {
+        let start = page
+            .find(r#""time_saved":"#)
+            .expect("time_saved in the page")
+            + 13;
+        let end = start + page[start..].find('}').expect("its end") + 1;
+        serde_json::from_str(&page[start..end]).expect("JSON")
+    };
+    // Nothing replayed yet.
+    let first = saved(&repo.read("out/r.html"));
+    assert_eq!(first["replayed"], 0, "{first}");
+    repo.run(&["run", "--html", "out/r.html"]).expect_code(0);
+    assert_eq!(repo.gate("slow")["cached"], true);
+    let second = saved(&repo.read("out/r.html"));
+    assert_eq!(
+        (second["replayed"].as_u64(), second["known"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let ms = second["ms"].as_u64().unwrap_or(0);
+    assert!(ms >= 300, "the replay saved its last run's time: {second}");
+    assert!(
+        repo.gate("slow")["duration_ms"]
+            .as_u64()
+            .unwrap_or(u64::MAX)
+            < ms,
+        "not the replay's own duration"
+    );
+}
