@@ -14,7 +14,7 @@ use crate::history::{History, RunPlace, samples};
 use crate::judge::BaselineSamples;
 use crate::profile::CriticalPath;
 use crate::report::{
-    BaselineReport, ExportedMetric, FindingReport, GateReport, Report, TestCaseReport,
+    BaselineReport, ExportedMetric, FindingReport, GateReport, RanAt, Report, TestCaseReport,
     ThresholdReport, UndeclaredReport,
 };
 use crate::vocab::{Mode, clock};
@@ -186,7 +186,12 @@ pub(crate) fn run(
         .unwrap_or_else(|_| History::load(&ws.config.settings.history));
     let effective = |g: &Gate| history.effective_mode(g, &ws.config.settings, req.now);
     let mut report = Report::from_gates(
-        gate_reports(&ws.config, &runs, &effective),
+        gate_reports(
+            &ws.config,
+            &runs,
+            &effective,
+            opts.why_ran.then_some(started),
+        ),
         &clock::rfc3339(req.now),
         started.elapsed().as_millis(),
     );
@@ -326,7 +331,11 @@ pub(crate) fn gate_reports(
     config: &Config,
     runs: &[GateRun],
     effective_mode: &dyn Fn(&Gate) -> Mode,
+    timeline_from: Option<Instant>,
 ) -> Vec<GateReport> {
+    let ms_since = |origin: Instant, t: Instant| {
+        u64::try_from(t.saturating_duration_since(origin).as_millis()).unwrap_or(u64::MAX)
+    };
     runs.iter()
         .map(|r| {
             let gate = &config.gates[r.index];
@@ -356,6 +365,16 @@ pub(crate) fn gate_reports(
                 reason: r.reason.clone(),
                 description: gate.description.clone(),
                 why: r.why.clone(),
+                ran: timeline_from
+                    .zip(r.timing.as_ref())
+                    .map(|(origin, t)| RanAt {
+                        lane: match t.lane {
+                            crate::exec::Lane::Worker(w) => format!("worker {}", w + 1),
+                            crate::exec::Lane::Scheduler(_) => "scheduler".to_owned(),
+                        },
+                        start_ms: ms_since(origin, t.start),
+                        end_ms: ms_since(origin, t.end),
+                    }),
                 undeclared_reads: r
                     .undeclared_reads
                     .iter()

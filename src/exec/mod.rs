@@ -10,3 +10,4 @@ pub(crate) mod trace_inputs;
 
 pub(crate) use event::Event;
 pub(crate) use scheduler::{GateRun, RunOptions, Scheduler};
+pub(crate) use timeline::Lane;

@@ -788,6 +788,7 @@ mod tests {
                 .iter()
                 .map(|(name, status, cached)| crate::report::model::GateReport {
                     why: None,
+                    ran: None,
                     undeclared_reads: Vec::new(),
                     // Gate `f` passes only on retries.
                     flaky: *name == "f" && *status == crate::vocab::Status::Pass,

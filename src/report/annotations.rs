@@ -141,6 +141,7 @@ mod tests {
     fn levels_and_escaping() {
         let gate = |name: &str, status, mode, reason: Option<&str>| GateReport {
             why: None,
+            ran: None,
             undeclared_reads: Vec::new(),
             flaky: false,
             attempts: 1,
@@ -225,6 +226,7 @@ mod tests {
     ) -> GateReport {
         GateReport {
             why: None,
+            ran: None,
             undeclared_reads: Vec::new(),
             flaky: false,
             attempts: 1,

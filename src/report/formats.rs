@@ -148,6 +148,7 @@ mod tests {
     fn report() -> Report {
         let gate = |name: &str, status, mode| GateReport {
             why: None,
+            ran: None,
             undeclared_reads: Vec::new(),
             flaky: false,
             attempts: 1,

@@ -191,7 +191,8 @@ try {
       td.appendChild(det); dr.appendChild(td); tbody.appendChild(dr);
     }
   });
-  // Timeline: gates placed after their needs (earliest start by recorded durations), on lanes.
+  // Timeline: where each gate ran (its worker or the scheduler) when the run recorded it
+  // (`ran`, runs that write this page); else placed after its needs by durations, on lanes.
   var byName = {}; gates.forEach(function (g) { byName[g.name] = g; });
   var start = {}, done = {};
   function end(name) {
@@ -200,6 +201,10 @@ try {
     start[name] = s; done[name] = s + (byName[name].duration_ms || 0); return done[name];
   }
   gates.forEach(function (g) { end(g.name); });
+  var measured = gates.length > 0 && gates.every(function (g) { return g.ran; });
+  if (measured) {
+    gates.forEach(function (g) { start[g.name] = g.ran.start_ms; done[g.name] = Math.max(g.ran.end_ms, g.ran.start_ms); });
+  }
   var total = Math.max.apply(null, [1].concat(gates.map(function (g) { return done[g.name]; })));
   // The critical path: back from the latest end, through the need that ends latest.
   var crit = {}, last = gates.slice().sort(function (a, b) { return done[b.name] - done[a.name]; })[0];
@@ -210,17 +215,25 @@ try {
   }
   var lanes = [], rowH = 16, width = 900;
   var sorted = gates.slice().sort(function (a, b) { return start[a.name] - start[b.name]; });
-  sorted.forEach(function (g) {
-    var lane = lanes.findIndex(function (t) { return t <= start[g.name]; });
-    if (lane < 0) { lane = lanes.length; lanes.push(0); }
-    lanes[lane] = done[g.name]; g._lane = lane;
-  });
+  if (measured) {
+    // Workers in order, then the scheduler.
+    var names = []; gates.forEach(function (g) { if (names.indexOf(g.ran.lane) < 0) { names.push(g.ran.lane); } });
+    names.sort(function (a, b) { return (a === "scheduler") - (b === "scheduler") || a.localeCompare(b, undefined, { numeric: true }); });
+    lanes = names.map(function () { return 0; });
+    sorted.forEach(function (g) { g._lane = names.indexOf(g.ran.lane); });
+  } else {
+    sorted.forEach(function (g) {
+      var lane = lanes.findIndex(function (t) { return t <= start[g.name]; });
+      if (lane < 0) { lane = lanes.length; lanes.push(0); }
+      lanes[lane] = done[g.name]; g._lane = lane;
+    });
+  }
   var tl = el("svg:svg", { width: width, height: Math.max(1, lanes.length) * rowH + 4, role: "img" });
   lanes.forEach(function (_, i) { tl.appendChild(el("svg:rect", { "class": "lane", x: 0, y: i * rowH, width: width, height: rowH - 2 })); });
   sorted.forEach(function (g) {
-    var x = start[g.name] / total * width, w = Math.max(2, (g.duration_ms || 0) / total * width);
+    var x = start[g.name] / total * width, w = Math.max(2, (done[g.name] - start[g.name]) / total * width);
     var bar = el("svg:rect", { "class": "bar" + (g.cached ? " cached" : "") + (failed(g) ? " failed" : "") + (crit[g.name] ? " crit" : ""), x: x.toFixed(1), y: g._lane * rowH + 1, width: w.toFixed(1), height: rowH - 4 });
-    bar.appendChild(el("svg:title", {}, g.name + " " + ms(g.duration_ms) + (crit[g.name] ? " (critical path)" : "")));
+    bar.appendChild(el("svg:title", {}, g.name + " " + ms(g.duration_ms) + (measured ? " on " + g.ran.lane : "") + (crit[g.name] ? " (critical path)" : "")));
     tl.appendChild(bar);
   });
   document.getElementById("timeline").appendChild(tl);
@@ -263,6 +276,7 @@ try {
 function selfCheck() {
   document.documentElement.setAttribute("data-rendered", JSON.stringify({
     rows: seen.rows, sparklines: seen.sparklines, nodes: seen.nodes, errors: seen.errors,
+    timeline: { measured: typeof measured !== "undefined" && measured, lanes: typeof lanes !== "undefined" ? lanes.length : 0 },
     resources: (performance.getEntriesByType ? performance.getEntriesByType("resource").length : 0)
   }));
 }
@@ -287,6 +301,7 @@ mod tests {
             attempts: 1,
             flaky: false,
             why: None,
+            ran: None,
             name: name.to_owned(),
             kind: "command".to_owned(),
             status: Status::Pass,

@@ -280,6 +280,7 @@ mod tests {
     fn gate(name: &str, status: Status, mode: Mode, cached: bool) -> GateReport {
         GateReport {
             why: None,
+            ran: None,
             undeclared_reads: Vec::new(),
             flaky: false,
             attempts: 1,

@@ -93,6 +93,7 @@ mod tests {
     fn gate(name: &str, status: Status, cached: bool, mode: Mode) -> GateReport {
         GateReport {
             why: None,
+            ran: None,
             undeclared_reads: Vec::new(),
             flaky: false,
             attempts: 1,

@@ -12,6 +12,6 @@ pub mod model;
 pub mod signature;
 
 pub use model::{
-    BaselineReport, ExportedMetric, FindingReport, GateReport, Report, Summary, TestCaseReport,
-    ThresholdReport, UndeclaredReport,
+    BaselineReport, ExportedMetric, FindingReport, GateReport, RanAt, Report, Summary,
+    TestCaseReport, ThresholdReport, UndeclaredReport,
 };

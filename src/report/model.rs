@@ -48,6 +48,18 @@ pub struct Summary {
     pub cached: usize,
 }
 
+/// A gate's place in its run: the lane and the span, in milliseconds from the run's start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RanAt {
+    /// `worker 1`, `worker 2`, ... for gates a worker ran (or looked up remotely), `scheduler`
+    /// for replays, skips and gates not run.
+    pub lane: String,
+    /// When its work began (its lock, lookups and attempts included).
+    pub start_ms: u64,
+    /// When it was decided.
+    pub end_ms: u64,
+}
+
 /// One gate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GateReport {
@@ -104,6 +116,10 @@ pub struct GateReport {
     /// runs that write an HTML report (`--html`), else absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
+    /// Where and when it ran in the run (the HTML timeline's lanes); recorded, like `why`, by
+    /// runs that write an HTML report, else absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran: Option<RanAt>,
 }
 
 /// One test case of a gate's `JUnit` XML.

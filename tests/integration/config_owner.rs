@@ -690,6 +690,11 @@ fn report_schema_has_the_models_fields() {
     };
     let gate = GateReport {
         why: Some("cache miss: never stored".into()),
+        ran: Some(runner::report::RanAt {
+            lane: "worker 1".into(),
+            start_ms: 3,
+            end_ms: 5,
+        }),
         undeclared_reads: vec![runner::report::UndeclaredReport {
             path: "conftest.py".into(),
             suggestion: Some("*.py".into()),
@@ -784,6 +789,7 @@ fn report_schema_has_the_models_fields() {
                 "flaky",
                 "findings",
                 "guard",
+                "ran",
                 "tests",
                 "undeclared_reads",
                 "why",

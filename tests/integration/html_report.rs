@@ -146,6 +146,18 @@ fn a_run_with_every_status_draws_every_gate_without_errors_or_network() {
     assert_eq!(seen["resources"], 0, "the page loaded something: {seen}");
     assert_eq!(seen["rows"], 6, "one row per gate: {seen}");
     assert_eq!(seen["nodes"], 6, "one DAG node per gate: {seen}");
+    // The run recorded where each gate ran: the timeline draws those lanes (at most the two
+    // workers of -j 2 and the scheduler).
+    assert_eq!(seen["timeline"]["measured"], true, "{seen}");
+    let lanes = seen["timeline"]["lanes"].as_u64().unwrap_or(0);
+    assert!((1..=3).contains(&lanes), "{seen}");
+    let report: serde_json::Value =
+        serde_json::from_str(&repo.read("cache/report.json")).expect("report");
+    for g in report["gates"].as_array().expect("gates") {
+        let ran = &g["ran"];
+        assert!(ran["lane"].is_string(), "{g}");
+        assert!(ran["start_ms"].as_u64() <= ran["end_ms"].as_u64(), "{g}");
+    }
     screenshot(&page, "html-report-mixed.png");
 
     // `runner report html` draws the last run's report the same way.
