@@ -221,6 +221,15 @@ impl<T: Codec> Codec for Option<T> {
     }
 }
 
+impl<T: Codec> Codec for Box<T> {
+    fn encode(&self, w: &mut Writer) {
+        (**self).encode(w);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        T::decode(r).map(Box::new)
+    }
+}
+
 impl<T: Codec> Codec for Vec<T> {
     fn encode(&self, w: &mut Writer) {
         self.len().encode(w);
@@ -583,7 +592,7 @@ iterations = 10
         let mut config = parse("gates.toml", EVERY_KIND, dir.path()).expect("valid");
         // The http service's ready_timeout is stored in whole milliseconds.
         let http = config.gates.iter_mut().find(|g| g.name == "http").unwrap();
-        let crate::kinds::GateKind::Http(spec) = &mut http.kind else {
+        let crate::kinds::GateKind::Http(spec) = &mut *http.kind else {
             panic!("http gate")
         };
         spec.service.as_mut().unwrap().ready_timeout = std::time::Duration::from_micros(1500);
