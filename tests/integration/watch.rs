@@ -278,3 +278,55 @@ fn a_rerun_judges_only_what_the_change_affects_unless_a_need_did_not_pass() {
         w.stdout()
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_running_gates_and_the_watch() {
+    // A gate is running (a shell that sleeps); SIGINT to the watch takes the gate's process
+    // group down and ends the watch.
+    let repo = Repo::new();
+    let root = repo.path("repo");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    repo.write("repo/s/x.txt", "1\n");
+    repo.write(
+        "repo/gates.toml",
+        "version = 1\n\n[gates.slow]\nrun = \"echo $$ > ../slow.pid; sleep 60 & echo $! > ../sleep.pid; wait\"\ninputs = [\"s/*.txt\"]\ncache = false\n",
+    );
+    let mut w = spawn(&repo, &root);
+    w.wait_for("the gate to start", |_| {
+        repo.path("sleep.pid").exists() && !repo.read("sleep.pid").trim().is_empty()
+    });
+    let sleep_pid: i32 = repo.read("sleep.pid").trim().parse().expect("pid");
+    let pid = i32::try_from(w.child.id()).expect("pid");
+    // SAFETY: kill(2) on the watch this test started; no memory is involved.
+    unsafe {
+        libc::kill(pid, libc::SIGINT);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Ok(Some(status)) = w.child.try_wait() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the watch did not stop on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    };
+    assert!(
+        !status.success(),
+        "an interrupted watch does not exit 0: {status}"
+    );
+    // The gate's `sleep` is gone (or a zombie waiting for init), not left running.
+    let gone = |p: i32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !gone(sleep_pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the gate's sleep {sleep_pid} survived the watch"
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
