@@ -94,6 +94,7 @@ impl RunRequest {
             why_ran: self.outputs.html.is_some(),
             baselines: std::sync::Arc::default(),
             retries: self.retries,
+            replay_phases: self.profile.is_some(),
         }
     }
 }
@@ -174,6 +175,9 @@ pub(crate) fn run(
             .cache
             .warn(format!("cannot save the stat cache: {e}"));
     }
+    // The gates are decided: what follows (reports, the cache's budget) reads no file
+    // through the memo, so it is not held through the run's peak.
+    prepared.fp.release_memo();
     if let Err(e) = prepared.listings.save() {
         prepared
             .cache

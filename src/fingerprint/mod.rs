@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use crate::config::{EnvMode, Gate};
-use crate::fasthash::FastMap;
+use crate::fasthash::PathMap;
 
 /// A path relative to the config folder as a key string: UTF-8 as is, other bytes escaped so
 /// two different names never share a string.
@@ -57,8 +57,9 @@ pub struct Fingerprinter {
     /// The working folder is `root` (the runner never changes folder).
     root_is_cwd: bool,
     stat: StatCache,
-    /// Relative path -> hash and stat, or None when the file is missing/unreadable.
-    memo: Mutex<FastMap<std::ffi::OsString, Option<(Hash, FileStat)>>>,
+    /// Relative path -> hash and stat, or None when the file is missing/unreadable. One entry
+    /// per file the gates read, so kept compact (`PathMap`).
+    memo: Mutex<PathMap<Option<(Hash, FileStat)>>>,
     /// Where declared env variables' values come from.
     env: Env,
     /// The run's environment mode: every key holds it (a result made with the caller's whole
@@ -102,7 +103,7 @@ impl Fingerprinter {
             root_is_cwd,
             root: root.to_path_buf(),
             stat,
-            memo: Mutex::new(FastMap::default()),
+            memo: Mutex::new(PathMap::default()),
             env: Env::Process,
             env_mode,
             skip: Vec::new(),
@@ -157,13 +158,15 @@ impl Fingerprinter {
     }
 
     /// Hash many files in parallel and remember the results.
-    pub fn prehash<'a>(&self, paths: impl IntoParallelIterator<Item = &'a PathBuf>) {
-        let results: Vec<(std::ffi::OsString, Option<(Hash, FileStat)>)> = paths
-            .into_par_iter()
-            .map(|p| (p.as_os_str().to_owned(), self.compute(p)))
-            .collect();
+    pub fn prehash(&self, paths: &[&Path]) {
+        let results: Vec<Option<(Hash, FileStat)>> =
+            paths.par_iter().map(|p| self.compute(p)).collect();
         if let Ok(mut memo) = self.memo.lock() {
-            memo.extend(results);
+            if memo.is_empty() {
+                let bytes = paths.iter().map(|p| p.as_os_str().len()).sum();
+                *memo = PathMap::with_capacity(paths.len(), bytes);
+            }
+            memo.extend(paths.iter().map(|p| p.as_os_str().as_bytes()).zip(results));
         }
     }
 
@@ -173,13 +176,13 @@ impl Fingerprinter {
             .memo
             .lock()
             .ok()
-            .and_then(|m| m.get(rel.as_os_str()).copied())
+            .and_then(|m| m.get(rel.as_os_str().as_bytes()).copied())
         {
             return v;
         }
         let v = self.compute(rel);
         if let Ok(mut memo) = self.memo.lock() {
-            memo.insert(rel.as_os_str().to_owned(), v);
+            memo.insert(rel.as_os_str().as_bytes(), v);
         }
         v
     }
@@ -187,7 +190,7 @@ impl Fingerprinter {
     /// Forget what we know of a file (a gate just wrote it).
     pub fn invalidate(&self, rel: &Path) {
         if let Ok(mut memo) = self.memo.lock() {
-            memo.remove(rel.as_os_str());
+            memo.remove(rel.as_os_str().as_bytes());
         }
     }
 
@@ -317,7 +320,9 @@ impl Fingerprinter {
         }
         let spec = ArtifactSpec::of(gate);
         if let Ok(mut memo) = self.memo.lock() {
-            memo.retain(|p, _| !spec.contains(&path_string(Path::new(p))));
+            memo.retain(|p, _| {
+                !spec.contains(&path_string(Path::new(std::ffi::OsStr::from_bytes(p))))
+            });
         }
     }
 
@@ -452,6 +457,14 @@ impl Fingerprinter {
     /// Persist the stat cache.
     pub fn save(&self) -> std::io::Result<()> {
         self.stat.save()
+    }
+
+    /// Forget every file's hash this run (the memo: half a million entries at 100,000 gates),
+    /// once nothing of the run reads files through it any more. A later `file` hashes again.
+    pub fn release_memo(&self) {
+        if let Ok(mut memo) = self.memo.lock() {
+            *memo = PathMap::default();
+        }
     }
 }
 

@@ -5,8 +5,8 @@
 //! the cache's reference time, the filesystem timestamp of a stamp file written when the run
 //! began. A file modified in the same timestamp tick as it was hashed is re-hashed next time.
 
-use crate::fasthash::{FastBuild, FastMap};
-use std::ffi::OsString;
+use crate::fasthash::{FastMap, PathMap};
+use std::ffi::{OsStr, OsString};
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
@@ -57,8 +57,8 @@ struct Entry {
 pub struct StatCache {
     path: PathBuf,
     /// Keyed by the path's bytes: hashing `PathBuf` walks its components, which showed in
-    /// no-op profiles.
-    loaded: FastMap<OsString, Entry>,
+    /// no-op profiles. One entry per file the gates read, so kept compact (`PathMap`).
+    loaded: PathMap<Entry>,
     /// Entries recorded this run (`None`: the file was found missing).
     fresh: Mutex<FastMap<OsString, Option<Entry>>>,
     /// Entries with an mtime at or after this are racily clean: not trusted.
@@ -81,10 +81,10 @@ impl StatCache {
                 Ok(v) => v,
                 Err(e) => {
                     load_warning = Some(format!("{}: {e}; rebuilding it", path.display()));
-                    ((0, 0), FastMap::default())
+                    ((0, 0), PathMap::default())
                 }
             },
-            Err(_) => ((0, 0), FastMap::default()),
+            Err(_) => ((0, 0), PathMap::default()),
         };
         let new_reference = stamp(path).unwrap_or((i64::MAX, 0));
         StatCache {
@@ -112,7 +112,7 @@ impl StatCache {
             return Err(io::Error::other("not a regular file"));
         }
         let stat = FileStat::of(&meta);
-        if let Some(entry) = self.loaded.get(path.as_os_str())
+        if let Some(entry) = self.loaded.get(path.as_os_str().as_bytes())
             && entry.stat == stat
             && stat.mtime < self.reference
         {
@@ -132,7 +132,7 @@ impl StatCache {
 
     /// Forget a path (it was found missing).
     pub fn forget(&self, path: &Path) {
-        if self.loaded.contains_key(path.as_os_str()) {
+        if self.loaded.contains_key(path.as_os_str().as_bytes()) {
             if let Ok(mut e) = self.fresh.lock() {
                 e.insert(path.as_os_str().to_owned(), None);
             }
@@ -152,14 +152,17 @@ impl StatCache {
             .fresh
             .into_inner()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut loaded: FastMap<OsString, Entry> = FastMap::default();
+        let mut loaded: PathMap<Entry> = PathMap::default();
         if trusted {
+            loaded.extend(self.loaded.iter().filter_map(|(p, e)| {
+                (!fresh.contains_key(OsStr::from_bytes(p)) && e.stat.mtime < reference)
+                    .then_some((p, *e))
+            }));
             loaded.extend(
-                self.loaded
-                    .into_iter()
-                    .filter(|(p, e)| !fresh.contains_key(p) && e.stat.mtime < reference),
+                fresh
+                    .iter()
+                    .filter_map(|(p, e)| e.map(|e| (p.as_bytes(), e))),
             );
-            loaded.extend(fresh.into_iter().filter_map(|(p, e)| e.map(|e| (p, e))));
         }
         StatCache {
             new_reference: stamp(&self.path).unwrap_or((i64::MAX, 0)),
@@ -188,19 +191,22 @@ impl StatCache {
         // An entry that was racily clean when loaded and not looked at again this run is
         // dropped, not carried over: under the new, later reference time it would pass as
         // trusted (git "smudges" such entries for the same reason).
-        let kept = self
-            .loaded
-            .iter()
-            .filter(|(p, e)| !fresh.contains_key(*p) && e.stat.mtime < self.reference);
-        let entries: Vec<(&OsString, &Entry)> = kept
-            .chain(fresh.iter().filter_map(|(p, e)| e.as_ref().map(|e| (p, e))))
+        let kept = self.loaded.iter().filter(|(p, e)| {
+            !fresh.contains_key(OsStr::from_bytes(p)) && e.stat.mtime < self.reference
+        });
+        let entries: Vec<(&[u8], &Entry)> = kept
+            .chain(
+                fresh
+                    .iter()
+                    .filter_map(|(p, e)| e.as_ref().map(|e| (p.as_bytes(), e))),
+            )
             .collect();
         let mut w = Writer::new(MAGIC);
         w.i64(self.new_reference.0);
         w.i64(self.new_reference.1);
         w.u64(entries.len() as u64);
         for (path, e) in entries {
-            w.bytes(path.as_bytes());
+            w.bytes(path);
             w.u64(e.stat.size);
             w.i64(e.stat.mtime.0);
             w.i64(e.stat.mtime.1);
@@ -213,19 +219,23 @@ impl StatCache {
     }
 }
 
-type Decoded = ((i64, i64), FastMap<OsString, Entry>);
+type Decoded = ((i64, i64), PathMap<Entry>);
+
+/// An entry's stat and hash take this many bytes in the file (the path comes before them).
+const ENTRY_BYTES: usize = 8 * 6 + 32;
 
 fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
-    use std::os::unix::ffi::OsStringExt;
     let mut r = Reader::open(data, MAGIC)?;
     let reference = (r.i64()?, r.i64()?);
-    let n = r.u64()?;
-    let mut entries = FastMap::with_capacity_and_hasher(
-        usize::try_from(n).unwrap_or(0).min(1 << 24),
-        FastBuild::default(),
-    );
+    // Capacity for no more entries than the data can hold (a corrupt count allocates nothing).
+    let n = usize::try_from(r.u64()?)
+        .unwrap_or(usize::MAX)
+        .min(data.len() / (ENTRY_BYTES + 4));
+    // The paths take what the entries' fixed parts and length prefixes leave.
+    let path_bytes = data.len().saturating_sub(n * (ENTRY_BYTES + 4));
+    let mut entries = PathMap::with_capacity(n, path_bytes);
     for _ in 0..n {
-        let path = OsString::from_vec(r.bytes()?.to_vec());
+        let path = r.bytes()?;
         let stat = FileStat {
             size: r.u64()?,
             mtime: (r.i64()?, r.i64()?),
@@ -340,7 +350,7 @@ mod tests {
         c.save().unwrap();
         // Poison the recorded hash on disk; a trusted entry would return it.
         let mut c = StatCache::load(&cache_path);
-        c.loaded.get_mut(file.as_os_str()).unwrap().hash = [0; 32];
+        c.loaded.get_mut(file.as_os_str().as_bytes()).unwrap().hash = [0; 32];
         // The file's mtime is not older than the stamp of the run that recorded it: racy, so
         // it is re-read.
         assert_eq!(c.hash(&file).unwrap().0, *blake3::hash(b"one").as_bytes());
@@ -365,10 +375,10 @@ mod tests {
         c.save().unwrap();
         let c = StatCache::load(&cache_path);
         assert!(
-            !c.loaded.contains_key(racy.as_os_str()),
+            !c.loaded.contains_key(racy.as_os_str().as_bytes()),
             "a racily clean entry was re-saved as trusted"
         );
-        assert!(c.loaded.contains_key(other.as_os_str()));
+        assert!(c.loaded.contains_key(other.as_os_str().as_bytes()));
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub(super) fn explain(ws: &Workspace, gate: &str) -> CmdResult {
         why_ran: false,
         baselines: std::sync::Arc::default(),
         retries: None,
+        replay_phases: false,
     };
     let e = crate::plan::explain(ws, &prepared, index, &opts);
     let material = &e.material;

@@ -37,7 +37,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         only: affected.as_ref().map(|a| a.touched.selected()),
         balance: (args.balance == Balance::Duration)
             .then(|| crate::history::recorded_durations(&ws.config.settings.history)),
-        settled: std::collections::BTreeSet::new(),
+        settled: Vec::new(),
     };
     if let (Some(shard), Some(durations)) = (args.shard, &selection.balance)
         && !args.quiet

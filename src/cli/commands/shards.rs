@@ -34,7 +34,7 @@ pub(super) fn shards(ws: &Workspace, args: &ShardsArgs) -> CmdResult {
             shard: Some(Shard { k, n }),
             only: None,
             balance: durations.clone(),
-            settled: std::collections::BTreeSet::new(),
+            settled: Vec::new(),
         };
         let roots = workspace::roots(ws, &sel)?;
         let names: Vec<&str> = roots

@@ -44,6 +44,9 @@ struct Watch {
     matchers: Matchers,
     warm: Option<WarmCaches>,
     last: BTreeMap<String, Last>,
+    /// By gate index: its last result here lets dependents run (`Last::status`), kept beside
+    /// `last` so a re-run's settled gates are a copy, not a walk over every gate's name.
+    passed: Vec<bool>,
     args: WatchArgs,
     now: Option<OffsetDateTime>,
     /// The branch and machine recorded with metric values.
@@ -87,6 +90,7 @@ pub(super) fn watch(config: &Path, args: WatchArgs, now: Option<OffsetDateTime>)
         ws,
         warm: None,
         last: BTreeMap::new(),
+        passed: Vec::new(),
         args,
         now,
     };
@@ -105,6 +109,16 @@ pub(super) fn watch(config: &Path, args: WatchArgs, now: Option<OffsetDateTime>)
                     w.artifacts = artifacts_of(&ws.config);
                     w.ws = ws;
                     w.last.retain(|name, _| w.ws.graph.index(name).is_some());
+                    w.passed = vec![false; w.ws.config.gates.len()];
+                    for (name, last) in &w.last {
+                        if let Some(g) = w.ws.graph.index(name) {
+                            w.passed[g] = last.status.satisfies_needs();
+                        }
+                    }
+                    // The cache's settings may have changed with the config.
+                    if let Some(warm) = &mut w.warm {
+                        warm.cache = None;
+                    }
                     let _ = w.run(None, &format!("{what}: config reloaded"));
                     say(WAITING);
                 }
@@ -151,15 +165,17 @@ impl Watch {
         // A re-run after a change: the gates it affects (and what needs them); what they need
         // and the change did not affect is not judged again when its last result here let
         // dependents run (its artifacts are on disk as that run left them).
-        let settled: BTreeSet<usize> = match &only {
-            None => BTreeSet::new(),
-            Some(affected) => self
-                .last
-                .iter()
-                .filter(|(_, last)| last.status.satisfies_needs())
-                .filter_map(|(name, _)| self.ws.graph.index(name))
-                .filter(|g| !affected.contains(g))
-                .collect(),
+        let settled: Vec<bool> = match &only {
+            None => Vec::new(),
+            Some(affected) => {
+                let mut settled = self.passed.clone();
+                for &g in affected {
+                    if let Some(s) = settled.get_mut(g) {
+                        *s = false;
+                    }
+                }
+                settled
+            }
         };
         let selection = Selection {
             gates: self.args.gates.clone(),
@@ -228,7 +244,11 @@ impl Watch {
         for w in result.warnings.iter().chain(&result.output_warnings) {
             eprintln!("warning: {w}");
         }
+        self.passed.resize(self.ws.config.gates.len(), false);
         for g in &result.report.gates {
+            if let Some(i) = self.ws.graph.index(&g.name) {
+                self.passed[i] = g.status.satisfies_needs();
+            }
             self.last.insert(
                 g.name.clone(),
                 Last {
