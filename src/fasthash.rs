@@ -83,6 +83,29 @@ impl<V> PathMap<V> {
             .copied()
     }
 
+    /// The slot of `key` (also of a removed key): a number below `slots()`, stable for the
+    /// map's life, to keep facts about the entry beside the map.
+    pub(crate) fn slot(&self, key: &[u8]) -> Option<u32> {
+        self.find(key)
+    }
+
+    /// The value in `slot`.
+    pub(crate) fn at(&self, slot: u32) -> Option<&V> {
+        self.slots.get(slot as usize)?.value.as_ref()
+    }
+
+    /// The key in `slot`.
+    pub(crate) fn key_at(&self, slot: u32) -> Option<&[u8]> {
+        self.slots
+            .get(slot as usize)
+            .map(|s| &self.bytes[s.start..s.start + s.len])
+    }
+
+    /// How many slots there are (live and removed entries).
+    pub(crate) fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The value of `key`.
     pub(crate) fn get(&self, key: &[u8]) -> Option<&V> {
         self.slots[self.find(key)? as usize].value.as_ref()
@@ -160,6 +183,7 @@ impl<V> PathMap<V> {
     }
 
     /// No live entry.
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.live == 0
     }

@@ -18,7 +18,7 @@ use crate::report::{
     ThresholdReport, UndeclaredReport,
 };
 use crate::vocab::{Mode, clock};
-use crate::workspace::{Prepared, Workspace};
+use crate::workspace::{Prepared, WarmCaches, Workspace};
 
 /// The files a run writes besides the history.
 #[derive(Debug, Clone, Default)]
@@ -56,10 +56,11 @@ pub(crate) struct RunRequest {
     pub retries: Option<u32>,
     /// Write a Chrome trace of the run here, and find its critical path (`--profile`).
     pub profile: Option<PathBuf>,
+    /// Give the warmed caches back (`RunResult::warm`) instead of dropping them once saved.
+    pub keep_warm: bool,
 }
 
 /// What a run gives back: the report (already written), and warnings to show.
-#[derive(Debug)]
 pub(crate) struct RunResult {
     pub report: Report,
     /// Warnings about the cache, the history and its state files, found while running.
@@ -68,6 +69,9 @@ pub(crate) struct RunResult {
     pub output_warnings: Vec<String>,
     /// The longest path by duration through the run's DAG (with `profile`).
     pub critical_path: Option<CriticalPath>,
+    /// The caches the run warmed, for the next run in this process (`watch`): given back only
+    /// when asked; otherwise they are dropped as soon as their state is saved.
+    pub warm: Option<WarmCaches>,
 }
 
 impl RunRequest {
@@ -103,14 +107,14 @@ impl RunRequest {
 /// when each phase ends (for `RUNNER_TIMINGS`).
 pub(crate) fn run(
     ws: &Workspace,
-    prepared: &Prepared,
+    prepared: Prepared,
     req: &RunRequest,
     observer: &(dyn Fn(Event<'_>) + Sync),
     mark: &dyn Fn(&str),
 ) -> RunResult {
     let started = Instant::now();
     let mut opts = req.options(&ws.config);
-    opts.baselines = std::sync::Arc::new(baseline_inputs(ws, prepared, req));
+    opts.baselines = std::sync::Arc::new(baseline_inputs(ws, &prepared, req));
     prepared.cache.set_clock(req.now);
     if !req.no_cache && !req.trace {
         // Download, in parallel, the remote entries of gates whose keys are known up front.
@@ -183,8 +187,22 @@ pub(crate) fn run(
             .cache
             .warn(format!("cannot save the listing cache: {e}"));
     }
-    prepared.cache.save();
+    if req.keep_warm {
+        prepared.cache.save();
+    } else {
+        prepared.cache.save_and_release_index();
+    }
     mark("save state");
+    // What only the gates needed (the stat and listing caches, the expanded inputs: 94 MB at
+    // 100,000 gates) goes before the reports are built, unless a next run in this process
+    // wants it.
+    let Prepared {
+        cache,
+        fp,
+        listings,
+        ..
+    } = prepared;
+    let keep = req.keep_warm.then_some((fp, listings));
     let mut history = history_loader
         .join()
         .unwrap_or_else(|_| History::load(&ws.config.settings.history));
@@ -199,10 +217,11 @@ pub(crate) fn run(
         &clock::rfc3339(req.now),
         started.elapsed().as_millis(),
     );
+    // The report holds what the reports need of the runs.
+    drop(runs);
     // The report says what the run came to and the code the process uses, both.
     report.exit_code = report.outcome.process_code(req.skip_exit_code);
-    let warnings = prepared
-        .cache
+    let warnings = cache
         .take_warnings()
         .into_iter()
         .chain(history.warnings())
@@ -213,14 +232,19 @@ pub(crate) fn run(
     mark("reports");
     // Last, once the report is written (it counts against the budget when in the cache
     // folder): record this run's uses in the cache's ledger; evict when due.
-    prepared.cache.finish(&ws.config);
-    output_warnings.extend(prepared.cache.take_warnings());
+    cache.finish(&ws.config);
+    output_warnings.extend(cache.take_warnings());
     mark("cache budget");
     RunResult {
         report,
         warnings,
         output_warnings,
         critical_path,
+        warm: keep.map(|(fp, listings)| WarmCaches {
+            stat: fp.into_stat_cache().next_run(),
+            listings: listings.next_run(),
+            cache: Some(cache),
+        }),
     }
 }
 

@@ -86,7 +86,7 @@ fn sort(diagnostics: &mut [Diagnostic]) {
 fn invalid(config: &Config, diagnostics: Vec<Diagnostic>) -> LoadError {
     LoadError::Invalid {
         file: config.file_name.clone(),
-        source_text: config.source.clone(),
+        source_text: config.source_text().into_owned(),
         diagnostics,
         partial: None,
     }

@@ -59,6 +59,12 @@ impl Index {
         }
     }
 
+    /// Forget every record, without writing (call `save` first): the file keeps them.
+    pub fn release(&mut self) {
+        self.records = HashMap::new();
+        self.dirty = false;
+    }
+
     /// The record of `gate`, if the index has one.
     #[must_use]
     pub fn get(&self, gate: &str) -> Option<&IndexRecord> {

@@ -641,6 +641,15 @@ impl Cache {
             self.warn(format!("cannot save the cache index: {e}"));
         }
     }
+
+    /// Persist the index, then let it go (a record per gate): the run looks nothing up any
+    /// more. A later lookup finds no record and reads the entry itself.
+    pub fn save_and_release_index(&self) {
+        self.save();
+        if let Ok(mut i) = self.index.lock() {
+            i.release();
+        }
+    }
 }
 
 /// Is `path` the path `entry` or inside it?

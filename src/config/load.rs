@@ -140,7 +140,7 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
     } else {
         file
     };
-    let mut source = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
+    let source = std::fs::read_to_string(path).map_err(|error| LoadError::Read {
         file: file.clone(),
         error,
     })?;
@@ -151,7 +151,7 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
     let root = std::fs::canonicalize(&root).unwrap_or(root);
     let snapshot_file = snapshot::path(&root);
     let key = snapshot::key(&file, &source, &root);
-    if let Some(config) = snapshot::read(&snapshot_file, &key, &mut source) {
+    if let Some(config) = snapshot::read(&snapshot_file, &key) {
         return Ok(config);
     }
     let (config, diagnostics) = parse_partial(&file, &source, &root);

@@ -63,7 +63,7 @@ pub(crate) struct GateRun {
     pub key: Option<CacheKey>,
     pub thresholds: Vec<ThresholdResult>,
     pub metrics: Option<serde_json::Value>,
-    /// The gate's log, when it has one.
+    /// The gate's log, when it has one (for `Event::Finished`; not kept past it).
     pub log: Option<PathBuf>,
     /// Why the no-op guard tripped, when it did.
     pub guard: Option<String>,
@@ -404,6 +404,9 @@ impl Scheduler<'_> {
                 }
             }
         }
+        // The event was the log path's one reader: a path per gate is not kept for the report.
+        let mut run = run;
+        run.log = None;
         results.insert(run);
     }
 

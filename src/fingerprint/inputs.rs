@@ -449,7 +449,7 @@ fn expand_gate(
         for (index, pattern) in kind_globs(gate).filter(|(_, g)| !g.starts_with('!')) {
             let matched_any = expand_glob(config, pattern, &excludes, listings, None, &mut found);
             if !matched_any && !gate.allow_empty {
-                let span = item_span(&config.source, &gate.name, key, index)
+                let span = item_span(&config.source_text(), &gate.name, key, index)
                     .unwrap_or_else(|| gate.span.clone());
                 diags.push(
                     Diagnostic::new(

@@ -12,10 +12,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::bincodec::{self, Reader, Writer};
 
-const MAGIC: &[u8] = b"RUNNER-STAT-1\n";
+const MAGIC: &[u8] = b"RUNNER-STAT-2\n";
+/// The format before paths were stored relative to the root: read as an empty cache, quietly
+/// (the first run after an upgrade hashes once more).
+const MAGIC_1: &[u8] = b"RUNNER-STAT-1\n";
 
 /// What `stat` says about a file; equal stats mean an unchanged file (outside the racy window).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,20 +56,30 @@ struct Entry {
     hash: Hash,
 }
 
-/// Path (absolute) -> stat and hash. Shared by the hashing threads: what was loaded is read
-/// without locking; what this run learns goes to `fresh`.
+/// Path -> stat and hash. Paths are as the caller names them: relative to the root the
+/// cache is for (`for_root`), or absolute. Shared by the hashing threads: what was loaded is
+/// read without locking; what this run learns goes to `fresh`.
+///
+/// It is also the run's memo for unchanged files: an entry found current (the file's stat
+/// equals it, and it is trusted) is marked so, and `current` serves it without a `stat` or a
+/// lock. The fingerprinter keeps its own memo only for the files that changed.
 pub struct StatCache {
     path: PathBuf,
+    /// The folder relative paths are relative to (recorded in the file: a cache written for
+    /// another root is not used).
+    root: PathBuf,
     /// Keyed by the path's bytes: hashing `PathBuf` walks its components, which showed in
     /// no-op profiles. One entry per file the gates read, so kept compact (`PathMap`).
     loaded: PathMap<Entry>,
+    /// By slot of `loaded`: the entry was found current this run.
+    current: Vec<AtomicBool>,
     /// Entries recorded this run (`None`: the file was found missing).
     fresh: Mutex<FastMap<OsString, Option<Entry>>>,
     /// Entries with an mtime at or after this are racily clean: not trusted.
     reference: (i64, i64),
     /// Reference time to save with: this run's stamp.
     new_reference: (i64, i64),
-    dirty: std::sync::atomic::AtomicBool,
+    dirty: AtomicBool,
     /// Set when the file on disk was unreadable; reported once by the caller.
     pub load_warning: Option<String>,
 }
@@ -76,25 +90,73 @@ impl StatCache {
     #[must_use]
     pub fn load(path: &Path) -> Self {
         let mut load_warning = None;
-        let (reference, entries) = match std::fs::read(path) {
+        let empty = || ((0, 0), PathBuf::new(), PathMap::default());
+        let (reference, root, entries) = match std::fs::read(path) {
+            Ok(data) if data.starts_with(MAGIC_1) => empty(),
             Ok(data) => match decode(&data) {
                 Ok(v) => v,
                 Err(e) => {
                     load_warning = Some(format!("{}: {e}; rebuilding it", path.display()));
-                    ((0, 0), PathMap::default())
+                    empty()
                 }
             },
-            Err(_) => ((0, 0), PathMap::default()),
+            Err(_) => empty(),
         };
         let new_reference = stamp(path).unwrap_or((i64::MAX, 0));
         StatCache {
             path: path.to_path_buf(),
+            root,
+            current: none_current(entries.slots()),
             loaded: entries,
             fresh: Mutex::new(FastMap::default()),
             reference,
             new_reference,
-            dirty: std::sync::atomic::AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
             load_warning,
+        }
+    }
+
+    /// The cache for relative paths under `root`: what was recorded for another root is
+    /// dropped.
+    #[must_use]
+    pub fn for_root(mut self, root: &Path) -> Self {
+        if self.root != root {
+            self.root = root.to_path_buf();
+            self.loaded = PathMap::default();
+            self.current = Vec::new();
+        }
+        self
+    }
+
+    /// The hash and stat of `path` when this run found its entry current (see `hash_at`):
+    /// no `stat`, no lock.
+    #[must_use]
+    pub fn current(&self, path: &Path) -> Option<(Hash, FileStat)> {
+        let slot = self.loaded.slot(path.as_os_str().as_bytes())?;
+        if !self.current.get(slot as usize)?.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.loaded.at(slot).map(|e| (e.hash, e.stat))
+    }
+
+    /// `path` may have changed (a gate wrote it): its entry is not current any more.
+    pub fn stale(&self, path: &Path) {
+        if let Some(slot) = self.loaded.slot(path.as_os_str().as_bytes())
+            && let Some(c) = self.current.get(slot as usize)
+        {
+            c.store(false, Ordering::Relaxed);
+        }
+    }
+
+    /// `stale` for every current path `matches` says yes to.
+    pub fn stale_where(&self, matches: impl Fn(&Path) -> bool) {
+        for (slot, c) in self.current.iter().enumerate() {
+            if c.load(Ordering::Relaxed)
+                && let Some(key) = self.loaded.key_at(u32::try_from(slot).unwrap_or(u32::MAX))
+                && matches(Path::new(OsStr::from_bytes(key)))
+            {
+                c.store(false, Ordering::Relaxed);
+            }
         }
     }
 
@@ -112,10 +174,14 @@ impl StatCache {
             return Err(io::Error::other("not a regular file"));
         }
         let stat = FileStat::of(&meta);
-        if let Some(entry) = self.loaded.get(path.as_os_str().as_bytes())
+        if let Some(slot) = self.loaded.slot(path.as_os_str().as_bytes())
+            && let Some(entry) = self.loaded.at(slot)
             && entry.stat == stat
             && stat.mtime < self.reference
         {
+            if let Some(c) = self.current.get(slot as usize) {
+                c.store(true, Ordering::Relaxed);
+            }
             return Ok((entry.hash, stat));
         }
         let hash = hash_file(io_path, stat.size)?;
@@ -125,7 +191,7 @@ impl StatCache {
             if let Ok(mut e) = self.fresh.lock() {
                 e.insert(path.as_os_str().to_owned(), Some(Entry { stat, hash }));
             }
-            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.dirty.store(true, Ordering::Relaxed);
         }
         Ok((hash, stat))
     }
@@ -136,7 +202,7 @@ impl StatCache {
             if let Ok(mut e) = self.fresh.lock() {
                 e.insert(path.as_os_str().to_owned(), None);
             }
-            self.dirty.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.dirty.store(true, Ordering::Relaxed);
         }
     }
 
@@ -167,10 +233,12 @@ impl StatCache {
         StatCache {
             new_reference: stamp(&self.path).unwrap_or((i64::MAX, 0)),
             path: self.path,
+            root: self.root,
+            current: none_current(loaded.slots()),
             loaded,
             fresh: Mutex::new(FastMap::default()),
             reference: if trusted { self.new_reference } else { (0, 0) },
-            dirty: std::sync::atomic::AtomicBool::new(false),
+            dirty: AtomicBool::new(false),
             load_warning: None,
         }
     }
@@ -179,9 +247,7 @@ impl StatCache {
     pub fn save(&self) -> io::Result<()> {
         // Without this run's stamp there is no reference time to save under: saving with
         // none would make every entry look older than it, and trusted.
-        if !self.dirty.load(std::sync::atomic::Ordering::Relaxed)
-            || self.new_reference.0 == i64::MAX
-        {
+        if !self.dirty.load(Ordering::Relaxed) || self.new_reference.0 == i64::MAX {
             return Ok(());
         }
         let fresh = self
@@ -204,6 +270,7 @@ impl StatCache {
         let mut w = Writer::new(MAGIC);
         w.i64(self.new_reference.0);
         w.i64(self.new_reference.1);
+        w.bytes(self.root.as_os_str().as_bytes());
         w.u64(entries.len() as u64);
         for (path, e) in entries {
             w.bytes(path);
@@ -219,7 +286,14 @@ impl StatCache {
     }
 }
 
-type Decoded = ((i64, i64), PathMap<Entry>);
+type Decoded = ((i64, i64), PathBuf, PathMap<Entry>);
+
+/// No entry current yet, for `slots` slots.
+fn none_current(slots: usize) -> Vec<AtomicBool> {
+    std::iter::repeat_with(|| AtomicBool::new(false))
+        .take(slots)
+        .collect()
+}
 
 /// An entry's stat and hash take this many bytes in the file (the path comes before them).
 const ENTRY_BYTES: usize = 8 * 6 + 32;
@@ -227,6 +301,7 @@ const ENTRY_BYTES: usize = 8 * 6 + 32;
 fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
     let mut r = Reader::open(data, MAGIC)?;
     let reference = (r.i64()?, r.i64()?);
+    let root = PathBuf::from(OsStr::from_bytes(r.bytes()?));
     // Capacity for no more entries than the data can hold (a corrupt count allocates nothing).
     let n = usize::try_from(r.u64()?)
         .unwrap_or(usize::MAX)
@@ -248,7 +323,7 @@ fn decode(data: &[u8]) -> Result<Decoded, bincodec::DecodeError> {
             .map_err(|_| bincodec::DecodeError::Truncated)?;
         entries.insert(path, Entry { stat, hash });
     }
-    Ok((reference, entries))
+    Ok((reference, root, entries))
 }
 
 /// Touch a stamp file beside the cache and return its mtime: the filesystem's own clock.
@@ -381,11 +456,77 @@ mod tests {
         assert!(c.loaded.contains_key(other.as_os_str().as_bytes()));
     }
 
+    /// A trusted hit marks the entry current: `current` then serves it with no `stat`, until
+    /// `stale` (a gate wrote the file) or `stale_where`; a racy or changed file is never
+    /// current, and a fresh run starts with nothing current.
+    #[test]
+    fn current_entries_are_served_until_made_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        let a = dir.path().join("a.txt");
+        let b = dir.path().join("b.txt");
+        std::fs::write(&a, "a").unwrap();
+        std::fs::write(&b, "b").unwrap();
+        // Older than the first run's stamp by more than a timestamp tick: trusted when saved.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let c = StatCache::load(&cache_path);
+        c.hash(&a).unwrap();
+        c.hash(&b).unwrap();
+        c.save().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let c = StatCache::load(&cache_path);
+        assert_eq!(
+            c.current(&a),
+            None,
+            "nothing is current before it is looked at"
+        );
+        let (h, stat) = c.hash(&a).unwrap();
+        assert_eq!(c.current(&a), Some((h, stat)));
+        std::fs::write(&b, "changed").unwrap();
+        c.hash(&b).unwrap();
+        assert_eq!(c.current(&b), None, "a changed file is not current");
+        c.stale(&a);
+        assert_eq!(c.current(&a), None);
+        c.hash(&a).unwrap();
+        c.stale_where(|p| p.ends_with("a.txt"));
+        assert_eq!(c.current(&a), None);
+        let c = c.next_run();
+        assert_eq!(c.current(&a), None, "a new run starts with nothing current");
+    }
+
+    /// Relative paths are relative to the root the cache was saved for: a cache from another
+    /// root serves nothing (a file of the same name there is another file).
+    #[test]
+    fn a_cache_saved_for_another_root_is_not_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, "one").unwrap();
+        let c = StatCache::load(&cache_path).for_root(dir.path());
+        c.hash(&file).unwrap();
+        c.save().unwrap();
+        let c = StatCache::load(&cache_path).for_root(dir.path());
+        assert!(c.loaded.contains_key(file.as_os_str().as_bytes()));
+        let c = StatCache::load(&cache_path).for_root(Path::new("/elsewhere"));
+        assert!(c.loaded.iter().next().is_none());
+    }
+
+    /// The format before relative paths is read as an empty cache, with no warning.
+    #[test]
+    fn the_old_format_is_an_empty_cache_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache_path = dir.path().join("stat");
+        std::fs::write(&cache_path, b"RUNNER-STAT-1\nwhatever").unwrap();
+        let c = StatCache::load(&cache_path);
+        assert!(c.load_warning.is_none());
+        assert!(c.loaded.iter().next().is_none());
+    }
+
     #[test]
     fn corrupt_file_is_a_warning_and_an_empty_cache() {
         let dir = tempfile::tempdir().unwrap();
         let cache_path = dir.path().join("stat");
-        std::fs::write(&cache_path, b"RUNNER-STAT-1\ngarbage").unwrap();
+        std::fs::write(&cache_path, b"RUNNER-STAT-2\ngarbage").unwrap();
         let c = StatCache::load(&cache_path);
         assert!(c.load_warning.is_some());
     }

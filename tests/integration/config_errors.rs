@@ -79,6 +79,30 @@ fn input_glob_matching_nothing() {
     ));
 }
 
+/// A run whose config comes from the snapshot does not hold the file's text: a glob that
+/// stops matching shows its line all the same (the text is read when the message needs it).
+#[test]
+fn input_glob_matching_nothing_after_a_run_from_the_snapshot() {
+    let repo = Repo::new();
+    repo.write(
+        "gates.toml",
+        "version = 1\n[gates.a]\nrun = \"true\"\ninputs = [\"present.txt\", \"src/**/*.rs\"]\n",
+    );
+    repo.write("present.txt", "x");
+    repo.write("src/lib.rs", "x");
+    repo.run(&["run"]).expect_code(0);
+    std::fs::remove_file(repo.path("src/lib.rs")).unwrap();
+    let out = repo.run(&["run"]);
+    out.expect_code(2);
+    assert!(
+        out.stderr.contains(
+            "gates.toml:4:26: input `src/**/*.rs` of gate `a` matches no file\n  |\n4 | inputs = [\"present.txt\", \"src/**/*.rs\"]\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn allow_empty_accepts_an_empty_glob() {
     let repo = Repo::new()

@@ -78,6 +78,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
         ),
         retries: args.retries,
         profile: args.profile.clone(),
+        keep_warm: false,
     };
     if args.dry_run {
         if let Some(a) = &affected {
@@ -101,7 +102,7 @@ pub(super) fn run(config: &Path, args: RunArgs, now: Option<OffsetDateTime>) -> 
     }
     let progress = Progress::new(prepared.selected.len(), args.quiet, logs);
     let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
-    let result = crate::run::run(&ws, &prepared, &req, &observer, &|phase| {
+    let result = crate::run::run(&ws, prepared, &req, &observer, &|phase| {
         timings.mark(phase);
     });
     progress.finish();

@@ -226,6 +226,7 @@ impl Watch {
             base_branch: self.base_branch.clone(),
             retries: None,
             profile: None,
+            keep_warm: true,
         };
         let progress = Progress::new(
             prepared.selected.len(),
@@ -236,11 +237,11 @@ impl Watch {
             },
         );
         let observer = |e: crate::exec::Event<'_>| progress.on_event(&e);
-        let result = crate::run::run(&self.ws, &prepared, &req, &observer, &|phase| {
+        let mut result = crate::run::run(&self.ws, prepared, &req, &observer, &|phase| {
             timings.mark(phase);
         });
         progress.finish();
-        self.warm = Some(prepared.into_caches());
+        self.warm = result.warm.take();
         for w in result.warnings.iter().chain(&result.output_warnings) {
             eprintln!("warning: {w}");
         }
