@@ -9,17 +9,20 @@
 //! folder listings the expansion already made, plus the folders above each walk's base: no
 //! extra walk.
 
-use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use ignore::Match;
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
+use crate::fasthash::FastMap;
+
 /// The ignore rules of one expansion.
 pub(super) struct Ignores {
     root: PathBuf,
-    /// Folder (relative to the root; empty for the root) -> its `.gitignore` rules.
-    by_dir: HashMap<PathBuf, Gitignore>,
+    /// Folder (relative to the root; empty for the root) -> its `.gitignore` rules. Keyed by
+    /// the path's bytes: hashing a `Path` walks its components, once per folder per file.
+    by_dir: FastMap<OsString, Gitignore>,
     /// The `.gitignore` rules of the folders above the root, up to the repository's root,
     /// nearest first (`gates.toml` in a subfolder: the repository's own rules apply too).
     above: Vec<Gitignore>,
@@ -54,11 +57,11 @@ impl Ignores {
         dirs.push(PathBuf::new());
         dirs.sort();
         dirs.dedup();
-        let mut by_dir = HashMap::new();
+        let mut by_dir = FastMap::default();
         for dir in dirs {
             let at = root.join(&dir);
             if let Some(rules) = rules_of(&at, &at.join(".gitignore")) {
-                by_dir.insert(dir, rules);
+                by_dir.insert(dir.into_os_string(), rules);
             }
         }
         // The folders above, up to the repository's root; none when the root is the
@@ -93,10 +96,15 @@ impl Ignores {
     /// Whether git ignores the file at `rel` (relative to the root).
     pub(super) fn ignored(&self, rel: &Path) -> bool {
         let abs = self.root.join(rel);
-        let mut dir = rel.parent();
+        // Most repositories have a `.gitignore` at the root only: no walk up per file then.
+        let mut dir = if self.by_dir.is_empty() {
+            None
+        } else {
+            rel.parent()
+        };
         // Deeper files first: their rules override the ones above them.
         while let Some(d) = dir {
-            if let Some(rules) = self.by_dir.get(d) {
+            if let Some(rules) = self.by_dir.get(d.as_os_str()) {
                 match rules.matched_path_or_any_parents(&abs, false) {
                     Match::Ignore(_) => return true,
                     Match::Whitelist(_) => return false,
@@ -129,7 +137,12 @@ fn rules_of(dir: &Path, file: &Path) -> Option<Gitignore> {
     let mut builder = GitignoreBuilder::new(dir);
     // A line that is not a valid pattern is skipped, as git does.
     let _ = builder.add(file);
-    builder.build().ok()
+    // A file of comments only (git's own `info/exclude` template) matches nothing: without
+    // it, every file a glob matches need not be checked at all.
+    builder
+        .build()
+        .ok()
+        .filter(|g| g.num_ignores() + g.num_whitelists() > 0)
 }
 
 /// The `info/exclude` file of the repository whose root is `top`: in `.git/`, or, when `.git`
@@ -178,6 +191,27 @@ mod tests {
         ] {
             assert_eq!(ignores.ignored(Path::new(path)), ignored, "{path}");
         }
+    }
+
+    /// Files of comments only (what `git init` leaves in `info/exclude`) are no rules: with
+    /// nothing else, there is nothing to check per file. One real rule is seen.
+    #[test]
+    fn comment_only_files_are_no_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".git/info")).unwrap();
+        std::fs::write(
+            root.join(".git/info/exclude"),
+            "# git ls-files --others\n# *.o\n",
+        )
+        .unwrap();
+        std::fs::write(root.join(".gitignore"), "# nothing yet\n\n").unwrap();
+        let load = || Ignores::load(root, std::iter::empty(), std::iter::empty());
+        assert!(load().is_none());
+        std::fs::write(root.join(".gitignore"), "# one rule\n*.log\n").unwrap();
+        let ignores = load().expect("a rule");
+        assert!(ignores.ignored(Path::new("a.log")));
+        assert!(!ignores.ignored(Path::new("a.txt")));
     }
 
     #[test]

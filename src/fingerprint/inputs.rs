@@ -67,7 +67,9 @@ impl PathMatcher {
             && !last.is_empty();
         if simple {
             return Some(PathMatcher::Simple {
-                dir: PathBuf::from(dir),
+                // As `Path` comparison sees it (`a//b` and `a/./b` are `a/b`), so that
+                // `is_match` can compare bytes.
+                dir: Path::new(dir).components().collect(),
                 component: last.to_owned(),
             });
         }
@@ -77,12 +79,21 @@ impl PathMatcher {
     fn is_match(&self, path: &Path) -> bool {
         match self {
             PathMatcher::Simple { dir, component } => {
-                path.parent() == Some(dir.as_path())
-                    && path
-                        .file_name()
-                        // By bytes, as globset does: a name that is not UTF-8 is still a file
-                        // the glob covers, and must enter the key.
-                        .is_some_and(|n| star_match(component.as_bytes(), n.as_bytes()))
+                // By bytes (listed paths are as the walk joined them: no `.` or doubled
+                // `/`), not by `Path::parent`, which parses the path's components: this runs
+                // for every listed file of every gate.
+                let path = path.as_os_str().as_bytes();
+                let dir = dir.as_os_str().as_bytes();
+                let name = if dir.is_empty() {
+                    Some(path)
+                } else {
+                    path.strip_prefix(dir).and_then(|r| r.strip_prefix(b"/"))
+                };
+                // By bytes, as globset does: a name that is not UTF-8 is still a file the glob
+                // covers, and must enter the key.
+                name.is_some_and(|n| {
+                    !n.is_empty() && !n.contains(&b'/') && star_match(component.as_bytes(), n)
+                })
             }
             PathMatcher::Glob(m) => m.is_match(path),
         }
@@ -322,7 +333,7 @@ fn expand_with(
 
 /// A walk: its base folder (as bytes, cheap to hash and compare) and depth limit.
 type WalkKey = (std::ffi::OsString, Option<usize>);
-type Listings = HashMap<WalkKey, Arc<Vec<PathBuf>>>;
+type Listings = crate::fasthash::FastMap<WalkKey, Arc<Vec<PathBuf>>>;
 
 /// Which walk serves a pattern: its base folder and depth (a literal folder: everything under it).
 fn walk_key(root: &Path, pattern: &str) -> WalkKey {
@@ -518,6 +529,9 @@ mod tests {
             ("a/**/b.rs", "a/x/y/b.rs", true),
             ("src/**", "src/a/b.txt", true),
             ("src/**", "src/top.txt", true),
+            ("in/g1/*.txt", "in/g10/f0.txt", false),
+            ("in/g1/*.txt", "in/g1", false),
+            ("in/*.txt", "in/a/b.txt", false),
         ] {
             let m = PathMatcher::new(pattern).unwrap();
             assert_eq!(m.is_match(Path::new(path)), want, "{pattern} vs {path}");

@@ -139,7 +139,9 @@ impl Fingerprinter {
         self.stat.load_warning.as_deref()
     }
 
-    fn compute(&self, rel: &Path) -> Option<(Hash, FileStat)> {
+    /// The file's hash and stat (None: missing or unreadable), and whether the stat cache
+    /// found its entry current (it serves it from now on: the memo need not).
+    fn compute(&self, rel: &Path) -> (Option<(Hash, FileStat)>, bool) {
         let abs = self.root.join(rel);
         // From the working folder, when it is the root, the kernel walks only the relative
         // part of each path (a no-op run is mostly stat calls). A path with `..` or a symlink
@@ -151,11 +153,11 @@ impl Fingerprinter {
         };
         // The stat cache knows a relative path by its name relative to the root (an absolute
         // one by itself): no joined path per file.
-        match self.stat.hash_at(rel, io_path) {
-            Ok(v) => Some(v),
+        match self.stat.check_at(rel, io_path) {
+            Ok((hash, stat, current)) => (Some((hash, stat)), current),
             Err(_) => {
                 self.stat.forget(rel);
-                None
+                (None, false)
             }
         }
     }
@@ -165,9 +167,9 @@ impl Fingerprinter {
         // What the stat cache found current it serves itself; the memo takes the rest.
         let results: Vec<(&Path, Option<(Hash, FileStat)>)> = paths
             .par_iter()
-            .filter_map(|p| {
-                let v = self.compute(p);
-                self.stat.current(p).is_none().then_some((*p, v))
+            .filter_map(|p| match self.compute(p) {
+                (_, true) => None,
+                (v, false) => Some((*p, v)),
             })
             .collect();
         if let Ok(mut memo) = self.memo.lock() {
@@ -192,10 +194,8 @@ impl Fingerprinter {
         {
             return v;
         }
-        let v = self.compute(rel);
-        if self.stat.current(rel).is_none()
-            && let Ok(mut memo) = self.memo.lock()
-        {
+        let (v, current) = self.compute(rel);
+        if !current && let Ok(mut memo) = self.memo.lock() {
             memo.insert(rel.as_os_str().as_bytes(), v);
         }
         v
@@ -420,19 +420,23 @@ impl Fingerprinter {
             k.field(need.name.as_bytes());
             let mut arts: Vec<&str> = gate.keyed_artifacts_of(need);
             // Files named exactly (every need before sets, and most since): their memoised
-            // hashes, with no allocation past this list (a no-op run computes every key).
-            if need.exact_artifacts() && arts.iter().all(|a| self.file(Path::new(a)).is_some()) {
+            // hashes, looked up once each, with no allocation past these lists (a no-op run
+            // computes every key).
+            if need.exact_artifacts() {
                 arts.sort_unstable();
                 arts.dedup();
-                k.count(arts.len());
-                for a in arts {
-                    k.field(a.as_bytes());
-                    match self.file(Path::new(a)) {
-                        Some((h, _)) => k.hash_hex(&h),
-                        None => k.field(ABSENT.as_bytes()),
+                let hashes: Option<Vec<Hash>> = arts
+                    .iter()
+                    .map(|a| self.file(Path::new(a)).map(|(h, _)| h))
+                    .collect();
+                if let Some(hashes) = hashes {
+                    k.count(arts.len());
+                    for (a, h) in arts.iter().zip(&hashes) {
+                        k.field(a.as_bytes());
+                        k.hash_hex(h);
                     }
+                    continue;
                 }
-                continue;
             }
             let set = self.artifact_set(need, &arts);
             k.count(set.len());

@@ -169,6 +169,11 @@ impl StatCache {
     /// `hash` of the file `path` names, read through `io_path`, another name of the same file
     /// (relative to the working folder: the kernel then walks fewer folders per stat).
     pub fn hash_at(&self, path: &Path, io_path: &Path) -> io::Result<(Hash, FileStat)> {
+        self.check_at(path, io_path).map(|(h, s, _)| (h, s))
+    }
+
+    /// `hash_at`, and whether the entry was found current (`current` serves it from now on).
+    pub fn check_at(&self, path: &Path, io_path: &Path) -> io::Result<(Hash, FileStat, bool)> {
         let meta = std::fs::metadata(io_path)?;
         if !meta.is_file() {
             return Err(io::Error::other("not a regular file"));
@@ -182,7 +187,7 @@ impl StatCache {
             if let Some(c) = self.current.get(slot as usize) {
                 c.store(true, Ordering::Relaxed);
             }
-            return Ok((entry.hash, stat));
+            return Ok((entry.hash, stat, true));
         }
         let hash = hash_file(io_path, stat.size)?;
         // Re-stat: if the file changed while we read it, do not record a hash for the new stat.
@@ -193,7 +198,7 @@ impl StatCache {
             }
             self.dirty.store(true, Ordering::Relaxed);
         }
-        Ok((hash, stat))
+        Ok((hash, stat, false))
     }
 
     /// Forget a path (it was found missing).
