@@ -150,6 +150,106 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A [`Reader`] over a file read as it is decoded, for state files whose decoded form is kept
+/// (the stat cache: its 50 MB file at 100,000 gates is not held beside the map it becomes).
+/// The checksum covers what was read: call [`StreamReader::finish`] and drop what was decoded
+/// when it fails.
+pub(crate) struct StreamReader<R> {
+    inner: R,
+    hasher: blake3::Hasher,
+    /// Body bytes not read yet (the checksum's 32 follow them).
+    left: u64,
+    buf: Vec<u8>,
+}
+
+impl<R: io::Read> StreamReader<R> {
+    /// Check the magic of the `len` bytes `inner` holds.
+    pub(crate) fn open(mut inner: R, len: u64, magic: &[u8]) -> Result<Self, DecodeError> {
+        let fixed = magic.len() as u64 + 32;
+        let mut head = vec![0; magic.len()];
+        if inner.read_exact(&mut head).is_err() || head != magic {
+            return Err(DecodeError::Magic);
+        }
+        if len < fixed {
+            return Err(DecodeError::Truncated);
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(magic);
+        Ok(StreamReader {
+            inner,
+            hasher,
+            left: len - fixed,
+            buf: Vec::new(),
+        })
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        if (n as u64) > self.left {
+            return Err(DecodeError::Truncated);
+        }
+        self.buf.resize(n, 0);
+        self.inner
+            .read_exact(&mut self.buf)
+            .map_err(|_| DecodeError::Truncated)?;
+        self.left -= n as u64;
+        self.hasher.update(&self.buf);
+        Ok(&self.buf)
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes(
+            b.try_into().map_err(|_| DecodeError::Truncated)?,
+        ))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        let b = self.take(8)?;
+        Ok(u64::from_le_bytes(
+            b.try_into().map_err(|_| DecodeError::Truncated)?,
+        ))
+    }
+
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
+        let b = self.take(8)?;
+        Ok(i64::from_le_bytes(
+            b.try_into().map_err(|_| DecodeError::Truncated)?,
+        ))
+    }
+
+    /// A length-prefixed field (valid until the next read).
+    pub(crate) fn bytes(&mut self) -> Result<&[u8], DecodeError> {
+        let n = self.u32()? as usize;
+        self.take(n)
+    }
+
+    /// `n` bytes (valid until the next read).
+    pub(crate) fn raw(&mut self, n: usize) -> Result<&[u8], DecodeError> {
+        self.take(n)
+    }
+
+    /// Body bytes left to read.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.left
+    }
+
+    /// The whole body was read and the checksum matches it.
+    pub(crate) fn finish(mut self) -> Result<(), DecodeError> {
+        if self.left != 0 {
+            return Err(DecodeError::Invalid);
+        }
+        let mut sum = [0; 32];
+        self.inner
+            .read_exact(&mut sum)
+            .map_err(|_| DecodeError::Truncated)?;
+        if self.hasher.finalize().as_bytes() == &sum {
+            Ok(())
+        } else {
+            Err(DecodeError::Checksum)
+        }
+    }
+}
+
 /// Write `data` to `path` atomically: a unique temporary name in the same folder, then rename.
 /// The file is readable by its owner only (mode 0600, a temporary file's): for the runner's own
 /// state. Files meant for people and other tools use [`write_atomic_shared`].
@@ -240,6 +340,42 @@ mod tests {
         write_atomic_shared(&dir.path().join("shared"), b"y").unwrap();
         assert_eq!(mode("shared"), mode("plain"));
         assert_eq!(std::fs::read(dir.path().join("shared")).unwrap(), b"y");
+    }
+
+    /// The streaming reader reads what `Reader` reads and sees the same corruptions: a flipped
+    /// byte, a cut file, another kind of file.
+    #[test]
+    fn the_stream_reader_agrees_with_the_reader() {
+        let mut w = Writer::new(b"TEST1");
+        w.u32(7);
+        w.bytes(b"hello");
+        w.i64(-3);
+        w.raw(&[9; 32]);
+        let data = w.finish();
+        fn open(d: &[u8]) -> Result<StreamReader<&[u8]>, DecodeError> {
+            StreamReader::open(d, d.len() as u64, b"TEST1")
+        }
+        let read_all = |d: &[u8]| -> Result<(u32, Vec<u8>, i64), DecodeError> {
+            let mut r = open(d)?;
+            let v = (r.u32()?, r.bytes()?.to_vec(), r.i64()?);
+            assert_eq!(r.raw(32)?, [9; 32]);
+            assert_eq!(r.remaining(), 0);
+            r.finish()?;
+            Ok(v)
+        };
+        assert_eq!(read_all(&data).unwrap(), (7, b"hello".to_vec(), -3));
+        let mut flipped = data.clone();
+        flipped[8] ^= 1;
+        assert!(matches!(read_all(&flipped), Err(DecodeError::Checksum)));
+        assert!(matches!(
+            read_all(&data[..data.len() - 3]),
+            Err(DecodeError::Truncated)
+        ));
+        assert!(matches!(read_all(b"OTHER..."), Err(DecodeError::Magic)));
+        // A body left unread is not a whole file read.
+        let mut r = open(&data).unwrap();
+        r.u32().unwrap();
+        assert!(matches!(r.finish(), Err(DecodeError::Invalid)));
     }
 
     #[test]

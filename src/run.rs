@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, Gate};
 use crate::exec::{Event, GateRun, RunOptions, Scheduler};
+use crate::fingerprint::ListingCache;
 use crate::history::{History, RunPlace, samples};
 use crate::judge::BaselineSamples;
 use crate::profile::CriticalPath;
@@ -162,13 +163,21 @@ pub(crate) fn run(
         environment: &prepared.environment,
         runtime: &prepared.runtime,
     };
-    let runs = scheduler.run(&prepared.selected);
+    let gate_runs = scheduler.run(&prepared.selected);
     mark("schedule");
+    // The runs are made whole (`GateRun`s) only once the gates' caches are dropped below,
+    // unless the profile needs them now: at 100,000 gates they take 36 MB.
+    let (early, gate_runs) = if req.profile.is_some() {
+        (Some(gate_runs.into_runs()), None)
+    } else {
+        (None, Some(gate_runs))
+    };
     let mut profile_warnings = Vec::new();
     let critical_path = req.profile.as_ref().and_then(|path| {
-        let critical = crate::profile::critical_path(&ws.graph, &runs);
+        let runs = early.as_deref().unwrap_or_default();
+        let critical = crate::profile::critical_path(&ws.graph, runs);
         let workers = opts.jobs.max(1).min(prepared.selected.len().max(1));
-        let trace = crate::profile::trace(&ws.config, &runs, started, workers, critical.as_ref());
+        let trace = crate::profile::trace(&ws.config, runs, started, workers, critical.as_ref());
         if let Err(e) = crate::profile::write(path, &trace) {
             profile_warnings.push(format!("cannot write the profile {}: {e}", path.display()));
         }
@@ -182,7 +191,9 @@ pub(crate) fn run(
     // The gates are decided: what follows (reports, the cache's budget) reads no file
     // through the memo, so it is not held through the run's peak.
     prepared.fp.release_memo();
-    if let Err(e) = prepared.listings.save() {
+    if let Some(listings) = &prepared.listings
+        && let Err(e) = listings.save()
+    {
         prepared
             .cache
             .warn(format!("cannot save the listing cache: {e}"));
@@ -203,6 +214,11 @@ pub(crate) fn run(
         ..
     } = prepared;
     let keep = req.keep_warm.then_some((fp, listings));
+    let runs: Vec<GateRun> = match (early, gate_runs) {
+        (Some(runs), _) => runs,
+        (None, Some(gate_runs)) => gate_runs.into_runs(),
+        (None, None) => Vec::new(),
+    };
     let mut history = history_loader
         .join()
         .unwrap_or_else(|_| History::load(&ws.config.settings.history));
@@ -242,7 +258,7 @@ pub(crate) fn run(
         critical_path,
         warm: keep.map(|(fp, listings)| WarmCaches {
             stat: fp.into_stat_cache().next_run(),
-            listings: listings.next_run(),
+            listings: listings.map(ListingCache::next_run),
             cache: Some(cache),
         }),
     }

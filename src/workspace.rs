@@ -203,7 +203,9 @@ pub(crate) struct Prepared {
     pub inputs: fingerprint::ExpandedInputs,
     pub fp: Fingerprinter,
     pub cache: Cache,
-    pub listings: ListingCache,
+    /// None once saved: a run that hands no caches on saves it as soon as the inputs are
+    /// expanded, so it is not held through the gates (13 MB at 100,000 gates).
+    pub listings: Option<ListingCache>,
     /// What gates' processes see of the caller's environment.
     pub environment: GateEnvironment,
     /// The outputs of the selected gates' runtime inputs (run once each).
@@ -218,7 +220,15 @@ pub(crate) fn prepare(
     sel: &Selection,
     timings: &dyn Fn(&str, std::time::Duration),
 ) -> Result<Prepared, WorkspaceError> {
-    prepare_reusing(ws, sel, timings, None)
+    let mut prepared = prepare_reusing(ws, sel, timings, None)?;
+    if let Some(listings) = prepared.listings.take()
+        && let Err(e) = listings.save()
+    {
+        prepared
+            .cache
+            .warn(format!("cannot save the listing cache: {e}"));
+    }
+    Ok(prepared)
 }
 
 /// The stat and listing caches a run leaves, for the next run in this process (`watch`), and
@@ -226,7 +236,8 @@ pub(crate) fn prepare(
 /// 40 ms of every re-run).
 pub(crate) struct WarmCaches {
     pub stat: StatCache,
-    pub listings: ListingCache,
+    /// None: load it again.
+    pub listings: Option<ListingCache>,
     /// None: open it again (the config changed, and with it maybe the cache's settings).
     pub cache: Option<Cache>,
 }
@@ -237,7 +248,7 @@ impl Prepared {
     pub(crate) fn into_caches(self) -> WarmCaches {
         WarmCaches {
             stat: self.fp.into_stat_cache().next_run(),
-            listings: self.listings.next_run(),
+            listings: self.listings.map(ListingCache::next_run),
             cache: Some(self.cache),
         }
     }
@@ -255,12 +266,11 @@ pub(crate) fn prepare_reusing(
     let t = Instant::now();
     let (stat, listings, cache) = match warm {
         Some(w) => (Some(w.stat), w.listings, w.cache),
-        None => (
-            None,
-            ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin")),
-            None,
-        ),
+        None => (None, None, None),
     };
+    let listings = listings.unwrap_or_else(|| {
+        ListingCache::load(&ws.config.settings.cache_dir.join("listing-cache.bin"))
+    });
     let inputs = fingerprint::expand_cached(&ws.config, &selected, &listings)
         .map_err(|diags| invalid(&ws.config, diags))?;
     timings("expand", t.elapsed());
@@ -312,7 +322,7 @@ pub(crate) fn prepare_reusing(
         inputs,
         fp,
         cache,
-        listings,
+        listings: Some(listings),
         environment,
         runtime,
     })

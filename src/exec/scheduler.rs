@@ -137,30 +137,119 @@ enum Step {
     Miss(Job),
 }
 
-/// The results of a run so far, by gate index.
-struct Results(Vec<Option<Box<GateRun>>>);
+/// The results of a run, by place among the selected gates. Most results of a no-op are
+/// plain replays (a status, a key, a duration, nothing else): kept in 64 bytes, not as a
+/// 360-byte `GateRun` of empty fields (37 MB of a 100,000-gate no-op).
+pub(crate) struct GateRuns {
+    /// The selected gates, ascending.
+    gates: Vec<usize>,
+    slots: Vec<Slot>,
+}
 
-impl Results {
-    /// Room for the gates of a config of `gates` gates.
-    fn new(gates: usize) -> Self {
-        Results(std::iter::repeat_with(|| None).take(gates).collect())
+enum Slot {
+    Empty,
+    Plain(PlainRun),
+    Full(Box<GateRun>),
+}
+
+/// A `GateRun` whose every other field is empty.
+struct PlainRun {
+    status: Status,
+    cached: bool,
+    flaky: bool,
+    attempts: u32,
+    duration: Duration,
+    key: Option<CacheKey>,
+}
+
+impl PlainRun {
+    fn of(run: &GateRun) -> Option<Self> {
+        let plain = run.reason.is_none()
+            && run.thresholds.is_empty()
+            && run.metrics.is_none()
+            && run.log.is_none()
+            && run.guard.is_none()
+            && run.findings.is_empty()
+            && run.undeclared_reads.is_empty()
+            && run.tests.is_empty()
+            && run.why.is_none()
+            && run.timing.is_none();
+        plain.then_some(PlainRun {
+            status: run.status,
+            cached: run.cached,
+            flaky: run.flaky,
+            attempts: run.attempts,
+            duration: run.duration,
+            key: run.key,
+        })
     }
 
-    fn insert(&mut self, run: GateRun) {
-        let i = run.index;
-        if i >= self.0.len() {
-            self.0.resize_with(i + 1, || None);
+    fn into_run(self, index: usize) -> GateRun {
+        GateRun {
+            index,
+            status: self.status,
+            reason: None,
+            cached: self.cached,
+            duration: self.duration,
+            key: self.key,
+            thresholds: Vec::new(),
+            metrics: None,
+            log: None,
+            guard: None,
+            findings: Vec::new(),
+            undeclared_reads: Vec::new(),
+            tests: Vec::new(),
+            why: None,
+            attempts: self.attempts,
+            flaky: self.flaky,
+            timing: None,
         }
-        self.0[i] = Some(Box::new(run));
+    }
+}
+
+impl GateRuns {
+    /// Room for the results of `selected`.
+    fn new(selected: &BTreeSet<usize>) -> Self {
+        GateRuns {
+            gates: selected.iter().copied().collect(),
+            slots: std::iter::repeat_with(|| Slot::Empty)
+                .take(selected.len())
+                .collect(),
+        }
     }
 
-    fn get(&self, g: usize) -> Option<&GateRun> {
-        self.0.get(g)?.as_deref()
+    /// Keep `run` (a gate outside the selection is not kept: none reaches here).
+    fn insert(&mut self, run: GateRun) {
+        let Ok(at) = self.gates.binary_search(&run.index) else {
+            return;
+        };
+        self.slots[at] = match PlainRun::of(&run) {
+            Some(plain) => Slot::Plain(plain),
+            None => Slot::Full(Box::new(run)),
+        };
     }
 
-    /// The runs in gate order.
-    fn into_runs(self) -> Vec<GateRun> {
-        self.0.into_iter().flatten().map(|b| *b).collect()
+    /// The status of gate `g`'s result, once it has one.
+    fn status(&self, g: usize) -> Option<Status> {
+        let at = self.gates.binary_search(&g).ok()?;
+        match &self.slots[at] {
+            Slot::Empty => None,
+            Slot::Plain(p) => Some(p.status),
+            Slot::Full(r) => Some(r.status),
+        }
+    }
+
+    /// The runs in gate order (each plain one made whole again).
+    pub(crate) fn into_runs(self) -> Vec<GateRun> {
+        self.gates
+            .into_iter()
+            .zip(self.slots)
+            .filter_map(|(g, slot)| match slot {
+                Slot::Empty => None,
+                Slot::Plain(p) => Some(p.into_run(g)),
+                Slot::Full(r) => Some(*r),
+            })
+            .collect()
     }
 }
 
@@ -187,7 +276,7 @@ struct Resources {
 impl Scheduler<'_> {
     /// Run the `selected` gates (which must include everything they need). Results come back
     /// in declaration order.
-    pub(crate) fn run(&self, selected: &BTreeSet<usize>) -> Vec<GateRun> {
+    pub(crate) fn run(&self, selected: &BTreeSet<usize>) -> GateRuns {
         let mut waiting: HashMap<usize, usize> = selected
             .iter()
             .map(|&g| {
@@ -204,7 +293,7 @@ impl Scheduler<'_> {
             .collect();
         // By gate index, boxed: a `BTreeMap` of 360-byte runs, its nodes half full after
         // inserts in index order, took 68 MB of a 100,000-gate no-op.
-        let mut results: Results = Results::new(self.config.gates.len());
+        let mut results = GateRuns::new(selected);
         let (job_tx, job_rx) = mpsc::channel::<Job>();
         let job_rx = Mutex::new(job_rx);
         let (done_tx, done_rx) = mpsc::channel::<Step>();
@@ -315,7 +404,7 @@ impl Scheduler<'_> {
             }
             drop(job_tx);
         });
-        results.into_runs()
+        results
     }
 
     /// The queued jobs whose resources this run can hold now, reserved and ready for `Run`;
@@ -379,7 +468,7 @@ impl Scheduler<'_> {
         selected: &BTreeSet<usize>,
         waiting: &mut HashMap<usize, usize>,
         ready: &mut BinaryHeap<Reverse<usize>>,
-        results: &mut Results,
+        results: &mut GateRuns,
     ) {
         (self.observer)(Event::Finished {
             gate: &self.config.gates[run.index].name,
@@ -496,7 +585,7 @@ impl Scheduler<'_> {
     }
 
     /// Decide a ready gate: `not_run`, skip, cache hit, or a job to run.
-    fn prepare(&self, g: usize, results: &Results) -> Prepared {
+    fn prepare(&self, g: usize, results: &GateRuns) -> Prepared {
         let gate = &self.config.gates[g];
         // `skip_unless_env` first: a skipped gate is skipped whatever its needs did.
         let unmet = gate.unmet_conditions(|k| std::env::var(k).ok());
@@ -511,15 +600,9 @@ impl Scheduler<'_> {
         let blocked: Vec<String> = self
             .graph
             .needs(g)
-            .filter_map(|n| results.get(n))
-            .filter(|r| !r.status.satisfies_needs())
-            .map(|r| {
-                format!(
-                    "`{}` ({})",
-                    self.config.gates[r.index].name,
-                    r.status.as_str()
-                )
-            })
+            .filter_map(|n| results.status(n).map(|status| (n, status)))
+            .filter(|(_, status)| !status.satisfies_needs())
+            .map(|(n, status)| format!("`{}` ({})", self.config.gates[n].name, status.as_str()))
             .collect();
         if !blocked.is_empty() {
             self.clear_artifacts(gate);
@@ -766,7 +849,9 @@ impl Scheduler<'_> {
             why: None,
             attempts: 0,
             flaky: false,
-            timing: Some(timing),
+            // Where and when a replay was decided is drawn only by the HTML report and the
+            // profile: without them a replay keeps none (it is then a `PlainRun`).
+            timing: (self.opts.why_ran || self.opts.replay_phases).then_some(timing),
         }
     }
 
@@ -1196,5 +1281,55 @@ pub(crate) fn command_execution(end: &ProcessEnd) -> Execution {
             crate::vocab::duration::humantime(*t)
         )),
         ProcessEnd::SpawnFailed(why) => Execution::Broken(why.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(index: usize, status: Status) -> GateRun {
+        PlainRun {
+            status,
+            cached: true,
+            flaky: false,
+            attempts: 0,
+            duration: Duration::from_millis(3),
+            key: Some(CacheKey([7; 32])),
+        }
+        .into_run(index)
+    }
+
+    /// A plain replay is kept compact and comes back field for field; a run with anything
+    /// more is kept whole; statuses are seen as they arrive; the runs come back in gate order.
+    #[test]
+    fn results_keep_plain_runs_compact_and_give_every_run_back() {
+        let selected: BTreeSet<usize> = [2, 5, 9].into();
+        let mut results = GateRuns::new(&selected);
+        assert_eq!(results.status(5), None);
+        let mut failed = run(9, Status::Fail);
+        failed.reason = Some("exit 1".to_owned());
+        results.insert(failed);
+        results.insert(run(2, Status::Pass));
+        results.insert(run(42, Status::Pass));
+        assert!(matches!(results.slots[0], Slot::Plain(_)));
+        assert!(matches!(results.slots[2], Slot::Full(_)));
+        assert_eq!(results.status(2), Some(Status::Pass));
+        assert_eq!(results.status(9), Some(Status::Fail));
+        assert_eq!(results.status(5), None);
+        assert_eq!(results.status(42), None, "not selected");
+        let runs = results.into_runs();
+        let got: Vec<(usize, Status, Option<&str>)> = runs
+            .iter()
+            .map(|r| (r.index, r.status, r.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [(2, Status::Pass, None), (9, Status::Fail, Some("exit 1"))]
+        );
+        let back = &runs[0];
+        assert!(back.cached && back.attempts == 0 && !back.flaky);
+        assert_eq!(back.duration, Duration::from_millis(3));
+        assert_eq!(back.key, Some(CacheKey([7; 32])));
     }
 }
