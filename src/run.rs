@@ -168,7 +168,7 @@ pub(crate) fn run(
     // The runs are made whole (`GateRun`s) only once the gates' caches are dropped below,
     // unless the profile needs them now: at 100,000 gates they take 36 MB.
     let (early, gate_runs) = if req.profile.is_some() {
-        (Some(gate_runs.into_runs()), None)
+        (Some(gate_runs.into_runs().collect::<Vec<_>>()), None)
     } else {
         (None, Some(gate_runs))
     };
@@ -214,10 +214,11 @@ pub(crate) fn run(
         ..
     } = prepared;
     let keep = req.keep_warm.then_some((fp, listings));
-    let runs: Vec<GateRun> = match (early, gate_runs) {
-        (Some(runs), _) => runs,
-        (None, Some(gate_runs)) => gate_runs.into_runs(),
-        (None, None) => Vec::new(),
+    // Each run made whole only as its report is made (not all 100,000 at once).
+    let runs: Box<dyn Iterator<Item = GateRun>> = match (early, gate_runs) {
+        (Some(runs), _) => Box::new(runs.into_iter()),
+        (None, Some(gate_runs)) => Box::new(gate_runs.into_runs()),
+        (None, None) => Box::new(std::iter::empty()),
     };
     let mut history = history_loader
         .join()
@@ -226,15 +227,13 @@ pub(crate) fn run(
     let mut report = Report::from_gates(
         gate_reports(
             &ws.config,
-            &runs,
+            runs,
             &effective,
             opts.why_ran.then_some(started),
         ),
         &clock::rfc3339(req.now),
         started.elapsed().as_millis(),
     );
-    // The report holds what the reports need of the runs.
-    drop(runs);
     // The report says what the run came to and the code the process uses, both.
     report.exit_code = report.outcome.process_code(req.skip_exit_code);
     let warnings = cache
@@ -373,109 +372,108 @@ fn write_outputs(
 #[must_use]
 pub(crate) fn gate_reports(
     config: &Config,
-    runs: &[GateRun],
+    runs: impl Iterator<Item = GateRun>,
     effective_mode: &dyn Fn(&Gate) -> Mode,
     timeline_from: Option<Instant>,
 ) -> Vec<GateReport> {
     let ms_since = |origin: Instant, t: Instant| {
         u64::try_from(t.saturating_duration_since(origin).as_millis()).unwrap_or(u64::MAX)
     };
-    runs.iter()
-        .map(|r| {
-            let gate = &config.gates[r.index];
-            let exports = r.metrics.as_ref().map_or_else(Vec::new, |m| {
-                gate.export
-                    .iter()
-                    .filter_map(|(name, path)| {
-                        let value = path.lookup(m)?.as_f64()?;
-                        Some(ExportedMetric {
-                            name: name.replace('.', "_"),
-                            value,
-                        })
+    runs.map(|r| {
+        let gate = &config.gates[r.index];
+        let exports = r.metrics.as_ref().map_or_else(Vec::new, |m| {
+            gate.export
+                .iter()
+                .filter_map(|(name, path)| {
+                    let value = path.lookup(m)?.as_f64()?;
+                    Some(ExportedMetric {
+                        name: name.replace('.', "_"),
+                        value,
                     })
-                    .collect()
-            });
-            GateReport {
-                name: gate.name.clone(),
-                kind: gate.kind.name().to_owned(),
-                status: r.status,
-                mode: effective_mode(gate),
-                configured_mode: gate.mode,
-                cached: r.cached,
-                flaky: r.flaky,
-                attempts: r.attempts,
-                duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
-                key: r.key.map(|k| k.hex()),
-                reason: r.reason.clone(),
-                description: gate.description.clone(),
-                why: r.why.clone(),
-                ran: timeline_from
-                    .zip(r.timing.as_ref())
-                    .map(|(origin, t)| RanAt {
-                        lane: match t.lane {
-                            crate::exec::Lane::Worker(w) => format!("worker {}", w + 1),
-                            crate::exec::Lane::Scheduler(_) => "scheduler".to_owned(),
-                        },
-                        start_ms: ms_since(origin, t.start),
-                        end_ms: ms_since(origin, t.end),
+                })
+                .collect()
+        });
+        GateReport {
+            name: gate.name.clone(),
+            kind: gate.kind.name().to_owned(),
+            status: r.status,
+            mode: effective_mode(gate),
+            configured_mode: gate.mode,
+            cached: r.cached,
+            flaky: r.flaky,
+            attempts: r.attempts,
+            duration_ms: u64::try_from(r.duration.as_millis()).unwrap_or(u64::MAX),
+            key: r.key.map(|k| k.hex()),
+            reason: r.reason.clone(),
+            description: gate.description.clone(),
+            why: r.why.clone(),
+            ran: timeline_from
+                .zip(r.timing.as_ref())
+                .map(|(origin, t)| RanAt {
+                    lane: match t.lane {
+                        crate::exec::Lane::Worker(w) => format!("worker {}", w + 1),
+                        crate::exec::Lane::Scheduler(_) => "scheduler".to_owned(),
+                    },
+                    start_ms: ms_since(origin, t.start),
+                    end_ms: ms_since(origin, t.end),
+                }),
+            undeclared_reads: r
+                .undeclared_reads
+                .iter()
+                .map(|u| UndeclaredReport {
+                    path: u.path.clone(),
+                    suggestion: u.suggestion.clone(),
+                })
+                .collect(),
+            guard: r.guard.clone(),
+            findings: r
+                .findings
+                .iter()
+                .map(|f| FindingReport {
+                    file: f.file.clone(),
+                    line: f.line,
+                    message: f.message.clone(),
+                })
+                .collect(),
+            artifacts: gate.artifacts.clone(),
+            thresholds: r
+                .thresholds
+                .iter()
+                .map(|t| ThresholdReport {
+                    metric: t.metric.clone(),
+                    op: t.op.as_str().to_owned(),
+                    limit: t.limit,
+                    value: t.value,
+                    pass: t.pass,
+                    baseline: t.baseline.as_ref().map(|b| BaselineReport {
+                        expr: b.expr.clone(),
+                        statistic: b.statistic.to_owned(),
+                        branch: b.branch.clone(),
+                        window: b.window,
+                        samples: b.samples,
+                        min_samples: b.min_samples,
+                        other_machines: b.other_machines,
+                        value: b.value,
+                        change_pct: b.change_pct,
+                        holds: b.holds,
+                        observed_only: b.observed_only,
+                        note: b.note.clone(),
                     }),
-                undeclared_reads: r
-                    .undeclared_reads
-                    .iter()
-                    .map(|u| UndeclaredReport {
-                        path: u.path.clone(),
-                        suggestion: u.suggestion.clone(),
-                    })
-                    .collect(),
-                guard: r.guard.clone(),
-                findings: r
-                    .findings
-                    .iter()
-                    .map(|f| FindingReport {
-                        file: f.file.clone(),
-                        line: f.line,
-                        message: f.message.clone(),
-                    })
-                    .collect(),
-                artifacts: gate.artifacts.clone(),
-                thresholds: r
-                    .thresholds
-                    .iter()
-                    .map(|t| ThresholdReport {
-                        metric: t.metric.clone(),
-                        op: t.op.as_str().to_owned(),
-                        limit: t.limit,
-                        value: t.value,
-                        pass: t.pass,
-                        baseline: t.baseline.as_ref().map(|b| BaselineReport {
-                            expr: b.expr.clone(),
-                            statistic: b.statistic.to_owned(),
-                            branch: b.branch.clone(),
-                            window: b.window,
-                            samples: b.samples,
-                            min_samples: b.min_samples,
-                            other_machines: b.other_machines,
-                            value: b.value,
-                            change_pct: b.change_pct,
-                            holds: b.holds,
-                            observed_only: b.observed_only,
-                            note: b.note.clone(),
-                        }),
-                    })
-                    .collect(),
-                exports,
-                tests: r
-                    .tests
-                    .iter()
-                    .map(|t| TestCaseReport {
-                        name: t.name.clone(),
-                        classname: t.classname.clone(),
-                        status: t.status,
-                        message: t.message.clone(),
-                        time_ms: t.time_ms,
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
+                })
+                .collect(),
+            exports,
+            tests: r
+                .tests
+                .iter()
+                .map(|t| TestCaseReport {
+                    name: t.name.clone(),
+                    classname: t.classname.clone(),
+                    status: t.status,
+                    message: t.message.clone(),
+                    time_ms: t.time_ms,
+                })
+                .collect(),
+        }
+    })
+    .collect()
 }

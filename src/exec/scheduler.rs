@@ -239,8 +239,8 @@ impl GateRuns {
         }
     }
 
-    /// The runs in gate order (each plain one made whole again).
-    pub(crate) fn into_runs(self) -> Vec<GateRun> {
+    /// The runs in gate order, each plain one made whole again as it is reached.
+    pub(crate) fn into_runs(self) -> impl Iterator<Item = GateRun> {
         self.gates
             .into_iter()
             .zip(self.slots)
@@ -249,7 +249,6 @@ impl GateRuns {
                 Slot::Plain(p) => Some(p.into_run(g)),
                 Slot::Full(r) => Some(*r),
             })
-            .collect()
     }
 }
 
@@ -1318,7 +1317,7 @@ mod tests {
         assert_eq!(results.status(9), Some(Status::Fail));
         assert_eq!(results.status(5), None);
         assert_eq!(results.status(42), None, "not selected");
-        let runs = results.into_runs();
+        let runs: Vec<GateRun> = results.into_runs().collect();
         let got: Vec<(usize, Status, Option<&str>)> = runs
             .iter()
             .map(|r| (r.index, r.status, r.reason.as_deref()))
