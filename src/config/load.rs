@@ -729,7 +729,7 @@ fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Opt
         name: name.to_owned(),
         description,
         kind_json: serde_json::to_string(&kind).unwrap_or_default(),
-        kind: Box::new(kind),
+        kind,
         mode,
         needs,
         inputs,

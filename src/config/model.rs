@@ -251,7 +251,7 @@ pub struct Gate {
     /// `description`: free text for people reading gates.toml; None when not set.
     pub description: Option<String>,
     /// The kind and its kind-specific settings (`command` with `run` by default).
-    pub kind: Box<GateKind>,
+    pub kind: GateKind,
     /// `kind` serialised as it enters the cache key (`{"kind":"command","run":"..."}`), made
     /// once when the config is loaded (and kept in the config snapshot), not per run.
     pub kind_json: String,

@@ -482,9 +482,9 @@ impl Codec for GateKind {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         if bool::decode(r)? {
-            Ok(GateKind::Command(crate::kinds::CommandSpec {
+            Ok(GateKind::Command(Box::new(crate::kinds::CommandSpec {
                 run: String::decode(r)?,
-            }))
+            })))
         } else {
             serde_json::from_str(&String::decode(r)?).map_err(|_| DecodeError::Truncated)
         }
@@ -609,7 +609,7 @@ iterations = 10
         let mut config = parse("gates.toml", EVERY_KIND, dir.path()).expect("valid");
         // The http service's ready_timeout is stored in whole milliseconds.
         let http = config.gates.iter_mut().find(|g| g.name == "http").unwrap();
-        let crate::kinds::GateKind::Http(spec) = &mut *http.kind else {
+        let crate::kinds::GateKind::Http(spec) = &mut http.kind else {
             panic!("http gate")
         };
         spec.service.as_mut().unwrap().ready_timeout = std::time::Duration::from_micros(1500);

@@ -1118,7 +1118,7 @@ impl Scheduler<'_> {
         let env = self.environment.for_gate(gate);
         let mut undeclared_reads = Vec::new();
         let mut timed_out = false;
-        let (execution, findings) = match &*gate.kind {
+        let (execution, findings) = match &gate.kind {
             GateKind::Command(command) => {
                 let stream =
                     |gate: &str, line: &[u8]| (self.observer)(Event::Output { gate, line });

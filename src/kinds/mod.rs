@@ -132,8 +132,9 @@ macro_rules! kinds {
         #[serde(rename_all = "kebab-case", tag = "kind")]
         pub enum GateKind {
             $(
-                /// A gate of this kind, with its kind-specific settings.
-                $variant($spec),
+                /// A gate of this kind, with its kind-specific settings (boxed: the kinds'
+                /// settings differ in size, and nearly every gate is a small command).
+                $variant(Box<$spec>),
             )*
         }
 
@@ -153,7 +154,7 @@ macro_rules! kinds {
             /// settings (reported).
             pub fn parse(kind: &str, p: &mut KindParser<'_, '_, '_>) -> Option<Self> {
                 $(if kind == <$spec as Kind>::NAME {
-                    return <$spec as Kind>::parse(p).map(GateKind::$variant);
+                    return <$spec as Kind>::parse(p).map(|s| GateKind::$variant(Box::new(s)));
                 })*
                 None
             }
