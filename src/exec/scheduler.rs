@@ -499,24 +499,18 @@ impl Scheduler<'_> {
     }
 
     fn finished(&self, index: usize, status: Status, reason: String) -> GateRun {
-        GateRun {
-            index,
+        let plain = PlainRun {
             status,
-            reason: Some(reason),
             cached: false,
+            flaky: false,
+            attempts: 0,
             duration: Duration::ZERO,
             key: None,
-            thresholds: Vec::new(),
-            metrics: None,
-            log: None,
-            guard: None,
-            findings: Vec::new(),
-            undeclared_reads: Vec::new(),
-            tests: Vec::new(),
-            why: None,
-            attempts: 0,
-            flaky: false,
+        };
+        GateRun {
+            reason: Some(reason),
             timing: Some(GateTiming::on_scheduler(Instant::now())),
+            ..plain.into_run(index)
         }
     }
 
