@@ -714,12 +714,12 @@ fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Opt
     let allow_empty = f.bool(sink, "allow_empty").unwrap_or(false);
     let gitignore = f.bool(sink, "gitignore").unwrap_or(true);
     let cache = f.bool(sink, "cache").unwrap_or(true);
-    let tags = f
+    let tags: Box<[String]> = f
         .strings(sink, "tags")
         .into_iter()
         .map(|(t, _)| t)
         .collect();
-    let skip_unless_env = f
+    let skip_unless_env: Box<[(String, String)]> = f
         .string_map(sink, "skip_unless_env")
         .into_iter()
         .map(|(k, v, _)| (k, v))
@@ -735,24 +735,24 @@ fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Opt
         inputs,
         allow_empty,
         gitignore,
-        env,
-        pass_env,
-        tool_dirs,
-        runtime_inputs,
-        narrowed,
+        env: env.into(),
+        pass_env: pass_env.into(),
+        tool_dirs: tool_dirs.into(),
+        runtime_inputs: runtime_inputs.into(),
+        narrowed: narrowed.into(),
         artifacts,
         metrics,
         junit,
         timeout,
         retries,
-        uses,
+        uses: uses.into(),
         cache,
         tags,
         skip_unless_env,
         graduate_after_days,
-        thresholds,
-        baselines,
-        export,
+        thresholds: thresholds.into(),
+        baselines: baselines.into(),
+        export: export.into(),
         span,
     };
     // With problems of its own the gate is still returned: the config as a whole is then

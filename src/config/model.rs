@@ -267,18 +267,18 @@ pub struct Gate {
     /// exactly is never left out.
     pub gitignore: bool,
     /// Sorted, deduplicated.
-    pub env: Vec<String>,
+    pub env: Box<[String]>,
     /// Needs whose artifacts enter the key only in part (`needs = [{ gate, artifacts }]`).
-    pub narrowed: Vec<NarrowedNeed>,
+    pub narrowed: Box<[NarrowedNeed]>,
     /// Folders outside the repository whose files the gate may read without declaring them
     /// (toolchains, package caches): `--trace-inputs` does not list them. Absolute or `~/...`.
-    pub tool_dirs: Vec<String>,
+    pub tool_dirs: Box<[String]>,
     /// Commands whose output enters the key (`inputs = [{ run = "mypy --version" }]`), in
     /// order, deduplicated.
-    pub runtime_inputs: Vec<String>,
+    pub runtime_inputs: Box<[String]>,
     /// Variables passed to the gate's process but not keyed (tokens, paths of caches):
     /// exact names, or a prefix ending in `*`. Sorted, deduplicated.
-    pub pass_env: Vec<String>,
+    pub pass_env: Box<[String]>,
     /// As declared, relative to the config folder and normalised (no `.`/`..`): paths named
     /// exactly (a file, or a folder meaning everything under it), globs (`dist/**`) and
     /// exclusions (`!dist/tmp/**`). For built-in kinds this always includes the JSON artifact
@@ -297,21 +297,21 @@ pub struct Gate {
     pub retries: Option<u32>,
     /// `uses = ["db"]`: the resources of `[settings.resources]` the gate holds while it runs,
     /// sorted and deduplicated (the order every runner acquires them in). Never part of the key.
-    pub uses: Vec<String>,
+    pub uses: Box<[String]>,
     /// False when the gate sets `cache = false`: its runs are neither stored nor replayed.
     pub cache: bool,
     /// `tags`, for selecting gates with `--tag`.
-    pub tags: Vec<String>,
+    pub tags: Box<[String]>,
     /// (variable, value) pairs that must all hold in the environment, else the gate ends `skip`.
-    pub skip_unless_env: Vec<(String, String)>,
+    pub skip_unless_env: Box<[(String, String)]>,
     /// This gate's own `graduate_after_days`; None = the settings' value.
     pub graduate_after_days: Option<u32>,
     /// The `thresholds` table's fixed limits, in written order.
-    pub thresholds: Vec<Threshold>,
+    pub thresholds: Box<[Threshold]>,
     /// The `thresholds` table's limits against the metric's history, in written order.
-    pub baselines: Vec<BaselineThreshold>,
+    pub baselines: Box<[BaselineThreshold]>,
     /// `export = {"pqc.verify.latency" = "verify_p95_ms"}`: (exported name, metric path).
-    pub export: Vec<(String, MetricPath)>,
+    pub export: Box<[(String, MetricPath)]>,
     /// Span of the gate's table header, for messages about the gate as a whole.
     pub span: Range<usize>,
 }

@@ -265,6 +265,18 @@ impl<T: Codec> Codec for Vec<T> {
     }
 }
 
+impl<T: Codec> Codec for Box<[T]> {
+    fn encode(&self, w: &mut Writer) {
+        self.len().encode(w);
+        for v in self {
+            v.encode(w);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Vec::decode(r).map(Vec::into_boxed_slice)
+    }
+}
+
 impl<A: Codec, B: Codec> Codec for (A, B) {
     fn encode(&self, w: &mut Writer) {
         self.0.encode(w);
