@@ -7,10 +7,10 @@
 //! ledger (`used`): a hit reports a use only when that is older than `USE_RESOLUTION_MS`, so
 //! a no-op run soon after another writes nothing at all.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::bincodec::{self, Reader, Writer};
+use crate::fasthash::{FastBuild, FastMap};
 use crate::fingerprint::CacheKey;
 
 const MAGIC: &[u8] = b"RUNNER-INDEX-2\n";
@@ -32,7 +32,8 @@ pub struct IndexRecord {
 /// Gate name -> record.
 pub struct Index {
     path: PathBuf,
-    records: HashMap<String, IndexRecord>,
+    /// Gate name -> record (foldhash: a lookup per gate of every run).
+    records: FastMap<String, IndexRecord>,
     dirty: bool,
     /// Why the file on disk was ignored, if it was.
     pub load_warning: Option<String>,
@@ -47,9 +48,9 @@ impl Index {
         let records = match std::fs::read(path) {
             Ok(data) => decode(&data).unwrap_or_else(|e| {
                 load_warning = Some(format!("{}: {e}; ignoring it", path.display()));
-                HashMap::new()
+                FastMap::default()
             }),
-            Err(_) => HashMap::new(),
+            Err(_) => FastMap::default(),
         };
         Index {
             path: path.to_path_buf(),
@@ -61,7 +62,7 @@ impl Index {
 
     /// Forget every record, without writing (call `save` first): the file keeps them.
     pub fn release(&mut self) {
-        self.records = HashMap::new();
+        self.records = FastMap::default();
         self.dirty = false;
     }
 
@@ -124,7 +125,7 @@ impl Index {
     }
 }
 
-fn decode(data: &[u8]) -> Result<HashMap<String, IndexRecord>, bincodec::DecodeError> {
+fn decode(data: &[u8]) -> Result<FastMap<String, IndexRecord>, bincodec::DecodeError> {
     use bincodec::DecodeError::Truncated;
     let (mut r, with_used) = match Reader::open(data, MAGIC) {
         Ok(r) => (r, true),
@@ -132,7 +133,10 @@ fn decode(data: &[u8]) -> Result<HashMap<String, IndexRecord>, bincodec::DecodeE
         Err(e) => return Err(e),
     };
     let n = r.u64()?;
-    let mut out = HashMap::with_capacity(usize::try_from(n).unwrap_or(0).min(1 << 20));
+    let mut out = FastMap::with_capacity_and_hasher(
+        usize::try_from(n).unwrap_or(0).min(1 << 20),
+        FastBuild::default(),
+    );
     for _ in 0..n {
         let gate = String::from_utf8(r.bytes()?.to_vec()).map_err(|_| Truncated)?;
         let key = CacheKey(r.raw(32)?.try_into().map_err(|_| Truncated)?);
