@@ -1,10 +1,11 @@
 //! A loaded config with its graph (`Workspace`), and the state a run or a plan starts from
 //! (`Prepared`): the selected gates, their expanded inputs, the fingerprinter and the cache.
 
-use rayon::slice::ParallelSliceMut as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use rayon::slice::ParallelSliceMut as _;
 
 use crate::cache::Cache;
 use crate::config::{Config, LoadError};
