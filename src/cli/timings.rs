@@ -27,9 +27,10 @@ impl Timings {
         if self.on {
             let now = Instant::now();
             eprintln!(
-                "timing: {phase:<16} {:>8.2} ms (total {:>8.2} ms)",
+                "timing: {phase:<16} {:>8.2} ms (total {:>8.2} ms){}",
                 (now - self.last.get()).as_secs_f64() * 1e3,
-                (now - self.start).as_secs_f64() * 1e3
+                (now - self.start).as_secs_f64() * 1e3,
+                memory().unwrap_or_default()
             );
             self.last.set(now);
         }
@@ -51,5 +52,41 @@ impl Timings {
                 ms(usage.ru_stime)
             );
         }
+    }
+}
+
+/// The process's resident memory now and at its peak so far, where the system says (Linux's
+/// `/proc/self/status`): where in a run the peak is reached.
+fn memory() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().strip_suffix("kB"))
+            .and_then(|kb| kb.trim().parse::<u64>().ok())
+    };
+    let mib = |kb: u64| kb as f64 / 1024.0;
+    Some(format!(
+        ", rss {:.1} MiB, peak {:.1} MiB",
+        mib(field("VmRSS:")?),
+        mib(field("VmHWM:")?)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn memory_reads_the_resident_set_and_its_peak() {
+        let line = memory().expect("Linux has /proc/self/status");
+        let numbers: Vec<f64> = line
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        assert_eq!(numbers.len(), 2, "{line}");
+        assert!(numbers[0] > 0.0 && numbers[0] <= numbers[1], "{line}");
     }
 }
