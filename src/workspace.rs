@@ -307,7 +307,7 @@ pub(crate) fn prepare_reusing(
                 .map(Path::new)
         })
         .collect();
-    files.extend(inputs.files.values().flatten().map(PathBuf::as_path));
+    files.extend(inputs.all_files());
     files.par_sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     files.dedup();
     fp.prehash(&files);

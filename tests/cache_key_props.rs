@@ -77,7 +77,7 @@ impl Checkout {
     fn inputs(&self) -> Vec<PathBuf> {
         let expanded =
             fingerprint::expand(&self.config, &BTreeSet::from([0])).expect("inputs expand");
-        expanded.files.get(&0).cloned().unwrap_or_default()
+        expanded.of(0).to_vec()
     }
 
     /// The key of gate `g` for `inputs` listed in that order, with a fresh stat cache (so no

@@ -66,7 +66,7 @@ impl Cache {
                 s.spawn(|| {
                     while let Some((g, upstream)) = walk.next(config, graph) {
                         let gate = &config.gates[g];
-                        let files = inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
+                        let files = inputs.of(g);
                         let key = fp.material(gate, files, upstream, BTreeMap::new()).key();
                         let hashes = self.prefetch_one(gate, &key);
                         walk.done(g, hashes, graph, selected, &eligible);
@@ -284,7 +284,7 @@ mod tests {
                     )
                 })
                 .collect();
-            let files = inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
+            let files = inputs.of(g);
             let material = fp.material(&config.gates[g], files, upstream, BTreeMap::new());
             (material.key(), material)
         };

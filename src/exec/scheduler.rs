@@ -566,7 +566,7 @@ impl Scheduler<'_> {
     /// The files whose content enters a gate's key: its inputs and the files its kind reads,
     /// sorted by bytes.
     fn keyed_files(&self, g: usize) -> std::borrow::Cow<'_, [PathBuf]> {
-        let inputs = self.inputs.files.get(&g).map_or(&[][..], Vec::as_slice);
+        let inputs = self.inputs.of(g);
         let referenced = self.config.gates[g].kind.referenced_files();
         if referenced.is_empty() {
             return std::borrow::Cow::Borrowed(inputs);
@@ -949,11 +949,7 @@ impl Scheduler<'_> {
         }
         let mut phases = std::mem::take(&mut job.phases);
         let gate = &self.config.gates[job.index];
-        let inputs = self
-            .inputs
-            .files
-            .get(&job.index)
-            .map_or(&[][..], Vec::as_slice);
+        let inputs = self.inputs.of(job.index);
         let log = self.cache.log_path(&gate.name);
         // Besides the inputs, the other files the key holds: the needed gates' artifacts (a
         // second runner re-running an upstream gate rewrites them under this gate's feet)
@@ -1040,7 +1036,7 @@ impl Scheduler<'_> {
             // its output was then replayed after the file was gone).
             let same_files = gate.inputs.is_empty()
                 || crate::fingerprint::expand(self.config, &BTreeSet::from([job.index]))
-                    .is_ok_and(|now| now.files.get(&job.index).is_some_and(|f| f == inputs));
+                    .is_ok_and(|now| now.get(job.index) == Some(inputs));
             let after = (
                 self.fp.fresh_stats(inputs),
                 self.fp.fresh_stats(&also_keyed),

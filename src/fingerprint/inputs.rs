@@ -1,6 +1,7 @@
 //! Expanding `inputs` globs into files: one walk per distinct base folder, shared by every gate
 //! whose globs start there, and a `GlobSet` per gate matching all its patterns at once.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,7 @@ fn glob(pattern: &str) -> Option<Glob> {
 /// Symlinked folders are not followed (no loops); symlinked files are listed. With a listing
 /// cache, an unchanged folder costs one `stat` instead of being read.
 fn walk(
-    root: &Path,
+    io: Io<'_>,
     base: &Path,
     depth: Option<usize>,
     skip: &[PathBuf],
@@ -146,7 +147,7 @@ fn walk(
     while let Some((dir, level)) = stack.pop() {
         let read;
         let entries = match cache {
-            Some(cache) => match cached_list(root, &dir, cache) {
+            Some(cache) => match cached_list(io, &dir, cache) {
                 Some(Listed::Cached(e)) => e,
                 Some(Listed::Read(e)) => {
                     read = e;
@@ -154,7 +155,7 @@ fn walk(
                 }
                 None => continue,
             },
-            None => match list(root, &dir) {
+            None => match list(io, &dir) {
                 Some((e, _)) => {
                     read = e;
                     &read
@@ -179,6 +180,20 @@ fn walk(
     out
 }
 
+/// Where folders are read from: the root, or, when it is the working folder, paths relative to
+/// it as they are (`super::io_path`).
+#[derive(Clone, Copy)]
+struct Io<'a> {
+    root: &'a Path,
+    root_is_cwd: bool,
+}
+
+impl Io<'_> {
+    fn path<'p>(&self, rel: &'p Path) -> Cow<'p, Path> {
+        super::io_path(self.root_is_cwd, self.root, rel)
+    }
+}
+
 enum Listed<'a> {
     Cached(&'a Entries),
     Read(Entries),
@@ -186,9 +201,9 @@ enum Listed<'a> {
 
 /// `dir`'s entries from the cache when its stat is unchanged, else read (and recorded unless
 /// it holds a symlink). `None`: not a readable folder.
-fn cached_list<'a>(root: &Path, dir: &Path, cache: &'a ListingCache) -> Option<Listed<'a>> {
+fn cached_list<'a>(io: Io<'_>, dir: &Path, cache: &'a ListingCache) -> Option<Listed<'a>> {
     // Followed, as `read_dir` follows a symlinked base: the stat is the folder's own.
-    let Ok(meta) = std::fs::metadata(root.join(dir)) else {
+    let Ok(meta) = std::fs::metadata(io.path(dir)) else {
         cache.forget(dir);
         return None;
     };
@@ -197,7 +212,7 @@ fn cached_list<'a>(root: &Path, dir: &Path, cache: &'a ListingCache) -> Option<L
         return Some(Listed::Cached(e));
     }
     // Stat first, then read: the recorded entries are at least as new as the recorded stat.
-    let Some((entries, symlinks)) = list(root, dir) else {
+    let Some((entries, symlinks)) = list(io, dir) else {
         cache.forget(dir);
         return None;
     };
@@ -211,8 +226,9 @@ fn cached_list<'a>(root: &Path, dir: &Path, cache: &'a ListingCache) -> Option<L
 
 /// Read `dir`: its files (symlinks to files included) and folders, and whether it holds a
 /// symlink.
-fn list(root: &Path, dir: &Path) -> Option<(Entries, bool)> {
-    let read = std::fs::read_dir(root.join(dir)).ok()?;
+fn list(io: Io<'_>, dir: &Path) -> Option<(Entries, bool)> {
+    let path = io.path(dir);
+    let read = std::fs::read_dir(&path).ok()?;
     let mut entries = Entries::default();
     let mut symlinks = false;
     for entry in read.flatten() {
@@ -224,7 +240,7 @@ fn list(root: &Path, dir: &Path) -> Option<(Entries, bool)> {
             entries.push(Kind::File, &name);
         } else if ft.is_symlink() {
             symlinks = true;
-            if root.join(dir).join(&name).is_file() {
+            if path.join(&name).is_file() {
                 entries.push(Kind::File, &name);
             }
         }
@@ -240,10 +256,33 @@ pub fn sort_paths(paths: &mut Vec<PathBuf>) {
     paths.dedup();
 }
 
-/// Expanded inputs of the gates asked for: `files[i]` are gate i's files, relative, sorted.
+/// Expanded inputs of the gates asked for: each gate's files, relative, sorted.
 pub struct ExpandedInputs {
     /// Gate index -> its input files, relative to the config folder, sorted and deduplicated.
-    pub files: HashMap<usize, Vec<PathBuf>>,
+    /// A gate whose one glob matched its whole folder listing shares that listing: at 100,000
+    /// gates that is 400,000 paths not copied.
+    files: HashMap<usize, Arc<[PathBuf]>>,
+}
+
+impl ExpandedInputs {
+    /// Gate `g`'s input files; None when it was not expanded (not selected).
+    #[must_use]
+    pub fn get(&self, g: usize) -> Option<&[PathBuf]> {
+        self.files.get(&g).map(|f| &f[..])
+    }
+
+    /// Gate `g`'s input files; none when it was not expanded.
+    #[must_use]
+    pub fn of(&self, g: usize) -> &[PathBuf] {
+        self.get(g).unwrap_or_default()
+    }
+
+    /// Every expanded gate's files, a file as many times as gates read it.
+    pub fn all_files(&self) -> impl Iterator<Item = &Path> {
+        self.files
+            .values()
+            .flat_map(|f| f.iter().map(PathBuf::as_path))
+    }
 }
 
 /// Expand the inputs of `gates` (indices into `config.gates`). A positive glob that matches no
@@ -272,6 +311,10 @@ fn expand_with(
         .filter_map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
         .filter(|p| !p.as_os_str().is_empty())
         .collect();
+    let io = Io {
+        root,
+        root_is_cwd: super::root_is_cwd(root),
+    };
     // Distinct walk bases across all gates, walked in parallel.
     let mut bases: Vec<WalkKey> = Vec::new();
     for &g in gates {
@@ -288,8 +331,8 @@ fn expand_with(
     let listings: Listings = bases
         .into_par_iter()
         .map(|(b, d)| {
-            let files = walk(root, Path::new(&b), d, &skip, cache);
-            ((b, d), Arc::new(files))
+            let files = walk(io, Path::new(&b), d, &skip, cache);
+            ((b, d), Arc::<[PathBuf]>::from(files))
         })
         .collect();
 
@@ -305,7 +348,7 @@ fn expand_with(
     } else {
         None
     };
-    type Expanded = (usize, Result<Vec<PathBuf>, Vec<Diagnostic>>);
+    type Expanded = (usize, Result<Arc<[PathBuf]>, Vec<Diagnostic>>);
     let results: Vec<Expanded> = gates
         .par_iter()
         .map(|&g| {
@@ -333,7 +376,7 @@ fn expand_with(
 
 /// A walk: its base folder (as bytes, cheap to hash and compare) and depth limit.
 type WalkKey = (std::ffi::OsString, Option<usize>);
-type Listings = crate::fasthash::FastMap<WalkKey, Arc<Vec<PathBuf>>>;
+type Listings = crate::fasthash::FastMap<WalkKey, Arc<[PathBuf]>>;
 
 /// Which walk serves a pattern: its base folder and depth (a literal folder: everything under it).
 fn walk_key(root: &Path, pattern: &str) -> WalkKey {
@@ -377,6 +420,9 @@ fn glob_set<'p>(patterns: impl Iterator<Item = &'p str>) -> GlobSet {
 /// matches no file at all (before exclusions).
 /// Add the files `pattern` matches to `found` (minus `excludes`, and minus what `ignores`
 /// says git ignores, unless the pattern names the file exactly); whether it matched any file.
+///
+/// With `whole` (the gate's only glob), a glob that matches every file of its listing, none
+/// excluded or ignored, gives the listing itself back, shared, and pushes nothing.
 fn expand_glob(
     config: &Config,
     pattern: &str,
@@ -384,6 +430,7 @@ fn expand_glob(
     listings: &Listings,
     ignores: Option<&Ignores>,
     found: &mut Vec<PathBuf>,
+    whole: Option<&mut Option<Arc<[PathBuf]>>>,
 ) -> bool {
     let (base, wild) = base_of(pattern);
     let mut matched_any = false;
@@ -399,7 +446,23 @@ fn expand_glob(
                 .map(|g| PathMatcher::Glob(g.compile_matcher()))
         };
         if let Some(m) = matcher {
-            for f in listing.iter().filter(|f| m.is_match(f)) {
+            let mut rest = &listing[..];
+            if let Some(whole) = whole
+                && excludes.is_empty()
+                && ignores.is_none()
+            {
+                // The files up to the first one the glob does not match need no filter.
+                let first_miss = listing.iter().position(|f| !m.is_match(f));
+                let matched = first_miss.unwrap_or(listing.len());
+                if first_miss.is_none() && !listing.is_empty() {
+                    *whole = Some(Arc::clone(listing));
+                    return true;
+                }
+                matched_any = matched > 0;
+                found.extend_from_slice(&listing[..matched]);
+                rest = &listing[(matched + 1).min(listing.len())..];
+            }
+            for f in rest.iter().filter(|f| m.is_match(f)) {
                 matched_any = true;
                 if !excludes.is_match(f) && !ignores.is_some_and(|i| i.ignored(f)) {
                     found.push(f.clone());
@@ -420,7 +483,7 @@ fn expand_gate(
     gate: &Gate,
     listings: &Listings,
     ignores: Option<&Ignores>,
-) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+) -> Result<Arc<[PathBuf]>, Vec<Diagnostic>> {
     let excludes = glob_set(
         gate.inputs
             .iter()
@@ -429,6 +492,10 @@ fn expand_gate(
     );
     let mut found: Vec<PathBuf> = Vec::new();
     let mut diags = Vec::new();
+    // One glob and no kind globs (the common `in/g1/*.txt`): its listing may be the answer.
+    let positive = gate.inputs.iter().filter(|i| !i.exclude).count();
+    let mut whole = None;
+    let share = positive == 1 && gate.kind.input_globs().is_none();
     for input in gate.inputs.iter().filter(|i| !i.exclude) {
         let matched_any = expand_glob(
             config,
@@ -437,6 +504,7 @@ fn expand_gate(
             listings,
             ignores,
             &mut found,
+            share.then_some(&mut whole),
         );
         if !matched_any && !gate.allow_empty {
             diags.push(
@@ -458,7 +526,8 @@ fn expand_gate(
     if let Some((key, _)) = gate.kind.input_globs() {
         let excludes = glob_set(kind_globs(gate).filter_map(|(_, g)| g.strip_prefix('!')));
         for (index, pattern) in kind_globs(gate).filter(|(_, g)| !g.starts_with('!')) {
-            let matched_any = expand_glob(config, pattern, &excludes, listings, None, &mut found);
+            let matched_any =
+                expand_glob(config, pattern, &excludes, listings, None, &mut found, None);
             if !matched_any && !gate.allow_empty {
                 let span = item_span(&config.source_text(), &gate.name, key, index)
                     .unwrap_or_else(|| gate.span.clone());
@@ -478,9 +547,12 @@ fn expand_gate(
             }
         }
     }
-    if diags.is_empty() {
+    if let Some(whole) = whole {
+        // Walk listings are sorted and deduplicated already (`walk`).
+        Ok(whole)
+    } else if diags.is_empty() {
         sort_paths(&mut found);
-        Ok(found)
+        Ok(found.into())
     } else {
         Err(diags)
     }
@@ -574,8 +646,26 @@ mod tests {
             let c = ListingCache::load(&cache_path);
             for depth in [None, Some(1), Some(2)] {
                 assert_eq!(
-                    walk(root, base, depth, &[], Some(&c)),
-                    walk(root, base, depth, &[], None),
+                    walk(
+                        Io {
+                            root,
+                            root_is_cwd: false
+                        },
+                        base,
+                        depth,
+                        &[],
+                        Some(&c)
+                    ),
+                    walk(
+                        Io {
+                            root,
+                            root_is_cwd: false
+                        },
+                        base,
+                        depth,
+                        &[],
+                        None
+                    ),
                     "{depth:?}"
                 );
             }
@@ -583,7 +673,16 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(
-            walk(root, base, None, &[], None),
+            walk(
+                Io {
+                    root,
+                    root_is_cwd: false
+                },
+                base,
+                None,
+                &[],
+                None
+            ),
             [
                 "src/a.txt",
                 "src/link.txt",
@@ -614,7 +713,7 @@ mod tests {
         let config = crate::config::parse("gates.toml", &text, root).unwrap();
         let expanded = expand(&config, &BTreeSet::from([0])).unwrap();
         assert_eq!(
-            expanded.files[&0],
+            expanded.of(0),
             ["bad/x.json", "docs/a.json"].map(PathBuf::from)
         );
 
@@ -634,7 +733,64 @@ mod tests {
         let text = format!("{gate}invalid = \"none/*.json\"\nallow_empty = true\n");
         let config = crate::config::parse("gates.toml", &text, root).unwrap();
         let expanded = expand(&config, &BTreeSet::from([0])).unwrap();
-        assert_eq!(expanded.files[&0], ["docs/a.json"].map(PathBuf::from));
+        assert_eq!(expanded.of(0), ["docs/a.json"].map(PathBuf::from));
+    }
+
+    #[test]
+    fn a_glob_matching_its_whole_folder_shares_the_listing_and_others_are_filtered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for f in [
+            "in/a/f0.txt",
+            "in/a/f1.txt",
+            "in/b/x.txt",
+            "in/b/y.json",
+            "in/b/z.txt",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        let text = "version = 1
+[gates.whole]
+run = \"true\"
+inputs = [\"in/a/*.txt\"]
+[gates.same]
+run = \"true\"
+inputs = [\"in/a/*.txt\"]
+[gates.part]
+run = \"true\"
+inputs = [\"in/b/*.txt\"]
+[gates.first_missing]
+run = \"true\"
+inputs = [\"in/b/*.json\"]
+[gates.excluded]
+run = \"true\"
+inputs = [\"in/a/*.txt\", \"!in/a/f1.txt\"]
+[gates.two]
+run = \"true\"
+inputs = [\"in/a/*.txt\", \"in/b/y.json\"]
+";
+        let config = crate::config::parse("gates.toml", text, root).unwrap();
+        let index = |name: &str| config.gates.iter().position(|g| g.name == name).unwrap();
+        let all: BTreeSet<usize> = (0..config.gates.len()).collect();
+        let expanded = expand(&config, &all).unwrap();
+        let files = |name: &str| expanded.of(index(name)).to_vec();
+        let paths = |p: &[&str]| p.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(files("whole"), paths(&["in/a/f0.txt", "in/a/f1.txt"]));
+        assert!(
+            Arc::ptr_eq(
+                &expanded.files[&index("whole")],
+                &expanded.files[&index("same")]
+            ),
+            "two gates whose one glob matches all of a folder share its listing"
+        );
+        assert_eq!(files("part"), paths(&["in/b/x.txt", "in/b/z.txt"]));
+        assert_eq!(files("first_missing"), paths(&["in/b/y.json"]));
+        assert_eq!(files("excluded"), paths(&["in/a/f0.txt"]));
+        assert_eq!(
+            files("two"),
+            paths(&["in/a/f0.txt", "in/a/f1.txt", "in/b/y.json"])
+        );
     }
 
     #[test]

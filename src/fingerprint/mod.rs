@@ -92,16 +92,37 @@ impl Env {
     }
 }
 
+/// Whether the working folder is `root` (then paths relative to the root can be used as they
+/// are for I/O: `io_path`).
+pub(crate) fn root_is_cwd(root: &Path) -> bool {
+    std::env::current_dir()
+        .and_then(std::fs::canonicalize)
+        .is_ok_and(|cwd| cwd == root)
+}
+
+/// The path to read `rel` (relative to `root`, or absolute) by. From the working folder, when
+/// it is the root, the kernel walks only the relative part of each path, and no path is joined
+/// (a no-op run is mostly stat calls); a path with `..` or a symlink on the way resolves the
+/// same either way, from the same folder.
+pub(crate) fn io_path<'a>(root_is_cwd: bool, root: &Path, rel: &'a Path) -> Cow<'a, Path> {
+    if rel.is_absolute() {
+        Cow::Borrowed(rel)
+    } else if !root_is_cwd {
+        Cow::Owned(root.join(rel))
+    } else if rel.as_os_str().is_empty() {
+        Cow::Borrowed(Path::new("."))
+    } else {
+        Cow::Borrowed(rel)
+    }
+}
+
 impl Fingerprinter {
     /// Hash files under `root` (the config folder); `stat` remembers the hashes of unchanged
     /// files; keys hold `env_mode` (`[settings] env_mode`).
     #[must_use]
     pub fn new(root: &Path, stat: StatCache, env_mode: EnvMode) -> Self {
-        let root_is_cwd = std::env::current_dir()
-            .and_then(std::fs::canonicalize)
-            .is_ok_and(|cwd| cwd == root);
         Fingerprinter {
-            root_is_cwd,
+            root_is_cwd: root_is_cwd(root),
             root: root.to_path_buf(),
             stat: stat.for_root(root),
             memo: Mutex::new(PathMap::default()),
@@ -142,18 +163,10 @@ impl Fingerprinter {
     /// The file's hash and stat (None: missing or unreadable), and whether the stat cache
     /// found its entry current (it serves it from now on: the memo need not).
     fn compute(&self, rel: &Path) -> (Option<(Hash, FileStat)>, bool) {
-        let abs = self.root.join(rel);
-        // From the working folder, when it is the root, the kernel walks only the relative
-        // part of each path (a no-op run is mostly stat calls). A path with `..` or a symlink
-        // on the way resolves the same either way, from the same folder.
-        let io_path = if self.root_is_cwd && rel.is_relative() {
-            rel
-        } else {
-            &abs
-        };
+        let io_path = io_path(self.root_is_cwd, &self.root, rel);
         // The stat cache knows a relative path by its name relative to the root (an absolute
         // one by itself): no joined path per file.
-        match self.stat.check_at(rel, io_path) {
+        match self.stat.check_at(rel, &io_path) {
             Ok((hash, stat, current)) => (Some((hash, stat)), current),
             Err(_) => {
                 self.stat.forget(rel);
@@ -491,6 +504,20 @@ impl Fingerprinter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn io_paths_are_relative_only_from_the_root() {
+        let root = Path::new("/r");
+        assert_eq!(io_path(true, root, Path::new("in/a")), Path::new("in/a"));
+        assert_eq!(io_path(true, root, Path::new("")), Path::new("."));
+        assert_eq!(
+            io_path(false, root, Path::new("in/a")),
+            Path::new("/r/in/a")
+        );
+        assert_eq!(io_path(false, root, Path::new("")), Path::new("/r/"));
+        assert_eq!(io_path(false, root, Path::new("/abs")), Path::new("/abs"));
+        assert_eq!(io_path(true, root, Path::new("/abs")), Path::new("/abs"));
+    }
 
     type Runtime = BTreeMap<String, RuntimeOutput>;
 
