@@ -45,6 +45,9 @@ def cell_time(c):
     if c is None:
         return None, "–"
     if c.get("skipped"):
+        if c.get("limit") is None:
+            # Not tried at all (`--make-max`): no time limit to quote.
+            return None, "not run"
         est = f" (est. {c['est']:.0f} s)" if c.get("est") else ""
         return None, f"> {c['limit']:.0f} s †{est}"
     walls = ok_walls(c)

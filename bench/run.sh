@@ -169,8 +169,9 @@ PY_PID=
 # bench.py saves after every scenario: even an interrupted run leaves its tables behind
 mkdir -p "$(dirname "$OUT")"
 if [ -s "$TMP/results.json" ]; then
-    python3 bench/report.py "$TMP/results.json" "$OUT"
+    # The raw numbers first: a report that fails must not take an hour's measurements with it.
     cp "$TMP/results.json" "$(dirname "$OUT")/results.json"
+    python3 bench/report.py "$TMP/results.json" "$OUT"
     log "wrote $OUT and $(dirname "$OUT")/results.json"
 fi
 [ "$rc" = 0 ] || log "bench.py exited with $rc: the results are partial"
