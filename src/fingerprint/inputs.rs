@@ -575,6 +575,14 @@ fn item_span(source: &str, gate: &str, key: &str, index: usize) -> Option<std::o
 mod tests {
     use super::*;
 
+    /// Write each file (folders made as needed) under `root`, holding `content`.
+    fn write_files(root: &Path, files: &[&str], content: &str) {
+        for f in files {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), content).unwrap();
+        }
+    }
+
     #[test]
     fn bases() {
         assert_eq!(base_of("src/**/*.rs"), (PathBuf::from("src"), true));
@@ -629,15 +637,16 @@ mod tests {
     fn cached_walks_list_what_reading_lists() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        for f in [
-            "src/a.txt",
-            "src/sub/b.txt",
-            "src/sub/deeper/c.txt",
-            "src/.git/x",
-        ] {
-            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
-            std::fs::write(root.join(f), "x").unwrap();
-        }
+        write_files(
+            root,
+            &[
+                "src/a.txt",
+                "src/sub/b.txt",
+                "src/sub/deeper/c.txt",
+                "src/.git/x",
+            ],
+            "x",
+        );
         std::os::unix::fs::symlink("a.txt", root.join("src/link.txt")).unwrap();
         std::os::unix::fs::symlink("nope", root.join("src/dangling.txt")).unwrap();
         let cache_path = root.join("cache/listing-cache.bin");
@@ -704,10 +713,11 @@ mod tests {
     fn kind_globs_join_the_inputs_and_must_match_a_file() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        for f in ["s.json", "docs/a.json", "bad/x.json", "bad/keep.json"] {
-            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
-            std::fs::write(root.join(f), "{}").unwrap();
-        }
+        write_files(
+            root,
+            &["s.json", "docs/a.json", "bad/x.json", "bad/keep.json"],
+            "{}",
+        );
         let gate = "version = 1\n[gates.\"s.v\"]\nkind = \"schema\"\nschema = \"s.json\"\ninputs = [\"docs/*.json\"]\n";
         let text = format!("{gate}invalid = [\"bad/*.json\", \"!bad/keep.json\"]\n");
         let config = crate::config::parse("gates.toml", &text, root).unwrap();
@@ -740,16 +750,17 @@ mod tests {
     fn a_glob_matching_its_whole_folder_shares_the_listing_and_others_are_filtered() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        for f in [
-            "in/a/f0.txt",
-            "in/a/f1.txt",
-            "in/b/x.txt",
-            "in/b/y.json",
-            "in/b/z.txt",
-        ] {
-            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
-            std::fs::write(root.join(f), "x").unwrap();
-        }
+        write_files(
+            root,
+            &[
+                "in/a/f0.txt",
+                "in/a/f1.txt",
+                "in/b/x.txt",
+                "in/b/y.json",
+                "in/b/z.txt",
+            ],
+            "x",
+        );
         let text = "version = 1
 [gates.whole]
 run = \"true\"
