@@ -416,8 +416,6 @@ fn glob_set<'p>(patterns: impl Iterator<Item = &'p str>) -> GlobSet {
     }
 }
 
-/// The files one positive glob matches, less `excludes`, pushed to `found`; false when the glob
-/// matches no file at all (before exclusions).
 /// Add the files `pattern` matches to `found` (minus `excludes`, and minus what `ignores`
 /// says git ignores, unless the pattern names the file exactly); whether it matched any file.
 ///
@@ -446,23 +444,16 @@ fn expand_glob(
                 .map(|g| PathMatcher::Glob(g.compile_matcher()))
         };
         if let Some(m) = matcher {
-            let mut rest = &listing[..];
             if let Some(whole) = whole
                 && excludes.is_empty()
                 && ignores.is_none()
+                && !listing.is_empty()
+                && listing.iter().all(|f| m.is_match(f))
             {
-                // The files up to the first one the glob does not match need no filter.
-                let first_miss = listing.iter().position(|f| !m.is_match(f));
-                let matched = first_miss.unwrap_or(listing.len());
-                if first_miss.is_none() && !listing.is_empty() {
-                    *whole = Some(Arc::clone(listing));
-                    return true;
-                }
-                matched_any = matched > 0;
-                found.extend_from_slice(&listing[..matched]);
-                rest = &listing[(matched + 1).min(listing.len())..];
+                *whole = Some(Arc::clone(listing));
+                return true;
             }
-            for f in rest.iter().filter(|f| m.is_match(f)) {
+            for f in listing.iter().filter(|f| m.is_match(f)) {
                 matched_any = true;
                 if !excludes.is_match(f) && !ignores.is_some_and(|i| i.ignored(f)) {
                     found.push(f.clone());
