@@ -13,6 +13,7 @@ pub mod diag;
 pub(crate) mod exec;
 pub(crate) mod fasthash;
 pub(crate) mod fields;
+pub(crate) mod files;
 pub mod fingerprint;
 pub(crate) mod git;
 pub mod graph;

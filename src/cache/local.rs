@@ -66,15 +66,25 @@ impl LocalStore {
     pub(crate) fn put_written(&self, key: &CacheKey, data: &[u8]) -> io::Result<u64> {
         use std::io::Write as _;
         let dest = self.path(key);
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::create_dir_all(&self.tmp)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix("entry-")
-            .tempfile_in(&self.tmp)?;
+        let mut tmp = crate::files::in_dir(&self.tmp, || {
+            tempfile::Builder::new()
+                .prefix("entry-")
+                .tempfile_in(&self.tmp)
+        })?;
         tmp.write_all(data)?;
-        let file = tmp.persist(&dest).map_err(|e| e.error)?;
+        // The entry's folder (`entries/<first two hex digits>`) is made when the rename finds
+        // it missing.
+        let parent = dest.parent().unwrap_or(Path::new(""));
+        let mut tmp = Some(tmp);
+        let file = crate::files::in_dir(parent, || match tmp.take() {
+            Some(t) => t
+                .persist(&dest)
+                .map_err(|tempfile::PersistError { error, file }| {
+                    tmp = Some(file);
+                    error
+                }),
+            None => Err(io::Error::other("the entry's temporary file is gone")),
+        })?;
         let written = file.metadata()?.modified()?;
         Ok(written
             .duration_since(std::time::UNIX_EPOCH)

@@ -514,8 +514,8 @@ impl Cache {
                 fp.invalidate(Path::new(r));
             }
         }
-        let _ = std::fs::create_dir_all(&self.log_dir);
-        let _ = std::fs::write(self.log_path(&gate.name), &entry.log);
+        let log = self.log_path(&gate.name);
+        let _ = crate::files::in_dir(&self.log_dir, || std::fs::write(&log, &entry.log));
         self.remember(gate, key, &entry.manifest.files);
         self.record_use(evict::Use::Hit(*key));
         Lookup::Hit { restored }

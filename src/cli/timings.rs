@@ -47,9 +47,12 @@ impl Timings {
             };
             let ms = |t: libc::timeval| t.tv_sec as f64 * 1e3 + t.tv_usec as f64 / 1e3;
             eprintln!(
-                "timing: runner cpu   user {:.2} ms, sys {:.2} ms (gates' processes excluded)",
+                "timing: runner cpu   user {:.2} ms, sys {:.2} ms, {} page faults, {} context \
+                 switches (gates' processes excluded)",
                 ms(usage.ru_utime),
-                ms(usage.ru_stime)
+                ms(usage.ru_stime),
+                usage.ru_minflt + usage.ru_majflt,
+                usage.ru_nvcsw + usage.ru_nivcsw
             );
         }
     }

@@ -36,13 +36,15 @@ impl GateLock {
     /// the lock file cannot be made (a read-only checkout): the run goes on unlocked, as
     /// before locks existed.
     pub(crate) fn acquire(dir: &Path, gate: &str, on_wait: impl FnOnce()) -> Option<(Self, bool)> {
-        std::fs::create_dir_all(dir).ok()?;
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(format!("{gate}.lock")))
-            .ok()?;
+        let path = dir.join(format!("{gate}.lock"));
+        let file = crate::files::in_dir(dir, || {
+            OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        })
+        .ok()?;
         let fd = file.as_raw_fd();
         // SAFETY: flock on a descriptor this function owns; no memory is involved.
         if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } == 0 {

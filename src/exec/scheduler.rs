@@ -706,10 +706,10 @@ impl Scheduler<'_> {
         if let Some(exe) = proc::command::runner_bin() {
             vars.push(("RUNNER_BIN".into(), exe.clone().into_os_string()));
         }
-        if let Some(dir) = log.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        let output = match std::fs::File::create(log).or_else(|_| tempfile::tempfile()) {
+        let dir = log.parent().unwrap_or(Path::new(""));
+        let output = match crate::files::in_dir(dir, || std::fs::File::create(log))
+            .or_else(|_| tempfile::tempfile())
+        {
             Ok(f) => f,
             Err(e) => {
                 return (
@@ -1171,12 +1171,12 @@ impl Scheduler<'_> {
         log_path: &Path,
         env: &proc::SpawnEnv,
     ) -> (Execution, Vec<Finding>) {
-        if let Some(dir) = log_path.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
         // As for commands (see `process::run`): an unwritable cache folder costs the log, not
         // the verdict.
-        let mut log = match std::fs::File::create(log_path).or_else(|_| tempfile::tempfile()) {
+        let dir = log_path.parent().unwrap_or(Path::new(""));
+        let mut log = match crate::files::in_dir(dir, || std::fs::File::create(log_path))
+            .or_else(|_| tempfile::tempfile())
+        {
             Ok(f) => std::io::BufWriter::new(f),
             Err(e) => {
                 let why = format!("cannot create log {}: {e}", log_path.display());

@@ -93,11 +93,11 @@ impl Env {
 }
 
 /// Whether the working folder is `root` (then paths relative to the root can be used as they
-/// are for I/O: `io_path`).
+/// are for I/O: `io_path`). The kernel gives the working folder as a path without symlinks
+/// (`getcwd`), the form of the (canonical) root: one system call, where canonicalizing it
+/// again cost a `readlink` per folder on the way, for every gate a run re-expands.
 pub(crate) fn root_is_cwd(root: &Path) -> bool {
-    std::env::current_dir()
-        .and_then(std::fs::canonicalize)
-        .is_ok_and(|cwd| cwd == root)
+    std::env::current_dir().is_ok_and(|cwd| cwd == root)
 }
 
 /// The path to read `rel` (relative to `root`, or absolute) by. From the working folder, when

@@ -43,13 +43,13 @@ pub(crate) struct CommandSpec<'a> {
 /// straight to the log file, so output volume cannot grow the runner, and a daemon that keeps
 /// them open cannot make the runner wait.
 pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
-    if let Some(dir) = spec.log.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
     // A cache folder that cannot be written (read-only, full) must not stop gates from being
     // judged: the output then goes to an unnamed temporary file and is not kept (the store
     // step says caching is off). Before, every gate ended `error: cannot create log`.
-    let log = match File::create(spec.log).or_else(|_| tempfile::tempfile()) {
+    let dir = spec.log.parent().unwrap_or(Path::new(""));
+    let log = match crate::files::in_dir(dir, || File::create(spec.log))
+        .or_else(|_| tempfile::tempfile())
+    {
         Ok(f) => f,
         Err(e) => {
             return ProcessEnd::SpawnFailed(format!(
