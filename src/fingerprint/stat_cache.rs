@@ -307,11 +307,12 @@ fn none_current(slots: usize) -> Vec<AtomicBool> {
 /// An entry's stat and hash take this many bytes in the file (the path comes before them).
 const ENTRY_BYTES: usize = 8 * 6 + 32;
 
-/// The file at `path`, buffered, and its length; None when it cannot be opened.
-fn open(path: &Path) -> Option<(io::BufReader<std::fs::File>, u64)> {
+/// The file at `path` and its length; None when it cannot be opened. (Not buffered: the
+/// decoder reads it in chunks of its own.)
+fn open(path: &Path) -> Option<(std::fs::File, u64)> {
     let file = std::fs::File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
-    Some((io::BufReader::with_capacity(1 << 20, file), len))
+    Some((file, len))
 }
 
 /// The file is in the format before paths were relative (read as an empty cache, quietly).
@@ -371,9 +372,23 @@ pub fn hash_file(path: &Path, size_hint: u64) -> io::Result<Hash> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
     if size_hint <= 64 * 1024 {
-        let mut buf = Vec::with_capacity(usize::try_from(size_hint).unwrap_or(0) + 1);
-        file.read_to_end(&mut buf)?;
-        hasher.update(&buf);
+        // Read until the end with plain reads into a buffer one byte longer than the stat
+        // said: `read_to_end` on a `File` first asks for its size and position again (a
+        // `statx` and an `lseek` per file, tens of thousands per cold run).
+        let mut buf = vec![0; usize::try_from(size_hint).unwrap_or(0) + 1];
+        let mut len = 0;
+        loop {
+            if len == buf.len() {
+                buf.resize(len * 2, 0);
+            }
+            match file.read(&mut buf[len..]) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        hasher.update(&buf[..len]);
     } else {
         hasher.update_reader(&mut file)?;
     }
@@ -383,6 +398,35 @@ pub fn hash_file(path: &Path, size_hint: u64) -> io::Result<Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The whole file is hashed whatever size the stat gave: exact, too small (the file grew
+    /// since: the buffer grows), too large (it shrank), empty, and past the small-file path.
+    #[test]
+    fn hash_file_reads_to_the_end_whatever_the_size_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small");
+        let content: Vec<u8> = (0..5000u32)
+            .map(|i| u8::try_from(i % 251).expect("below 256"))
+            .collect();
+        std::fs::write(&small, &content).unwrap();
+        let want = *blake3::hash(&content).as_bytes();
+        for hint in [5000, 0, 1, 4999, 5001, 60_000] {
+            assert_eq!(hash_file(&small, hint).unwrap(), want, "hint {hint}");
+        }
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        assert_eq!(hash_file(&empty, 0).unwrap(), *blake3::hash(b"").as_bytes());
+        let big = dir.path().join("big");
+        let content: Vec<u8> = (0..200_000u32)
+            .map(|i| u8::try_from(i % 253).expect("below 256"))
+            .collect();
+        std::fs::write(&big, &content).unwrap();
+        let want = *blake3::hash(&content).as_bytes();
+        for hint in [200_000, 10, 100_000] {
+            assert_eq!(hash_file(&big, hint).unwrap(), want, "hint {hint}");
+        }
+        assert!(hash_file(&dir.path().join("missing"), 3).is_err());
+    }
 
     #[test]
     fn hashes_survive_a_reload_and_changes_are_seen() {

@@ -9,7 +9,7 @@ use super::model::Report;
 pub fn write(report: &Report, path: &Path) -> std::io::Result<()> {
     crate::bincodec::write_atomic_shared_with(path, |w| {
         serde_json::to_writer_pretty(&mut *w, report).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
+        std::io::Write::write_all(w, b"\n")
     })
 }
 
