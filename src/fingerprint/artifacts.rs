@@ -82,7 +82,7 @@ fn base_and_depth(pattern: &str) -> (PathBuf, Option<usize>) {
     let parts: Vec<&str> = pattern.split('/').collect();
     let first_wild = parts.iter().position(|p| is_glob(p)).unwrap_or(parts.len());
     let base: PathBuf = parts[..first_wild].iter().collect();
-    let depth = (!pattern.contains("**")).then_some(parts.len() - first_wild);
+    let depth = (!super::inputs::has_globstar(pattern)).then_some(parts.len() - first_wild);
     (base, depth)
 }
 

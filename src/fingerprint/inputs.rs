@@ -19,9 +19,15 @@ use crate::diag::Diagnostic;
 /// Folders never walked: VCS metadata and the runner's own state.
 const SKIP_DIRS: &[&str] = &[".git", ".runner"];
 
+/// Whether `pattern` holds `**`. A byte scan: `str::contains` with a string sets up a searcher
+/// each call, which cost more than the rest of a pattern's walk key (two calls per gate).
+pub(super) fn has_globstar(pattern: &str) -> bool {
+    pattern.as_bytes().windows(2).any(|w| w == b"**")
+}
+
 /// How deep below its base a glob can match: `None` with `**`, else its remaining components.
 fn depth_of(pattern: &str) -> Option<usize> {
-    if pattern.contains("**") {
+    if has_globstar(pattern) {
         return None;
     }
     let parts: Vec<&str> = pattern.split('/').collect();
@@ -64,7 +70,7 @@ impl PathMatcher {
         // matched as `*`, it silently dropped files in subfolders from the cache key.
         let simple = !dir.contains(['*', '?', '[', '{', '\\'])
             && !last.contains(['?', '[', '{', '\\'])
-            && !last.contains("**")
+            && !has_globstar(last)
             && !last.is_empty();
         if simple {
             return Some(PathMatcher::Simple {
@@ -253,7 +259,7 @@ fn list(io: Io<'_>, dir: &Path) -> Option<(Entries, bool)> {
 /// their inputs again by string.
 pub fn sort_paths(paths: &mut Vec<PathBuf>) {
     paths.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-    paths.dedup();
+    paths.dedup_by(|a, b| a.as_os_str() == b.as_os_str());
 }
 
 /// Expanded inputs of the gates asked for: each gate's files, relative, sorted.
@@ -381,6 +387,11 @@ type Listings = crate::fasthash::FastMap<WalkKey, Arc<[PathBuf]>>;
 /// Which walk serves a pattern: its base folder and depth (a literal folder: everything under it).
 fn walk_key(root: &Path, pattern: &str) -> WalkKey {
     let (base, wild) = base_of(pattern);
+    walk_key_of(root, pattern, base, wild)
+}
+
+/// `walk_key` for a pattern whose `base_of` is known.
+fn walk_key_of(root: &Path, pattern: &str, base: PathBuf, wild: bool) -> WalkKey {
     if wild {
         (base.into_os_string(), depth_of(pattern))
     } else if root.join(&base).is_dir() {
@@ -433,7 +444,7 @@ fn expand_glob(
     let (base, wild) = base_of(pattern);
     let mut matched_any = false;
     if let Some(listing) = listings
-        .get(&walk_key(&config.root, pattern))
+        .get(&walk_key_of(&config.root, pattern, base.clone(), wild))
         .filter(|_| wild || config.root.join(&base).is_dir())
     {
         // A literal folder means everything under it.
@@ -572,6 +583,18 @@ mod tests {
             std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
             std::fs::write(root.join(f), content).unwrap();
         }
+    }
+
+    #[test]
+    fn globstar_is_found_anywhere_and_only_as_two_stars() {
+        for p in ["**", "src/**", "**/x.rs", "a/**/b", "a**"] {
+            assert!(has_globstar(p), "{p}");
+        }
+        for p in ["", "*", "src/*.rs", "a/*/b/*", "*/*"] {
+            assert!(!has_globstar(p), "{p}");
+        }
+        assert_eq!(depth_of("in/*/x/*.txt"), Some(3));
+        assert_eq!(depth_of("in/**/x.txt"), None);
     }
 
     #[test]
