@@ -404,27 +404,21 @@ mod tests {
     #[test]
     fn hash_file_reads_to_the_end_whatever_the_size_hint() {
         let dir = tempfile::tempdir().unwrap();
-        let small = dir.path().join("small");
-        let content: Vec<u8> = (0..5000u32)
-            .map(|i| u8::try_from(i % 251).expect("below 256"))
-            .collect();
-        std::fs::write(&small, &content).unwrap();
-        let want = *blake3::hash(&content).as_bytes();
-        for hint in [5000, 0, 1, 4999, 5001, 60_000] {
-            assert_eq!(hash_file(&small, hint).unwrap(), want, "hint {hint}");
-        }
-        let empty = dir.path().join("empty");
-        std::fs::write(&empty, b"").unwrap();
-        assert_eq!(hash_file(&empty, 0).unwrap(), *blake3::hash(b"").as_bytes());
-        let big = dir.path().join("big");
-        let content: Vec<u8> = (0..200_000u32)
-            .map(|i| u8::try_from(i % 253).expect("below 256"))
-            .collect();
-        std::fs::write(&big, &content).unwrap();
-        let want = *blake3::hash(&content).as_bytes();
-        for hint in [200_000, 10, 100_000] {
-            assert_eq!(hash_file(&big, hint).unwrap(), want, "hint {hint}");
-        }
+        // A file of `len` bytes hashed with each size hint.
+        let check = |name: &str, len: u32, hints: &[u64]| {
+            let path = dir.path().join(name);
+            let content: Vec<u8> = (0..len)
+                .map(|i| u8::try_from(i % 251).expect("below 256"))
+                .collect();
+            std::fs::write(&path, &content).unwrap();
+            let want = *blake3::hash(&content).as_bytes();
+            for &hint in hints {
+                assert_eq!(hash_file(&path, hint).unwrap(), want, "{name}, hint {hint}");
+            }
+        };
+        check("small", 5000, &[5000, 0, 1, 4999, 5001, 60_000]);
+        check("empty", 0, &[0, 7]);
+        check("big", 200_000, &[200_000, 10, 100_000]);
         assert!(hash_file(&dir.path().join("missing"), 3).is_err());
     }
 
