@@ -153,7 +153,7 @@ mod imp {
     any(target_arch = "x86_64", target_arch = "aarch64")
 ))]
 mod imp {
-    use std::collections::{BTreeSet, HashMap};
+    use std::collections::{BTreeSet, HashMap, HashSet};
     use std::ffi::{CString, OsStr, OsString};
     use std::fs::File;
     use std::io;
@@ -193,6 +193,11 @@ mod imp {
         output: File,
         timeout: Duration,
     ) -> io::Result<Traced> {
+        // The guardian is forked by the thread that first needs it. Started here, on the
+        // caller's thread, it is never a child of the tracer thread: that thread's waits
+        // (`__WNOTHREAD`) then see only tracees, and end with ECHILD when none is left, not
+        // wait on a process that lives as long as the runner.
+        super::super::guardian::ensure_started();
         let tree = Mutex::new(Tree::default());
         let tree = &tree;
         std::thread::scope(|scope| {
@@ -365,6 +370,7 @@ mod imp {
             root: pid,
             root_exit: None,
             tracees: HashMap::new(),
+            unannounced: HashSet::new(),
             reads: BTreeSet::new(),
             created: BTreeSet::new(),
             tree,
@@ -590,6 +596,12 @@ mod imp {
         root: pid_t,
         root_exit: Option<TracedExit>,
         tracees: HashMap<pid_t, Tracee>,
+        /// New tasks that reported a stop before their parent's fork, vfork or clone event was
+        /// seen. The event must not adopt them again: by then they may have exited, and a
+        /// task adopted after its exit never reports anything, so the wait for it would never
+        /// end. (Their pids cannot be reused before the event is handled: the parent is
+        /// stopped at it, so it cannot reap them.)
+        unannounced: HashSet<pid_t>,
         reads: BTreeSet<PathBuf>,
         /// Files the tree created or truncated so far.
         created: BTreeSet<PathBuf>,
@@ -672,6 +684,7 @@ mod imp {
             if !self.tracees.contains_key(&pid) {
                 // A new child reported before its parent's fork event.
                 self.adopt(pid, true);
+                self.unannounced.insert(pid);
             }
             let sig = libc::WSTOPSIG(status);
             let event = status >> 16;
@@ -707,10 +720,8 @@ mod imp {
         fn event_stop(&mut self, pid: pid_t, event: c_int) {
             match event {
                 libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
-                    if let Some(child) = event_message(pid).and_then(|m| pid_t::try_from(m).ok())
-                        && !self.tracees.contains_key(&child)
-                    {
-                        self.adopt(child, true);
+                    if let Some(child) = event_message(pid).and_then(|m| pid_t::try_from(m).ok()) {
+                        self.announced(child);
                     }
                 }
                 libc::PTRACE_EVENT_EXEC => {
@@ -725,6 +736,14 @@ mod imp {
                     }
                 }
                 _ => {}
+            }
+        }
+
+        /// A fork, vfork or clone event named `child`: adopt it, unless it has reported
+        /// already (it is tracked, or has even come and gone).
+        fn announced(&mut self, child: pid_t) {
+            if !self.unannounced.remove(&child) && !self.tracees.contains_key(&child) {
+                self.adopt(child, true);
             }
         }
 
@@ -1087,6 +1106,87 @@ mod imp {
     fn errno() -> c_int {
         // SAFETY: __errno_location returns a valid pointer to this thread's errno.
         unsafe { *libc::__errno_location() }
+    }
+
+    #[cfg(test)]
+    mod bookkeeping_tests {
+        use super::*;
+
+        /// Pids no task can have (above the kernel's largest `pid_max`): the ptrace requests
+        /// and pidfd calls the handlers make on them fail with ESRCH and touch nothing.
+        const ROOT: pid_t = 0x7fff_0001;
+        const CHILD: pid_t = 0x7fff_0002;
+        /// The wait status of a stop by `sig`, and of an exit with code 0.
+        const fn stop(sig: c_int) -> c_int {
+            (sig << 8) | 0x7f
+        }
+        const EXITED: c_int = 0;
+
+        fn tracer(tree: &Mutex<Tree>) -> Tracer<'_> {
+            let mut tracer = Tracer {
+                root: ROOT,
+                root_exit: None,
+                tracees: HashMap::new(),
+                unannounced: HashSet::new(),
+                reads: BTreeSet::new(),
+                created: BTreeSet::new(),
+                tree,
+            };
+            tracer.adopt(ROOT, false);
+            tracer
+        }
+
+        fn tracked(tracer: &Tracer<'_>) -> Vec<pid_t> {
+            let mut pids: Vec<pid_t> = tracer.tracees.keys().copied().collect();
+            pids.sort_unstable();
+            pids
+        }
+
+        #[test]
+        fn a_child_gone_before_its_parents_fork_event_is_not_adopted_again() {
+            // The kernel may report a new child's first stop, and even its exit, before the
+            // parent's fork event (seen with a traced runner that starts a traced gate).
+            let tree = Mutex::new(Tree::default());
+            let mut tracer = tracer(&tree);
+            tracer.stopped(CHILD, stop(libc::SIGSTOP));
+            assert_eq!(tracked(&tracer), [ROOT, CHILD]);
+            tracer.gone(CHILD, EXITED);
+            tracer.announced(CHILD);
+            assert_eq!(
+                tracked(&tracer),
+                [ROOT],
+                "the event adopted a child already gone"
+            );
+            tracer.gone(ROOT, EXITED);
+            assert!(
+                tracer.tracees.is_empty(),
+                "the tracer would wait for a task that never reports"
+            );
+            assert!(tree.lock().unwrap().members.is_empty());
+        }
+
+        #[test]
+        fn a_child_is_adopted_once_whichever_report_comes_first() {
+            let tree = Mutex::new(Tree::default());
+            let mut tracer = tracer(&tree);
+            // The event first: adopted, its first SIGSTOP still to come.
+            tracer.announced(CHILD);
+            assert!(tracer.tracees[&CHILD].fresh);
+            tracer.stopped(CHILD, stop(libc::SIGSTOP));
+            assert!(!tracer.tracees[&CHILD].fresh, "its attach stop was seen");
+            tracer.gone(CHILD, EXITED);
+            assert_eq!(tracked(&tracer), [ROOT]);
+            // The stop first, the child still alive at the event: tracked once, and the next
+            // child with that pid is adopted by its own event again.
+            tracer.stopped(CHILD, stop(libc::SIGSTOP));
+            tracer.announced(CHILD);
+            assert_eq!(tracked(&tracer), [ROOT, CHILD]);
+            assert!(tracer.unannounced.is_empty());
+            tracer.gone(CHILD, EXITED);
+            tracer.announced(CHILD);
+            assert_eq!(tracked(&tracer), [ROOT, CHILD]);
+            assert!(tracer.tracees[&CHILD].fresh);
+        }
     }
 }
 
