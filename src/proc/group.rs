@@ -5,7 +5,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
-use std::io;
+use std::io::{self, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -40,6 +40,26 @@ pub(crate) struct Spawn<'a> {
     pub stderr: Option<File>,
 }
 
+/// What the shell runs before the command. The shell starts as soon as it is spawned, but the
+/// runner learns its group only when the spawn returns, and a runner killed in between (a CI
+/// job's `kill -9` under load: 29 runs in 100 of
+/// `reliability_crash::a_runner_killed_with_sigkill_takes_its_gates_scripts_down` with two
+/// other processes per core) left a command running that nothing would kill. So the shell
+/// first reads a line from stdin, a pipe the runner writes to once the group is registered
+/// with the guardian and the signal handlers; if the runner died first, the read meets
+/// end-of-file and the shell exits before the command starts. Then stdin is /dev/null, as the
+/// command has always had it. On the same line as the command's first, so the shell's line
+/// numbers in its messages are the command's own.
+const HOLD: &str = "read _ || exit 125; exec </dev/null; ";
+
+/// The shell's `-c` argument for the command `run`: `HOLD`, then `run`.
+fn held(run: &str) -> String {
+    let mut script = String::with_capacity(HOLD.len() + run.len());
+    script.push_str(HOLD);
+    script.push_str(run);
+    script
+}
+
 /// A running process group, led by the shell.
 pub(crate) struct Group {
     child: Child,
@@ -71,11 +91,14 @@ impl Group {
                     std::env::var_os("PATH")
                 }
             });
+        // The shell waits on stdin for the runner's go, written once its group is registered
+        // (`HOLD`); the runner keeps the write end.
+        let (hold, go) = io::pipe()?;
         let mut cmd = Command::new(super::shell::sh_on(path.as_deref()));
         cmd.arg("-c")
-            .arg(spec.run)
+            .arg(held(spec.run))
             .current_dir(spec.cwd)
-            .stdin(Stdio::null())
+            .stdin(Stdio::from(hold))
             .stdout(spec.output)
             .stderr(stderr)
             .process_group(0);
@@ -92,15 +115,22 @@ impl Group {
         // before the first group exists.
         super::guardian::ensure_started();
         let mut child = cmd.spawn()?;
+        // The runner's copy of the read end: the shell's is the only one left.
+        drop(cmd);
         // Signalling group 0 or 1 would hit the runner itself or everything: never do it.
         let Some(pgid) = i32::try_from(child.id()).ok().filter(|p| *p > 1) else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(io::Error::other("the shell got an unusable pid"));
         };
+        let registration = signals::register(pgid);
+        // Registered: the group dies with the runner from here on, so the command may start.
+        // (A shell already gone makes this fail; its status tells why.)
+        let _ = (&go).write_all(b"\n");
+        drop(go);
         Ok(Group {
             exit: Exit::watch(&child),
-            _registration: signals::register(pgid),
+            _registration: registration,
             child,
             pgid,
         })
@@ -294,5 +324,64 @@ mod tests {
             "TERM was ignored"
         );
         assert!(!group_alive(stubborn.pgid));
+    }
+
+    /// `sh -c held(run)` with stdin from a pipe, as `Group::spawn` starts it; the pipe's write
+    /// end is given back.
+    fn held_shell(run: &str) -> (Child, io::PipeWriter) {
+        let (hold, go) = io::pipe().unwrap();
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(held(run))
+            .stdin(Stdio::from(hold))
+            .spawn()
+            .unwrap();
+        (child, go)
+    }
+
+    #[test]
+    fn the_command_starts_only_on_the_runners_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = dir.path().join("started");
+        let run = format!("touch '{}'", started.display());
+        // The runner gone before the go (its write end closed unwritten): the command never
+        // runs.
+        let (mut shell, go) = held_shell(&run);
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(!started.exists(), "the command ran before the go");
+        drop(go);
+        assert_eq!(shell.wait().unwrap().code(), Some(125));
+        assert!(!started.exists(), "the command ran without the go");
+        // The go: it runs.
+        let (mut shell, go) = held_shell(&run);
+        (&go).write_all(b"\n").unwrap();
+        drop(go);
+        assert!(shell.wait().unwrap().success());
+        assert!(started.exists());
+    }
+
+    #[test]
+    fn a_spawned_command_has_dev_null_as_stdin_and_its_own_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut group = Group::spawn(Spawn {
+            run: "readlink /proc/self/fd/0\ncat\nno_such_command_4242",
+            cwd: dir.path(),
+            base: &SpawnEnv::default(),
+            env: &[],
+            output: File::create(&out).unwrap(),
+            stderr: None,
+        })
+        .unwrap();
+        assert!(!group.wait().unwrap().success());
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("/dev/null"), "{text}");
+        // `cat` met end-of-file at once; the unknown command is on the script's third line.
+        let error = lines.next().unwrap_or_default();
+        assert!(
+            error.contains("no_such_command_4242") && error.contains('3'),
+            "{text}"
+        );
     }
 }
