@@ -295,7 +295,13 @@ impl<'g> ArtifactSpec<'g> {
 /// A path named exactly, not a folder: the file it names (through a symlink too), else a link
 /// kept as a link, else nothing (a fifo, a device).
 fn exact_member(abs: &Path, path: PathBuf, lmeta: &std::fs::Metadata) -> Option<Member> {
-    let found = match std::fs::metadata(abs) {
+    // Only a symlink needs a second look to know what it names.
+    let followed = if lmeta.file_type().is_symlink() {
+        std::fs::metadata(abs)
+    } else {
+        Ok(lmeta.clone())
+    };
+    let found = match followed {
         Ok(m) if m.is_file() => Found::File {
             executable: m.permissions().mode() & 0o111 != 0,
             size: m.len(),
@@ -437,6 +443,33 @@ mod tests {
         assert_eq!(file_digest(content, false, false), content);
         assert_ne!(file_digest(content, true, false), content);
         assert_ne!(link_digest(b"a.js"), link_digest(b"b.js"));
+    }
+
+    #[test]
+    fn a_path_named_exactly_is_its_file_through_a_link_else_the_link_else_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::write(root.join("plain.txt"), "12345").unwrap();
+        std::os::unix::fs::symlink("plain.txt", root.join("to-file")).unwrap();
+        std::os::unix::fs::symlink("missing", root.join("dangling")).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(root.join("fifo"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let found = |name: &str| {
+            let abs = root.join(name);
+            let lmeta = std::fs::symlink_metadata(&abs).unwrap();
+            exact_member(&abs, name.into(), &lmeta).map(|m| m.found)
+        };
+        let file = Some(Found::File {
+            executable: false,
+            size: 5,
+        });
+        assert_eq!(found("plain.txt"), file);
+        assert_eq!(found("to-file"), file, "a link to a file is that file");
+        assert_eq!(found("dangling"), Some(Found::Link("missing".into())));
+        assert_eq!(found("fifo"), None);
     }
 
     #[test]

@@ -334,13 +334,17 @@ fn expand_with(
     }
     bases.sort_unstable();
     bases.dedup();
-    let listings: Listings = bases
-        .into_par_iter()
-        .map(|(b, d)| {
-            let files = walk(io, Path::new(&b), d, &skip, cache);
-            ((b, d), Arc::<[PathBuf]>::from(files))
-        })
-        .collect();
+    // One walk or one gate (the re-expansion after each gate of a run) is done on this thread:
+    // handing it to the pool costs two thread wake-ups and a wait, for no parallelism.
+    let walk_one = |(b, d): WalkKey| {
+        let files = walk(io, Path::new(&b), d, &skip, cache);
+        ((b, d), Arc::<[PathBuf]>::from(files))
+    };
+    let listings: Listings = if bases.len() > 1 {
+        bases.into_par_iter().map(&walk_one).collect()
+    } else {
+        bases.into_iter().map(&walk_one).collect()
+    };
 
     // .gitignore rules, only when a selected gate respects them.
     let ignores = if gates.iter().any(|&g| config.gates[g].gitignore) {
@@ -355,14 +359,16 @@ fn expand_with(
         None
     };
     type Expanded = (usize, Result<Arc<[PathBuf]>, Vec<Diagnostic>>);
-    let results: Vec<Expanded> = gates
-        .par_iter()
-        .map(|&g| {
-            let gate = &config.gates[g];
-            let ignores = ignores.as_ref().filter(|_| gate.gitignore);
-            (g, expand_gate(config, gate, &listings, ignores))
-        })
-        .collect();
+    let expand_one = |&g: &usize| {
+        let gate = &config.gates[g];
+        let ignores = ignores.as_ref().filter(|_| gate.gitignore);
+        (g, expand_gate(config, gate, &listings, ignores))
+    };
+    let results: Vec<Expanded> = if gates.len() > 1 {
+        gates.par_iter().map(&expand_one).collect()
+    } else {
+        gates.iter().map(&expand_one).collect()
+    };
     let mut files = HashMap::with_capacity(results.len());
     let mut diags = Vec::new();
     for (g, r) in results {

@@ -189,9 +189,12 @@ impl StatCache {
             }
             return Ok((entry.hash, stat, true));
         }
-        let hash = hash_file(io_path, stat.size)?;
-        // Re-stat: if the file changed while we read it, do not record a hash for the new stat.
-        let after = std::fs::metadata(io_path).map(|m| FileStat::of(&m))?;
+        let mut file = std::fs::File::open(io_path)?;
+        let hash = hash_open(&mut file, stat.size)?;
+        // Re-stat the file read (by its descriptor: no second path walk): if it changed while
+        // we read it, do not record a hash for the new stat. A file renamed over the path
+        // since the first stat is another inode, so its stat differs too.
+        let after = file.metadata().map(|m| FileStat::of(&m))?;
         if after == stat {
             if let Ok(mut e) = self.fresh.lock() {
                 e.insert(path.as_os_str().to_owned(), Some(Entry { stat, hash }));
@@ -369,7 +372,11 @@ pub(super) fn stamp(cache_path: &Path) -> io::Result<(i64, i64)> {
 
 /// BLAKE3 of a file's bytes.
 pub fn hash_file(path: &Path, size_hint: u64) -> io::Result<Hash> {
-    let mut file = std::fs::File::open(path)?;
+    hash_open(&mut std::fs::File::open(path)?, size_hint)
+}
+
+/// `hash_file` of a file already open, read from where it stands to its end.
+fn hash_open(file: &mut std::fs::File, size_hint: u64) -> io::Result<Hash> {
     let mut hasher = blake3::Hasher::new();
     if size_hint <= 64 * 1024 {
         // Read until the end with plain reads into a buffer one byte longer than the stat
@@ -390,7 +397,7 @@ pub fn hash_file(path: &Path, size_hint: u64) -> io::Result<Hash> {
         }
         hasher.update(&buf[..len]);
     } else {
-        hasher.update_reader(&mut file)?;
+        hasher.update_reader(file)?;
     }
     Ok(*hasher.finalize().as_bytes())
 }
