@@ -366,16 +366,7 @@ mod imp {
                 io::Error::other(format!("cannot trace the shell: {err}"))
             });
         }
-        let mut tracer = Tracer {
-            root: pid,
-            root_exit: None,
-            tracees: HashMap::new(),
-            unannounced: HashSet::new(),
-            reads: BTreeSet::new(),
-            created: BTreeSet::new(),
-            tree,
-        };
-        tracer.adopt(pid, false);
+        let mut tracer = Tracer::new(pid, tree);
         // Resume past its own SIGSTOP (suppressed), to the entry of `execve`.
         resume(pid, 0);
         tracer.run();
@@ -608,7 +599,22 @@ mod imp {
         tree: &'a Mutex<Tree>,
     }
 
-    impl Tracer<'_> {
+    impl<'a> Tracer<'a> {
+        /// A tracer of the shell `root`, already attached and tracked.
+        fn new(root: pid_t, tree: &'a Mutex<Tree>) -> Self {
+            let mut tracer = Tracer {
+                root,
+                root_exit: None,
+                tracees: HashMap::new(),
+                unannounced: HashSet::new(),
+                reads: BTreeSet::new(),
+                created: BTreeSet::new(),
+                tree,
+            };
+            tracer.adopt(root, false);
+            tracer
+        }
+
         /// Follow every tracee until none is left.
         fn run(&mut self) {
             while !self.tracees.is_empty() {
@@ -1123,17 +1129,7 @@ mod imp {
         const EXITED: c_int = 0;
 
         fn tracer(tree: &Mutex<Tree>) -> Tracer<'_> {
-            let mut tracer = Tracer {
-                root: ROOT,
-                root_exit: None,
-                tracees: HashMap::new(),
-                unannounced: HashSet::new(),
-                reads: BTreeSet::new(),
-                created: BTreeSet::new(),
-                tree,
-            };
-            tracer.adopt(ROOT, false);
-            tracer
+            Tracer::new(ROOT, tree)
         }
 
         fn tracked(tracer: &Tracer<'_>) -> Vec<pid_t> {
