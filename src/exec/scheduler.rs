@@ -706,10 +706,7 @@ impl Scheduler<'_> {
         if let Some(exe) = proc::command::runner_bin() {
             vars.push(("RUNNER_BIN".into(), exe.clone().into_os_string()));
         }
-        let dir = log.parent().unwrap_or(Path::new(""));
-        let output = match crate::files::in_dir(dir, || std::fs::File::create(log))
-            .or_else(|_| tempfile::tempfile())
-        {
+        let output = match proc::command::create_log(log) {
             Ok(f) => f,
             Err(e) => {
                 return (
@@ -1171,12 +1168,9 @@ impl Scheduler<'_> {
         log_path: &Path,
         env: &proc::SpawnEnv,
     ) -> (Execution, Vec<Finding>) {
-        // As for commands (see `process::run`): an unwritable cache folder costs the log, not
-        // the verdict.
-        let dir = log_path.parent().unwrap_or(Path::new(""));
-        let mut log = match crate::files::in_dir(dir, || std::fs::File::create(log_path))
-            .or_else(|_| tempfile::tempfile())
-        {
+        // As for commands (`proc::command::create_log`): an unwritable cache folder costs the
+        // log, not the verdict.
+        let mut log = match proc::command::create_log(log_path) {
             Ok(f) => std::io::BufWriter::new(f),
             Err(e) => {
                 let why = format!("cannot create log {}: {e}", log_path.display());

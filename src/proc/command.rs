@@ -39,17 +39,20 @@ pub(crate) struct CommandSpec<'a> {
     pub stream: Option<LineSink<'a>>,
 }
 
+/// A gate's log file at `path`, its folder made when missing. A cache folder that cannot be
+/// written (read-only, full) must not stop gates from being judged: the output then goes to an
+/// unnamed temporary file and is not kept (the store step says caching is off). Before, every
+/// gate ended `error: cannot create log`.
+pub(crate) fn create_log(path: &Path) -> std::io::Result<File> {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    crate::files::in_dir(dir, || File::create(path)).or_else(|_| tempfile::tempfile())
+}
+
 /// Run a command gate to its end. Never reads its output into memory: stdout and stderr go
 /// straight to the log file, so output volume cannot grow the runner, and a daemon that keeps
 /// them open cannot make the runner wait.
 pub(crate) fn run(spec: &CommandSpec<'_>) -> ProcessEnd {
-    // A cache folder that cannot be written (read-only, full) must not stop gates from being
-    // judged: the output then goes to an unnamed temporary file and is not kept (the store
-    // step says caching is off). Before, every gate ended `error: cannot create log`.
-    let dir = spec.log.parent().unwrap_or(Path::new(""));
-    let log = match crate::files::in_dir(dir, || File::create(spec.log))
-        .or_else(|_| tempfile::tempfile())
-    {
+    let log = match create_log(spec.log) {
         Ok(f) => f,
         Err(e) => {
             return ProcessEnd::SpawnFailed(format!(
