@@ -147,7 +147,9 @@ impl Cache {
             .lock()
             .map(|mut u| std::mem::take(&mut *u))
             .unwrap_or_default();
-        let known = |gate: &str| config.gates.iter().any(|g| g.name == gate);
+        // Built only when logs are pruned (most runs walk nothing).
+        let names = std::cell::OnceCell::new();
+        let known = |gate: &str| names.get_or_init(|| config.gate_names()).contains(gate);
         match evict::maintain(
             &evict::Folders::of(&self.cache_dir),
             &uses,

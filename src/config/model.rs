@@ -38,6 +38,13 @@ impl Config {
             .unwrap_or_default();
         std::borrow::Cow::Owned(std::fs::read_to_string(self.root.join(name)).unwrap_or_default())
     }
+
+    /// The gates' names, to ask of many names whether a gate has it (one lookup each, not a
+    /// pass over every gate: the cache's log pruning asks it of every log).
+    #[must_use]
+    pub fn gate_names(&self) -> std::collections::HashSet<&str> {
+        self.gates.iter().map(|g| g.name.as_str()).collect()
+    }
 }
 
 /// `[settings]`.
@@ -383,4 +390,22 @@ impl Gate {
 #[must_use]
 pub fn is_glob(entry: &str) -> bool {
     entry.contains(['*', '?', '[', '{'])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn gate_names_holds_every_gates_name_and_no_other() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = crate::config::parse(
+            "gates.toml",
+            "version = 1\n[gates.build]\nrun = \"true\"\n[gates.lint-all]\nrun = \"true\"\n",
+            dir.path(),
+        )
+        .expect("config");
+        let names = config.gate_names();
+        assert_eq!(names.len(), 2);
+        assert!(names.contains("build") && names.contains("lint-all"));
+        assert!(!names.contains("lint") && !names.contains("build.log"));
+    }
 }
