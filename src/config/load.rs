@@ -763,9 +763,18 @@ fn read_gate(sink: &mut Sink, place: &GatePlace<'_>, table: &DeTable<'_>) -> Opt
 
 /// `needs = [{ gate = "x", artifacts = [...] }]` may list only artifacts that `x` declares.
 fn check_narrowed_needs(sink: &mut Sink, gates: &[Gate]) {
+    // Built once, and only when some gate narrows a need: a scan of every gate per narrowed
+    // need is quadratic when every gate narrows one.
+    let by_name = std::cell::OnceCell::new();
     for gate in gates {
         for n in &gate.narrowed {
-            let Some(need) = gates.iter().find(|g| g.name == n.gate) else {
+            let by_name = by_name.get_or_init(|| {
+                gates
+                    .iter()
+                    .map(|g| (g.name.as_str(), g))
+                    .collect::<std::collections::HashMap<_, _>>()
+            });
+            let Some(&need) = by_name.get(n.gate.as_str()) else {
                 continue;
             };
             for a in n.artifacts.iter().filter(|a| a.starts_with('!')) {
