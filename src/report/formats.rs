@@ -91,13 +91,15 @@ pub fn write_with(
     if let (Some(path), Some(text)) = (&requested.summary, &summary) {
         write_file(path, text.as_bytes(), "Markdown summary", &mut warnings);
     }
-    if let Some(path) = &requested.metrics {
-        write_file(
-            path,
-            metrics::render(report, config).as_bytes(),
-            "metrics file",
-            &mut warnings,
-        );
+    if let Some(path) = &requested.metrics
+        && let Err(e) = crate::bincodec::write_atomic_shared_with(path, |out| {
+            metrics::write(report, config, out)
+        })
+    {
+        warnings.push(format!(
+            "cannot write the metrics file {}: {e}",
+            path.display()
+        ));
     }
     if let (Some(path), Some(text)) = (&ci.step_summary, &summary)
         && let Err(e) = append(path, text.as_bytes())

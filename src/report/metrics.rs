@@ -7,8 +7,8 @@
 //! replayed (`cache = true`, not `http`), and was executed instead (no entry, or `--no-cache`).
 //! Gates that cannot be cached and gates that never got that far count as neither.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
 
 use super::Report;
 use crate::config::Config;
@@ -34,112 +34,124 @@ const BUILT_IN: [&str; 7] = [
     "runner_run_exit_code",
 ];
 
-/// One metric family being written.
-struct Family {
-    name: String,
-    help: String,
+/// One metric family, written straight into the output as it is sampled: its `# HELP` and
+/// `# TYPE` lines before its first series, and a series at most once (the first value wins).
+/// Nothing is kept per series but its label values, borrowed from the report: at 100,000 gates
+/// the series are 700,000, and keeping them (owned labels in a map) took 90 MiB.
+struct Family<'a> {
+    name: &'a str,
+    help: &'a str,
     kind: &'static str,
-    /// Label set to value, in the order first sampled; a map, so a family of a sample per
-    /// gate stays linear (a scan per sample took 26 s for `--metrics` at 20,000 gates).
-    samples: indexmap::IndexMap<Vec<(&'static str, String)>, f64>,
+    /// The label values of the series written (a family has at most two labels).
+    seen: HashSet<(&'a str, &'a str)>,
 }
 
-impl Family {
-    fn new(name: &str, kind: &'static str, help: &str) -> Self {
+impl<'a> Family<'a> {
+    fn new(name: &'a str, kind: &'static str, help: &'a str) -> Self {
         Family {
-            name: name.to_owned(),
-            help: help.to_owned(),
+            name,
+            help,
             kind,
-            samples: indexmap::IndexMap::new(),
+            seen: HashSet::new(),
         }
     }
 
-    /// Add a sample; a second one with the same labels is dropped (a series appears once).
-    fn sample(&mut self, labels: Vec<(&'static str, String)>, value: f64) {
-        self.samples.entry(labels).or_insert(value);
-    }
-
-    fn write(&self, out: &mut String) {
-        if self.samples.is_empty() {
-            return;
+    /// Write a series, unless one with the same labels was written.
+    fn sample(
+        &mut self,
+        out: &mut impl io::Write,
+        labels: &[(&'static str, &'a str)],
+        value: f64,
+    ) -> io::Result<()> {
+        debug_assert!(labels.len() <= 2, "a family has at most two labels");
+        let key = (
+            labels.first().map_or("", |l| l.1),
+            labels.get(1).map_or("", |l| l.1),
+        );
+        if !self.seen.insert(key) {
+            return Ok(());
         }
-        let _ = writeln!(out, "# HELP {} {}", self.name, escape_help(&self.help));
-        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
-        for (labels, value) in &self.samples {
-            out.push_str(&self.name);
-            if !labels.is_empty() {
-                let body: Vec<String> = labels
-                    .iter()
-                    .map(|(k, v)| format!("{k}=\"{}\"", escape_label(v)))
-                    .collect();
-                let _ = write!(out, "{{{}}}", body.join(","));
-            }
-            let _ = writeln!(out, " {}", number(*value));
+        if self.seen.len() == 1 {
+            writeln!(out, "# HELP {} {}", self.name, escape_help(self.help))?;
+            writeln!(out, "# TYPE {} {}", self.name, self.kind)?;
         }
+        out.write_all(self.name.as_bytes())?;
+        for (i, (k, v)) in labels.iter().enumerate() {
+            let open = if i == 0 { "{" } else { "," };
+            write!(out, "{open}{k}=\"{}\"", escape_label(v))?;
+        }
+        if !labels.is_empty() {
+            out.write_all(b"}")?;
+        }
+        writeln!(out, " {}", number(value))
     }
 }
+
+/// An export name's family as gathered: its help (from the first gate that exports it), and
+/// its series (gate, value) in the report's order.
+type Export<'a> = (String, Vec<(&'a str, f64)>);
 
 /// Render the metrics of a run. `config` tells which gates could have been replayed.
 #[must_use]
 pub fn render(report: &Report, config: &Config) -> String {
+    let mut out = Vec::new();
+    // Writing into memory cannot fail, and every piece written is UTF-8.
+    let _ = write(report, config, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Write the metrics of a run to `out` (streamed: at 100,000 gates the text is 34 MB). A
+/// family at a time, one pass over the gates each, in the order: duration, status, cached,
+/// metric, the cache totals, the exit code, then the exports by name.
+pub fn write(report: &Report, config: &Config, out: &mut impl io::Write) -> io::Result<()> {
+    // One lookup per reported gate, not a pass over the config (quadratic in the gates).
+    let by_name: HashMap<&str, &crate::config::Gate> =
+        config.gates.iter().map(|c| (c.name.as_str(), c)).collect();
     let mut duration = Family::new(
         "runner_gate_duration_seconds",
         "gauge",
         "Wall time of the gate in this run, in seconds.",
     );
+    for g in &report.gates {
+        duration.sample(out, &[("gate", &g.name)], millis_to_seconds(g.duration_ms))?;
+    }
     let mut status = Family::new(
         "runner_gate_status",
         "gauge",
         "Outcome of the gate: 1 for the status it ended with, 0 for the others.",
     );
+    for g in &report.gates {
+        for s in STATUSES {
+            status.sample(
+                out,
+                &[("gate", &g.name), ("status", s.as_str())],
+                f64::from(u8::from(s == g.status)),
+            )?;
+        }
+    }
     let mut cached = Family::new(
         "runner_gate_cached",
         "gauge",
         "1 when the gate was replayed from the cache, else 0.",
     );
+    for g in &report.gates {
+        cached.sample(out, &[("gate", &g.name)], f64::from(u8::from(g.cached)))?;
+    }
     let mut metric = Family::new(
         "runner_gate_metric",
         "gauge",
         "Value of a metric a threshold of the gate reads from its metrics JSON.",
     );
-    let mut hits = Family::new(
-        "runner_cache_hits_total",
-        "counter",
-        "Gates replayed from the cache in this run.",
-    );
-    let mut misses = Family::new(
-        "runner_cache_misses_total",
-        "counter",
-        "Cacheable gates that reached the cache lookup and were executed instead of replayed in this run.",
-    );
-    let mut exit = Family::new(
-        "runner_run_exit_code",
-        "gauge",
-        "Exit code of the run (0, 1 or 78).",
-    );
-    let (mut hit_count, mut miss_count) = (0u32, 0u32);
-    let mut exports: BTreeMap<String, Family> = BTreeMap::new();
-    // One lookup per reported gate, not a pass over the config (quadratic in the gates).
-    let by_name: std::collections::HashMap<&str, &crate::config::Gate> =
-        config.gates.iter().map(|c| (c.name.as_str(), c)).collect();
     for g in &report.gates {
-        let gate = || vec![("gate", g.name.clone())];
-        duration.sample(gate(), millis_to_seconds(g.duration_ms));
-        for s in STATUSES {
-            status.sample(
-                vec![("gate", g.name.clone()), ("status", s.as_str().to_owned())],
-                f64::from(u8::from(s == g.status)),
-            );
-        }
-        cached.sample(gate(), f64::from(u8::from(g.cached)));
         for t in &g.thresholds {
             if let Some(v) = t.value {
-                metric.sample(
-                    vec![("gate", g.name.clone()), ("metric", t.metric.clone())],
-                    v,
-                );
+                metric.sample(out, &[("gate", &g.name), ("metric", &t.metric)], v)?;
             }
         }
+    }
+    let (mut hit_count, mut miss_count) = (0u32, 0u32);
+    let mut exports: BTreeMap<String, Export<'_>> = BTreeMap::new();
+    for g in &report.gates {
         let configured = by_name.get(g.name.as_str()).copied();
         let cacheable = configured.map_or(
             !matches!(g.kind.as_str(), "http" | "pqc-bench"),
@@ -155,10 +167,10 @@ pub fn render(report: &Report, config: &Config) -> String {
             if BUILT_IN.contains(&name.as_str()) {
                 continue;
             }
-            let path = configured
-                .and_then(|c| c.export.iter().find(|(n, _)| metric_name(n) == name))
-                .map(|(_, p)| p.as_str());
-            let family = exports.entry(name.clone()).or_insert_with(|| {
+            let (_, series) = exports.entry(name).or_insert_with_key(|name| {
+                let path = configured
+                    .and_then(|c| c.export.iter().find(|(n, _)| metric_name(n) == *name))
+                    .map(|(_, p)| p.as_str());
                 let help = match path {
                     Some(p) => format!(
                         "Exported by gate {} from its metric {p} (export in gates.toml).",
@@ -166,22 +178,36 @@ pub fn render(report: &Report, config: &Config) -> String {
                     ),
                     None => format!("Exported by gate {} (export in gates.toml).", g.name),
                 };
-                Family::new(&name, "gauge", &help)
+                (help, Vec::new())
             });
-            family.sample(gate(), e.value);
+            series.push((&g.name, e.value));
         }
     }
-    hits.sample(Vec::new(), f64::from(hit_count));
-    misses.sample(Vec::new(), f64::from(miss_count));
-    exit.sample(Vec::new(), f64::from(report.exit_code));
-    let mut out = String::new();
-    for family in [&duration, &status, &cached, &metric, &hits, &misses, &exit]
-        .into_iter()
-        .chain(exports.values())
-    {
-        family.write(&mut out);
+    Family::new(
+        "runner_cache_hits_total",
+        "counter",
+        "Gates replayed from the cache in this run.",
+    )
+    .sample(out, &[], f64::from(hit_count))?;
+    Family::new(
+        "runner_cache_misses_total",
+        "counter",
+        "Cacheable gates that reached the cache lookup and were executed instead of replayed in this run.",
+    )
+    .sample(out, &[], f64::from(miss_count))?;
+    Family::new(
+        "runner_run_exit_code",
+        "gauge",
+        "Exit code of the run (0, 1 or 78).",
+    )
+    .sample(out, &[], f64::from(report.exit_code))?;
+    for (name, (help, series)) in &exports {
+        let mut family = Family::new(name, "gauge", help);
+        for &(gate, value) in series {
+            family.sample(out, &[("gate", gate)], value)?;
+        }
     }
-    out
+    Ok(())
 }
 
 fn millis_to_seconds(ms: u64) -> f64 {
@@ -252,22 +278,27 @@ mod tests {
 
     #[test]
     fn a_series_is_written_once_with_its_first_value_in_the_order_first_sampled() {
-        let mut f = Family::new("runner_gate_cached", "gauge", "help");
-        let labels = |g: &str| vec![("gate", g.to_owned())];
-        f.sample(labels("b"), 1.0);
-        f.sample(labels("a"), 0.0);
-        f.sample(labels("b"), 0.0);
-        f.sample(
-            vec![("gate", "a".to_owned()), ("metric", "m".to_owned())],
-            2.0,
-        );
-        let mut out = String::new();
-        f.write(&mut out);
+        let mut out = Vec::new();
+        let mut f = Family::new("runner_gate_metric", "gauge", "help");
+        f.sample(&mut out, &[("gate", "b"), ("metric", "m")], 1.0)
+            .unwrap();
+        f.sample(&mut out, &[("gate", "a"), ("metric", "m")], 0.0)
+            .unwrap();
+        f.sample(&mut out, &[("gate", "b"), ("metric", "m")], 0.0)
+            .unwrap();
+        f.sample(&mut out, &[("gate", "a"), ("metric", "n\"")], 2.0)
+            .unwrap();
+        Family::new("runner_run_exit_code", "gauge", "code")
+            .sample(&mut out, &[], 78.0)
+            .unwrap();
         assert_eq!(
-            out,
-            "# HELP runner_gate_cached help\n# TYPE runner_gate_cached gauge\n\
-             runner_gate_cached{gate=\"b\"} 1\nrunner_gate_cached{gate=\"a\"} 0\n\
-             runner_gate_cached{gate=\"a\",metric=\"m\"} 2\n"
+            String::from_utf8(out).unwrap(),
+            "# HELP runner_gate_metric help\n# TYPE runner_gate_metric gauge\n\
+             runner_gate_metric{gate=\"b\",metric=\"m\"} 1\n\
+             runner_gate_metric{gate=\"a\",metric=\"m\"} 0\n\
+             runner_gate_metric{gate=\"a\",metric=\"n\\\"\"} 2\n\
+             # HELP runner_run_exit_code code\n# TYPE runner_run_exit_code gauge\n\
+             runner_run_exit_code 78\n"
         );
     }
 }
