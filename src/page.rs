@@ -26,6 +26,27 @@ pub(crate) fn render(
     history: &History,
     now: OffsetDateTime,
 ) -> String {
+    html::render(&data(config, report, history, now))
+}
+
+/// [`render`] streamed to `out`.
+pub(crate) fn write(
+    config: &Config,
+    report: &Report,
+    history: &History,
+    now: OffsetDateTime,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    html::write(&data(config, report, history, now), out)
+}
+
+/// What the page shows around `report`.
+fn data<'a>(
+    config: &Config,
+    report: &'a Report,
+    history: &History,
+    now: OffsetDateTime,
+) -> HtmlData<'a> {
     let mut data = HtmlData {
         report,
         needs: BTreeMap::new(),
@@ -103,7 +124,7 @@ pub(crate) fn render(
             }
         }
     }
-    html::render(&data)
+    data
 }
 
 fn log_tail(logs: &Path, gate: &str) -> String {

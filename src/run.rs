@@ -354,8 +354,9 @@ fn write_outputs(
     ));
     if let Some(path) = &outputs.html {
         // After the history append: the page's graduation progress counts this run.
-        let page = crate::page::render(&ws.config, report, history, now);
-        if let Err(e) = crate::bincodec::write_atomic_shared(path, page.as_bytes()) {
+        if let Err(e) = crate::bincodec::write_atomic_shared_with(path, |out| {
+            crate::page::write(&ws.config, report, history, now, out)
+        }) {
             warnings.push(format!(
                 "cannot write the HTML report {}: {e}",
                 path.display()
