@@ -73,8 +73,7 @@ fn data<'a>(
         }
     }
     let logs = config.settings.cache_dir.join("logs");
-    let by_name: BTreeMap<&str, &crate::config::Gate> =
-        config.gates.iter().map(|g| (g.name.as_str(), g)).collect();
+    let by_name = config.gates_by_name();
     // Sparklines: the metric values of the gates that have some, over their latest runs.
     let measured: Vec<&str> = report
         .gates

@@ -149,7 +149,11 @@ impl Cache {
             .unwrap_or_default();
         // Built only when logs are pruned (most runs walk nothing).
         let names = std::cell::OnceCell::new();
-        let known = |gate: &str| names.get_or_init(|| config.gate_names()).contains(gate);
+        let known = |gate: &str| {
+            names
+                .get_or_init(|| config.gates_by_name())
+                .contains_key(gate)
+        };
         match evict::maintain(
             &evict::Folders::of(&self.cache_dir),
             &uses,

@@ -39,11 +39,11 @@ impl Config {
         std::borrow::Cow::Owned(std::fs::read_to_string(self.root.join(name)).unwrap_or_default())
     }
 
-    /// The gates' names, to ask of many names whether a gate has it (one lookup each, not a
-    /// pass over every gate: the cache's log pruning asks it of every log).
+    /// The gates by name, for code that looks up many names (one lookup each, not a pass
+    /// over every gate: log pruning asks of every log, a report of every gate it lists).
     #[must_use]
-    pub fn gate_names(&self) -> std::collections::HashSet<&str> {
-        self.gates.iter().map(|g| g.name.as_str()).collect()
+    pub fn gates_by_name(&self) -> std::collections::HashMap<&str, &Gate> {
+        self.gates.iter().map(|g| (g.name.as_str(), g)).collect()
     }
 }
 
@@ -395,7 +395,7 @@ pub fn is_glob(entry: &str) -> bool {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn gate_names_holds_every_gates_name_and_no_other() {
+    fn gates_by_name_finds_every_gate_by_its_name_and_nothing_else() {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = crate::config::parse(
             "gates.toml",
@@ -403,9 +403,15 @@ mod tests {
             dir.path(),
         )
         .expect("config");
-        let names = config.gate_names();
-        assert_eq!(names.len(), 2);
-        assert!(names.contains("build") && names.contains("lint-all"));
-        assert!(!names.contains("lint") && !names.contains("build.log"));
+        let by_name = config.gates_by_name();
+        assert_eq!(by_name.len(), 2);
+        for gate in &config.gates {
+            assert!(
+                std::ptr::eq(by_name[gate.name.as_str()], gate),
+                "{}",
+                gate.name
+            );
+        }
+        assert!(!by_name.contains_key("lint") && !by_name.contains_key("build.log"));
     }
 }

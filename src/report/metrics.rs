@@ -7,7 +7,7 @@
 //! replayed (`cache = true`, not `http`), and was executed instead (no entry, or `--no-cache`).
 //! Gates that cannot be cached and gates that never got that far count as neither.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 
 use super::Report;
@@ -105,8 +105,7 @@ pub fn render(report: &Report, config: &Config) -> String {
 /// metric, the cache totals, the exit code, then the exports by name.
 pub fn write(report: &Report, config: &Config, out: &mut impl io::Write) -> io::Result<()> {
     // One lookup per reported gate, not a pass over the config (quadratic in the gates).
-    let by_name: HashMap<&str, &crate::config::Gate> =
-        config.gates.iter().map(|c| (c.name.as_str(), c)).collect();
+    let by_name = config.gates_by_name();
     let mut duration = Family::new(
         "runner_gate_duration_seconds",
         "gauge",

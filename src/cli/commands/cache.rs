@@ -30,8 +30,8 @@ pub(super) fn prune(
         max_age: max_age.unwrap_or(ws.config.settings.cache.max_age),
     };
     let now = super::clock(now);
-    let names = ws.config.gate_names();
-    let known = |gate: &str| names.contains(gate);
+    let by_name = ws.config.gates_by_name();
+    let known = |gate: &str| by_name.contains_key(gate);
     let cache_dir = &ws.config.settings.cache_dir;
     let pass = cache::prune(cache_dir, &settings, ms(now), &known, dry_run).map_err(|e| {
         Error::Usage(format!(
