@@ -29,31 +29,48 @@ pub(crate) struct HitRate {
 /// None when the file cannot be read.
 #[must_use]
 pub(crate) fn recent_hit_rate(path: &Path, runs: usize) -> Option<HitRate> {
+    hit_rate_by_chunks(path, runs, CHUNK)
+}
+
+/// [`recent_hit_rate`], reading back `chunk` bytes at a time. Each chunk is parsed once: its
+/// lines are counted into the totals, and the start of its first line, which began in the
+/// chunk before it, waits to be read with that chunk. (Parsing again all that was read, at each
+/// step, took 11 s for `runner cache stats` at 100,000 gates.)
+fn hit_rate_by_chunks(path: &Path, runs: usize, chunk: u64) -> Option<HitRate> {
     let mut file = File::open(path).ok()?;
     let len = file.metadata().ok()?.len();
-    let mut start = len;
-    let mut text = Vec::new();
-    let per_run = loop {
-        start = start.saturating_sub(CHUNK);
+    let mut per_run: HashMap<u64, (u64, u64)> = HashMap::new();
+    // The bytes before the first newline of the chunk read last (a line that began earlier).
+    let mut pending = Vec::new();
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(chunk);
+        let mut text = Vec::new();
         file.seek(SeekFrom::Start(start)).ok()?;
-        text.clear();
-        (&file).take(len - start).read_to_end(&mut text).ok()?;
-        // The first line may be cut (unless the read starts the file).
-        let whole = if start == 0 {
-            &text[..]
+        (&file).take(end - start).read_to_end(&mut text).ok()?;
+        text.append(&mut pending);
+        let from = if start == 0 {
+            0
         } else {
+            // The first line may be cut: it is counted with the chunk before.
             let from = text
                 .iter()
                 .position(|&b| b == b'\n')
                 .map_or(text.len(), |i| i + 1);
-            &text[from..]
+            pending = text[..from].to_vec();
+            from
         };
-        let per_run = count(whole);
-        // One run more than asked: the oldest seen may have lines before the read.
-        if per_run.len() > runs || start == 0 || len - start >= MAX_READ {
-            break per_run;
+        for (run, (results, cached)) in count(&text[from..]) {
+            let counts = per_run.entry(run).or_default();
+            counts.0 += results;
+            counts.1 += cached;
         }
-    };
+        end = start;
+        // One run more than asked: the oldest seen may have lines before the read.
+        if per_run.len() > runs || len - end >= MAX_READ {
+            break;
+        }
+    }
     let mut newest: Vec<(u64, (u64, u64))> = per_run.into_iter().collect();
     newest.sort_unstable_by_key(|&(run, _)| std::cmp::Reverse(run));
     newest.truncate(runs);
@@ -110,5 +127,26 @@ mod tests {
         );
         assert_eq!(recent_hit_rate(&path, 100).unwrap().runs, 30);
         assert!(recent_hit_rate(&dir.path().join("absent"), 10).is_none());
+        // Read back in chunks that cut lines anywhere (shorter than a line, a line and a bit,
+        // a few lines), the counts are the same as from one read of the whole file.
+        let line = text.find('\n').unwrap() + 1;
+        for chunk in [1, 7, line - 1, line, line + 1, 3 * line + 5, 1 << 20] {
+            let chunk = u64::try_from(chunk).unwrap();
+            for runs in [1, 10, 29, 30, 100] {
+                assert_eq!(
+                    hit_rate_by_chunks(&path, runs, chunk),
+                    recent_hit_rate(&path, runs),
+                    "chunk {chunk}, runs {runs}"
+                );
+            }
+        }
+        assert_eq!(
+            hit_rate_by_chunks(&path, 10, 7),
+            Some(HitRate {
+                runs: 10,
+                results: 40,
+                cached: 30
+            })
+        );
     }
 }
