@@ -2,6 +2,7 @@
 //! sticky graduation of observational gates, the config rewrite of `runner graduate --write`,
 //! and compaction of old lines into day records (SPEC 11).
 
+mod backward;
 pub(crate) mod branch;
 mod commit;
 mod compact;

@@ -8,19 +8,12 @@
 //! `MAX_READ` bytes were read: a history of years costs what its recent part costs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{Read as _, Seek as _, SeekFrom};
 use std::path::Path;
 
 use serde::Deserialize;
 
 use crate::judge::{BaselineSamples, Sample};
 use crate::vocab::Status;
-
-/// Read back at most this much from the end.
-const MAX_READ: u64 = 64 << 20;
-/// The step of reading backwards.
-const CHUNK: u64 = 1 << 20;
 
 /// One run's values of a gate, as recorded.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,45 +127,22 @@ pub(crate) fn read_back(
 ) -> HashMap<String, GateValues> {
     let mut out: HashMap<String, GateValues> = HashMap::new();
     let mut done: HashMap<String, bool> = HashMap::new();
-    let Ok(mut file) = File::open(path) else {
-        return out;
-    };
-    let Ok(len) = file.metadata().map(|m| m.len()) else {
-        return out;
-    };
     let wanted = |g: &str| gates.is_none_or(|gs| gs.contains(&g));
     let all_done = |done: &HashMap<String, bool>| {
         gates.is_some_and(|gs| gs.iter().all(|g| done.get(*g).copied().unwrap_or(false)))
     };
-    let floor = len.saturating_sub(MAX_READ);
-    let mut end = len;
-    // Bytes of a line cut by the chunk boundary, carried to the next (earlier) chunk.
-    let mut carry: Vec<u8> = Vec::new();
-    while end > floor && !all_done(&done) {
-        let start = end.saturating_sub(CHUNK).max(floor);
-        let mut chunk = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
-        if file.seek(SeekFrom::Start(start)).is_err() || file.read_exact(&mut chunk).is_err() {
-            break;
-        }
-        chunk.extend_from_slice(&carry);
-        // The first line of the chunk may be cut, unless the chunk starts the file.
-        let (head, body) = if start == 0 {
-            (&[][..], &chunk[..])
-        } else {
-            match chunk.iter().position(|&b| b == b'\n') {
-                Some(i) => (&chunk[..i], &chunk[i + 1..]),
-                None => (&chunk[..], &[][..]),
+    // A missing or unreadable file gives what was read of it: nothing, or the newest part.
+    let _ = super::backward::batches(
+        path,
+        super::backward::MAX_READ,
+        super::backward::CHUNK,
+        |body| {
+            for text in body.split(|&b| b == b'\n').rev() {
+                take_line(text, &wanted, per_gate, until, &mut out, &mut done);
             }
-        };
-        for text in body.split(|&b| b == b'\n').rev() {
-            take_line(text, &wanted, per_gate, until, &mut out, &mut done);
-        }
-        carry = head.to_vec();
-        end = start;
-    }
-    if end == 0 && !carry.is_empty() {
-        take_line(&carry, &wanted, per_gate, until, &mut out, &mut done);
-    }
+            !all_done(&done)
+        },
+    );
     for v in out.values_mut() {
         v.values.reverse();
     }
